@@ -1,0 +1,3 @@
+from hemoscope.training.cli import main
+
+raise SystemExit(main())

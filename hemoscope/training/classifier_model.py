@@ -1,0 +1,61 @@
+"""White-cell classifier: a compact residual network with global pooling.
+
+Outputs logits, the pooled embedding (for the cell map) and class activation maps
+(the linear head applied at every position of the last feature map).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hemoscope.training.layers import Normalise, conv_bn_relu, stage
+
+INPUT_SIZE = 128
+MEAN = (0.5, 0.5, 0.5)
+STD = (0.25, 0.25, 0.25)
+
+
+class CellClassifier(nn.Module):
+    def __init__(
+        self,
+        num_classes: int,
+        widths: tuple[int, int, int, int] = (32, 64, 128, 192),
+        blocks: tuple[int, int, int, int] = (2, 2, 2, 2),
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self.norm = Normalise(MEAN, STD)
+        self.stem = nn.Sequential(conv_bn_relu(3, 24, 2), conv_bn_relu(24, widths[0], 2))
+        stages = []
+        cin = widths[0]
+        for i, (w, n) in enumerate(zip(widths, blocks, strict=True)):
+            stages.append(stage(cin, w, n, 1 if i == 0 else 2))
+            cin = w
+        self.stages = nn.Sequential(*stages)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(cin, num_classes)
+        self.embedding_dim = cin
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stages(self.stem(self.norm(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x)
+        return self.head(self.dropout(f.mean(dim=(2, 3))))
+
+
+class ClassifierExport(nn.Module):
+    """The graph shipped as ONNX: (logits, embedding, cam) from RGB 0..1 input."""
+
+    def __init__(self, model: CellClassifier) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        f = self.model.features(x)
+        emb = f.mean(dim=(2, 3))
+        logits = self.model.head(emb)
+        w = self.model.head.weight  # (classes, channels)
+        cam = torch.einsum("nchw,kc->nkhw", f, w)
+        return logits, emb, cam

@@ -1,0 +1,113 @@
+"""Training utilities: seeding, checkpoints with resume, EMA weights, a prefetch thread."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import queue
+import random
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+def set_threads(threads: int | None) -> None:
+    if threads:
+        torch.set_num_threads(threads)
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+
+
+class EMA:
+    """Exponential moving average of a model's weights (evaluated and exported)."""
+
+    def __init__(self, model: nn.Module, decay: float = 0.999) -> None:
+        self.model = copy.deepcopy(model).eval()
+        self.decay = decay
+        self.updates = 0
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        msd = model.state_dict()
+        for k, v in self.model.state_dict().items():
+            if v.dtype.is_floating_point:
+                v.mul_(d).add_(msd[k].detach(), alpha=1 - d)
+            else:
+                v.copy_(msd[k])
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write atomically, so a run killed mid-write keeps its previous checkpoint."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=False)
+    log.info("resuming from %s (epoch %d)", path, state["epoch"])
+    return state
+
+
+def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def prefetch(make: Callable[[int], T], count: int, depth: int = 3) -> Iterator[T]:
+    """Build items ``make(0..count-1)`` in a background thread, a few ahead.
+
+    OpenCV and torch release the GIL, so batch preparation overlaps the training step.
+    """
+    q: queue.Queue[tuple[int, T | BaseException]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        for i in range(count):
+            if stop.is_set():
+                return
+            try:
+                item: T | BaseException = make(i)
+            except BaseException as exc:  # handed to the consumer, re-raised there
+                item = exc
+            q.put((i, item))
+
+    t = threading.Thread(target=work, daemon=True)
+    t.start()
+    try:
+        for _ in range(count):
+            _, item = q.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while t.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                t.join(timeout=0.05)

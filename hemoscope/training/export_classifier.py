@@ -1,0 +1,157 @@
+"""After training: calibrate, export to ONNX, check parity, write the model card."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from hemoscope.training.classifier_model import INPUT_SIZE, CellClassifier, ClassifierExport
+from hemoscope.training.pbc_data import Sample, list_samples, load_all
+from hemoscope.training.train_classifier import CLASSES, ClassifierTrainConfig, predict_logits
+from hemoscope.vision.classification_metrics import (
+    classification_report,
+    confusion_matrix,
+    expected_calibration_error,
+    fit_temperature,
+    softmax,
+)
+from hemoscope.vision.crops import CROP_SCALE
+
+log = logging.getLogger(__name__)
+OPSET = 17
+
+
+def load_best(run: Path) -> CellClassifier:
+    state = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
+    model = CellClassifier(len(CLASSES))
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+def export_onnx(model: CellClassifier, path: Path) -> None:
+    wrapper = ClassifierExport(model).eval()
+    x = torch.rand(2, 3, INPUT_SIZE, INPUT_SIZE)
+    torch.onnx.export(
+        wrapper, (x,), str(path), input_names=["image"], output_names=["logits", "embedding", "cam"],
+        dynamic_axes={"image": {0: "n"}, "logits": {0: "n"}, "embedding": {0: "n"}, "cam": {0: "n"}},
+        opset_version=OPSET, dynamo=False,
+    )  # fmt: skip
+
+
+def parity(model: CellClassifier, path: Path, n: int = 8) -> float:
+    """Largest absolute difference between torch and ONNX Runtime logits."""
+    x = torch.rand(n, 3, INPUT_SIZE, INPUT_SIZE, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ref = model(x).numpy()
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run(["logits"], {"image": x.numpy()})[0]
+    return float(np.abs(ref - got).max())
+
+
+def choose_review_threshold(probs: np.ndarray, y: np.ndarray, target: float = 0.995) -> float:
+    """Lowest confidence cut (0.5..0.9) at which accepted cells reach the target accuracy."""
+    conf, correct = probs.max(1), probs.argmax(1) == y
+    for t in np.arange(0.5, 0.9001, 0.01):
+        keep = conf >= t
+        if keep.any() and correct[keep].mean() >= target:
+            return round(float(t), 2)
+    return 0.9
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, Any]:
+    split = json.loads((run / "split.json").read_text(encoding="utf-8"))
+    root = Path(cfg.data)
+    val_s = [Sample(root / name, CLASSES.index(name.split("/")[0])) for name in split["val"]]
+    # Folder names were resolved through the taxonomy at training time; re-resolve.
+    samples, _ = list_samples(root, CLASSES)
+    by_name = {f"{s.path.parent.name}/{s.path.name}": s for s in samples}
+    val_s = [by_name.get(n, s) for n, s in zip(split["val"], val_s, strict=True)]
+    y = np.array([s.label for s in val_s], np.int64)
+    model = load_best(run)
+    logits = predict_logits(model, load_all(val_s), y, cfg)
+    temperature = fit_temperature(logits, y)
+    p_raw, p_cal = softmax(logits), softmax(logits, temperature)
+    threshold = choose_review_threshold(p_cal, y)
+    rep = classification_report(confusion_matrix(y, p_cal.argmax(1), len(CLASSES)))
+    keep = p_cal.max(1) >= threshold
+    onnx_path = run / "classifier.onnx"
+    export_onnx(model, onnx_path)
+    diff = parity(model, onnx_path)
+    if diff > 1e-3:
+        raise RuntimeError(f"ONNX and torch disagree by {diff:.2e}")
+    best_epoch = int(torch.load(run / "best.pt", map_location="cpu", weights_only=False)["epoch"])
+    card = {
+        "name": "hemoscope-cell-classifier",
+        "version": dt.date.today().strftime("%Y.%m.%d"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "task": "white-cell classification of single-cell crops",
+        "file": "classifier.onnx",
+        "sha256": sha256(onnx_path),
+        "size_bytes": onnx_path.stat().st_size,
+        "classes": list(CLASSES),
+        "input": {
+            "name": "image", "shape": ["n", 3, INPUT_SIZE, INPUT_SIZE], "dtype": "float32",
+            "colour": "RGB", "range": [0.0, 1.0],
+            "normalisation": "inside the graph: (x - 0.5) / 0.25",
+        },
+        "crop_rule": {
+            "scale": CROP_SCALE, "size": INPUT_SIZE,
+            "description": "square centred on the cell's box, side = scale x longer box side, "
+            "bilinear resize to size x size, edge pixels repeated outside the image",
+        },
+        "outputs": {
+            "logits": ["n", len(CLASSES)], "embedding": ["n", model.embedding_dim],
+            "cam": ["n", len(CLASSES), "h", "w"],
+        },
+        "temperature": round(temperature, 4),
+        "review_threshold": threshold,
+        "architecture": "residual CNN, widths 32-64-128-192, 2 blocks per stage, global average pooling, linear head",
+        "data": {
+            "dataset": "PBC (Acevedo et al., 'A dataset of microscopic peripheral blood cell images for "
+            "development of automatic recognition systems', Data in Brief 30, 105474, 2020)",
+            "licence": "CC BY 4.0", "path": "../shared/data/pbc",
+            "split": f"stratified per class, seeded ({cfg.seed}): the {cfg.val_fraction:.0%} of each class "
+            "with the lowest sha1(seed:file name) go to validation",
+            "train_images": len(split["train"]), "val_images": len(split["val"]),
+        },
+        "training": {
+            "command": command, "epochs": cfg.epochs, "best_epoch": best_epoch, "batch": cfg.batch,
+            "optimiser": f"AdamW lr {cfg.lr} wd {cfg.weight_decay}, cosine, EMA weights",
+            "augmentation": "crop scale x0.7-1.35 and offset jitter, any rotation, flips; HED stain, "
+            "brightness/contrast/saturation/hue, gamma, white balance, blur, noise, JPEG",
+            "torch": torch.__version__, "seed": cfg.seed,
+        },
+        "metrics": {
+            "val_accuracy": round(rep.accuracy, 4), "val_macro_f1": round(rep.macro_f1, 4),
+            "per_class": {
+                c: {"precision": round(rep.precision[i], 4), "recall": round(rep.recall[i], 4),
+                    "f1": round(rep.f1[i], 4), "support": rep.support[i]}
+                for i, c in enumerate(CLASSES)
+            },
+            "confusion": [list(r) for r in rep.confusion],
+            "ece_uncalibrated": round(expected_calibration_error(p_raw, y), 4),
+            "ece_calibrated": round(expected_calibration_error(p_cal, y), 4),
+            "review_fraction": round(float(1 - keep.mean()), 4),
+            "accuracy_not_flagged": round(float((p_cal.argmax(1) == y)[keep].mean()) if keep.any() else 0.0, 4),
+            "onnx_torch_max_abs_diff": diff,
+        },
+    }  # fmt: skip
+    (run / "classifier.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    log.info("val accuracy %.4f macro-F1 %.4f T=%.3f", rep.accuracy, rep.macro_f1, temperature)
+    return card

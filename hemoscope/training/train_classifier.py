@@ -1,0 +1,212 @@
+"""Train the white-cell classifier on a single-cell ImageFolder tree (PBC layout)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from hemoscope.training.augment import PhotometricConfig, photometric
+from hemoscope.training.classifier_model import INPUT_SIZE, CellClassifier
+from hemoscope.training.common import (
+    EMA,
+    append_jsonl,
+    load_checkpoint,
+    prefetch,
+    save_checkpoint,
+    seed_everything,
+    set_threads,
+)
+from hemoscope.training.pbc_data import Sample, list_samples, load_all, stratified_split
+from hemoscope.vision.classification_metrics import (
+    classification_report,
+    confusion_matrix,
+)
+from hemoscope.vision.crops import CROP_SCALE, PBC_CELL_FRACTION, cut_crop
+
+log = logging.getLogger(__name__)
+
+CLASSES = (
+    "basophil", "eosinophil", "erythroblast", "ig",
+    "lymphocyte", "monocyte", "neutrophil", "platelet",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ClassifierTrainConfig:
+    data: str
+    out: str
+    epochs: int = 40
+    batch: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    label_smoothing: float = 0.05
+    val_fraction: float = 0.15
+    seed: int = 20261122
+    threads: int = 0
+    limit_per_class: int = 0  # >0: a few images per class, for smoke tests
+    scale_jitter: tuple[float, float] = (0.7, 1.35)  # x CROP_SCALE, log-uniform
+    offset_jitter: float = 0.12  # x nominal cell size
+
+
+def nominal_geometry(img: np.ndarray) -> tuple[float, float, float]:
+    """Crop centre and side for a PBC image per the shared crop rule (cell centred)."""
+    h, w = img.shape[:2]
+    cell = PBC_CELL_FRACTION * min(h, w)
+    return w / 2.0, h / 2.0, cell * CROP_SCALE
+
+
+def make_batch(
+    images: list[np.ndarray],
+    labels: np.ndarray,
+    idx: np.ndarray,
+    rng: np.random.Generator,
+    cfg: ClassifierTrainConfig,
+    g: torch.Generator | None,
+    pcfg: PhotometricConfig,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    crops = np.empty((len(idx), INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
+    for j, i in enumerate(idx):
+        img = images[i]
+        cx, cy, side = nominal_geometry(img)
+        if g is not None:  # training: jittered framing and orientation
+            cell = side / CROP_SCALE
+            lo, hi = cfg.scale_jitter
+            side *= math.exp(rng.uniform(math.log(lo), math.log(hi)))
+            cx += rng.uniform(-1, 1) * cfg.offset_jitter * cell
+            cy += rng.uniform(-1, 1) * cfg.offset_jitter * cell
+            crops[j] = cut_crop(img, cx, cy, side, INPUT_SIZE, rng.uniform(0, 360), rng.random() < 0.5)
+        else:
+            crops[j] = cut_crop(img, cx, cy, side, INPUT_SIZE)
+    x = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0)
+    if g is not None:
+        x = photometric(x, g, pcfg)
+    return x.contiguous(memory_format=torch.channels_last), torch.from_numpy(labels[idx])
+
+
+@torch.no_grad()
+def predict_logits(
+    model: torch.nn.Module, images: list[np.ndarray], labels: np.ndarray, cfg: ClassifierTrainConfig
+) -> np.ndarray:
+    model.eval()
+    out = []
+    order = np.arange(len(images))
+    for s in range(0, len(order), 128):
+        x, _ = make_batch(images, labels, order[s : s + 128], np.random.default_rng(0), cfg, None, PhotometricConfig())
+        out.append(model(x).numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(CLASSES)))
+
+
+def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
+    set_threads(cfg.threads)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    g = seed_everything(cfg.seed)
+    samples, unknown = list_samples(Path(cfg.data), CLASSES)
+    if unknown:
+        log.warning("folders matching no class, not used: %s", ", ".join(unknown))
+    if not samples:
+        raise SystemExit(f"no images of the classes {', '.join(CLASSES)} under {cfg.data}")
+    train_s, val_s = stratified_split(samples, cfg.val_fraction, cfg.seed)
+    if cfg.limit_per_class:
+        train_s = _limit(train_s, cfg.limit_per_class)
+        val_s = _limit(val_s, max(1, cfg.limit_per_class // 4))
+    _write_split(out / "split.json", cfg, train_s, val_s)
+    train_img, val_img = load_all(train_s), load_all(val_s)
+    y_train = np.array([s.label for s in train_s], np.int64)
+    y_val = np.array([s.label for s in val_s], np.int64)
+
+    model = CellClassifier(len(CLASSES)).to(memory_format=torch.channels_last)
+    ema = EMA(model, decay=0.998)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = max(1, len(train_s) // cfg.batch)
+    total = steps_per_epoch * cfg.epochs
+    warm = min(steps_per_epoch * 2, total // 10 + 1)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
+    )
+    start, best, history = 0, -1.0, []
+    ckpt = load_checkpoint(out / "last.ckpt")
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        ema.model.load_state_dict(ckpt["ema"])
+        ema.updates = ckpt["ema_updates"]
+        opt.load_state_dict(ckpt["opt"])
+        sched.load_state_dict(ckpt["sched"])
+        g.set_state(ckpt["torch_gen"])
+        start, best, history = ckpt["epoch"], ckpt["best"], ckpt["history"]
+    pcfg = PhotometricConfig()
+    for epoch in range(start, cfg.epochs):
+        model.train()
+        rng = np.random.default_rng([cfg.seed, epoch])
+        perm = rng.permutation(len(train_s))
+        t0 = time.time()
+        batches = prefetch(
+            lambda b: make_batch(train_img, y_train, perm[b * cfg.batch : (b + 1) * cfg.batch], rng, cfg, g, pcfg),
+            steps_per_epoch,
+        )
+        loss_sum, seen = 0.0, 0
+        bar = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
+        for x, y in bar:
+            loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            ema.update(model)
+            loss_sum += float(loss) * len(y)
+            seen += len(y)
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
+        logits = predict_logits(ema.model, val_img, y_val, cfg)
+        rep = classification_report(confusion_matrix(y_val, logits.argmax(1), len(CLASSES)))
+        rec = {
+            "epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "val_accuracy": rep.accuracy,
+            "val_macro_f1": rep.macro_f1, "lr": sched.get_last_lr()[0], "seconds": time.time() - t0,
+        }  # fmt: skip
+        history.append(rec)
+        append_jsonl(out / "history.jsonl", rec)
+        tqdm.write(
+            f"epoch {epoch + 1}: loss {rec['train_loss']:.4f} val acc {rep.accuracy:.4f} "
+            f"macro-F1 {rep.macro_f1:.4f} ({rec['seconds']:.0f} s)"
+        )
+        if rep.macro_f1 > best:
+            best = rep.macro_f1
+            torch.save({"model": ema.model.state_dict(), "epoch": epoch + 1, "classes": CLASSES}, out / "best.pt")
+        save_checkpoint(
+            out / "last.ckpt",
+            {
+                "model": model.state_dict(), "ema": ema.model.state_dict(), "ema_updates": ema.updates,
+                "opt": opt.state_dict(), "sched": sched.state_dict(), "torch_gen": g.get_state(),
+                "epoch": epoch + 1, "best": best, "history": history, "config": asdict(cfg),
+            },
+        )  # fmt: skip
+    return {"best_macro_f1": best, "history": history}
+
+
+def _limit(samples: list[Sample], n: int) -> list[Sample]:
+    out: list[Sample] = []
+    for label in sorted({s.label for s in samples}):
+        out += [s for s in samples if s.label == label][:n]
+    return out
+
+
+def _write_split(path: Path, cfg: ClassifierTrainConfig, train_s: list[Sample], val_s: list[Sample]) -> None:
+    def names(ss: list[Sample]) -> list[str]:
+        return sorted(f"{s.path.parent.name}/{s.path.name}" for s in ss)
+
+    path.write_text(
+        json.dumps(
+            {"seed": cfg.seed, "val_fraction": cfg.val_fraction, "train": names(train_s), "val": names(val_s)},
+            indent=0,
+        ),
+        encoding="utf-8",
+    )

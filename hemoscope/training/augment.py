@@ -52,59 +52,61 @@ def _uniform(g: torch.Generator, n: int, lo: float, hi: float) -> torch.Tensor:
     return torch.rand(n, generator=g) * (hi - lo) + lo
 
 
+def _apply_matrix(x: torch.Tensor, m: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-sample colour transform: ``y[n, :, i, j] = m[n] @ x[n, :, i, j] + bias[n]``."""
+    n, c, h, w = x.shape
+    flat = x.permute(0, 2, 3, 1).reshape(n, h * w, c)
+    out = torch.bmm(flat, m.transpose(1, 2))
+    if bias is not None:
+        out = out + bias.view(n, 1, c)
+    return out.view(n, h, w, c).permute(0, 3, 1, 2)
+
+
 def hed_jitter(x: torch.Tensor, g: torch.Generator, scale: float, shift: float) -> torch.Tensor:
-    """Randomly change stain concentrations in optical-density space."""
+    """Randomly change stain concentrations in optical-density space.
+
+    With row vectors, od' = ((od @ HED_FROM_RGB) * alpha + beta) @ RGB_FROM_HED, one
+    3x3 matrix and an offset per sample.
+    """
     n = x.shape[0]
     od = -torch.log(x.clamp(1.0 / 255.0, 1.0))
-    hed = torch.einsum("nchw,cd->ndhw", od, _HED_FROM_RGB)
-    alpha = _uniform(g, n * 3, 1 - scale, 1 + scale).view(n, 3, 1, 1)
-    beta = _uniform(g, n * 3, -shift, shift).view(n, 3, 1, 1)
-    hed = hed * alpha + beta
-    od = torch.einsum("ndhw,dc->nchw", hed, _RGB_FROM_HED)
+    alpha = _uniform(g, n * 3, 1 - scale, 1 + scale).view(n, 3)
+    beta = _uniform(g, n * 3, -shift, shift).view(n, 3)
+    m_row = _HED_FROM_RGB.unsqueeze(0) * alpha.unsqueeze(1) @ _RGB_FROM_HED  # (n, 3, 3)
+    bias = beta @ _RGB_FROM_HED
+    od = _apply_matrix(od, m_row.transpose(1, 2), bias)
     return torch.exp(-od).clamp(0.0, 1.0)
 
 
-def _rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
-    r, g, b = x[:, 0], x[:, 1], x[:, 2]
-    maxc, _ = x.max(dim=1)
-    minc, _ = x.min(dim=1)
-    v = maxc
-    delta = maxc - minc
-    s = torch.where(maxc > 0, delta / maxc.clamp_min(1e-8), torch.zeros_like(maxc))
-    dc = delta.clamp_min(1e-8)
-    rc, gc, bc = (maxc - r) / dc, (maxc - g) / dc, (maxc - b) / dc
-    h = torch.where(maxc == r, bc - gc, torch.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
-    h = torch.where(delta > 0, (h / 6.0) % 1.0, torch.zeros_like(h))
-    return torch.stack([h, s, v], dim=1)
-
-
-def _hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
-    h, s, v = x[:, 0], x[:, 1], x[:, 2]
-    i = torch.floor(h * 6.0)
-    f = h * 6.0 - i
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    i = i.long() % 6
-    r = torch.stack([v, q, p, p, t, v], 1).gather(1, i.unsqueeze(1)).squeeze(1)
-    g = torch.stack([t, v, v, q, p, p], 1).gather(1, i.unsqueeze(1)).squeeze(1)
-    b = torch.stack([p, p, t, v, v, q], 1).gather(1, i.unsqueeze(1)).squeeze(1)
-    return torch.stack([r, g, b], dim=1)
+_LUMA = torch.tensor([0.299, 0.587, 0.114])
+_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+_YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)
 
 
 def colour_jitter(x: torch.Tensor, g: torch.Generator, cfg: PhotometricConfig) -> torch.Tensor:
+    """Brightness, contrast, saturation, hue (a YIQ rotation), gamma and white balance.
+
+    The linear parts combine into one 3x3 matrix per sample.
+    """
     n = x.shape[0]
     view = (n, 1, 1, 1)
-    x = x * _uniform(g, n, 1 - cfg.brightness, 1 + cfg.brightness).view(view)
+    eye = torch.eye(3).expand(n, 3, 3)
+    bright = _uniform(g, n, 1 - cfg.brightness, 1 + cfg.brightness).view(n, 1, 1)
+    sat = _uniform(g, n, 1 - cfg.saturation, 1 + cfg.saturation).view(n, 1, 1)
+    gray = _LUMA.view(1, 1, 3).expand(n, 3, 3)
+    m_sat = sat * eye + (1 - sat) * gray
+    angle = _uniform(g, n, -cfg.hue, cfg.hue) * 2 * math.pi
+    rot = torch.zeros(n, 3, 3)
+    rot[:, 0, 0] = 1.0
+    rot[:, 1, 1], rot[:, 1, 2] = torch.cos(angle), -torch.sin(angle)
+    rot[:, 2, 1], rot[:, 2, 2] = torch.sin(angle), torch.cos(angle)
+    m_hue = _YIQ_TO_RGB @ rot @ _RGB_TO_YIQ
+    x = _apply_matrix(x, bright * (m_hue @ m_sat))
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     x = (x - mean) * _uniform(g, n, 1 - cfg.contrast, 1 + cfg.contrast).view(view) + mean
-    x = x.clamp(0.0, 1.0)
-    hsv = _rgb_to_hsv(x)
-    hue = _uniform(g, n, -cfg.hue, cfg.hue).view(n, 1, 1)
-    sat = _uniform(g, n, 1 - cfg.saturation, 1 + cfg.saturation).view(n, 1, 1)
-    hsv = torch.stack([(hsv[:, 0] + hue) % 1.0, (hsv[:, 1] * sat).clamp(0, 1), hsv[:, 2]], 1)
-    x = _hsv_to_rgb(hsv)
     lo, hi = cfg.gamma
-    log_gamma = _uniform(g, n, math.log(lo), math.log(hi)).exp().view(view)
-    x = x.clamp(1e-6, 1.0) ** log_gamma
+    gamma = _uniform(g, n, math.log(lo), math.log(hi)).exp().view(view)
+    x = x.clamp(1e-6, 1.0) ** gamma
     gains = _uniform(g, n * 3, 1 - cfg.white_balance, 1 + cfg.white_balance).view(n, 3, 1, 1)
     return (x * gains).clamp(0.0, 1.0)
 
@@ -149,7 +151,7 @@ def photometric(x: torch.Tensor, g: torch.Generator, cfg: PhotometricConfig) -> 
     x = colour_jitter(x, g, cfg)
     gray = torch.rand(n, generator=g) < cfg.p_gray
     if gray.any():
-        lum = (x[gray] * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        lum = (x[gray] * _LUMA.view(1, 3, 1, 1)).sum(1, keepdim=True)
         x[gray] = lum.expand(-1, 3, -1, -1)
     blur_on = torch.rand(n, generator=g) < cfg.p_blur
     sigma = _uniform(g, n, *cfg.blur_sigma) * blur_on

@@ -36,10 +36,38 @@ def run_classifier(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
+def add_detector_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, type=Path, help="YOLO-layout folder (images/train, labels/train, .../val)")
+    p.add_argument("--out", required=True, type=Path, help="run folder (checkpoints, logs, ONNX)")
+    p.add_argument("--epochs", type=int, default=140)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--seed", type=int, default=20261122)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--limit", type=int, default=0, help="use only the first N images of each split (smoke tests)")
+
+
+def run_detector(args: argparse.Namespace, command: str) -> int:
+    from hemoscope.training.train_detector import DetectorTrainConfig, train
+
+    cfg = DetectorTrainConfig(
+        data=str(args.data), out=str(args.out), epochs=args.epochs, batch=args.batch, lr=args.lr,
+        seed=args.seed, threads=args.threads, limit=args.limit,
+    )  # fmt: skip
+    train(cfg)
+    from hemoscope.training.export_detector import finalise
+
+    finalise(Path(args.out), cfg, command)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("classifier", help="train the white-cell classifier")
     add_classifier_args(p)
     p.set_defaults(run=run_classifier)
+    p = sub.add_parser("detector", help="train the cell detector (WBC, RBC, platelets)")
+    add_detector_args(p)
+    p.set_defaults(run=run_detector)
 
 
 def main(argv: list[str] | None = None) -> int:

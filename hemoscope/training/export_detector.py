@@ -1,0 +1,111 @@
+"""After training the detector: export to ONNX, check parity, measure, write the card."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from hemoscope.training.detector_model import INPUT_LONG_SIDE, STRIDE, CellDetector, DetectorExport
+from hemoscope.training.export_classifier import OPSET, sha256
+from hemoscope.training.train_detector import CLASSES, DetectorTrainConfig, EVAL_THRESHOLD
+from hemoscope.training.yolo_data import load_split
+from hemoscope.vision.detection_metrics import ImageResult, evaluate
+from hemoscope.vision.detector import Detector
+
+log = logging.getLogger(__name__)
+
+
+def load_best(run: Path) -> CellDetector:
+    state = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
+    model = CellDetector(len(CLASSES))
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+def export_onnx(model: CellDetector, path: Path) -> None:
+    x = torch.rand(1, 3, 256, INPUT_LONG_SIDE)
+    torch.onnx.export(
+        DetectorExport(model).eval(), (x,), str(path), input_names=["image"],
+        output_names=["heat", "size", "offset"],
+        dynamic_axes={"image": {0: "n", 2: "h", 3: "w"}, "heat": {0: "n", 2: "fh", 3: "fw"},
+                      "size": {0: "n", 2: "fh", 3: "fw"}, "offset": {0: "n", 2: "fh", 3: "fw"}},
+        opset_version=OPSET, dynamo=False,
+    )  # fmt: skip
+
+
+def parity(model: CellDetector, path: Path) -> float:
+    x = torch.rand(2, 3, 256, 320, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ref = [t.numpy() for t in DetectorExport(model).eval()(x)]
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"image": x.numpy()})
+    return float(max(np.abs(a - b).max() for a, b in zip(ref, got, strict=True)))
+
+
+def finalise(run: Path, cfg: DetectorTrainConfig, command: str, card_extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    model = load_best(run)
+    onnx_path = run / "detector.onnx"
+    export_onnx(model, onnx_path)
+    diff = parity(model, onnx_path)
+    if diff > 1e-3:
+        raise RuntimeError(f"ONNX and torch disagree by {diff:.2e}")
+    best_epoch = int(torch.load(run / "best.pt", map_location="cpu", weights_only=False)["epoch"])
+    card: dict[str, Any] = {
+        "name": "hemoscope-cell-detector",
+        "version": dt.date.today().strftime("%Y.%m.%d"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "task": "detection of white cells, red cells and platelets in a blood-smear field",
+        "file": "detector.onnx",
+        "sha256": sha256(onnx_path),
+        "size_bytes": onnx_path.stat().st_size,
+        "classes": list(CLASSES),
+        "input": {
+            "name": "image", "shape": ["n", 3, "h", "w"], "dtype": "float32", "colour": "RGB",
+            "range": [0.0, 1.0], "normalisation": "inside the graph: (x - 0.5) / 0.25",
+            "letterbox": {"long_side": INPUT_LONG_SIDE, "multiple": 32, "pad_value": 128,
+                          "placement": "top-left; resize INTER_AREA when shrinking, bilinear when enlarging"},
+        },
+        "outputs": {
+            "heat": "n x classes x h/4 x w/4, sigmoid scores with non-peaks (3x3 max-pool) set to 0",
+            "size": "n x 2 x h/4 x w/4, box width and height in input pixels",
+            "offset": "n x 2 x h/4 x w/4, centre offset within the stride-4 cell",
+            "stride": STRIDE,
+        },
+        "thresholds": {"score": cfg.count_threshold, "nms_iou": cfg.nms_iou},
+        "architecture": "residual backbone (32-64-128-192) to stride 32, top-down pyramid to stride 4, "
+        "CenterNet-style heads (heat map, log size, offset)",
+        "data": {
+            "dataset": "TXL-PBC (Gan & Li, 'TXL-PBC: a freely accessible labeled peripheral blood cell "
+            "dataset', arXiv:2407.13214)", "licence": "MIT", "path": "../shared/data/txl-pbc",
+            "split": "the dataset's own train split for training, its val split for model selection "
+            "and the metrics below; its test split is held back by the laboratory",
+        },
+        "training": {
+            "command": command, "epochs": cfg.epochs, "best_epoch": best_epoch, "batch": cfg.batch,
+            "canvas": cfg.canvas, "optimiser": f"AdamW lr {cfg.lr} wd {cfg.weight_decay}, cosine, EMA weights",
+            "augmentation": f"scale x{cfg.scale_range[0]}-{cfg.scale_range[1]} around the letterbox scale, "
+            "random crop/pad, 90-degree rotations, flips; HED stain, colour, gamma, white balance, blur, "
+            "noise, JPEG", "torch": torch.__version__, "seed": cfg.seed,
+        },
+    }  # fmt: skip
+    (run / "detector.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    # Metrics from the exported model through the run-time code path.
+    det = Detector(onnx_path, threshold=EVAL_THRESHOLD)
+    results = []
+    for s in load_split(Path(cfg.data), "val", len(CLASSES), cfg.limit):
+        d = det.detect(s.image, channels="rgb")
+        results.append(ImageResult(s.boxes, s.classes, d.boxes, d.classes, d.scores))
+    rep = evaluate(results, CLASSES, cfg.count_threshold)
+    card["metrics"] = {"val": rep.as_dict(), "onnx_torch_max_abs_diff": diff}
+    if card_extra:
+        card.update(card_extra)
+    (run / "detector.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    log.info("val mAP50 %.4f mAP50-95 %.4f", rep.map50, rep.map50_95)
+    return card

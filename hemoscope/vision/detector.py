@@ -1,0 +1,137 @@
+"""Cell detector at run time: ONNX Runtime on the CPU, any frame size."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from hemoscope.vision.detector_decode import batched_nms, postprocess
+from hemoscope.vision.image_input import Channels, to_rgb
+from hemoscope.vision.letterbox import letterbox
+from hemoscope.vision.model_card import ModelError, create_session, load_card, models_dir
+
+log = logging.getLogger(__name__)
+
+F32 = npt.NDArray[np.float32]
+
+RBC_MIN_INPUT_PX = 18.0
+"""Median red-cell size (input pixels) below which a frame is re-run in tiles."""
+RBC_TARGET_INPUT_PX = 50.0
+MAX_TILES = 64
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Boxes in original pixel coordinates, x1 y1 x2 y2; classes index ``names``."""
+
+    boxes: F32
+    classes: npt.NDArray[np.int64]
+    scores: F32
+    names: tuple[str, ...]
+    tiles: int = 1
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def count(self, name: str) -> int:
+        return int((self.classes == self.names.index(name)).sum())
+
+
+class Detector:
+    """Loads the detector once; :meth:`detect` is safe to call from one thread at a time."""
+
+    def __init__(
+        self,
+        model_path: Path | str | None = None,
+        threads: int | None = None,
+        threshold: float | None = None,
+        nms_iou: float | None = None,
+    ) -> None:
+        self.path = Path(model_path) if model_path else models_dir() / "detector.onnx"
+        self.card = load_card(self.path)
+        self.session = create_session(self.path, threads)
+        try:
+            self.names = tuple(str(c) for c in self.card["classes"])
+            self.long_side = int(self.card["input"]["letterbox"]["long_side"])
+            self.stride = int(self.card["outputs"]["stride"])
+            thr = self.card["thresholds"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"model card of {self.path.name} lacks {exc}") from exc
+        self.threshold = float(threshold if threshold is not None else thr["score"])
+        self.nms_iou = float(nms_iou if nms_iou is not None else thr["nms_iou"])
+
+    @property
+    def version(self) -> str:
+        return f"{self.card.get('version', '?')} ({str(self.card.get('sha256', ''))[:8]})"
+
+    def _run(self, rgb: npt.NDArray[np.uint8], scale: float | None = None) -> tuple[F32, npt.NDArray[np.int64], F32]:
+        inp, lb = letterbox(rgb, self.long_side, scale)
+        x = inp.transpose(2, 0, 1)[None].astype(np.float32) * np.float32(1 / 255)
+        heat, size, offset = self.session.run(None, {"image": x})
+        h, w = rgb.shape[:2]
+        return postprocess(heat[0], size[0], offset[0], self.stride, 1 / lb.scale, self.threshold, self.nms_iou, (w, h))
+
+    def detect(self, image: npt.NDArray[np.generic], channels: Channels = "bgr") -> Detections:
+        """Find cells in an 8-bit frame of any size (gray, BGR/RGB, with or without alpha).
+
+        The frame is letterboxed to the model's input. When red cells come out smaller
+        than the model was trained on (a wide field or a very large frame), the frame is
+        analysed again in overlapping tiles at a larger scale.
+        """
+        rgb = to_rgb(image, channels)
+        boxes, classes, scores = self._run(rgb)
+        scale0 = self.long_side / max(rgb.shape[:2])
+        rbc_px = self._median_size(boxes, classes, "rbc") * scale0
+        if 0 < rbc_px < RBC_MIN_INPUT_PX:
+            return self._tiled(rgb, scale0 * RBC_TARGET_INPUT_PX / rbc_px)
+        return Detections(boxes, classes, scores, self.names)
+
+    def _median_size(self, boxes: F32, classes: npt.NDArray[np.int64], name: str) -> float:
+        if name not in self.names:
+            return 0.0
+        sel = boxes[classes == self.names.index(name)]
+        if len(sel) < 3:
+            return 0.0
+        return float(np.median(np.maximum(sel[:, 2] - sel[:, 0], sel[:, 3] - sel[:, 1])))
+
+    def _tiled(self, rgb: npt.NDArray[np.uint8], scale: float) -> Detections:
+        h, w = rgb.shape[:2]
+        tile = self.long_side / scale  # original pixels per tile side
+        overlap = tile * 0.25
+        step = tile - overlap
+        nx = max(1, math.ceil((w - overlap) / step))
+        ny = max(1, math.ceil((h - overlap) / step))
+        if nx * ny > MAX_TILES:
+            factor = math.sqrt(nx * ny / MAX_TILES)
+            return self._tiled(rgb, scale / factor)
+        all_b, all_c, all_s = [], [], []
+        for iy in range(ny):
+            for ix in range(nx):
+                x0 = int(min(ix * step, max(w - tile, 0)))
+                y0 = int(min(iy * step, max(h - tile, 0)))
+                x1, y1 = int(min(x0 + tile, w)), int(min(y0 + tile, h))
+                b, c, s = self._run(np.ascontiguousarray(rgb[y0:y1, x0:x1]), scale)
+                # Drop boxes cut by an inner tile edge; the neighbouring tile sees them whole.
+                m = np.ones(len(s), dtype=bool)
+                if x0 > 0:
+                    m &= b[:, 0] > 1
+                if y0 > 0:
+                    m &= b[:, 1] > 1
+                if x1 < w:
+                    m &= b[:, 2] < (x1 - x0) - 1
+                if y1 < h:
+                    m &= b[:, 3] < (y1 - y0) - 1
+                all_b.append(b[m] + np.array([x0, y0, x0, y0], np.float32))
+                all_c.append(c[m])
+                all_s.append(s[m])
+        boxes = np.concatenate(all_b).astype(np.float32)
+        classes = np.concatenate(all_c)
+        scores = np.concatenate(all_s).astype(np.float32)
+        keep = batched_nms(boxes, classes, scores, self.nms_iou)
+        log.debug("tiled %dx%d at scale %.3f: %d cells", nx, ny, scale, len(keep))
+        return Detections(boxes[keep], classes[keep], scores[keep], self.names, tiles=nx * ny)

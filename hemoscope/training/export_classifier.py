@@ -23,7 +23,9 @@ from hemoscope.vision.classification_metrics import (
     fit_temperature,
     softmax,
 )
-from hemoscope.vision.crops import CROP_SCALE
+from hemoscope.vision.classifier import Classifier
+from hemoscope.vision.crops import CROP_SCALE, cut_crop, whole_image_geometry
+from hemoscope.vision.perturb import PERTURBATIONS
 
 log = logging.getLogger(__name__)
 OPSET = 17
@@ -84,7 +86,8 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
     val_s = [by_name.get(n, s) for n, s in zip(split["val"], val_s, strict=True)]
     y = np.array([s.label for s in val_s], np.int64)
     model = load_best(run)
-    logits = predict_logits(model, load_all(val_s), y, cfg)
+    val_images = load_all(val_s)
+    logits = predict_logits(model, val_images, y, cfg)
     temperature = fit_temperature(logits, y)
     p_raw, p_cal = softmax(logits), softmax(logits, temperature)
     threshold = choose_review_threshold(p_cal, y)
@@ -96,7 +99,7 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
     if diff > 1e-3:
         raise RuntimeError(f"ONNX and torch disagree by {diff:.2e}")
     best_epoch = int(torch.load(run / "best.pt", map_location="cpu", weights_only=False)["epoch"])
-    card = {
+    card: dict[str, Any] = {
         "name": "hemoscope-cell-classifier",
         "version": dt.date.today().strftime("%Y.%m.%d"),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -153,5 +156,47 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
         },
     }  # fmt: skip
     (run / "classifier.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    card["metrics"]["stress"] = stress_table(Classifier(onnx_path), val_images, y)
+    (run / "classifier.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     log.info("val accuracy %.4f macro-F1 %.4f T=%.3f", rep.accuracy, rep.macro_f1, temperature)
     return card
+
+
+def framed_crops(images: list[np.ndarray], size: int, framing: str) -> np.ndarray:
+    """Validation crops framed as the pipeline does (``nominal``), tighter, looser, or
+    the whole image (what ``hemoscope classify`` does with a crop file)."""
+    factor = {"nominal": 1.0, "tight (k=1.4)": 1.4 / CROP_SCALE, "loose (k=2.6)": 2.6 / CROP_SCALE}
+    out = np.empty((len(images), size, size, 3), np.uint8)
+    for i, img in enumerate(images):
+        h, w = img.shape[:2]
+        if framing == "whole image":
+            cx, cy, side = whole_image_geometry(h, w)
+        else:
+            from hemoscope.training.train_classifier import nominal_geometry
+
+            cx, cy, side = nominal_geometry(img)
+            side *= factor[framing]
+        out[i] = cut_crop(img, cx, cy, side, size)
+    return out
+
+
+def stress_table(clf: Classifier, images: list[np.ndarray], y: np.ndarray) -> list[dict[str, Any]]:
+    """Accuracy and macro-F1 of the exported model under each perturbation and framing."""
+    rows: list[dict[str, Any]] = []
+    base = framed_crops(images, clf.input_size, "nominal")
+
+    def score(name: str, crops: np.ndarray) -> None:
+        res = clf.classify_crops(crops)
+        pred = np.array([clf.classes.index(lbl) for lbl in res.labels], np.int64)
+        rep = classification_report(confusion_matrix(y, pred, len(clf.classes)))
+        rows.append({
+            "condition": name, "accuracy": round(rep.accuracy, 4), "macro_f1": round(rep.macro_f1, 4),
+            "review_fraction": round(float(res.review.mean()), 4),
+        })  # fmt: skip
+        log.info("stress %-32s acc %.4f macro-F1 %.4f", name, rep.accuracy, rep.macro_f1)
+
+    for name, fn in PERTURBATIONS.items():
+        score(name, np.stack([fn(c) for c in base]))
+    for framing in ("tight (k=1.4)", "loose (k=2.6)", "whole image"):
+        score(f"framing: {framing}", framed_crops(images, clf.input_size, framing))
+    return rows

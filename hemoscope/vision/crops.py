@@ -81,3 +81,8 @@ def cut_crop(
         src, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
     return np.ascontiguousarray(out, dtype=np.uint8)
+
+
+def whole_image_geometry(height: int, width: int) -> tuple[float, float, float]:
+    """Crop geometry when an image *is* one cell's crop: centred, the longer side."""
+    return width / 2.0, height / 2.0, float(max(height, width))

@@ -1,0 +1,114 @@
+"""White-cell classifier at run time: ONNX Runtime, batched crops, calibrated output."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from hemoscope.vision.classification_metrics import softmax
+from hemoscope.vision.crops import crop_geometry, cut_crop, whole_image_geometry
+from hemoscope.vision.image_input import Channels, to_rgb
+from hemoscope.vision.model_card import ModelError, create_session, load_card, models_dir
+
+log = logging.getLogger(__name__)
+
+F32 = npt.NDArray[np.float32]
+U8 = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Per crop: calibrated probabilities (N, C), best class and its probability,
+    the review flag, and the pooled embedding (N, D)."""
+
+    probabilities: npt.NDArray[np.float64]
+    labels: tuple[str, ...]
+    confidence: npt.NDArray[np.float64]
+    review: npt.NDArray[np.bool_]
+    embedding: F32
+    classes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+class Classifier:
+    """Loads the classifier once; calls are safe from one thread at a time."""
+
+    def __init__(
+        self,
+        model_path: Path | str | None = None,
+        threads: int | None = None,
+        batch_size: int = 16,
+        review_threshold: float | None = None,
+    ) -> None:
+        self.path = Path(model_path) if model_path else models_dir() / "classifier.onnx"
+        self.card = load_card(self.path)
+        self.session = create_session(self.path, threads)
+        try:
+            self.classes = tuple(str(c) for c in self.card["classes"])
+            self.input_size = int(self.card["crop_rule"]["size"])
+            self.crop_scale = float(self.card["crop_rule"]["scale"])
+            self.temperature = float(self.card["temperature"])
+            card_threshold = float(self.card["review_threshold"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"model card of {self.path.name} lacks {exc}") from exc
+        self.review_threshold = review_threshold if review_threshold is not None else card_threshold
+        self.batch_size = max(1, batch_size)
+
+    @property
+    def version(self) -> str:
+        return f"{self.card.get('version', '?')} ({str(self.card.get('sha256', ''))[:8]})"
+
+    def classify_crops(self, crops: U8 | Sequence[U8]) -> Classification:
+        """Classify RGB crops already cut by the crop rule, (N, S, S, 3) uint8."""
+        arr = np.asarray(crops, dtype=np.uint8)
+        if arr.ndim != 4 or arr.shape[1:] != (self.input_size, self.input_size, 3):
+            raise ValueError(
+                f"expected crops of shape (N, {self.input_size}, {self.input_size}, 3), got {arr.shape}"
+            )
+        logits, emb = [], []
+        for s in range(0, len(arr), self.batch_size):
+            x = arr[s : s + self.batch_size].transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1 / 255)
+            lg, em = self.session.run(["logits", "embedding"], {"image": x})
+            logits.append(lg)
+            emb.append(em)
+        n_cls = len(self.classes)
+        all_logits = np.concatenate(logits) if logits else np.zeros((0, n_cls), np.float32)
+        probs = softmax(all_logits, self.temperature)
+        best = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
+        conf = probs.max(axis=1) if len(probs) else np.zeros(0)
+        return Classification(
+            probabilities=probs,
+            labels=tuple(self.classes[i] for i in best),
+            confidence=conf,
+            review=conf < self.review_threshold,
+            embedding=np.concatenate(emb).astype(np.float32) if emb else np.zeros((0, 0), np.float32),
+            classes=self.classes,
+        )
+
+    def crops_for_boxes(self, image_rgb: U8, boxes: npt.ArrayLike) -> U8:
+        """Cut the crop rule's square around each (x1, y1, x2, y2) box."""
+        b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        out = np.empty((len(b), self.input_size, self.input_size, 3), np.uint8)
+        for i, (x1, y1, x2, y2) in enumerate(b):
+            cx, cy, side = crop_geometry(x1, y1, x2, y2, self.crop_scale)
+            out[i] = cut_crop(image_rgb, cx, cy, side, self.input_size)
+        return out
+
+    def classify_boxes(
+        self, image: npt.NDArray[np.generic], boxes: npt.ArrayLike, channels: Channels = "bgr"
+    ) -> Classification:
+        rgb = to_rgb(image, channels)
+        return self.classify_crops(self.crops_for_boxes(rgb, boxes))
+
+    def crop_whole_image(self, image: npt.NDArray[np.generic], channels: Channels = "bgr") -> U8:
+        """An image that is itself one cell's crop, squared and resized."""
+        rgb = to_rgb(image, channels)
+        cx, cy, side = whole_image_geometry(*rgb.shape[:2])
+        return cut_crop(rgb, cx, cy, side, self.input_size)

@@ -34,6 +34,7 @@ from .geometry import Box, boxes_to_array
 from .history import UndoHistory
 from .ids import new_id
 from .reference import DEFAULT_REFERENCE, Flag, ReferenceRange, ReferenceSet
+from .serialize import SCHEMA_VERSION, case_from_dict, case_to_dict
 from .stats import Interval, clopper_pearson, inverse_regularized_beta, regularized_beta
 from .tally import FIVE_PART_IDS, ClassTally, FivePart, Tally, five_part, round_half_up
 from .taxonomy import DEFAULT_TAXONOMY, NRBC_ID, CellClass, CellKind, Taxonomy, TaxonomyError
@@ -45,6 +46,7 @@ __all__ = [
     "FIVE_PART_IDS",
     "NRBC_ID",
     "PLATELET_FACTOR_RANGE",
+    "SCHEMA_VERSION",
     "AddCell",
     "AddField",
     "AuditEntry",
@@ -77,6 +79,8 @@ __all__ = [
     "TaxonomyError",
     "UndoHistory",
     "boxes_to_array",
+    "case_from_dict",
+    "case_to_dict",
     "clopper_pearson",
     "corrected_wbc_count",
     "effective_kind",

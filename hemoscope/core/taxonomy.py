@@ -39,6 +39,11 @@ class CellKind(Enum):
     WBC = "wbc"
     PLATELET = "platelet"
 
+    @classmethod
+    def resolve(cls, name: str) -> CellKind | None:
+        """Map a detector label (``"WBC"``, ``"RBC"``, ``"Platelets"``...) to a kind."""
+        return _KIND_NAMES.get(_normalise(name).removesuffix("s"))
+
 
 @dataclass(frozen=True, slots=True)
 class CellClass:
@@ -78,6 +83,15 @@ class CellClass:
         _check_key(self.default_key, self.id)
         if self.counted_as == self.id:
             raise TaxonomyError(f"class {self.id!r} cannot be counted as itself")
+
+
+_KIND_NAMES = {
+    "rbc": CellKind.RBC, "red cell": CellKind.RBC, "red blood cell": CellKind.RBC,
+    "erythrocyte": CellKind.RBC,
+    "wbc": CellKind.WBC, "white cell": CellKind.WBC, "white blood cell": CellKind.WBC,
+    "leukocyte": CellKind.WBC, "leucocyte": CellKind.WBC,
+    "platelet": CellKind.PLATELET, "plt": CellKind.PLATELET, "thrombocyte": CellKind.PLATELET,
+}
 
 
 def _check_key(key: str, class_id: str) -> None:
@@ -266,7 +280,7 @@ DEFAULT_TAXONOMY = Taxonomy([
     _c("basophil", "Basophil", "#ffd600", "5", aliases=("baso", "bas")),
     _c("ig", "Immature granulocyte", "#00897b", "6",
        aliases=("igs", "immature granulocyte", "immature gran", "metamyelocyte",
-                "myelocyte", "promyelocyte", "mmz", "myb", "pmo")),
+                "myelocyte", "promyelocyte", "my", "mmy", "pmy", "mmz", "myb", "pmo")),
     _c("band", "Band neutrophil", "#aeea00", "7", auto=False, counted_as="neutrophil",
        aliases=("band cell", "stab", "bne", "ngb", "band form")),
     _c("blast", "Blast / atypical lymphocyte", "#000000", "8", auto=False,

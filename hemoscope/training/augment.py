@@ -52,7 +52,9 @@ def _uniform(g: torch.Generator, n: int, lo: float, hi: float) -> torch.Tensor:
     return torch.rand(n, generator=g) * (hi - lo) + lo
 
 
-def _apply_matrix(x: torch.Tensor, m: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+def _apply_matrix(
+    x: torch.Tensor, m: torch.Tensor, bias: torch.Tensor | None = None
+) -> torch.Tensor:
     """Per-sample colour transform: ``y[n, :, i, j] = m[n] @ x[n, :, i, j] + bias[n]``."""
     n, c, h, w = x.shape
     flat = x.permute(0, 2, 3, 1).reshape(n, h * w, c)
@@ -116,7 +118,7 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     out = x.clone()
     for i in torch.nonzero(sigma > 0).flatten().tolist():
         s = float(sigma[i])
-        radius = max(1, int(math.ceil(3 * s)))
+        radius = max(1, math.ceil(3 * s))
         t = torch.arange(-radius, radius + 1, dtype=x.dtype)
         k = torch.exp(-(t**2) / (2 * s * s))
         k = k / k.sum()
@@ -129,7 +131,9 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def jpeg_artefacts(x: torch.Tensor, g: torch.Generator, p: float, q: tuple[int, int]) -> torch.Tensor:
+def jpeg_artefacts(
+    x: torch.Tensor, g: torch.Generator, p: float, q: tuple[int, int]
+) -> torch.Tensor:
     chosen = torch.nonzero(torch.rand(x.shape[0], generator=g) < p).flatten().tolist()
     if not chosen:
         return x

@@ -42,10 +42,20 @@ def export_onnx(model: CellClassifier, path: Path) -> None:
     wrapper = ClassifierExport(model).eval()
     x = torch.rand(2, 3, INPUT_SIZE, INPUT_SIZE)
     torch.onnx.export(
-        wrapper, (x,), str(path), input_names=["image"], output_names=["logits", "embedding", "cam"],
-        dynamic_axes={"image": {0: "n"}, "logits": {0: "n"}, "embedding": {0: "n"}, "cam": {0: "n"}},
-        opset_version=OPSET, dynamo=False,
-    )  # fmt: skip
+        wrapper,
+        (x,),
+        str(path),
+        input_names=["image"],
+        output_names=["logits", "embedding", "cam"],
+        dynamic_axes={
+            "image": {0: "n"},
+            "logits": {0: "n"},
+            "embedding": {0: "n"},
+            "cam": {0: "n"},
+        },
+        opset_version=OPSET,
+        dynamo=False,
+    )
 
 
 def parity(model: CellClassifier, path: Path, n: int = 8) -> float:
@@ -109,17 +119,22 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
         "size_bytes": onnx_path.stat().st_size,
         "classes": list(CLASSES),
         "input": {
-            "name": "image", "shape": ["n", 3, INPUT_SIZE, INPUT_SIZE], "dtype": "float32",
-            "colour": "RGB", "range": [0.0, 1.0],
+            "name": "image",
+            "shape": ["n", 3, INPUT_SIZE, INPUT_SIZE],
+            "dtype": "float32",
+            "colour": "RGB",
+            "range": [0.0, 1.0],
             "normalisation": "inside the graph: (x - 0.5) / 0.25",
         },
         "crop_rule": {
-            "scale": CROP_SCALE, "size": INPUT_SIZE,
+            "scale": CROP_SCALE,
+            "size": INPUT_SIZE,
             "description": "square centred on the cell's box, side = scale x longer box side, "
             "bilinear resize to size x size, edge pixels repeated outside the image",
         },
         "outputs": {
-            "logits": ["n", len(CLASSES)], "embedding": ["n", model.embedding_dim],
+            "logits": ["n", len(CLASSES)],
+            "embedding": ["n", model.embedding_dim],
             "cam": ["n", len(CLASSES), "h", "w"],
         },
         "temperature": round(temperature, 4),
@@ -128,33 +143,46 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
         "data": {
             "dataset": "PBC (Acevedo et al., 'A dataset of microscopic peripheral blood cell images for "
             "development of automatic recognition systems', Data in Brief 30, 105474, 2020)",
-            "licence": "CC BY 4.0", "path": "../shared/data/pbc",
+            "licence": "CC BY 4.0",
+            "path": "../shared/data/pbc",
             "split": f"stratified per class, seeded ({cfg.seed}): the {cfg.val_fraction:.0%} of each class "
             "with the lowest sha1(seed:file name) go to validation",
-            "train_images": len(split["train"]), "val_images": len(split["val"]),
+            "train_images": len(split["train"]),
+            "val_images": len(split["val"]),
         },
         "training": {
-            "command": command, "epochs": cfg.epochs, "best_epoch": best_epoch, "batch": cfg.batch,
+            "command": command,
+            "epochs": cfg.epochs,
+            "best_epoch": best_epoch,
+            "batch": cfg.batch,
             "optimiser": f"AdamW lr {cfg.lr} wd {cfg.weight_decay}, cosine, EMA weights",
             "augmentation": "crop scale x0.7-1.35 and offset jitter, any rotation, flips; HED stain, "
             "brightness/contrast/saturation/hue, gamma, white balance, blur, noise, JPEG",
-            "torch": torch.__version__, "seed": cfg.seed,
+            "torch": torch.__version__,
+            "seed": cfg.seed,
         },
         "metrics": {
-            "val_accuracy": round(rep.accuracy, 4), "val_macro_f1": round(rep.macro_f1, 4),
+            "val_accuracy": round(rep.accuracy, 4),
+            "val_macro_f1": round(rep.macro_f1, 4),
             "per_class": {
-                c: {"precision": round(rep.precision[i], 4), "recall": round(rep.recall[i], 4),
-                    "f1": round(rep.f1[i], 4), "support": rep.support[i]}
+                c: {
+                    "precision": round(rep.precision[i], 4),
+                    "recall": round(rep.recall[i], 4),
+                    "f1": round(rep.f1[i], 4),
+                    "support": rep.support[i],
+                }
                 for i, c in enumerate(CLASSES)
             },
             "confusion": [list(r) for r in rep.confusion],
             "ece_uncalibrated": round(expected_calibration_error(p_raw, y), 4),
             "ece_calibrated": round(expected_calibration_error(p_cal, y), 4),
             "review_fraction": round(float(1 - keep.mean()), 4),
-            "accuracy_not_flagged": round(float((p_cal.argmax(1) == y)[keep].mean()) if keep.any() else 0.0, 4),
+            "accuracy_not_flagged": round(
+                float((p_cal.argmax(1) == y)[keep].mean()) if keep.any() else 0.0, 4
+            ),
             "onnx_torch_max_abs_diff": diff,
         },
-    }  # fmt: skip
+    }
     (run / "classifier.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     card["metrics"]["stress"] = stress_table(Classifier(onnx_path), val_images, y)
     (run / "classifier.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
@@ -189,10 +217,14 @@ def stress_table(clf: Classifier, images: list[np.ndarray], y: np.ndarray) -> li
         res = clf.classify_crops(crops)
         pred = np.array([clf.classes.index(lbl) for lbl in res.labels], np.int64)
         rep = classification_report(confusion_matrix(y, pred, len(clf.classes)))
-        rows.append({
-            "condition": name, "accuracy": round(rep.accuracy, 4), "macro_f1": round(rep.macro_f1, 4),
-            "review_fraction": round(float(res.review.mean()), 4),
-        })  # fmt: skip
+        rows.append(
+            {
+                "condition": name,
+                "accuracy": round(rep.accuracy, 4),
+                "macro_f1": round(rep.macro_f1, 4),
+                "review_fraction": round(float(res.review.mean()), 4),
+            }
+        )
         log.info("stress %-32s acc %.4f macro-F1 %.4f", name, rep.accuracy, rep.macro_f1)
 
     for name, fn in PERTURBATIONS.items():

@@ -14,7 +14,7 @@ import torch
 
 from hemoscope.training.detector_model import INPUT_LONG_SIDE, STRIDE, CellDetector, DetectorExport
 from hemoscope.training.export_classifier import OPSET, sha256
-from hemoscope.training.train_detector import CLASSES, DetectorTrainConfig, EVAL_THRESHOLD
+from hemoscope.training.train_detector import CLASSES, EVAL_THRESHOLD, DetectorTrainConfig
 from hemoscope.training.yolo_data import load_split
 from hemoscope.vision.detection_metrics import ImageResult, evaluate
 from hemoscope.vision.detector import Detector
@@ -32,12 +32,20 @@ def load_best(run: Path) -> CellDetector:
 def export_onnx(model: CellDetector, path: Path) -> None:
     x = torch.rand(1, 3, 256, INPUT_LONG_SIDE)
     torch.onnx.export(
-        DetectorExport(model).eval(), (x,), str(path), input_names=["image"],
+        DetectorExport(model).eval(),
+        (x,),
+        str(path),
+        input_names=["image"],
         output_names=["heat", "size", "offset"],
-        dynamic_axes={"image": {0: "n", 2: "h", 3: "w"}, "heat": {0: "n", 2: "fh", 3: "fw"},
-                      "size": {0: "n", 2: "fh", 3: "fw"}, "offset": {0: "n", 2: "fh", 3: "fw"}},
-        opset_version=OPSET, dynamo=False,
-    )  # fmt: skip
+        dynamic_axes={
+            "image": {0: "n", 2: "h", 3: "w"},
+            "heat": {0: "n", 2: "fh", 3: "fw"},
+            "size": {0: "n", 2: "fh", 3: "fw"},
+            "offset": {0: "n", 2: "fh", 3: "fw"},
+        },
+        opset_version=OPSET,
+        dynamo=False,
+    )
 
 
 def parity(model: CellDetector, path: Path) -> float:
@@ -49,7 +57,9 @@ def parity(model: CellDetector, path: Path) -> float:
     return float(max(np.abs(a - b).max() for a, b in zip(ref, got, strict=True)))
 
 
-def finalise(run: Path, cfg: DetectorTrainConfig, command: str, card_extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def finalise(
+    run: Path, cfg: DetectorTrainConfig, command: str, card_extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     model = load_best(run)
     onnx_path = run / "detector.onnx"
     export_onnx(model, onnx_path)
@@ -67,10 +77,18 @@ def finalise(run: Path, cfg: DetectorTrainConfig, command: str, card_extra: dict
         "size_bytes": onnx_path.stat().st_size,
         "classes": list(CLASSES),
         "input": {
-            "name": "image", "shape": ["n", 3, "h", "w"], "dtype": "float32", "colour": "RGB",
-            "range": [0.0, 1.0], "normalisation": "inside the graph: (x - 0.5) / 0.25",
-            "letterbox": {"long_side": INPUT_LONG_SIDE, "multiple": 32, "pad_value": 128,
-                          "placement": "top-left; resize INTER_AREA when shrinking, bilinear when enlarging"},
+            "name": "image",
+            "shape": ["n", 3, "h", "w"],
+            "dtype": "float32",
+            "colour": "RGB",
+            "range": [0.0, 1.0],
+            "normalisation": "inside the graph: (x - 0.5) / 0.25",
+            "letterbox": {
+                "long_side": INPUT_LONG_SIDE,
+                "multiple": 32,
+                "pad_value": 128,
+                "placement": "top-left; resize INTER_AREA when shrinking, bilinear when enlarging",
+            },
         },
         "outputs": {
             "heat": "n x classes x h/4 x w/4, sigmoid scores with non-peaks (3x3 max-pool) set to 0",
@@ -83,18 +101,26 @@ def finalise(run: Path, cfg: DetectorTrainConfig, command: str, card_extra: dict
         "CenterNet-style heads (heat map, log size, offset)",
         "data": {
             "dataset": "TXL-PBC (Gan & Li, 'TXL-PBC: a freely accessible labeled peripheral blood cell "
-            "dataset', arXiv:2407.13214)", "licence": "MIT", "path": "../shared/data/txl-pbc",
+            "dataset', arXiv:2407.13214)",
+            "licence": "MIT",
+            "path": "../shared/data/txl-pbc",
             "split": "the dataset's own train split for training, its val split for model selection "
             "and the metrics below; its test split is held back by the laboratory",
         },
         "training": {
-            "command": command, "epochs": cfg.epochs, "best_epoch": best_epoch, "batch": cfg.batch,
-            "canvas": cfg.canvas, "optimiser": f"AdamW lr {cfg.lr} wd {cfg.weight_decay}, cosine, EMA weights",
+            "command": command,
+            "epochs": cfg.epochs,
+            "best_epoch": best_epoch,
+            "batch": cfg.batch,
+            "canvas": cfg.canvas,
+            "optimiser": f"AdamW lr {cfg.lr} wd {cfg.weight_decay}, cosine, EMA weights",
             "augmentation": f"scale x{cfg.scale_range[0]}-{cfg.scale_range[1]} around the letterbox scale, "
             "random crop/pad, 90-degree rotations, flips; HED stain, colour, gamma, white balance, blur, "
-            "noise, JPEG", "torch": torch.__version__, "seed": cfg.seed,
+            "noise, JPEG",
+            "torch": torch.__version__,
+            "seed": cfg.seed,
         },
-    }  # fmt: skip
+    }
     (run / "detector.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     # Metrics from the exported model through the run-time code path.
     det = Detector(onnx_path, threshold=EVAL_THRESHOLD)

@@ -36,9 +36,15 @@ from hemoscope.vision.crops import CROP_SCALE, PBC_CELL_FRACTION, cut_crop
 log = logging.getLogger(__name__)
 
 CLASSES = (
-    "basophil", "eosinophil", "erythroblast", "ig",
-    "lymphocyte", "monocyte", "neutrophil", "platelet",
-)  # fmt: skip
+    "basophil",
+    "eosinophil",
+    "erythroblast",
+    "ig",
+    "lymphocyte",
+    "monocyte",
+    "neutrophil",
+    "platelet",
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,9 @@ def make_batch(
             side *= math.exp(rng.uniform(math.log(lo), math.log(hi)))
             cx += rng.uniform(-1, 1) * cfg.offset_jitter * cell
             cy += rng.uniform(-1, 1) * cfg.offset_jitter * cell
-            crops[j] = cut_crop(img, cx, cy, side, INPUT_SIZE, rng.uniform(0, 360), rng.random() < 0.5)
+            crops[j] = cut_crop(
+                img, cx, cy, side, INPUT_SIZE, rng.uniform(0, 360), rng.random() < 0.5
+            )
         else:
             crops[j] = cut_crop(img, cx, cy, side, INPUT_SIZE)
     x = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0)
@@ -101,7 +109,15 @@ def predict_logits(
     out = []
     order = np.arange(len(images))
     for s in range(0, len(order), 128):
-        x, _ = make_batch(images, labels, order[s : s + 128], np.random.default_rng(0), cfg, None, PhotometricConfig())
+        x, _ = make_batch(
+            images,
+            labels,
+            order[s : s + 128],
+            np.random.default_rng(0),
+            cfg,
+            None,
+            PhotometricConfig(),
+        )
         out.append(model(x).numpy())
     return np.concatenate(out) if out else np.zeros((0, len(CLASSES)))
 
@@ -132,7 +148,8 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     total = steps_per_epoch * cfg.epochs
     warm = min(steps_per_epoch * 2, total // 10 + 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
+        opt,
+        lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)),
     )
     start, best, history = 0, -1.0, []
     ckpt = load_checkpoint(out / "last.ckpt")
@@ -151,11 +168,15 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         perm = rng.permutation(len(train_s))
         t0 = time.time()
         batches = prefetch(
-            lambda b: make_batch(train_img, y_train, perm[b * cfg.batch : (b + 1) * cfg.batch], rng, cfg, g, pcfg),
+            lambda b, perm=perm, rng=rng: make_batch(
+                train_img, y_train, perm[b * cfg.batch : (b + 1) * cfg.batch], rng, cfg, g, pcfg
+            ),
             steps_per_epoch,
         )
         loss_sum, seen = 0.0, 0
-        bar = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
+        bar = tqdm(
+            batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False
+        )
         for x, y in bar:
             loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
@@ -169,9 +190,13 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         logits = predict_logits(ema.model, val_img, y_val, cfg)
         rep = classification_report(confusion_matrix(y_val, logits.argmax(1), len(CLASSES)))
         rec = {
-            "epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "val_accuracy": rep.accuracy,
-            "val_macro_f1": rep.macro_f1, "lr": sched.get_last_lr()[0], "seconds": time.time() - t0,
-        }  # fmt: skip
+            "epoch": epoch + 1,
+            "train_loss": loss_sum / max(seen, 1),
+            "val_accuracy": rep.accuracy,
+            "val_macro_f1": rep.macro_f1,
+            "lr": sched.get_last_lr()[0],
+            "seconds": time.time() - t0,
+        }
         history.append(rec)
         append_jsonl(out / "history.jsonl", rec)
         tqdm.write(
@@ -180,15 +205,25 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         )
         if rep.macro_f1 > best:
             best = rep.macro_f1
-            torch.save({"model": ema.model.state_dict(), "epoch": epoch + 1, "classes": CLASSES}, out / "best.pt")
+            torch.save(
+                {"model": ema.model.state_dict(), "epoch": epoch + 1, "classes": CLASSES},
+                out / "best.pt",
+            )
         save_checkpoint(
             out / "last.ckpt",
             {
-                "model": model.state_dict(), "ema": ema.model.state_dict(), "ema_updates": ema.updates,
-                "opt": opt.state_dict(), "sched": sched.state_dict(), "torch_gen": g.get_state(),
-                "epoch": epoch + 1, "best": best, "history": history, "config": asdict(cfg),
+                "model": model.state_dict(),
+                "ema": ema.model.state_dict(),
+                "ema_updates": ema.updates,
+                "opt": opt.state_dict(),
+                "sched": sched.state_dict(),
+                "torch_gen": g.get_state(),
+                "epoch": epoch + 1,
+                "best": best,
+                "history": history,
+                "config": asdict(cfg),
             },
-        )  # fmt: skip
+        )
     return {"best_macro_f1": best, "history": history}
 
 
@@ -199,13 +234,20 @@ def _limit(samples: list[Sample], n: int) -> list[Sample]:
     return out
 
 
-def _write_split(path: Path, cfg: ClassifierTrainConfig, train_s: list[Sample], val_s: list[Sample]) -> None:
+def _write_split(
+    path: Path, cfg: ClassifierTrainConfig, train_s: list[Sample], val_s: list[Sample]
+) -> None:
     def names(ss: list[Sample]) -> list[str]:
         return sorted(f"{s.path.parent.name}/{s.path.name}" for s in ss)
 
     path.write_text(
         json.dumps(
-            {"seed": cfg.seed, "val_fraction": cfg.val_fraction, "train": names(train_s), "val": names(val_s)},
+            {
+                "seed": cfg.seed,
+                "val_fraction": cfg.val_fraction,
+                "train": names(train_s),
+                "val": names(val_s),
+            },
             indent=0,
         ),
         encoding="utf-8",

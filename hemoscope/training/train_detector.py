@@ -78,9 +78,13 @@ def detector_loss(
 
 
 def make_batch(
-    samples: list[FieldSample], idx: np.ndarray, rng: np.random.Generator, g: torch.Generator,
-    cfg: DetectorTrainConfig, pcfg: PhotometricConfig,
-) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # fmt: skip
+    samples: list[FieldSample],
+    idx: np.ndarray,
+    rng: np.random.Generator,
+    g: torch.Generator,
+    cfg: DetectorTrainConfig,
+    pcfg: PhotometricConfig,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     imgs, targets = [], []
     out_hw = cfg.canvas // STRIDE
     for i in idx:
@@ -103,11 +107,20 @@ def predict(
     heat, size, offset = DetectorExport(model).eval()(x)
     h, w = image_rgb.shape[:2]
     return postprocess(
-        heat[0].numpy(), size[0].numpy(), offset[0].numpy(), STRIDE, 1 / lb.scale, threshold, nms_iou, (w, h)
+        heat[0].numpy(),
+        size[0].numpy(),
+        offset[0].numpy(),
+        STRIDE,
+        1 / lb.scale,
+        threshold,
+        nms_iou,
+        (w, h),
     )
 
 
-def evaluate_model(model: torch.nn.Module, samples: list[FieldSample], cfg: DetectorTrainConfig) -> DetectionReport:
+def evaluate_model(
+    model: torch.nn.Module, samples: list[FieldSample], cfg: DetectorTrainConfig
+) -> DetectionReport:
     model.eval()
     results = []
     for s in samples:
@@ -130,7 +143,8 @@ def train(cfg: DetectorTrainConfig) -> dict[str, Any]:
     total = steps * cfg.epochs
     warm = min(steps * 3, total // 10 + 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
+        opt,
+        lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)),
     )
     start, best, history = 0, -1.0, []
     ckpt = load_checkpoint(out / "last.ckpt")
@@ -149,7 +163,10 @@ def train(cfg: DetectorTrainConfig) -> dict[str, Any]:
         perm = rng.permutation(len(train_s))
         t0 = time.time()
         batches = prefetch(
-            lambda b: make_batch(train_s, perm[b * cfg.batch : (b + 1) * cfg.batch], rng, g, cfg, pcfg), steps
+            lambda b, perm=perm, rng=rng: make_batch(
+                train_s, perm[b * cfg.batch : (b + 1) * cfg.batch], rng, g, cfg, pcfg
+            ),
+            steps,
         )
         sums: dict[str, float] = {}
         bar = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
@@ -164,15 +181,23 @@ def train(cfg: DetectorTrainConfig) -> dict[str, Any]:
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v
             bar.set_postfix({k: f"{v / i:.3f}" for k, v in sums.items()})
-        rec: dict[str, Any] = {"epoch": epoch + 1, **{f"loss_{k}": v / steps for k, v in sums.items()}}
-        evaluate_now = (epoch + 1) % 5 == 0 or epoch + 1 >= cfg.epochs - 10 or epoch + 1 == cfg.epochs
+        rec: dict[str, Any] = {
+            "epoch": epoch + 1,
+            **{f"loss_{k}": v / steps for k, v in sums.items()},
+        }
+        evaluate_now = (
+            (epoch + 1) % 5 == 0 or epoch + 1 >= cfg.epochs - 10 or epoch + 1 == cfg.epochs
+        )
         if evaluate_now:
             rep = evaluate_model(ema.model, val_s, cfg)
             score = rep.map50_95 + rep.map50
             rec.update({"val": rep.as_dict()})
             if score > best:
                 best = score
-                torch.save({"model": ema.model.state_dict(), "epoch": epoch + 1, "classes": CLASSES}, out / "best.pt")
+                torch.save(
+                    {"model": ema.model.state_dict(), "epoch": epoch + 1, "classes": CLASSES},
+                    out / "best.pt",
+                )
             tqdm.write(
                 f"epoch {epoch + 1}: mAP50 {rep.map50:.4f} mAP50-95 {rep.map50_95:.4f} "
                 f"AP50 {', '.join(f'{k} {v:.3f}' for k, v in rep.ap50.items())} "
@@ -181,13 +206,24 @@ def train(cfg: DetectorTrainConfig) -> dict[str, Any]:
         rec["seconds"] = time.time() - t0
         history.append(rec)
         append_jsonl(out / "history.jsonl", rec)
-        tqdm.write(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v / steps:.4f}" for k, v in sums.items()) + f" ({rec['seconds']:.0f} s)")
+        tqdm.write(
+            f"epoch {epoch + 1}: "
+            + ", ".join(f"{k} {v / steps:.4f}" for k, v in sums.items())
+            + f" ({rec['seconds']:.0f} s)"
+        )
         save_checkpoint(
             out / "last.ckpt",
             {
-                "model": model.state_dict(), "ema": ema.model.state_dict(), "ema_updates": ema.updates,
-                "opt": opt.state_dict(), "sched": sched.state_dict(), "torch_gen": g.get_state(),
-                "epoch": epoch + 1, "best": best, "history": history, "config": asdict(cfg),
+                "model": model.state_dict(),
+                "ema": ema.model.state_dict(),
+                "ema_updates": ema.updates,
+                "opt": opt.state_dict(),
+                "sched": sched.state_dict(),
+                "torch_gen": g.get_state(),
+                "epoch": epoch + 1,
+                "best": best,
+                "history": history,
+                "config": asdict(cfg),
             },
-        )  # fmt: skip
+        )
     return {"best": best, "history": history}

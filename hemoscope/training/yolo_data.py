@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hemoscope.training.pbc_data import IMAGE_SUFFIXES, load_rgb
+from hemoscope.vision.datasets import image_files, load_rgb, read_yolo_labels
 from hemoscope.vision.letterbox import PAD_VALUE
 
 log = logging.getLogger(__name__)
@@ -24,54 +24,45 @@ class FieldSample:
     classes: np.ndarray  # (N,) int64
 
 
-def read_labels(path: Path, width: int, height: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    boxes, classes = [], []
-    if path.exists():
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) < 5:
-                log.warning("%s:%d: expected 'class cx cy w h', skipped", path, n)
-                continue
-            c = int(float(parts[0]))
-            if not 0 <= c < num_classes:
-                log.warning("%s:%d: class %d out of range, skipped", path, n, c)
-                continue
-            cx, cy, w, h = (float(v) for v in parts[1:5])
-            boxes.append([(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height])
-            classes.append(c)
-    b = np.array(boxes, np.float32).reshape(-1, 4)
-    b[:, [0, 2]] = b[:, [0, 2]].clip(0, width)
-    b[:, [1, 3]] = b[:, [1, 3]].clip(0, height)
-    return b, np.array(classes, np.int64)
-
-
 def load_split(root: Path, split: str, num_classes: int = 3, limit: int = 0) -> list[FieldSample]:
     img_dir = root / "images" / split
     if not img_dir.is_dir():
-        raise FileNotFoundError(f"{img_dir} not found (expected YOLO layout images/{split}, labels/{split})")
-    files = sorted(p for p in img_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        raise FileNotFoundError(
+            f"{img_dir} not found (expected YOLO layout images/{split}, labels/{split})"
+        )
+    files = image_files(img_dir)
     if limit:
         files = files[:limit]
     out = []
     for p in files:
         img = load_rgb(p)
         h, w = img.shape[:2]
-        boxes, classes = read_labels(root / "labels" / split / (p.stem + ".txt"), w, h, num_classes)
+        boxes, classes = read_yolo_labels(
+            root / "labels" / split / (p.stem + ".txt"), w, h, num_classes
+        )
         out.append(FieldSample(p, img, boxes, classes))
     log.info("loaded %d %s images from %s", len(out), split, root)
     return out
 
 
 def random_view(
-    s: FieldSample, rng: np.random.Generator, canvas: int, long_side: int, scale_range: tuple[float, float]
+    s: FieldSample,
+    rng: np.random.Generator,
+    canvas: int,
+    long_side: int,
+    scale_range: tuple[float, float],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A training view: rescale as if at another magnification, crop/pad, rotate, flip."""
     h, w = s.image.shape[:2]
-    scale = long_side / max(h, w) * math.exp(rng.uniform(math.log(scale_range[0]), math.log(scale_range[1])))
+    scale = (
+        long_side
+        / max(h, w)
+        * math.exp(rng.uniform(math.log(scale_range[0]), math.log(scale_range[1])))
+    )
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    img = cv2.resize(s.image, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    img = cv2.resize(
+        s.image, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    )
     boxes = s.boxes * np.float32(scale)
     # Place a canvas-sized window: random crop where larger, random offset where smaller.
     ox = rng.integers(0, nw - canvas + 1) if nw > canvas else -rng.integers(0, canvas - nw + 1)
@@ -86,8 +77,10 @@ def random_view(
     clipped[:, [1, 3]] = clipped[:, [1, 3]].clip(0, canvas)
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     carea = (clipped[:, 2] - clipped[:, 0]).clip(0) * (clipped[:, 3] - clipped[:, 1]).clip(0)
-    keep = (carea >= 0.25 * np.maximum(area, 1e-6)) & ((clipped[:, 2] - clipped[:, 0]) >= 2) & (
-        (clipped[:, 3] - clipped[:, 1]) >= 2
+    keep = (
+        (carea >= 0.25 * np.maximum(area, 1e-6))
+        & ((clipped[:, 2] - clipped[:, 0]) >= 2)
+        & ((clipped[:, 3] - clipped[:, 1]) >= 2)
     )
     b, cls = clipped[keep], s.classes[keep]
     k = int(rng.integers(0, 4))

@@ -69,12 +69,13 @@ class Classifier:
         """Classify RGB crops already cut by the crop rule, (N, S, S, 3) uint8."""
         arr = np.asarray(crops, dtype=np.uint8)
         if arr.ndim != 4 or arr.shape[1:] != (self.input_size, self.input_size, 3):
-            raise ValueError(
-                f"expected crops of shape (N, {self.input_size}, {self.input_size}, 3), got {arr.shape}"
-            )
+            side = self.input_size
+            raise ValueError(f"expected crops of shape (N, {side}, {side}, 3), got {arr.shape}")
         logits, emb = [], []
         for s in range(0, len(arr), self.batch_size):
-            x = arr[s : s + self.batch_size].transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1 / 255)
+            x = arr[s : s + self.batch_size].transpose(0, 3, 1, 2).astype(np.float32) * np.float32(
+                1 / 255
+            )
             lg, em = self.session.run(["logits", "embedding"], {"image": x})
             logits.append(lg)
             emb.append(em)
@@ -88,7 +89,9 @@ class Classifier:
             labels=tuple(self.classes[i] for i in best),
             confidence=conf,
             review=conf < self.review_threshold,
-            embedding=np.concatenate(emb).astype(np.float32) if emb else np.zeros((0, 0), np.float32),
+            embedding=np.concatenate(emb).astype(np.float32)
+            if emb
+            else np.zeros((0, 0), np.float32),
             classes=self.classes,
         )
 

@@ -116,7 +116,8 @@ def evaluate(
     exact: dict[str, float] = {}
     for c, name in enumerate(names):
         errors = [
-            int(((r.classes == c) & (r.scores >= count_threshold)).sum()) - int((r.gt_classes == c).sum())
+            int(((r.classes == c) & (r.scores >= count_threshold)).sum())
+            - int((r.gt_classes == c).sum())
             for r in results
         ]
         mae[name] = float(np.mean(np.abs(errors))) if errors else 0.0

@@ -69,12 +69,23 @@ class Detector:
     def version(self) -> str:
         return f"{self.card.get('version', '?')} ({str(self.card.get('sha256', ''))[:8]})"
 
-    def _run(self, rgb: npt.NDArray[np.uint8], scale: float | None = None) -> tuple[F32, npt.NDArray[np.int64], F32]:
+    def _run(
+        self, rgb: npt.NDArray[np.uint8], scale: float | None = None
+    ) -> tuple[F32, npt.NDArray[np.int64], F32]:
         inp, lb = letterbox(rgb, self.long_side, scale)
         x = inp.transpose(2, 0, 1)[None].astype(np.float32) * np.float32(1 / 255)
         heat, size, offset = self.session.run(None, {"image": x})
         h, w = rgb.shape[:2]
-        return postprocess(heat[0], size[0], offset[0], self.stride, 1 / lb.scale, self.threshold, self.nms_iou, (w, h))
+        return postprocess(
+            heat[0],
+            size[0],
+            offset[0],
+            self.stride,
+            1 / lb.scale,
+            self.threshold,
+            self.nms_iou,
+            (w, h),
+        )
 
     def detect(self, image: npt.NDArray[np.generic], channels: Channels = "bgr") -> Detections:
         """Find cells in an 8-bit frame of any size (gray, BGR/RGB, with or without alpha).

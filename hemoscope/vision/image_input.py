@@ -19,13 +19,15 @@ def to_rgb(image: npt.NDArray[np.generic], channels: Channels = "bgr") -> npt.ND
     """
     arr = np.asarray(image)
     if arr.dtype != np.uint8:
-        raise ValueError(f"expected an 8-bit image, got dtype {arr.dtype}; convert it to uint8 first")
+        raise ValueError(
+            f"expected an 8-bit image, got dtype {arr.dtype}; convert it to uint8 first"
+        )
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.ndim == 2:
         if arr.size == 0:
             raise ValueError("the image is empty (0 pixels)")
-        return cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_GRAY2RGB)
+        return np.asarray(cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_GRAY2RGB), np.uint8)
     if arr.ndim != 3 or arr.shape[2] not in (3, 4):
         raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image, got shape {arr.shape}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:

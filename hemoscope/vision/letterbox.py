@@ -42,7 +42,9 @@ def letterbox(
     s = scale if scale is not None else long_side / max(h, w)
     nw, nh = max(1, round(w * s)), max(1, round(h * s))
     interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(image_rgb, (nw, nh), interpolation=interp) if (nw, nh) != (w, h) else image_rgb
+    resized = (
+        cv2.resize(image_rgb, (nw, nh), interpolation=interp) if (nw, nh) != (w, h) else image_rgb
+    )
     pw = -(-nw // MULTIPLE) * MULTIPLE
     ph = -(-nh // MULTIPLE) * MULTIPLE
     canvas = np.full((ph, pw, 3), PAD_VALUE, np.uint8)

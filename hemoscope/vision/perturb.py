@@ -21,44 +21,48 @@ _RGB_FROM_HED = _RGB_FROM_HED / np.linalg.norm(_RGB_FROM_HED, axis=1, keepdims=T
 _HED_FROM_RGB = np.linalg.inv(_RGB_FROM_HED)
 
 
+def _u8(a: npt.NDArray[np.generic]) -> U8:
+    return np.clip(np.asarray(a, np.float64) + 0.5, 0, 255).astype(np.uint8)
+
+
 def stain(img: U8, h: float, e: float) -> U8:
     od = -np.log(np.clip(img.astype(np.float64) / 255.0, 1 / 255, 1.0))
     hed = od @ _HED_FROM_RGB
     hed[..., 0] *= h
     hed[..., 1] *= e
-    out = np.exp(-(hed @ _RGB_FROM_HED))
-    return np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return _u8(np.exp(-(hed @ _RGB_FROM_HED)) * 255.0)
 
 
 def gamma(img: U8, g: float) -> U8:
-    lut = np.clip(((np.arange(256) / 255.0) ** g) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return lut[img]
+    lut = _u8(((np.arange(256) / 255.0) ** g) * 255.0)
+    return np.asarray(lut[img], np.uint8)
 
 
 def gains(img: U8, r: float, g: float, b: float) -> U8:
-    out = img.astype(np.float32) * np.array([r, g, b], np.float32)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return _u8(img.astype(np.float64) * np.array([r, g, b]))
 
 
 def blur(img: U8, sigma: float) -> U8:
-    return cv2.GaussianBlur(img, (0, 0), sigma)
+    return np.asarray(cv2.GaussianBlur(img, (0, 0), sigma), np.uint8)
 
 
 def jpeg(img: U8, quality: int) -> U8:
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if ok else img
+    dec = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if ok else None
+    return img if dec is None else np.asarray(dec, np.uint8)
 
 
 def noise(img: U8, std: float, seed: int = 0) -> U8:
     rng = np.random.default_rng(seed)
-    out = img.astype(np.float32) + rng.normal(0, std, img.shape).astype(np.float32)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return _u8(img.astype(np.float64) + rng.normal(0, std, img.shape))
 
 
 def low_resolution(img: U8, factor: float) -> U8:
     h, w = img.shape[:2]
-    small = cv2.resize(img, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    small = cv2.resize(
+        img, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA
+    )
+    return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
 
 
 def bluer_stain(img: U8) -> U8:

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``hemoscope`` console script that use the shipped models."""

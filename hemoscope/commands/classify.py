@@ -1,0 +1,100 @@
+"""``hemoscope classify PATH...``: each image is one cell's crop; print its class."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hemoscope.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    error,
+    model_info,
+    write_json,
+)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "classify",
+        help="classify single-cell crop images (files or folders)",
+        description="Treats each image as one white cell's crop, centred on the cell. Prints "
+        "the class, its calibrated probability and whether the cell should be reviewed.",
+    )
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders")
+    p.add_argument("--recursive", action="store_true", help="include sub-folders")
+    p.add_argument("--json", type=Path, help="write the results here")
+    p.add_argument("--model", type=Path, help="classifier ONNX file (default: the shipped one)")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(handler=classify)
+
+
+def classify(args: argparse.Namespace) -> int:
+    from hemoscope.capture.image_files import ImageReadError, list_images, read_image
+    from hemoscope.vision.classifier import Classifier
+    from hemoscope.vision.model_card import ModelError
+
+    try:
+        clf = Classifier(args.model, threads=args.threads)
+    except ModelError as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    files = list_images(args.paths, recursive=args.recursive)
+    if not files:
+        error("no image files found")
+        return EXIT_FAILED
+    rows: list[dict[str, Any]] = []
+    width = min(60, max(len(str(f)) for f in files))
+    sys.stdout.write(f"{'file':<{width}}  {'class':<13}{'prob':>6}  review\n")
+    for start in range(0, len(files), 64):
+        chunk = files[start : start + 64]
+        crops, ok_rows = [], []
+        for path in chunk:
+            row: dict[str, Any] = {"file": str(path)}
+            try:
+                crops.append(clf.crop_whole_image(read_image(path)))
+                row["status"] = "ok"
+                ok_rows.append(row)
+            except ImageReadError as exc:
+                row.update(status="error", error=exc.reason)
+                error(f"{path}: {exc.reason}")
+            rows.append(row)
+        if crops:
+            res = clf.classify_crops(np.stack(crops))
+            for i, row in enumerate(ok_rows):
+                row.update(
+                    {
+                        "class": res.labels[i],
+                        "probability": round(float(res.confidence[i]), 4),
+                        "review": bool(res.review[i]),
+                        "probabilities": {
+                            c: round(float(p), 4)
+                            for c, p in zip(clf.classes, res.probabilities[i], strict=True)
+                        },
+                    }
+                )
+        for row in rows[start:]:
+            if row["status"] == "ok":
+                mark = "yes" if row["review"] else ""
+                sys.stdout.write(
+                    f"{row['file'][-width:]:<{width}}  {row['class']:<13}{row['probability']:>6.3f}  {mark}\n"
+                )
+    if args.json:
+        write_json(
+            args.json,
+            {
+                "version": 1,
+                "model": model_info(clf.card),
+                "review_threshold": clf.review_threshold,
+                "images": rows,
+            },
+        )
+    n_ok = sum(r["status"] == "ok" for r in rows)
+    if n_ok == 0:
+        return EXIT_FAILED
+    return EXIT_OK if n_ok == len(rows) else EXIT_PARTIAL

@@ -1,0 +1,40 @@
+"""Helpers shared by the model commands: JSON output and exit statuses."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # nothing could be processed, or bad arguments
+EXIT_PARTIAL = 2  # some inputs failed, the rest were processed
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically (temp file + rename) so a failure never leaves half a file."""
+    path = Path(path)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def error(message: str) -> None:
+    sys.stderr.write(f"hemoscope: {message}\n")
+
+
+def model_info(card: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": card.get("name"),
+        "version": card.get("version"),
+        "sha256": card.get("sha256"),
+    }

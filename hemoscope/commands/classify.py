@@ -81,9 +81,9 @@ def classify(args: argparse.Namespace) -> int:
         for row in rows[start:]:
             if row["status"] == "ok":
                 mark = "yes" if row["review"] else ""
-                sys.stdout.write(
-                    f"{row['file'][-width:]:<{width}}  {row['class']:<13}{row['probability']:>6.3f}  {mark}\n"
-                )
+                name = row["file"][-width:]
+                prob = row["probability"]
+                sys.stdout.write(f"{name:<{width}}  {row['class']:<13}{prob:>6.3f}  {mark}\n")
     if args.json:
         write_json(
             args.json,

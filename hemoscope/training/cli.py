@@ -87,26 +87,42 @@ def run_detector(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("classifier", help="train the white-cell classifier")
-    add_classifier_args(p)
-    p.set_defaults(run=run_classifier)
-    p = sub.add_parser("detector", help="train the cell detector (WBC, RBC, platelets)")
-    add_detector_args(p)
-    p.set_defaults(run=run_detector)
-
-
-def main(argv: list[str] | None = None) -> int:
+def _command_line() -> str:
+    """The command as typed, for the model card (program name normalised)."""
+    import os
     import shlex
     import sys
 
+    prog = os.path.basename(sys.argv[0])
+    head = "hemoscope" if prog in ("hemoscope", "hemoscope.exe") else "python -m hemoscope.training"
+    tail = sys.argv[1:]
+    if head == "hemoscope" and tail[:1] == ["train"]:
+        tail = tail[1:]
+        head = "hemoscope train"
+    return head + " " + " ".join(shlex.quote(a) for a in tail)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``classifier`` and ``detector`` to a sub-parser group."""
+    p = sub.add_parser("classifier", help="train the white-cell classifier")
+    add_classifier_args(p)
+    p.set_defaults(handler=lambda a: run_classifier(a, _command_line()))
+    p = sub.add_parser("detector", help="train the cell detector (WBC, RBC, platelets)")
+    add_detector_args(p)
+    p.set_defaults(handler=lambda a: run_detector(a, _command_line()))
+
+
+def register_train(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``hemoscope train classifier|detector``."""
+    p = subparsers.add_parser("train", help="train a model (needs the 'train' extra: torch)")
+    register(p.add_subparsers(dest="model", metavar="MODEL", required=True))
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hemoscope.training")
-    sub = parser.add_subparsers(dest="model", required=True)
-    register(sub)
+    register(parser.add_subparsers(dest="model", required=True))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    argv_list = sys.argv[1:] if argv is None else argv
-    command = "python -m hemoscope.training " + " ".join(shlex.quote(a) for a in argv_list)
-    return int(args.run(args, command))
+    return int(args.handler(args))

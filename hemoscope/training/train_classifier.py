@@ -184,7 +184,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
             opt.step()
             sched.step()
             ema.update(model)
-            loss_sum += float(loss) * len(y)
+            loss_sum += float(loss.detach()) * len(y)
             seen += len(y)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
         logits = predict_logits(ema.model, val_img, y_val, cfg)

@@ -74,7 +74,11 @@ def detector_loss(
     l_size = (F.smooth_l1_loss(size, t["size"], reduction="none", beta=0.1) * m).sum() / n
     l_off = (F.l1_loss(offset, t["offset"], reduction="none") * m).sum() / n
     total = l_heat + l_size + l_off
-    return total, {"heat": float(l_heat), "size": float(l_size), "offset": float(l_off)}
+    return total, {
+        "heat": float(l_heat.detach()),
+        "size": float(l_size.detach()),
+        "offset": float(l_off.detach()),
+    }
 
 
 def make_batch(

@@ -1,0 +1,96 @@
+"""Augmentation, targets, views, split and ONNX parity of the model definitions."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+ort = pytest.importorskip("onnxruntime")
+
+from hemoscope.training.augment import PhotometricConfig, photometric  # noqa: E402
+from hemoscope.training.classifier_model import CellClassifier, ClassifierExport  # noqa: E402
+from hemoscope.training.detector_model import CellDetector, DetectorExport  # noqa: E402
+from hemoscope.training.pbc_data import stratified_split  # noqa: E402
+from hemoscope.training.yolo_data import FieldSample, make_targets, random_view  # noqa: E402
+from hemoscope.vision.datasets import Sample  # noqa: E402
+
+
+def test_photometric_is_seeded_and_in_range() -> None:
+    x = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    a = photometric(x, torch.Generator().manual_seed(5), PhotometricConfig())
+    b = photometric(x, torch.Generator().manual_seed(5), PhotometricConfig())
+    c = photometric(x, torch.Generator().manual_seed(6), PhotometricConfig())
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
+    assert float(a.min()) >= 0.0 and float(a.max()) <= 1.0
+
+
+def test_targets_peak_at_object_centres() -> None:
+    boxes = np.array([[8, 8, 24, 24], [40, 0, 48, 8]], np.float32)
+    t = make_targets(boxes, np.array([0, 2]), 16, 16, 4, 3)
+    assert t["heat"][0, 4, 4] == 1.0 and t["heat"][2, 1, 11] == 1.0
+    assert t["mask"].sum() == 2
+    np.testing.assert_allclose(np.exp(t["size"][:, 4, 4]), [16, 16], rtol=1e-5)
+    np.testing.assert_allclose(t["offset"][:, 1, 11], [0.0, 0.0])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_view_moves_boxes_with_pixels(seed: int) -> None:
+    img = np.zeros((200, 300, 3), np.uint8)
+    img[50:90, 120:180] = 255
+    sample = FieldSample(Path("x"), img, np.array([[120, 50, 180, 90]], np.float32), np.array([0]))
+    view, boxes, _ = random_view(sample, np.random.default_rng(seed), 256, 320, (0.9, 1.1))
+    ys, xs = np.nonzero(view[:, :, 0] > 200)
+    if len(boxes) == 0:
+        return  # cropped away
+    x1, y1, x2, y2 = boxes[0]
+    assert abs(xs.min() - x1) <= 2 and abs(xs.max() + 1 - x2) <= 2
+    assert abs(ys.min() - y1) <= 2 and abs(ys.max() + 1 - y2) <= 2
+
+
+def test_split_is_stratified_fixed_and_order_independent() -> None:
+    samples = [Sample(Path(f"c{label}/img{i}.jpg"), label) for label in range(3) for i in range(40)]
+    train, val = stratified_split(samples, 0.25, seed=7)
+    _, val2 = stratified_split(list(reversed(samples)), 0.25, seed=7)
+    assert {s.path for s in val} == {s.path for s in val2}
+    assert [sum(s.label == k for s in val) for k in range(3)] == [10, 10, 10]
+    assert len(train) + len(val) == len(samples)
+    _, val3 = stratified_split(samples, 0.25, seed=8)
+    assert {s.path for s in val} != {s.path for s in val3}
+
+
+def _onnx(model: torch.nn.Module, x: torch.Tensor, outputs: list[str]) -> bytes:
+    f = io.BytesIO()
+    torch.onnx.export(
+        model, (x,), f, input_names=["image"], output_names=outputs, opset_version=17, dynamo=False
+    )
+    return f.getvalue()
+
+
+def test_classifier_onnx_matches_torch() -> None:
+    torch.manual_seed(0)
+    model = ClassifierExport(CellClassifier(8)).eval()
+    x = torch.rand(2, 3, 128, 128)
+    sess = ort.InferenceSession(
+        _onnx(model, x, ["logits", "embedding", "cam"]), providers=["CPUExecutionProvider"]
+    )
+    with torch.no_grad():
+        ref = model(x)
+    for a, b in zip(ref, sess.run(None, {"image": x.numpy()}), strict=True):
+        np.testing.assert_allclose(a.numpy(), b, atol=1e-4)
+
+
+def test_detector_onnx_matches_torch() -> None:
+    torch.manual_seed(0)
+    model = DetectorExport(CellDetector()).eval()
+    x = torch.rand(1, 3, 128, 160)
+    sess = ort.InferenceSession(
+        _onnx(model, x, ["heat", "size", "offset"]), providers=["CPUExecutionProvider"]
+    )
+    with torch.no_grad():
+        ref = model(x)
+    for a, b in zip(ref, sess.run(None, {"image": x.numpy()}), strict=True):
+        np.testing.assert_allclose(a.numpy(), b, atol=1e-4)

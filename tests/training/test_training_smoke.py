@@ -1,0 +1,59 @@
+"""Seconds-long training runs end to end: train, resume, calibrate, export, load at run time."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hemoscope.training.export_classifier import finalise as finalise_classifier  # noqa: E402
+from hemoscope.training.export_detector import finalise as finalise_detector  # noqa: E402
+from hemoscope.training.train_classifier import ClassifierTrainConfig  # noqa: E402
+from hemoscope.training.train_classifier import train as train_classifier  # noqa: E402
+from hemoscope.training.train_detector import DetectorTrainConfig  # noqa: E402
+from hemoscope.training.train_detector import train as train_detector  # noqa: E402
+from hemoscope.vision.classifier import Classifier  # noqa: E402
+from hemoscope.vision.detector import Detector  # noqa: E402
+from hemoscope.vision.model_card import file_sha256  # noqa: E402
+
+
+def test_classifier_trains_resumes_and_exports(cell_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    cfg = ClassifierTrainConfig(data=str(cell_folder), out=str(out), epochs=1, batch=8, threads=1)
+    first = train_classifier(cfg)
+    assert len(first["history"]) == 1
+    # Resuming with more epochs continues from the checkpoint instead of starting over.
+    cfg2 = ClassifierTrainConfig(data=str(cell_folder), out=str(out), epochs=2, batch=8, threads=1)
+    second = train_classifier(cfg2)
+    assert [h["epoch"] for h in second["history"]] == [1, 2]
+    split = json.loads((out / "split.json").read_text())
+    assert len(split["val"]) == 8 and not set(split["val"]) & set(split["train"])
+    card = finalise_classifier(out, cfg2, "test command")
+    onnx = out / "classifier.onnx"
+    assert card["sha256"] == file_sha256(onnx)
+    assert card["metrics"]["onnx_torch_max_abs_diff"] < 1e-3
+    assert card["temperature"] > 0 and 0.5 <= card["review_threshold"] <= 0.9
+    assert {row["condition"] for row in card["metrics"]["stress"]} >= {"none", "bluer stain"}
+    clf = Classifier(onnx)
+    res = clf.classify_crops(np.zeros((3, clf.input_size, clf.input_size, 3), np.uint8))
+    assert len(res) == 3 and np.allclose(res.probabilities.sum(1), 1.0)
+    assert res.embedding.shape == (3, card["outputs"]["embedding"][1])
+
+
+def test_detector_trains_and_exports(yolo_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "det"
+    cfg = DetectorTrainConfig(
+        data=str(yolo_folder), out=str(out), epochs=1, batch=3, canvas=128, threads=1
+    )
+    hist = train_detector(cfg)["history"]
+    assert hist[0]["epoch"] == 1 and "val" in hist[0]
+    card = finalise_detector(out, cfg, "test command")
+    assert card["sha256"] == file_sha256(out / "detector.onnx")
+    assert card["metrics"]["onnx_torch_max_abs_diff"] < 1e-3
+    det = Detector(out / "detector.onnx")
+    d = det.detect(np.zeros((50, 70, 3), np.uint8))
+    assert d.boxes.shape[1] == 4 and len(d.classes) == len(d.scores)

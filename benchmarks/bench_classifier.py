@@ -1,0 +1,49 @@
+"""Classifier cost per cell at batch 1 and 16, with 1 and 2 threads, and peak memory.
+
+    python benchmarks/bench_classifier.py [--model models/classifier.onnx] [--repeats 100]
+
+Times ``Classifier.classify_crops`` (input conversion, ONNX Runtime, softmax with the
+calibration temperature) on crops already cut by the crop rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import peak_rss_mib, summary_ms, time_calls  # noqa: E402
+
+from hemoscope.vision.classifier import Classifier  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--model", type=Path, default=None)
+    ap.add_argument("--repeats", type=int, default=100)
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    print("classifier cost per cell")
+    for threads in (1, 2):
+        clf = Classifier(args.model, threads=threads)
+        s = clf.input_size
+        for batch in (1, 16):
+            crops = rng.integers(0, 256, (batch, s, s, 3), dtype=np.uint8)
+            times = time_calls(
+                lambda clf=clf, crops=crops: clf.classify_crops(crops), 5, args.repeats
+            )
+            med, p95 = summary_ms(times)
+            print(
+                f"  {threads} thread{'s' if threads > 1 else ' '}, batch {batch:2d}: "
+                f"{med / batch:6.2f} ms/cell (median batch {med:6.1f} ms, p95 {p95:6.1f} ms)"
+            )
+    print(f"peak RSS {peak_rss_mib():.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

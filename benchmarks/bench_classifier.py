@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import peak_rss_mib, summary_ms, time_calls  # noqa: E402
+from _common import peak_rss_mib, summary_ms, time_calls
 
-from hemoscope.vision.classifier import Classifier  # noqa: E402
+from hemoscope.vision.classifier import Classifier
 
 
 def main() -> None:

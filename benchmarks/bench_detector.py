@@ -1,6 +1,6 @@
 """Detector latency per 640x480 field with 1 and 2 threads, and peak memory.
 
-    python benchmarks/bench_detector.py [--model models/detector.onnx] [--images DIR] [--repeats 100]
+    python benchmarks/bench_detector.py [--model FILE] [--images DIR] [--repeats 100]
 
 Uses real fields from ../shared/data/txl-pbc/images/val (640x480 ones) when present,
 else generated smear-like fields. Each figure is the whole ``Detector.detect`` call:
@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import peak_rss_mib, summary_ms, time_calls  # noqa: E402
+from _common import peak_rss_mib, summary_ms, time_calls
 
-from hemoscope.vision.detector import Detector  # noqa: E402
+from hemoscope.vision.detector import Detector
 
 DEFAULT_IMAGES = Path(__file__).resolve().parents[1].parent / "shared/data/txl-pbc/images/val"
 
@@ -62,9 +62,8 @@ def main() -> None:
             lambda det=det, i=i: det.detect(imgs[next(i) % len(imgs)]), 10, args.repeats
         )
         med, p95 = summary_ms(times)
-        print(
-            f"  {threads} thread{'s' if threads > 1 else ' '}: median {med:6.1f} ms   p95 {p95:6.1f} ms"
-        )
+        label = f"{threads} thread{'s' if threads > 1 else ' '}"
+        print(f"  {label}: median {med:6.1f} ms   p95 {p95:6.1f} ms")
     print(f"peak RSS {peak_rss_mib():.0f} MiB (process, both sessions loaded)")
 
 

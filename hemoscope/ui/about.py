@@ -16,11 +16,12 @@ def about_html(version: str = __version__) -> str:
 microscope images, offline, on this computer.</p>
 <p><b>Credits.</b> HemoScope's models were trained with these public datasets:</p>
 <ul>
-<li><b>PBC dataset</b> — Acevedo A. et al. “A dataset of microscopic peripheral
-blood cell images for development of automatic recognition systems.”
-<i>Data in Brief</i> 30, 105474 (2020). Licence: CC BY 4.0.</li>
-<li><b>TXL-PBC dataset</b> — Gan and Li, arXiv:2407.13214 (2024).
-Licence: MIT.</li>
+<li><b>PBC dataset</b> — Acevedo A., Merino A., Alférez S., Molina Á., Boldú L.,
+Rodellar J. “A dataset of microscopic peripheral blood cell images for development of
+automatic recognition systems.” <i>Data in Brief</i> 30, 105474 (2020).
+Licence: CC BY 4.0.</li>
+<li><b>TXL-PBC dataset</b> — Gan and Li. “TXL-PBC: a freely accessible labeled
+peripheral blood cell dataset.” arXiv:2407.13214 (2024). Licence: MIT.</li>
 </ul>
 <p>Built with Qt for Python (PySide6), OpenCV, NumPy and ONNX Runtime.</p>
 <p><i>Results must be reviewed by qualified laboratory staff.</i></p>

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QMessageLogContext, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from hemoscope import __version__
 from hemoscope.ui.errors import log_failures
@@ -85,6 +85,7 @@ def run(images: Sequence[Path] = (), *, smoke_test: bool = False) -> int:
     if smoke_test:
         checker = SmokeTest(app, window, wait_for_load=bool(images))
         window.load_finished.connect(checker.load_finished)
+    _fit_to_screen(window)
     window.show()
     if not window.isVisible():
         log.error("the main window could not be shown")
@@ -94,6 +95,19 @@ def run(images: Sequence[Path] = (), *, smoke_test: bool = False) -> int:
     status = app.exec()
     window.loader.shutdown()
     return int(status)
+
+
+def _fit_to_screen(window: QWidget) -> None:
+    """Keep the default window size within the screen (a 1366 x 768 laptop, say)."""
+    screen = window.screen()
+    if screen is None:
+        return
+    available = screen.availableGeometry()
+    size = window.size().boundedTo(available.size() * 0.95)
+    window.resize(size)
+    frame = window.frameGeometry()
+    frame.moveCenter(available.center())
+    window.move(frame.topLeft())
 
 
 # Harmless messages of Qt's headless platform (smoke tests, CI), logged at DEBUG.

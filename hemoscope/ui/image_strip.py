@@ -72,4 +72,9 @@ def _thumbnail(image: npt.NDArray[np.uint8]) -> QIcon:
     scaled = small.scaled(
         THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
     )
-    return QIcon(QPixmap.fromImage(scaled))
+    pixmap = QPixmap.fromImage(scaled)
+    icon = QIcon(pixmap)
+    # Without a pixmap of its own for the selected state, the style tints the thumbnail
+    # with the highlight colour: a stain's colours must not change with the selection.
+    icon.addPixmap(pixmap, QIcon.Mode.Selected)
+    return icon

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import NoReturn, TypeAlias
 
 from hemoscope import __version__
+from hemoscope.commands import classify, evaluate, train
 
 __all__ = ["COMMAND_REGISTRARS", "Registrar", "Subparsers", "build_parsers", "main"]
 
@@ -45,7 +46,7 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Registrar: TypeAlias = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
-COMMAND_REGISTRARS: list[Registrar] = []
+COMMAND_REGISTRARS: list[Registrar] = [classify.register, evaluate.register, train.register]
 """Functions that add sub-commands; see the module documentation."""
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

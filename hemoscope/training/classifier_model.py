@@ -38,11 +38,13 @@ class CellClassifier(nn.Module):
         self.embedding_dim = cin
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.stages(self.stem(self.norm(x)))
+        out: torch.Tensor = self.stages(self.stem(self.norm(x)))
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.features(x)
-        return self.head(self.dropout(f.mean(dim=(2, 3))))
+        logits: torch.Tensor = self.head(self.dropout(f.mean(dim=(2, 3))))
+        return logits
 
 
 class ClassifierExport(nn.Module):

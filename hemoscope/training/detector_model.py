@@ -41,7 +41,9 @@ class CellDetector(nn.Module):
         self.heat = self._head(neck, num_classes)
         self.size = self._head(neck, 2)
         self.offset = self._head(neck, 2)
-        nn.init.constant_(self.heat[-1].bias, float(torch.logit(torch.tensor(HEAT_PRIOR))))
+        last = self.heat[-1]
+        assert isinstance(last, nn.Conv2d) and last.bias is not None
+        nn.init.constant_(last.bias, float(torch.logit(torch.tensor(HEAT_PRIOR))))
 
     @staticmethod
     def _head(cin: int, cout: int) -> nn.Sequential:

@@ -42,6 +42,9 @@ def stage(cin: int, cout: int, blocks: int, stride: int) -> nn.Sequential:
 class Normalise(nn.Module):
     """Input normalisation inside the graph: the ONNX model takes RGB in 0..1."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: tuple[float, float, float], std: tuple[float, float, float]) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))

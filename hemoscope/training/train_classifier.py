@@ -167,12 +167,14 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         rng = np.random.default_rng([cfg.seed, epoch])
         perm = rng.permutation(len(train_s))
         t0 = time.time()
-        batches = prefetch(
-            lambda b, perm=perm, rng=rng: make_batch(
-                train_img, y_train, perm[b * cfg.batch : (b + 1) * cfg.batch], rng, cfg, g, pcfg
-            ),
-            steps_per_epoch,
-        )
+
+        def batch_at(
+            b: int, perm: np.ndarray = perm, rng: np.random.Generator = rng
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            idx = perm[b * cfg.batch : (b + 1) * cfg.batch]
+            return make_batch(train_img, y_train, idx, rng, cfg, g, pcfg)
+
+        batches = prefetch(batch_at, steps_per_epoch)
         loss_sum, seen = 0.0, 0
         bar = tqdm(
             batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False
@@ -180,7 +182,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         for x, y in bar:
             loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
             sched.step()
             ema.update(model)

@@ -7,7 +7,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -103,7 +103,7 @@ def make_batch(
 
 @torch.no_grad()
 def predict(
-    model: torch.nn.Module, image_rgb: np.ndarray, threshold: float, nms_iou: float
+    model: CellDetector, image_rgb: np.ndarray, threshold: float, nms_iou: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Torch prediction with the run-time letterbox and post-processing."""
     inp, lb = letterbox(image_rgb, INPUT_LONG_SIDE)
@@ -123,7 +123,7 @@ def predict(
 
 
 def evaluate_model(
-    model: torch.nn.Module, samples: list[FieldSample], cfg: DetectorTrainConfig
+    model: CellDetector, samples: list[FieldSample], cfg: DetectorTrainConfig
 ) -> DetectionReport:
     model.eval()
     results = []
@@ -166,18 +166,19 @@ def train(cfg: DetectorTrainConfig) -> dict[str, Any]:
         rng = np.random.default_rng([cfg.seed, epoch])
         perm = rng.permutation(len(train_s))
         t0 = time.time()
-        batches = prefetch(
-            lambda b, perm=perm, rng=rng: make_batch(
-                train_s, perm[b * cfg.batch : (b + 1) * cfg.batch], rng, g, cfg, pcfg
-            ),
-            steps,
-        )
+
+        def batch_at(
+            b: int, perm: np.ndarray = perm, rng: np.random.Generator = rng
+        ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            return make_batch(train_s, perm[b * cfg.batch : (b + 1) * cfg.batch], rng, g, cfg, pcfg)
+
+        batches = prefetch(batch_at, steps)
         sums: dict[str, float] = {}
         bar = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
         for i, (x, t) in enumerate(bar, 1):
             loss, parts = detector_loss(model(x), t)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             opt.step()
             sched.step()
@@ -193,7 +194,7 @@ def train(cfg: DetectorTrainConfig) -> dict[str, Any]:
             (epoch + 1) % 5 == 0 or epoch + 1 >= cfg.epochs - 10 or epoch + 1 == cfg.epochs
         )
         if evaluate_now:
-            rep = evaluate_model(ema.model, val_s, cfg)
+            rep = evaluate_model(cast(CellDetector, ema.model), val_s, cfg)
             score = rep.map50_95 + rep.map50
             rec.update({"val": rep.as_dict()})
             if score > best:

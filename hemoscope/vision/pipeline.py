@@ -1,0 +1,284 @@
+"""The analysis pipeline: one frame in, one `Field` of classified cells out.
+
+    pipeline = Pipeline.load(threads=2)          # loads both models once
+    field = pipeline.analyze(frame_bgr, source="slide-12/field-3.jpg")
+
+Steps: the frame (8-bit, any size, gray/BGR/RGB, with or without alpha) is converted to
+RGB once; the detector finds red cells, white cells and platelets (re-running itself in
+tiles when cells come out too small); every white-cell box is cut by the crop rule
+(`hemoscope.vision.crops`) and classified in batches; the cells become a `Field`.
+
+What a cell carries
+  - ``kind``: the kind *as detected* (`Cell.kind` is documented so), ``score`` the
+    detector's raw score.
+  - White cells: ``auto_class`` is the classifier's class (a taxonomy id),
+    ``probability`` its calibrated probability, ``review`` is set when that probability
+    is below the classifier card's review threshold.
+  - Red cells and platelets are counted, not classified (``auto_class`` is ``None``).
+
+A white-cell detection that the classifier calls ``platelet`` (a large platelet or a
+clump) keeps ``kind = WBC`` with ``auto_class = "platelet"``. The taxonomy gives that
+class the platelet kind and keeps it out of the differential denominator, and the core
+counts by the *effective* kind (`hemoscope.core.effective_kind`): it counts as a
+platelet in the smear estimates, as a per-100-WBC row in the tally, and goes back into
+the differential if the technician relabels it as a white cell. Turning its kind into
+PLATELET instead would hide it from the tally and from such a relabelling.
+
+Thread safety: the models are loaded once and reused for every frame; calls are
+serialised by a lock, so one worker (or several, taking turns) may share a pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from hemoscope.core import DEFAULT_TAXONOMY, Box, Cell, CellKind, Field, Taxonomy
+from hemoscope.vision.classifier import Classification, Classifier
+from hemoscope.vision.detector import Detections, Detector
+from hemoscope.vision.image_input import Channels, to_rgb
+from hemoscope.vision.model_card import ModelError
+
+__all__ = ["CROP_CHUNK", "ClassifierLike", "DetectorLike", "FrameAnalysis", "Pipeline"]
+
+log = logging.getLogger(__name__)
+
+U8 = npt.NDArray[np.uint8]
+
+CROP_CHUNK = 256
+"""White cells cut and classified per step: bounds the crops held in memory (12 MiB)."""
+
+
+class DetectorLike(Protocol):
+    """What the pipeline needs from a detector (`Detector` is one)."""
+
+    names: tuple[str, ...]
+
+    def detect(self, image: npt.NDArray[np.generic], channels: Channels = "bgr") -> Detections: ...
+
+
+class ClassifierLike(Protocol):
+    """What the pipeline needs from a white-cell classifier (`Classifier` is one)."""
+
+    classes: tuple[str, ...]
+    review_threshold: float
+
+    def crops_for_boxes(self, image_rgb: U8, boxes: npt.ArrayLike) -> U8: ...
+
+    def classify_crops(self, crops: U8 | Sequence[U8]) -> Classification: ...
+
+
+@dataclass(frozen=True)
+class FrameAnalysis:
+    """A field and what the models said beyond it.
+
+    ``wbc_ids`` are the ids of the classified cells, in field order; row *i* of
+    ``probabilities`` (calibrated, columns ``classes``, taxonomy ids) and of
+    ``embedding`` belongs to ``wbc_ids[i]``.
+    """
+
+    field: Field
+    wbc_ids: tuple[str, ...]
+    probabilities: npt.NDArray[np.float64]
+    embedding: npt.NDArray[np.float32]
+    classes: tuple[str, ...]
+    tiles: int
+    detect_s: float
+    classify_s: float
+
+
+class Pipeline:
+    """Detector + classifier, loaded once, turning frames into fields."""
+
+    def __init__(
+        self,
+        detector: DetectorLike,
+        classifier: ClassifierLike,
+        *,
+        taxonomy: Taxonomy = DEFAULT_TAXONOMY,
+    ) -> None:
+        self.detector = detector
+        self.classifier = classifier
+        self.taxonomy = taxonomy
+        self._kinds = _detector_kinds(detector.names)
+        self._class_ids = _classifier_ids(classifier.classes, taxonomy)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        detector_path: Path | str | None = None,
+        classifier_path: Path | str | None = None,
+        *,
+        threads: int | None = None,
+        score_threshold: float | None = None,
+        review_threshold: float | None = None,
+        taxonomy: Taxonomy = DEFAULT_TAXONOMY,
+    ) -> Pipeline:
+        """Load both models (default: the shipped ones, sha256-checked against their cards).
+
+        Raises `ModelError` when a model is missing, damaged or does not fit the taxonomy.
+        """
+        detector = Detector(detector_path, threads=threads, threshold=score_threshold)
+        classifier = Classifier(classifier_path, threads=threads, review_threshold=review_threshold)
+        return cls(detector, classifier, taxonomy=taxonomy)
+
+    @property
+    def review_threshold(self) -> float:
+        return float(self.classifier.review_threshold)
+
+    def model_cards(self) -> dict[str, dict[str, Any]]:
+        """The model cards (``{}`` for models without one), for reports and JSON."""
+        return {
+            "detector": dict(getattr(self.detector, "card", {}) or {}),
+            "classifier": dict(getattr(self.classifier, "card", {}) or {}),
+        }
+
+    # -- analysis ---------------------------------------------------------------------
+    def analyze(
+        self,
+        frame: npt.NDArray[np.generic],
+        channels: Channels = "bgr",
+        *,
+        source: str = "",
+        captured_at: datetime | None = None,
+    ) -> Field:
+        """The field of cells found in ``frame`` (see :meth:`analyze_frame`)."""
+        return self.analyze_frame(frame, channels, source=source, captured_at=captured_at).field
+
+    def analyze_frame(
+        self,
+        frame: npt.NDArray[np.generic],
+        channels: Channels = "bgr",
+        *,
+        source: str = "",
+        captured_at: datetime | None = None,
+    ) -> FrameAnalysis:
+        """Detect, crop and classify. ``frame`` is never modified.
+
+        Raises ``ValueError`` for a frame that is not an 8-bit image (see `to_rgb`).
+        An RGB frame given with ``channels="rgb"`` is used without a copy.
+        """
+        with self._lock:
+            rgb = to_rgb(frame, channels)
+            height, width = rgb.shape[:2]
+            t0 = time.perf_counter()
+            det = self.detector.detect(rgb, "rgb")
+            t1 = time.perf_counter()
+            boxes, kinds, scores = self._valid(det, width, height)
+            wbc = np.flatnonzero(np.array([k is CellKind.WBC for k in kinds], dtype=bool))
+            labels, conf, review, probs, emb = self._classify(rgb, boxes[wbc])
+            t2 = time.perf_counter()
+        cells: list[Cell] = []
+        wbc_ids: list[str] = []
+        slot = {int(i): j for j, i in enumerate(wbc)}
+        for i, (box, kind, score) in enumerate(zip(boxes, kinds, scores, strict=True)):
+            j = slot.get(i)
+            if j is None:
+                cell = Cell.create(Box.from_array(box), kind, score=score)
+            else:
+                cell = Cell.create(
+                    Box.from_array(box),
+                    kind,
+                    auto_class=labels[j],
+                    score=score,
+                    probability=conf[j],
+                    review=review[j],
+                )
+                wbc_ids.append(cell.id)
+            cells.append(cell)
+        field = Field.create(cells, width, height, source, captured_at)
+        log.debug(
+            "%s: %d cells (%d WBC) in %.1f + %.1f ms",
+            source or "frame",
+            len(cells),
+            len(wbc_ids),
+            1000 * (t1 - t0),
+            1000 * (t2 - t1),
+        )
+        return FrameAnalysis(
+            field,
+            tuple(wbc_ids),
+            probs,
+            emb,
+            self._class_ids,
+            int(det.tiles),
+            t1 - t0,
+            t2 - t1,
+        )
+
+    def _valid(
+        self, det: Detections, width: int, height: int
+    ) -> tuple[npt.NDArray[np.float64], list[CellKind], list[float]]:
+        """Boxes clipped to the frame; empty, non-finite and unknown-class ones dropped."""
+        boxes = np.asarray(det.boxes, dtype=np.float64).reshape(-1, 4)
+        classes = np.asarray(det.classes, dtype=np.int64).reshape(-1)
+        scores = np.asarray(det.scores, dtype=np.float64).reshape(-1)
+        ok = np.isfinite(boxes).all(axis=1) & np.isfinite(scores)
+        ok &= (classes >= 0) & (classes < len(self._kinds))
+        boxes = boxes[ok]
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+        keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        dropped = len(ok) - int(keep.sum())
+        if dropped:
+            log.debug("dropped %d empty or invalid detections", dropped)
+        kinds = [self._kinds[int(c)] for c in classes[ok][keep]]
+        return boxes[keep], kinds, [min(1.0, max(0.0, float(s))) for s in scores[ok][keep]]
+
+    def _classify(
+        self, rgb: U8, boxes: npt.NDArray[np.float64]
+    ) -> tuple[
+        list[str], list[float], list[bool], npt.NDArray[np.float64], npt.NDArray[np.float32]
+    ]:
+        labels: list[str] = []
+        conf: list[float] = []
+        review: list[bool] = []
+        probs: list[npt.NDArray[np.float64]] = []
+        emb: list[npt.NDArray[np.float32]] = []
+        index = {c: i for i, c in enumerate(self.classifier.classes)}
+        for start in range(0, len(boxes), CROP_CHUNK):
+            crops = self.classifier.crops_for_boxes(rgb, boxes[start : start + CROP_CHUNK])
+            res = self.classifier.classify_crops(crops)
+            labels += [self._class_ids[index[lbl]] for lbl in res.labels]
+            conf += [min(1.0, max(0.0, float(c))) for c in res.confidence]
+            review += [bool(r) for r in res.review]
+            probs.append(np.asarray(res.probabilities, dtype=np.float64))
+            emb.append(np.asarray(res.embedding, dtype=np.float32))
+        n_cls = len(self._class_ids)
+        all_probs = np.concatenate(probs) if probs else np.zeros((0, n_cls), np.float64)
+        all_emb = np.concatenate(emb) if emb else np.zeros((0, 0), np.float32)
+        return labels, conf, review, all_probs, all_emb
+
+
+def _detector_kinds(names: Sequence[str]) -> tuple[CellKind, ...]:
+    kinds = []
+    for name in names:
+        kind = CellKind.resolve(name)
+        if kind is None:
+            raise ModelError(f"the detector's class {name!r} is not a known cell kind")
+        kinds.append(kind)
+    return tuple(kinds)
+
+
+def _classifier_ids(classes: Sequence[str], taxonomy: Taxonomy) -> tuple[str, ...]:
+    """Taxonomy ids of the classifier's classes (ids, names or aliases are accepted)."""
+    ids = []
+    for name in classes:
+        class_id = name if name in taxonomy else taxonomy.resolve(name)
+        if class_id is None:
+            raise ModelError(
+                f"the classifier's class {name!r} is not in the cell taxonomy "
+                f"({', '.join(taxonomy.ids)})"
+            )
+        ids.append(class_id)
+    return tuple(ids)

@@ -1,1 +1,54 @@
+"""The case database: SQLite (stdlib ``sqlite3``) in WAL mode, one transaction per action.
 
+- :class:`CaseStore` opens (creating owner-only), checks and migrates the database and
+  saves each change of a case with its audit records.
+- :class:`CaseSession` is one open case with undo/redo on top of the store.
+- Field images are stored once each, lossless and content-addressed
+  (:class:`ImageStore`), in ``<db stem>-images/`` beside the database.
+- :func:`quarantine` is the way out when the integrity check fails.
+
+The caller chooses where the database lives (the GUI in its user-data folder, the
+command line with ``--db``); this package imports no Qt.
+"""
+
+from .connection import IntegrityLevel, check_integrity, quarantine
+from .errors import (
+    CaseLockedError,
+    CaseNotFoundError,
+    ImageStoreError,
+    SignOffError,
+    StaleCaseError,
+    StoreCorruptError,
+    StoreError,
+    StoreVersionError,
+)
+from .images import ImageRef, ImageStore, image_sha256
+from .records import AuditRecord, CaseSummary, SignOffRecord
+from .schema import MIGRATIONS, SCHEMA_VERSION, migrate
+from .session import CaseSession
+from .store import CaseStore
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "AuditRecord",
+    "CaseLockedError",
+    "CaseNotFoundError",
+    "CaseSession",
+    "CaseStore",
+    "CaseSummary",
+    "ImageRef",
+    "ImageStore",
+    "ImageStoreError",
+    "IntegrityLevel",
+    "SignOffError",
+    "SignOffRecord",
+    "StaleCaseError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreVersionError",
+    "check_integrity",
+    "image_sha256",
+    "migrate",
+    "quarantine",
+]

@@ -1,0 +1,3 @@
+from store_factories import store
+
+__all__ = ["store"]

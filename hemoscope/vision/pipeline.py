@@ -44,6 +44,7 @@ import numpy.typing as npt
 
 from hemoscope.core import DEFAULT_TAXONOMY, Box, Cell, CellKind, Field, Taxonomy
 from hemoscope.vision.classifier import Classification, Classifier
+from hemoscope.vision.crops import crop_geometry
 from hemoscope.vision.detector import Detections, Detector
 from hemoscope.vision.image_input import Channels, to_rgb
 from hemoscope.vision.model_card import ModelError
@@ -56,6 +57,10 @@ U8 = npt.NDArray[np.uint8]
 
 CROP_CHUNK = 256
 """White cells cut and classified per step: bounds the crops held in memory (12 MiB)."""
+VIEW_MIN_PIXELS = 4_000_000
+"""Frames this large have their crops cut from views around each cell (see `_crops`)."""
+VIEW_MARGIN = 0.8
+"""Half-side of the view a crop is cut from, in crop sides (the crop rule reads 0.75)."""
 
 
 class DetectorLike(Protocol):
@@ -71,6 +76,7 @@ class ClassifierLike(Protocol):
 
     classes: tuple[str, ...]
     review_threshold: float
+    crop_scale: float
 
     def crops_for_boxes(self, image_rgb: U8, boxes: npt.ArrayLike) -> U8: ...
 
@@ -247,7 +253,7 @@ class Pipeline:
         emb: list[npt.NDArray[np.float32]] = []
         index = {c: i for i, c in enumerate(self.classifier.classes)}
         for start in range(0, len(boxes), CROP_CHUNK):
-            crops = self.classifier.crops_for_boxes(rgb, boxes[start : start + CROP_CHUNK])
+            crops = self._crops(rgb, boxes[start : start + CROP_CHUNK])
             res = self.classifier.classify_crops(crops)
             labels += [self._class_ids[index[lbl]] for lbl in res.labels]
             conf += [min(1.0, max(0.0, float(c))) for c in res.confidence]
@@ -258,6 +264,28 @@ class Pipeline:
         all_probs = np.concatenate(probs) if probs else np.zeros((0, n_cls), np.float64)
         all_emb = np.concatenate(emb) if emb else np.zeros((0, 0), np.float32)
         return labels, conf, review, all_probs, all_emb
+
+    def _crops(self, rgb: U8, boxes: npt.NDArray[np.float64]) -> U8:
+        """The crop rule's crops of the white cells.
+
+        In a large frame each crop is cut from a view around its cell that holds the whole
+        crop square with a margin (or reaches the frame's edge): the crop rule's anti-alias
+        step copies its source, and would otherwise copy the whole frame for every cell.
+        Such crops differ from whole-frame ones by at most one grey level (OpenCV's
+        fixed-point warp rounds the shifted coordinates slightly differently).
+        """
+        h, w = rgb.shape[:2]
+        if len(boxes) == 0 or h * w < VIEW_MIN_PIXELS:
+            return self.classifier.crops_for_boxes(rgb, boxes)
+        out = []
+        for x1, y1, x2, y2 in boxes:
+            cx, cy, side = crop_geometry(x1, y1, x2, y2, self.classifier.crop_scale)
+            r = side * VIEW_MARGIN + 2
+            vx0, vy0 = max(0, int(cx - r)), max(0, int(cy - r))
+            vx1, vy1 = min(w, int(cx + r) + 1), min(h, int(cy + r) + 1)
+            shift = np.array([[x1 - vx0, y1 - vy0, x2 - vx0, y2 - vy0]])
+            out.append(self.classifier.crops_for_boxes(rgb[vy0:vy1, vx0:vx1], shift))
+        return np.concatenate(out)
 
 
 def _detector_kinds(names: Sequence[str]) -> tuple[CellKind, ...]:

@@ -36,8 +36,8 @@ def smear_field(seed: int, height: int = 480, width: int = 640) -> np.ndarray:
         c = (int(rng.integers(0, width)), int(rng.integers(0, height)))
         cv2.circle(img, c, int(rng.integers(28, 40)), (170, 150, 215), -1)
     for _ in range(3):
-        c = (int(rng.integers(60, width - 60)), int(rng.integers(60, height - 60)))
-        cv2.circle(img, c, 45, (150, 60, 110), -1)
+        c = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+        cv2.circle(img, c, max(4, min(45, width // 14)), (150, 60, 110), -1)
     for _ in range(8):
         c = (int(rng.integers(0, width)), int(rng.integers(0, height)))
         cv2.circle(img, c, 6, (140, 80, 150), -1)

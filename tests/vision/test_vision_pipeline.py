@@ -57,6 +57,7 @@ class ScriptedClassifier:
     def __init__(self, labels: Sequence[str], conf: Sequence[float], threshold: float = 0.7):
         self.classes = CLASSES
         self.review_threshold = threshold
+        self.crop_scale = 2.0
         self.labels = list(labels)
         self.conf = list(conf)
         self.calls = 0

@@ -1,0 +1,180 @@
+"""The case-level results of ``hemoscope analyze``: differential, smear estimates, table.
+
+All the maths is the core's: `Tally` (counts, percentages, Clopper-Pearson intervals,
+NRBC per 100 WBC) and `smear_estimates` (platelets and WBC per field x a factor).
+Estimates are marked as such in the JSON (``"is_estimate": true``) and in the table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hemoscope.core import (
+    DEFAULT_TAXONOMY,
+    Case,
+    Cell,
+    CellKind,
+    Field,
+    SmearEstimate,
+    Tally,
+    Taxonomy,
+    effective_kind,
+    round_half_up,
+    smear_estimates,
+)
+
+__all__ = [
+    "ESTIMATE_NOTE",
+    "cell_row",
+    "differential_json",
+    "estimates_json",
+    "field_counts",
+    "summary_rows",
+    "table",
+]
+
+ESTIMATE_NOTE = (
+    "Smear estimates from cells per field, not counts: the factors depend on the microscope "
+    "and must be checked by the laboratory against analyser counts."
+)
+
+
+def cell_row(cell: Cell, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> dict[str, Any]:
+    """One cell for the JSON: ``kind`` is what it counts as, ``detected_kind`` the detector's."""
+    return {
+        "box": [round(v, 1) for v in cell.box.as_tuple()],
+        "kind": effective_kind(cell, taxonomy).value,
+        "detected_kind": cell.kind.value,
+        "class": cell.effective_class,
+        "score": round(cell.score, 4),
+        "probability": None if cell.probability is None else round(cell.probability, 4),
+        "review": cell.review,
+    }
+
+
+def field_counts(field: Field, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> dict[str, int]:
+    """Cells per effective kind (a WBC detection classified as platelet is a platelet)."""
+    counts = dict.fromkeys((k.value for k in CellKind), 0)
+    for cell in field.cells:
+        counts[effective_kind(cell, taxonomy).value] += 1
+    return {"wbc": counts["wbc"], "rbc": counts["rbc"], "platelet": counts["platelet"]}
+
+
+def differential_json(tally: Tally) -> dict[str, Any]:
+    """``{"total", "classes": {id: {"count", "percent", "ci95"...}}, ...}``."""
+    classes: dict[str, Any] = {}
+    for row in tally.rows:
+        ci = row.ci_percent
+        classes[row.class_id] = {
+            "count": row.count,
+            "percent": None if row.percent is None else round(row.percent, 2),
+            "ci95": None if ci is None else [round(ci[0], 2), round(ci[1], 2)],
+            "in_differential": row.in_differential,
+            "per_100_wbc": None if row.per_100_wbc is None else round(row.per_100_wbc, 2),
+        }
+    return {
+        "total": tally.denominator,
+        "classes": classes,
+        "target": tally.target,
+        "target_reached": tally.target_reached,
+        "unclassified": tally.unclassified,
+        "review": tally.pending_review,
+        "confidence": tally.confidence,
+    }
+
+
+def _estimate(est: SmearEstimate | None) -> dict[str, Any] | None:
+    if est is None:
+        return None
+    return {
+        "value": round(est.value, 1),
+        "unit": est.unit,
+        "mean_per_field": round(est.mean_per_field, 4),
+        "fields": est.n_fields,
+        "factor": est.factor,
+        "is_estimate": True,
+    }
+
+
+def estimates_json(
+    case: Case,
+    tally: Tally,
+    *,
+    platelet_factor: float,
+    wbc_factor: float | None,
+    taxonomy: Taxonomy = DEFAULT_TAXONOMY,
+) -> dict[str, Any]:
+    est = smear_estimates(case, taxonomy, platelet_factor=platelet_factor, wbc_factor=wbc_factor)
+    nrbc = tally.nrbc_per_100
+    return {
+        "is_estimate": True,
+        "note": ESTIMATE_NOTE,
+        "fields": len(case.fields),
+        "platelets": _estimate(est.platelets),
+        "wbc": _estimate(est.wbc),
+        "nrbc_per_100_wbc": None if nrbc is None else round(nrbc, 2),
+    }
+
+
+def summary_rows(tally: Tally) -> list[dict[str, object]]:
+    """One row per class for ``--summary``."""
+    rows: list[dict[str, object]] = []
+    for r in tally.rows:
+        ci = r.ci_percent
+        rows.append(
+            {
+                "class": r.class_id,
+                "name": r.display_name,
+                "in_differential": r.in_differential,
+                "count": r.count,
+                "percent": None if r.percent is None else round(r.percent, 2),
+                "ci95_low": None if ci is None else round(ci[0], 2),
+                "ci95_high": None if ci is None else round(ci[1], 2),
+                "per_100_wbc": None if r.per_100_wbc is None else round(r.per_100_wbc, 2),
+            }
+        )
+    return rows
+
+
+def table(tally: Tally, estimates: dict[str, Any], n_ok: int, n_failed: int) -> str:
+    """The differential as a text table, with the estimates, for stdout."""
+    failed = f", {n_failed} failed" if n_failed else ""
+    reached = "reached" if tally.target_reached else f"not reached, {tally.remaining} to go"
+    lines = [
+        f"{n_ok} image{'s' if n_ok != 1 else ''} analysed{failed}; "
+        f"{tally.denominator} white cells counted (target {tally.target}: {reached})",
+        "",
+        f"{'class':<30}{'count':>6}{'%':>8}   95% CI",
+    ]
+    for r in tally.rows:
+        if r.in_differential:
+            pct = "" if r.percent is None else f"{round_half_up(r.percent, 1):.1f}"
+            ci = r.ci_percent
+            ci_text = "" if ci is None else f"{ci[0]:.1f}-{ci[1]:.1f}"
+            lines.append(f"{r.display_name:<30}{r.count:>6}{pct:>8}   {ci_text}")
+    others = [r for r in tally.rows if not r.in_differential and r.count]
+    if others:
+        lines.append("not in the differential:")
+        for r in others:
+            per = "" if r.per_100_wbc is None else f"{r.per_100_wbc:.1f} per 100 WBC"
+            lines.append(f"  {r.display_name:<28}{r.count:>6}   {per}")
+    if tally.unclassified:
+        lines.append(f"unclassified white cells: {tally.unclassified}")
+    lines.append(f"cells flagged for review: {tally.pending_review}")
+    lines += ["", "Estimates (from cells per field; not counts):"]
+    lines.append("  " + _estimate_line("platelets", estimates.get("platelets"), None))
+    lines.append("  " + _estimate_line("WBC", estimates.get("wbc"), "set --wbc-factor"))
+    nrbc = estimates.get("nrbc_per_100_wbc")
+    if nrbc is not None:
+        lines.append(f"  {'NRBC':<10} {nrbc:.1f} per 100 WBC")
+    return "\n".join(lines) + "\n"
+
+
+def _estimate_line(name: str, est: dict[str, Any] | None, hint: str | None) -> str:
+    if est is None:
+        why = hint or "no fields"
+        return f"{name:<10} not estimated ({why})"
+    return (
+        f"{name:<10} ~{est['value']:,.0f} {est['unit']} (estimate: "
+        f"{est['mean_per_field']:.2f} per field x {est['factor']:,.0f}, {est['fields']} fields)"
+    )

@@ -1,0 +1,289 @@
+"""The loop of ``hemoscope analyze``: list, read, analyse, stream out, sum up.
+
+One image at a time is held in memory; each is converted to RGB in place (no second
+copy), analysed, written to the streamed outputs and dropped. Only the cells stay, as
+the fields of one `Case`, from which the core computes the differential and estimates.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from hemoscope.capture.image_files import ImageReadError, list_images, read_image
+from hemoscope.commands.analyze_output import (
+    CELL_COLUMNS,
+    SUMMARY_COLUMNS,
+    CsvStream,
+    JsonStream,
+    OutputFile,
+)
+from hemoscope.commands.analyze_report import (
+    cell_row,
+    differential_json,
+    estimates_json,
+    field_counts,
+    summary_rows,
+    table,
+)
+from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, error, model_info
+from hemoscope.commands.progress import Progress
+from hemoscope.core import Case, CaseInfo, Field, Tally
+from hemoscope.vision.model_card import ModelError
+from hemoscope.vision.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+PROGRESS_MIN_FILES = 4
+"""A progress bar is shown on stderr for this many files or more."""
+
+
+@dataclass
+class Options:
+    paths: list[Path]
+    recursive: bool = False
+    outputs: dict[str, Path] = field(default_factory=dict)
+    target: int = 100
+    platelet_factor: float = 15_000.0
+    wbc_factor: float | None = None
+    max_pixels: int = 40_000_000
+    detector: Path | None = None
+    classifier: Path | None = None
+    threads: int | None = None
+    progress: bool = True
+
+
+def exit_status(n_ok: int, n_failed: int) -> int:
+    if n_ok == 0:
+        return EXIT_FAILED
+    return EXIT_PARTIAL if n_failed else EXIT_OK
+
+
+def write_stdout(text: str) -> None:
+    """Write to stdout; characters the console cannot show are replaced, never fatal."""
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:
+        enc = sys.stdout.encoding or "ascii"
+        sys.stdout.write(text.encode(enc, "replace").decode(enc))
+    sys.stdout.flush()
+
+
+def printable_path(path: Path | str) -> str:
+    """A path as valid Unicode (undecodable bytes of a file name become U+FFFD)."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def json_head() -> dict[str, Any]:
+    from hemoscope import __version__
+
+    return {"version": 1, "software": f"hemoscope {__version__}"}
+
+
+def names(paths: Sequence[Path]) -> str:
+    shown = ", ".join(printable_path(p) for p in paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
+NO_IMAGES = "no image files in this folder"
+
+
+def expand(paths: list[Path], recursive: bool) -> list[tuple[Path, str]]:
+    """``(path, "")`` for each file to analyse, ``(folder, reason)`` for a folder without
+    image files (so that every input named is accounted for); duplicates dropped."""
+    entries: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+    for path in paths:
+        found = list_images([path], recursive=recursive)
+        if path.is_dir() and not found:
+            found = [path]
+        for f in found:
+            key = f.absolute()
+            if key not in seen:
+                seen.add(key)
+                entries.append((f, _no_images(f, recursive) if f.is_dir() else ""))
+    return entries
+
+
+def _no_images(folder: Path, recursive: bool) -> str:
+    try:
+        has_sub = not recursive and any(p.is_dir() for p in folder.iterdir())
+    except OSError as exc:
+        return f"cannot list this folder: {exc.strerror or exc}"
+    return NO_IMAGES + (" (sub-folders are searched with --recursive)" if has_sub else "")
+
+
+def analyze_file(pipeline: Pipeline, path: Path, max_pixels: int) -> tuple[Field | None, str]:
+    """The field of one image file, or ``None`` and the reason it failed."""
+    try:
+        image = read_image(path, max_pixels=max_pixels)
+    except ImageReadError as exc:
+        return None, exc.reason
+    except MemoryError:
+        return None, "not enough memory to decode this image"
+    try:
+        cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)  # our own copy: convert in place
+        return pipeline.analyze(image, "rgb", source=printable_path(path)), ""
+    except MemoryError:
+        return None, "not enough memory to analyse this image"
+    except Exception as exc:  # one bad frame must not end the batch
+        log.debug("analysis of %s failed", path, exc_info=True)
+        return None, f"analysis failed: {exc}"
+
+
+def image_json(path: Path, fld: Field | None, reason: str) -> dict[str, Any]:
+    if fld is None:
+        return {
+            "file": printable_path(path),
+            "width": None,
+            "height": None,
+            "status": "error",
+            "error": reason,
+            "cells": [],
+            "counts": None,
+        }
+    return {
+        "file": fld.source,
+        "width": fld.width,
+        "height": fld.height,
+        "status": "ok",
+        "error": None,
+        "cells": [cell_row(c) for c in fld.cells],
+        "counts": field_counts(fld),
+    }
+
+
+def csv_rows(image: dict[str, Any]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for i, cell in enumerate(image["cells"]):
+        x1, y1, x2, y2 = cell["box"]
+        rows.append(
+            {"file": image["file"], "cell": i, **cell, "x1": x1, "y1": y1, "x2": x2, "y2": y2}
+        )
+    return rows
+
+
+def open_outputs(options: Options) -> dict[str, OutputFile]:
+    opened: dict[str, OutputFile] = {}
+    try:
+        for opt, path in options.outputs.items():
+            if opt == "json":
+                opened[opt] = JsonStream(path, json_head())
+            elif opt == "csv":
+                opened[opt] = CsvStream(path, CELL_COLUMNS)
+            else:
+                opened[opt] = CsvStream(path, SUMMARY_COLUMNS)
+    except OSError as exc:
+        for out in opened.values():
+            out.abort()
+        raise OSError(
+            f"cannot write --{opt} {printable_path(path)}: {exc.strerror or exc}"
+        ) from exc
+    return opened
+
+
+def run(options: Options, pipeline: Pipeline | None = None) -> int:
+    """Analyse, write the outputs and the table; the exit status.
+
+    ``pipeline`` replaces the models named in ``options`` (a benchmark times the run
+    without the one-off model loading).
+    """
+    files = expand(options.paths, options.recursive)
+    if all(reason for _, reason in files):
+        error(f"no image files found in {names(options.paths)}")
+        return EXIT_FAILED
+    if pipeline is None:
+        try:
+            pipeline = Pipeline.load(options.detector, options.classifier, threads=options.threads)
+        except ModelError as exc:
+            error(str(exc))
+            return EXIT_FAILED
+    try:
+        outputs = open_outputs(options)
+    except OSError as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    try:
+        fields, n_failed = _process(pipeline, files, options, outputs)
+        _finish(pipeline, fields, n_failed, options, outputs)
+    except BaseException:
+        for out in outputs.values():
+            out.abort()
+        raise
+    return exit_status(len(fields), n_failed)
+
+
+def _process(
+    pipeline: Pipeline,
+    files: list[tuple[Path, str]],
+    options: Options,
+    outputs: dict[str, OutputFile],
+) -> tuple[list[Field], int]:
+    fields: list[Field] = []
+    n_failed = 0
+    show = options.progress and len(files) >= PROGRESS_MIN_FILES
+    progress = Progress(len(files), label="analysing", enabled=show)
+    json_out = outputs.get("json")
+    csv_out = outputs.get("csv")
+    for path, known_error in files:
+        if known_error:
+            fld, reason = None, known_error
+        else:
+            fld, reason = analyze_file(pipeline, path, options.max_pixels)
+        if fld is None:
+            n_failed += 1
+            progress.message(f"hemoscope: {printable_path(path)}: {reason}")
+        else:
+            fields.append(fld)
+        image = image_json(path, fld, reason)
+        if isinstance(json_out, JsonStream):
+            json_out.add_image(image)
+        if isinstance(csv_out, CsvStream):
+            csv_out.add_rows(csv_rows(image))
+        progress.advance(failed=fld is None)
+    progress.close()
+    return fields, n_failed
+
+
+def _finish(
+    pipeline: Pipeline,
+    fields: list[Field],
+    n_failed: int,
+    options: Options,
+    outputs: dict[str, OutputFile],
+) -> None:
+    case = Case(CaseInfo(sample_id="analyze"), tuple(fields))
+    tally = Tally.from_case(case, pipeline.taxonomy, target=options.target)
+    estimates = estimates_json(
+        case,
+        tally,
+        platelet_factor=options.platelet_factor,
+        wbc_factor=options.wbc_factor,
+        taxonomy=pipeline.taxonomy,
+    )
+    cards = pipeline.model_cards()
+    tail = {
+        "files": {"total": len(fields) + n_failed, "ok": len(fields), "failed": n_failed},
+        "differential": differential_json(tally),
+        "estimates": estimates,
+        "models": {name: model_info(card) for name, card in cards.items()},
+        "review_threshold": pipeline.review_threshold,
+    }
+    for opt, out in outputs.items():
+        if isinstance(out, JsonStream):
+            out.finish(tail)
+        elif opt == "summary" and isinstance(out, CsvStream):
+            out.add_rows(summary_rows(tally))
+            out.commit()
+        else:
+            out.commit()
+    if not fields:
+        error(f"none of the {n_failed} files could be analysed")
+        return
+    write_stdout(table(tally, estimates, len(fields), n_failed))

@@ -169,3 +169,57 @@ def test_real_fields_from_shared_data(run_analyze: Runner, tmp_path: Path) -> No
     for path in sorted(val.glob("*.jpg"))[:8]:
         h, w = cv2.imread(str(path)).shape[:2]
         assert (w, h) in sizes
+
+
+@pytest.mark.data
+def test_shipped_models_count_known_white_cells(run_analyze: Runner, tmp_path: Path) -> None:
+    """PBC images of two known classes, analysed as one case, give about half each."""
+    from hemoscope.vision.model_card import models_dir
+
+    if not all((models_dir() / f"{m}.onnx").is_file() for m in ("detector", "classifier")):
+        pytest.skip("the shipped models (models/*.onnx) are not there yet")
+    if not (SHARED_DATA / "pbc").is_dir():
+        pytest.skip("../shared/data is absent")
+    for cls in ("lymphocyte", "eosinophil"):
+        for path in sorted((SHARED_DATA / "pbc" / cls).glob("*.jpg"))[:8]:
+            shutil.copy(path, tmp_path / f"{cls}_{path.name}")
+    res = run_analyze("--json", tmp_path / "r.json", tmp_path, models=False)
+    assert res.code == 0, res.err
+    diff = json.loads((tmp_path / "r.json").read_text())["differential"]
+    counts = {c: r["count"] for c, r in diff["classes"].items()}
+    assert counts["lymphocyte"] >= 6 and counts["eosinophil"] >= 6, counts
+    assert diff["total"] <= 20, counts
+
+
+def test_the_hemoscope_command_runs_analyze(
+    model_paths: tuple[Path, Path], field_folder: Path, tmp_path: Path
+) -> None:
+    """Through ``python -m hemoscope`` once the CLI registers the command."""
+    import subprocess
+    import sys
+
+    from analyze_testing import REPO
+
+    from hemoscope import cli
+
+    if "analyze" not in _registered(cli):
+        pytest.skip("`analyze` is not registered in hemoscope.cli yet")
+    det, clf = model_paths
+    argv = ["analyze", "--detector", det, "--classifier", clf, "--json", tmp_path / "r.json"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "hemoscope", *map(str, argv), str(field_folder)],
+        capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    check_document(json.loads((tmp_path / "r.json").read_text()), REVIEW_THRESHOLD)
+    assert "3 images analysed" in proc.stdout
+
+
+def _registered(cli: object) -> set[str]:
+    import argparse
+
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers()
+    for register in getattr(cli, "COMMAND_REGISTRARS", []):
+        register(sub)
+    return set(sub.choices)

@@ -1,0 +1,88 @@
+"""The numbers of a differential report, computed from a case without any Qt.
+
+The PDF, the printout and the summary export all read the same `ReportContent`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hemoscope.core import Case, CellKind, ClassTally, SmearEstimates, Tally, smear_estimates
+
+from .settings import ReportSettings
+from .signoff import PendingCell, pending_review_cells
+
+__all__ = ["ReportContent", "ReviewCounts", "report_content"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewCounts:
+    """What the technician did to the automatic calls.
+
+    ``nucleated``: white-cell-kind cells in the fields (the differential and NRBC, smudge
+    cells...); ``reviewed``: those with a human decision (confirmed or
+    relabelled); ``corrected``: cells whose final class differs from the automatic one;
+    ``added``: cells added by hand; ``pending``: cells flagged for review still without
+    a decision; ``manual_counts``: cells counted at the eyepiece without images.
+    """
+
+    nucleated: int
+    reviewed: int
+    corrected: int
+    added: int
+    pending: int
+    manual_counts: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReportContent:
+    """Everything a report shows, computed once."""
+
+    case: Case
+    tally: Tally
+    estimates: SmearEstimates
+    review: ReviewCounts
+    pending: tuple[PendingCell, ...]
+    generated_at: datetime
+    settings: ReportSettings
+
+    @property
+    def differential_rows(self) -> tuple[ClassTally, ...]:
+        return tuple(r for r in self.tally.rows if r.in_differential)
+
+    @property
+    def other_rows(self) -> tuple[ClassTally, ...]:
+        """Counted classes outside the differential (NRBC, smudge, artefact...)."""
+        return tuple(r for r in self.tally.rows if not r.in_differential and r.count > 0)
+
+    @property
+    def preliminary(self) -> bool:
+        """Cells await review: the report may be printed but not signed off."""
+        return bool(self.pending)
+
+
+def _review(case: Case) -> ReviewCounts:
+    wbc = reviewed = corrected = added = pending = 0
+    for _, cell in case.iter_cells():
+        corrected += cell.corrected
+        added += cell.manual
+        pending += cell.pending_review
+        if cell.kind is CellKind.WBC:
+            wbc += 1
+            reviewed += cell.final_class is not None
+    return ReviewCounts(wbc, reviewed, corrected, added, pending, case.manual.total())
+
+
+def report_content(
+    case: Case, settings: ReportSettings | None = None, *, now: datetime | None = None
+) -> ReportContent:
+    """Compute the report's numbers for ``case``."""
+    s = settings or ReportSettings()
+    tally = Tally.from_case(case, s.taxonomy, s.target, s.reference)
+    estimates = smear_estimates(
+        case, s.taxonomy, platelet_factor=s.platelet_factor, wbc_factor=s.wbc_factor
+    )
+    pending = pending_review_cells(case)
+    when = now or datetime.now(UTC)
+    return ReportContent(case, tally, estimates, _review(case), pending, when, s)

@@ -1,0 +1,92 @@
+"""What the report needs besides the case: laboratory, software and model versions,
+reference ranges, estimate factors, page size and optional pages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from hemoscope import __version__
+from hemoscope.core import (
+    DEFAULT_PLATELET_FACTOR,
+    DEFAULT_REFERENCE,
+    DEFAULT_TAXONOMY,
+    ReferenceSet,
+    Taxonomy,
+)
+
+__all__ = ["LabInfo", "ModelInfo", "PageSize", "ReportSettings", "SoftwareInfo"]
+
+PageSize = Literal["A4", "Letter"]
+
+
+@dataclass(frozen=True, slots=True)
+class LabInfo:
+    """The laboratory printed in the header (from the application's settings)."""
+
+    name: str = ""
+    address: str = ""
+    logo: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """One model the differential ran with: name, version and file hash."""
+
+    name: str
+    version: str
+    sha256: str
+
+    @property
+    def short_hash(self) -> str:
+        return self.sha256[:12]
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> ModelInfo:
+        """From a model card (``name``, ``version``, ``sha256`` keys)."""
+        return cls(
+            str(card.get("name", "model")),
+            str(card.get("version", "?")),
+            str(card.get("sha256", "")),
+        )
+
+    def label(self) -> str:
+        digest = f", sha256 {self.short_hash}" if self.sha256 else ""
+        return f"{self.name} {self.version}{digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class SoftwareInfo:
+    """The program and the models that produced the differential."""
+
+    version: str = __version__
+    models: tuple[ModelInfo, ...] = ()
+    name: str = "HemoScope"
+
+    def label(self) -> str:
+        models = "; ".join(m.label() for m in self.models) or "no models recorded"
+        return f"{self.name} {self.version} (models: {models})"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """Everything about the report that is not the case itself.
+
+    ``wbc_factor`` (WBC /µL per WBC per field) has no default: without it the report
+    gives no WBC estimate. ``thumbnails`` adds a page of cell images per class (needs
+    field images); ``chart`` a bar chart of the differential.
+    """
+
+    lab: LabInfo = field(default_factory=LabInfo)
+    software: SoftwareInfo = field(default_factory=SoftwareInfo)
+    taxonomy: Taxonomy = DEFAULT_TAXONOMY
+    reference: ReferenceSet = DEFAULT_REFERENCE
+    target: int = 100
+    platelet_factor: float = DEFAULT_PLATELET_FACTOR
+    wbc_factor: float | None = None
+    page_size: PageSize = "A4"
+    chart: bool = True
+    thumbnails: bool = False
+    thumbnails_per_class: int = 18

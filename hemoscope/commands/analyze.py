@@ -14,8 +14,11 @@ analysed or the arguments were wrong (130 when interrupted).
 Large images: images over ``--max-megapixels`` (default 40 MP, more than any microscope
 camera gives) are refused from their header, before a pixel is decoded, so memory stays
 bounded (about 3 bytes per pixel of the largest image allowed, 8-bit; more while a 16-bit
-or float file is converted). Allowed large frames are analysed whole by the detector,
-which re-runs itself in tiles when the cells come out small.
+or float file is converted). An allowed large frame is letterboxed whole to the
+detector, which re-runs itself in tiles when the cells it finds come out small; a camera
+whose field holds many more cells than the detector's training fields (6-8 red cells
+across) should give ``--rbc-diameter``, and its frames are then analysed in tiles at the
+trained scale (`hemoscope.vision.wide_field`). Memory stays that of one decoded frame.
 """
 
 from __future__ import annotations
@@ -67,6 +70,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=str(DEFAULT_MAX_MEGAPIXELS),
         metavar="MP",
         help=f"refuse larger images (default {DEFAULT_MAX_MEGAPIXELS:.0f})",
+    )
+    p.add_argument(
+        "--rbc-diameter",
+        metavar="PX",
+        help="typical red-cell diameter in the images, in pixels: set it for cameras with a "
+        "wide field (many more cells than 6-8 across), whose frames are then analysed in "
+        "tiles at the detector's scale (default: the detector decides)",
     )
     p.add_argument("--detector", type=Path, metavar="FILE", help="detector ONNX file")
     p.add_argument("--classifier", type=Path, metavar="FILE", help="classifier ONNX file")
@@ -123,6 +133,7 @@ def analyze(args: argparse.Namespace) -> int:
             platelet_factor=float(_number("--platelet-factor", args.platelet_factor) or 0),
             wbc_factor=_number("--wbc-factor", args.wbc_factor),
             max_pixels=int(1e6 * (_number("--max-megapixels", args.max_megapixels) or 0)),
+            rbc_diameter=_number("--rbc-diameter", args.rbc_diameter),
             detector=args.detector,
             classifier=args.classifier,
             threads=_threads(args.threads),

@@ -53,6 +53,7 @@ class Options:
     platelet_factor: float = 15_000.0
     wbc_factor: float | None = None
     max_pixels: int = 40_000_000
+    rbc_diameter: float | None = None
     detector: Path | None = None
     classifier: Path | None = None
     threads: int | None = None
@@ -200,7 +201,12 @@ def run(options: Options, pipeline: Pipeline | None = None) -> int:
         return EXIT_FAILED
     if pipeline is None:
         try:
-            pipeline = Pipeline.load(options.detector, options.classifier, threads=options.threads)
+            pipeline = Pipeline.load(
+                options.detector,
+                options.classifier,
+                threads=options.threads,
+                rbc_diameter=options.rbc_diameter,
+            )
         except ModelError as exc:
             error(str(exc))
             return EXIT_FAILED

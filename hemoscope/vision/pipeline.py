@@ -5,7 +5,8 @@
 
 Steps: the frame (8-bit, any size, gray/BGR/RGB, with or without alpha) is converted to
 RGB once; the detector finds red cells, white cells and platelets (re-running itself in
-tiles when cells come out too small); every white-cell box is cut by the crop rule
+tiles when cells come out too small, or working in tiles at a given red-cell size, see
+`wide_field`); every white-cell box is cut by the crop rule
 (`hemoscope.vision.crops`) and classified in batches; the cells become a `Field`.
 
 What a cell carries
@@ -31,23 +32,29 @@ serialised by a lock, so one worker (or several, taking turns) may share a pipel
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from hemoscope.core import DEFAULT_TAXONOMY, Box, Cell, CellKind, Field, Taxonomy
-from hemoscope.vision.classifier import Classification, Classifier
+from hemoscope.vision.classifier import Classifier
 from hemoscope.vision.crops import crop_geometry
 from hemoscope.vision.detector import Detections, Detector
 from hemoscope.vision.image_input import Channels, to_rgb
-from hemoscope.vision.model_card import ModelError
+from hemoscope.vision.pipeline_parts import (
+    ClassifierLike,
+    DetectorLike,
+    FrameAnalysis,
+    classifier_ids,
+    detector_kinds,
+)
+from hemoscope.vision.wide_field import ScalableDetector, detect_at_cell_size
 
 __all__ = ["CROP_CHUNK", "ClassifierLike", "DetectorLike", "FrameAnalysis", "Pipeline"]
 
@@ -63,45 +70,6 @@ VIEW_MARGIN = 0.8
 """Half-side of the view a crop is cut from, in crop sides (the crop rule reads 0.75)."""
 
 
-class DetectorLike(Protocol):
-    """What the pipeline needs from a detector (`Detector` is one)."""
-
-    names: tuple[str, ...]
-
-    def detect(self, image: npt.NDArray[np.generic], channels: Channels = "bgr") -> Detections: ...
-
-
-class ClassifierLike(Protocol):
-    """What the pipeline needs from a white-cell classifier (`Classifier` is one)."""
-
-    classes: tuple[str, ...]
-    review_threshold: float
-    crop_scale: float
-
-    def crops_for_boxes(self, image_rgb: U8, boxes: npt.ArrayLike) -> U8: ...
-
-    def classify_crops(self, crops: U8 | Sequence[U8]) -> Classification: ...
-
-
-@dataclass(frozen=True)
-class FrameAnalysis:
-    """A field and what the models said beyond it.
-
-    ``wbc_ids`` are the ids of the classified cells, in field order; row *i* of
-    ``probabilities`` (calibrated, columns ``classes``, taxonomy ids) and of
-    ``embedding`` belongs to ``wbc_ids[i]``.
-    """
-
-    field: Field
-    wbc_ids: tuple[str, ...]
-    probabilities: npt.NDArray[np.float64]
-    embedding: npt.NDArray[np.float32]
-    classes: tuple[str, ...]
-    tiles: int
-    detect_s: float
-    classify_s: float
-
-
 class Pipeline:
     """Detector + classifier, loaded once, turning frames into fields."""
 
@@ -111,13 +79,36 @@ class Pipeline:
         classifier: ClassifierLike,
         *,
         taxonomy: Taxonomy = DEFAULT_TAXONOMY,
+        rbc_diameter: float | None = None,
     ) -> None:
         self.detector = detector
         self.classifier = classifier
         self.taxonomy = taxonomy
-        self._kinds = _detector_kinds(detector.names)
-        self._class_ids = _classifier_ids(classifier.classes, taxonomy)
+        self._kinds = detector_kinds(detector.names)
+        self._class_ids = classifier_ids(classifier.classes, taxonomy)
         self._lock = threading.Lock()
+        self._rbc_diameter: float | None = None
+        self.rbc_diameter = rbc_diameter
+
+    @property
+    def rbc_diameter(self) -> float | None:
+        """Typical red-cell diameter in frame pixels, or ``None`` (the detector decides).
+
+        Set it for cameras whose field holds many more cells than the detector's training
+        fields: frames are then analysed in tiles at the trained scale (`wide_field`).
+        """
+        return self._rbc_diameter
+
+    @rbc_diameter.setter
+    def rbc_diameter(self, value: float | None) -> None:
+        if value is not None:
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"the red-cell diameter must be > 0 pixels, got {value}")
+            missing = [a for a in ("long_side", "nms_iou") if not hasattr(self.detector, a)]
+            if missing:
+                raise ValueError(f"this detector cannot work in tiles (no {missing})")
+        with self._lock:
+            self._rbc_diameter = None if value is None else float(value)
 
     @classmethod
     def load(
@@ -129,6 +120,7 @@ class Pipeline:
         score_threshold: float | None = None,
         review_threshold: float | None = None,
         taxonomy: Taxonomy = DEFAULT_TAXONOMY,
+        rbc_diameter: float | None = None,
     ) -> Pipeline:
         """Load both models (default: the shipped ones, sha256-checked against their cards).
 
@@ -136,7 +128,7 @@ class Pipeline:
         """
         detector = Detector(detector_path, threads=threads, threshold=score_threshold)
         classifier = Classifier(classifier_path, threads=threads, review_threshold=review_threshold)
-        return cls(detector, classifier, taxonomy=taxonomy)
+        return cls(detector, classifier, taxonomy=taxonomy, rbc_diameter=rbc_diameter)
 
     @property
     def review_threshold(self) -> float:
@@ -178,7 +170,7 @@ class Pipeline:
             rgb = to_rgb(frame, channels)
             height, width = rgb.shape[:2]
             t0 = time.perf_counter()
-            det = self.detector.detect(rgb, "rgb")
+            det = self._detect(rgb)
             t1 = time.perf_counter()
             boxes, kinds, scores = self._valid(det, width, height)
             wbc = np.flatnonzero(np.array([k is CellKind.WBC for k in kinds], dtype=bool))
@@ -221,6 +213,12 @@ class Pipeline:
             t1 - t0,
             t2 - t1,
         )
+
+    def _detect(self, rgb: U8) -> Detections:
+        if self._rbc_diameter is None:
+            return self.detector.detect(rgb, "rgb")
+        scalable = cast(ScalableDetector, self.detector)  # checked by the setter
+        return detect_at_cell_size(scalable, rgb, self._rbc_diameter)
 
     def _valid(
         self, det: Detections, width: int, height: int
@@ -286,27 +284,3 @@ class Pipeline:
             shift = np.array([[x1 - vx0, y1 - vy0, x2 - vx0, y2 - vy0]])
             out.append(self.classifier.crops_for_boxes(rgb[vy0:vy1, vx0:vx1], shift))
         return np.concatenate(out)
-
-
-def _detector_kinds(names: Sequence[str]) -> tuple[CellKind, ...]:
-    kinds = []
-    for name in names:
-        kind = CellKind.resolve(name)
-        if kind is None:
-            raise ModelError(f"the detector's class {name!r} is not a known cell kind")
-        kinds.append(kind)
-    return tuple(kinds)
-
-
-def _classifier_ids(classes: Sequence[str], taxonomy: Taxonomy) -> tuple[str, ...]:
-    """Taxonomy ids of the classifier's classes (ids, names or aliases are accepted)."""
-    ids = []
-    for name in classes:
-        class_id = name if name in taxonomy else taxonomy.resolve(name)
-        if class_id is None:
-            raise ModelError(
-                f"the classifier's class {name!r} is not in the cell taxonomy "
-                f"({', '.join(taxonomy.ids)})"
-            )
-        ids.append(class_id)
-    return tuple(ids)

@@ -223,3 +223,22 @@ def _registered(cli: object) -> set[str]:
     for register in getattr(cli, "COMMAND_REGISTRARS", []):
         register(sub)
     return set(sub.choices)
+
+
+def test_rbc_diameter_reaches_the_pipeline(
+    run_analyze: Runner, field_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hemoscope.vision.pipeline import Pipeline
+
+    seen: list[float | None] = []
+    real = Pipeline.analyze
+
+    def spy(self: Pipeline, *args: object, **kwargs: object) -> object:
+        seen.append(self.rbc_diameter)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "analyze", spy)
+    res = run_analyze("--rbc-diameter", "30", "--json", tmp_path / "r.json", field_folder)
+    assert res.code == 0 and seen == [30.0] * 3
+    check_document(json.loads((tmp_path / "r.json").read_text()), REVIEW_THRESHOLD)
+    assert run_analyze("--rbc-diameter", "0", field_folder).code == 1

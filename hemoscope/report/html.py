@@ -49,7 +49,9 @@ def _num(value: float | None, digits: int = 1) -> str:
 
 def _header(c: ReportContent, s: ReportSettings, has_logo: bool) -> str:
     lab = s.lab
-    logo = '<img src="logo.png" height="56">' if has_logo else ""
+    logo = (
+        '<td width="64" valign="middle"><img src="logo.png" height="56"></td>' if has_logo else ""
+    )
     address = "<br>".join(_e(line) for line in lab.address.splitlines() if line.strip())
     info = c.case.info
     wbc = "not given" if info.wbc_count is None else f"{info.wbc_count:.2f} {_PER_L}"
@@ -70,7 +72,7 @@ def _header(c: ReportContent, s: ReportSettings, has_logo: bool) -> str:
     )
     return (
         '<table width="100%" cellspacing="0" cellpadding="0"><tr>'
-        f'<td width="64" valign="middle">{logo}</td>'
+        f"{logo}"
         f'<td valign="middle">{_title(_e(lab.name or "Haematology laboratory"))}'
         f'<span class="muted small">{address}</span></td>'
         f'<td align="right" valign="middle">{_title("White cell differential")}'

@@ -20,6 +20,7 @@ from .errors import (
     StaleCaseError,
     StoreCorruptError,
     StoreError,
+    StoreOpenError,
     StoreVersionError,
 )
 from .images import ImageRef, ImageStore, image_sha256
@@ -46,6 +47,7 @@ __all__ = [
     "StaleCaseError",
     "StoreCorruptError",
     "StoreError",
+    "StoreOpenError",
     "StoreVersionError",
     "check_integrity",
     "image_sha256",

@@ -109,6 +109,16 @@ class StoreBase:
 
     # -- transactions ----------------------------------------------------------------------
     @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: several queries see one consistent state, no lock taken."""
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from .errors import StoreCorruptError
+from .errors import StoreCorruptError, StoreOpenError
 
 __all__ = ["IntegrityLevel", "check_integrity", "connect", "create_private_file", "quarantine"]
 
@@ -48,15 +48,21 @@ def connect(path: Path) -> sqlite3.Connection:
     created = create_private_file(path)
     if created:
         logger.info("created case database %s", path)
-    conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+    conn: sqlite3.Connection | None = None
     try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
         conn.execute("PRAGMA foreign_keys = ON")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise sqlite3.OperationalError(f"WAL journal mode refused (got {mode!r})")
         conn.execute("PRAGMA synchronous = FULL")
-    except sqlite3.DatabaseError as exc:
-        conn.close()
+    except sqlite3.OperationalError as exc:  # permissions, locks, not a file...
+        if conn is not None:
+            conn.close()
+        raise StoreOpenError(path, str(exc)) from exc
+    except sqlite3.DatabaseError as exc:  # not a database, malformed
+        if conn is not None:
+            conn.close()
         raise StoreCorruptError(path, [str(exc)]) from exc
     return conn
 

@@ -12,6 +12,7 @@ __all__ = [
     "StaleCaseError",
     "StoreCorruptError",
     "StoreError",
+    "StoreOpenError",
     "StoreVersionError",
 ]
 
@@ -36,6 +37,18 @@ class StoreCorruptError(StoreError):
             f"The case database {path} is damaged ({shown}). HemoScope has not written to "
             "it. Either quit and restore the file from a backup, or move the damaged file "
             "aside (it is kept, renamed, for recovery) and start a new, empty database."
+        )
+
+
+class StoreOpenError(StoreError):
+    """The database file cannot be opened or written (permissions, a lock, a folder)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"The case database {path} cannot be opened ({reason}). Check that the file and "
+            "its folder exist and are writable, and that no other program holds it locked."
         )
 
 

@@ -129,6 +129,12 @@ class CaseSession:
         self._redo.clear()
         return record
 
+    def close(self) -> None:
+        """Stop working on the case: undo ends, everything done stays saved."""
+        self._undo.clear()
+        self._redo.clear()
+        self.store.forget(self._case.id)
+
     def reload(self) -> Case:
         """Read the case again from the database (after `StaleCaseError`); clears undo."""
         self._case = self.store.load_case(self._case.id)

@@ -58,13 +58,18 @@ class CaseStore(StoreBase):
 
     def load_case(self, case_id: str) -> Case:
         """The case as stored (and the version later changes must start from)."""
-        with self._transaction() as conn:  # one consistent snapshot
+        with self._snapshot() as conn:
             case = read_case(conn, case_id)
             row = conn.execute("SELECT revision FROM cases WHERE id = ?", (case_id,)).fetchone()
         if case is None:
             raise CaseNotFoundError(f"no case {case_id!r} in {self.path}")
         self._known[case_id] = (case, int(row[0]))
         return case
+
+    def forget(self, case_id: str) -> None:
+        """Drop the store's memory of a case's latest version (when a window closes it);
+        the next change must start from :meth:`load_case` again."""
+        self._known.pop(case_id, None)
 
     def update_info(self, case: Case, info: CaseInfo, *, operator: str) -> Case:
         """Change the case's request-form data (audited ``"edit-info"`` with old -> new)."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from PySide6.QtGui import QColor, QImage
 from report_factories import case_with, images_of
 from report_pdf_text import pdf_pages, row_after
 
@@ -142,3 +143,31 @@ def test_thumbnail_page(tmp_path: Path) -> None:
     assert "Lymphocyte (4 counted)" in gallery
     images = [img for page in PdfReader(pdf).pages[1:] for img in page.images]
     assert len(images) >= 24
+
+
+def test_logo_is_embedded_and_a_bad_logo_is_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    logo = tmp_path / "logo.png"
+    image = QImage(300, 300, QImage.Format.Format_RGB32)
+    image.fill(QColor("#1565c0"))
+    assert image.save(str(logo))
+    case = case_with(LYMPHOCYTOSIS)
+    plain = PdfReader(write_pdf(case, tmp_path / "a.pdf", ReportSettings(chart=False)))
+    with_logo = PdfReader(
+        write_pdf(
+            case, tmp_path / "b.pdf", ReportSettings(lab=LabInfo("Lab", logo=logo), chart=False)
+        )
+    )
+    assert len(plain.pages[0].images) == 0 and len(with_logo.pages[0].images) == 1
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    pdf = write_pdf(case, tmp_path / "c.pdf", ReportSettings(lab=LabInfo("Lab", logo=bad)))
+    assert "Lab" in pdf_pages(pdf)[0] and "cannot be read" in caplog.text
+
+
+def test_empty_case_still_reports(tmp_path: Path) -> None:
+    case = case_with({}, info=CaseInfo("EMPTY-1"))
+    lines = pdf_pages(write_pdf(case, tmp_path / "r.pdf", ReportSettings(thumbnails=True)))[0]
+    assert row_after(lines, "White cells counted", 2) == ["0", "target 100"]
+    assert "Only 0 of the 100 white cells targeted were counted" in " ".join(lines)

@@ -15,6 +15,7 @@ from hemoscope.store import (
     SCHEMA_VERSION,
     CaseStore,
     StoreCorruptError,
+    StoreOpenError,
     StoreVersionError,
     migrate,
     quarantine,
@@ -138,3 +139,11 @@ def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StoreCorruptError, match="no schema_version table"):
         CaseStore.open(db)
+
+
+def test_unopenable_path_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "cases.db"
+    folder.mkdir()  # a folder where the database should be
+    with pytest.raises(StoreOpenError, match="cannot be opened") as info:
+        CaseStore.open(folder)
+    assert info.value.path == folder and "writable" in str(info.value)

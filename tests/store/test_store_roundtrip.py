@@ -132,3 +132,14 @@ def test_stale_case_refused(tmp_path: Path) -> None:
 def test_unknown_case(store: CaseStore) -> None:
     with pytest.raises(CaseNotFoundError, match="no case 'nope'"):
         store.load_case("nope")
+
+
+def test_closed_session_must_be_reopened(store: CaseStore) -> None:
+    s = CaseSession.new(store, CaseInfo("S-7"), operator="AB")
+    s.do(ManualIncrement("lymphocyte"))
+    s.close()
+    assert not s.can_undo
+    with pytest.raises(StaleCaseError):
+        s.do(ManualIncrement("lymphocyte"))
+    again = CaseSession.open(store, s.case.id, operator="AB")
+    assert again.do(ManualIncrement("lymphocyte")).manual.get_count("lymphocyte") == 2

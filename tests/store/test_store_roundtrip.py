@@ -143,3 +143,16 @@ def test_closed_session_must_be_reopened(store: CaseStore) -> None:
         s.do(ManualIncrement("lymphocyte"))
     again = CaseSession.open(store, s.case.id, operator="AB")
     assert again.do(ManualIncrement("lymphocyte")).manual.get_count("lymphocyte") == 2
+
+
+def test_redone_field_keeps_its_image(store: CaseStore) -> None:
+    s = CaseSession.new(store, CaseInfo("S-8"), operator="AB")
+    field, image = make_field(3), make_image(3)
+    s.add_field(field, image)
+    s.undo()
+    assert store.load_case(s.case.id).fields == ()
+    s.redo()
+    assert store.load_case(s.case.id).fields == (field,)
+    assert np.array_equal(store.field_image(s.case.id, field.id), image)
+    actions = [r.action for r in store.audit_trail(s.case.id)]
+    assert actions[-2:] == ["undo:add-field", "redo:add-field"]

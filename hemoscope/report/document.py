@@ -36,7 +36,7 @@ from .html import report_html
 from .html_util import thumbnail_name
 from .settings import PageSize, ReportSettings
 from .signoff import SignOff
-from .thumbnails import class_thumbnails
+from .thumbnails import ClassThumbnails, class_thumbnails
 
 __all__ = ["ReportDocument", "configure_page", "ensure_gui_application", "to_qimage"]
 
@@ -130,7 +130,7 @@ class ReportDocument:
                 content.differential_rows, settings.taxonomy, settings.reference
             )
             self._add("chart.png", chart)
-        groups = []
+        groups: list[ClassThumbnails] = []
         if settings.thumbnails and images is not None:
             groups = class_thumbnails(
                 content.case,
@@ -144,15 +144,40 @@ class ReportDocument:
                 for item in g.items:
                     self._add(thumbnail_name(n), to_qimage(item.image))
                     n += 1
-        self.html = report_html(
-            content,
-            settings,
-            sign_off=sign_off,
-            has_logo=has_logo,
-            has_chart=has_chart,
+        self._sign_off = sign_off
+        self._has_logo = has_logo
+        self._groups = groups
+        self._chart_possible = has_chart
+        self._fitted: tuple[float, float] | None = None
+        self.html = self._set_html(has_chart, groups)
+
+    def _set_html(self, chart: bool, groups: list[ClassThumbnails]) -> str:
+        html = report_html(
+            self.content,
+            self.settings,
+            sign_off=self._sign_off,
+            has_logo=self._has_logo,
+            has_chart=chart,
             thumbnails=groups,
         )
-        self.document.setHtml(self.html)
+        self.document.setHtml(html)
+        return html
+
+    def _fit(self, width: float, height: float) -> None:
+        """Lay out for a page size. When the report proper (without the gallery) spills
+        onto a second page, drop the chart (the table holds the same numbers) if that
+        keeps results and signature lines together on one page."""
+        if self._fitted == (width, height):
+            return
+        self.document.setPageSize(QSizeF(width, height))
+        chart = self._chart_possible
+        if chart:
+            self._set_html(True, [])
+            if self.document.pageCount() > 1:
+                self._set_html(False, [])
+                chart = self.document.pageCount() > 1  # no better without it: keep it
+        self.html = self._set_html(chart, self._groups)
+        self._fitted = (width, height)
 
     @property
     def title(self) -> str:
@@ -182,7 +207,7 @@ class ReportDocument:
         area = device.pageLayout().paintRectPixels(round(dpi))
         width, height = area.width() / scale, area.height() / scale
         body = height - _FOOTER
-        self.document.setPageSize(QSizeF(width, body))
+        self._fit(width, body)
         pages = self.document.pageCount()
         painter = QPainter()
         if not painter.begin(device):

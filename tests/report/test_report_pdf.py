@@ -171,3 +171,24 @@ def test_empty_case_still_reports(tmp_path: Path) -> None:
     lines = pdf_pages(write_pdf(case, tmp_path / "r.pdf", ReportSettings(thumbnails=True)))[0]
     assert row_after(lines, "White cells counted", 2) == ["0", "target 100"]
     assert "Only 0 of the 100 white cells targeted were counted" in " ".join(lines)
+
+
+def test_chart_gives_way_to_keep_results_and_signatures_on_one_page(tmp_path: Path) -> None:
+    info = CaseInfo("S-9", "P-1", "Doe", operator="AB", wbc_count=7.8,
+                    comments="Mild anisocytosis.\nSmear from EDTA, 2 h old.")  # fmt: skip
+    counts = {"neutrophil": 50, "lymphocyte": 25, "monocyte": 9, "eosinophil": 6,
+              "basophil": 1, "ig": 3, "band": 3, "erythroblast": 4, "smudge": 2}  # fmt: skip
+    case = case_with(counts, info=info)
+    models = SoftwareInfo(models=(ModelInfo("detector", "1", "ab" * 32),
+                                  ModelInfo("classifier", "1", "cd" * 32)))  # fmt: skip
+    for size in ("A4", "Letter"):
+        settings = ReportSettings(lab=LabInfo("Lab", "Street 1\nTown"), software=models,
+                                  page_size=size)  # type: ignore[arg-type]  # fmt: skip
+        pdf = write_pdf(case, tmp_path / f"{size}.pdf", settings)
+        reader = PdfReader(pdf)
+        assert len(reader.pages) == 1, size  # results, signature lines and method together
+        assert "Reviewed by:" in " ".join(pdf_pages(pdf)[0])
+    long = replace(info, comments="\n".join(f"Comment line {i}" for i in range(60)))
+    pdf = write_pdf(replace(case, info=long), tmp_path / "long.pdf")
+    assert len(PdfReader(pdf).pages) > 1
+    assert len(PdfReader(pdf).pages[0].images) == 1  # spills anyway: the chart stays

@@ -11,6 +11,8 @@ The caller chooses where the database lives (the GUI in its user-data folder, th
 command line with ``--db``); this package imports no Qt.
 """
 
+from pathlib import Path
+
 from .connection import IntegrityLevel, check_integrity, quarantine
 from .errors import (
     CaseLockedError,
@@ -29,7 +31,17 @@ from .schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from .session import CaseSession
 from .store import CaseStore
 
+#: The database's file name inside the user-data folder (GUI and command line alike).
+DEFAULT_DB_NAME = "hemoscope-cases.db"
+
+
+def database_path(data_dir: str | Path) -> Path:
+    """Where the case database lives in a user-data folder (its images go beside it)."""
+    return Path(data_dir) / DEFAULT_DB_NAME
+
+
 __all__ = [
+    "DEFAULT_DB_NAME",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "AuditRecord",
@@ -50,6 +62,7 @@ __all__ = [
     "StoreOpenError",
     "StoreVersionError",
     "check_integrity",
+    "database_path",
     "image_sha256",
     "migrate",
     "quarantine",

@@ -23,7 +23,14 @@ from hemoscope.core import (
     ManualIncrement,
     Relabel,
 )
-from hemoscope.store import CaseNotFoundError, CaseSession, CaseStore, StaleCaseError
+from hemoscope.store import (
+    DEFAULT_DB_NAME,
+    CaseNotFoundError,
+    CaseSession,
+    CaseStore,
+    StaleCaseError,
+    database_path,
+)
 
 
 def _reopened(path: Path, case_id: str) -> Case:
@@ -156,3 +163,10 @@ def test_redone_field_keeps_its_image(store: CaseStore) -> None:
     assert np.array_equal(store.field_image(s.case.id, field.id), image)
     actions = [r.action for r in store.audit_trail(s.case.id)]
     assert actions[-2:] == ["undo:add-field", "redo:add-field"]
+
+
+def test_database_path_in_a_user_data_folder(tmp_path: Path) -> None:
+    path = database_path(tmp_path / "HemoScope")
+    assert path == tmp_path / "HemoScope" / DEFAULT_DB_NAME
+    with CaseStore.open(path) as store:  # the folder is created (owner-only)
+        assert store.images.root == tmp_path / "HemoScope" / "hemoscope-cases-images"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -57,10 +58,11 @@ opts = Options([Path(folder)], outputs={{"json": Path(out) / "r.json", "csv": Pa
 sys.stdout = open("/dev/null", "w")
 code = run(opts, pipeline)
 t2 = time.perf_counter()
+peak = peak_mib()  # before reading the results back
 n = len(list(Path(folder).iterdir()))
 doc = json.loads((Path(out) / "r.json").read_text())
 print(json.dumps({{"code": code, "load_s": t1 - t0, "run_s": t2 - t1, "n": n,
-                  "wbc": doc["differential"]["total"], "rss": peak_mib()}}), file=sys.stderr)
+                  "wbc": doc["differential"]["total"], "rss": peak}}), file=sys.stderr)
 """
 
 
@@ -126,6 +128,8 @@ def main() -> None:
         make_folder(small, args.fields, sources)
         make_folder(large, 4 * args.fields, sources)
         print(f"hemoscope analyze, end to end, {args.fields} {kind} (JPEG), JSON + CSV out")
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"  (load average {load:.1f} on {os.cpu_count()} CPUs before the runs)")
         for threads in (1, 2):
             r = child(small, Path(tmp) / f"out{threads}", args, threads)
             label = f"{threads} thread{'s' if threads > 1 else ' '}"

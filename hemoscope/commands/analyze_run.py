@@ -1,8 +1,10 @@
 """The loop of ``hemoscope analyze``: list, read, analyse, stream out, sum up.
 
 One image at a time is held in memory; each is converted to RGB in place (no second
-copy), analysed, written to the streamed outputs and dropped. Only the cells stay, as
-the fields of one `Case`, from which the core computes the differential and estimates.
+copy), analysed, written to the streamed outputs and dropped. What stays is what the
+case-level maths needs: each field with its white cells and platelets (its red cells,
+most of its cells, are written out and dropped), as the fields of one `Case`, from which
+the core computes the differential and the smear estimates.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,7 @@ from hemoscope.commands.analyze_report import (
 )
 from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, error, model_info
 from hemoscope.commands.progress import Progress
-from hemoscope.core import Case, CaseInfo, Field, Tally
+from hemoscope.core import Case, CaseInfo, CellKind, Field, Tally
 from hemoscope.vision.model_card import ModelError
 from hemoscope.vision.pipeline import Pipeline
 
@@ -136,6 +138,11 @@ def analyze_file(pipeline: Pipeline, path: Path, max_pixels: int) -> tuple[Field
     except Exception as exc:  # one bad frame must not end the batch
         log.debug("analysis of %s failed", path, exc_info=True)
         return None, f"analysis failed: {exc}"
+
+
+def without_red_cells(fld: Field) -> Field:
+    """The field as the differential and estimates need it: red cells are only counted."""
+    return replace(fld, cells=tuple(c for c in fld.cells if c.kind is not CellKind.RBC))
 
 
 def image_json(path: Path, fld: Field | None, reason: str) -> dict[str, Any]:
@@ -245,9 +252,9 @@ def _process(
         if fld is None:
             n_failed += 1
             progress.message(f"hemoscope: {printable_path(path)}: {reason}")
-        else:
-            fields.append(fld)
         image = image_json(path, fld, reason)
+        if fld is not None:
+            fields.append(without_red_cells(fld))
         if isinstance(json_out, JsonStream):
             json_out.add_image(image)
         if isinstance(csv_out, CsvStream):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -26,7 +27,10 @@ __all__ = [
     "CsvStream",
     "JsonStream",
     "OutputFile",
+    "json_head",
+    "printable_path",
     "safe_cell",
+    "write_stdout",
 ]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -105,3 +109,24 @@ class CsvStream(OutputFile):
 
     def add_rows(self, rows: Iterable[Mapping[str, object]]) -> None:
         self._writer.writerows([safe_cell(row.get(c)) for c in self.columns] for row in rows)
+
+
+def write_stdout(text: str) -> None:
+    """Write to stdout; characters the console cannot show are replaced, never fatal."""
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:
+        enc = sys.stdout.encoding or "ascii"
+        sys.stdout.write(text.encode(enc, "replace").decode(enc))
+    sys.stdout.flush()
+
+
+def printable_path(path: Path | str) -> str:
+    """A path as valid Unicode (undecodable bytes of a file name become U+FFFD)."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def json_head() -> dict[str, Any]:
+    from hemoscope import __version__
+
+    return {"version": 1, "software": f"hemoscope {__version__}"}

@@ -10,7 +10,6 @@ the core computes the differential and the smear estimates.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +24,9 @@ from hemoscope.commands.analyze_output import (
     CsvStream,
     JsonStream,
     OutputFile,
+    json_head,
+    printable_path,
+    write_stdout,
 )
 from hemoscope.commands.analyze_report import (
     cell_row,
@@ -66,27 +68,6 @@ def exit_status(n_ok: int, n_failed: int) -> int:
     if n_ok == 0:
         return EXIT_FAILED
     return EXIT_PARTIAL if n_failed else EXIT_OK
-
-
-def write_stdout(text: str) -> None:
-    """Write to stdout; characters the console cannot show are replaced, never fatal."""
-    try:
-        sys.stdout.write(text)
-    except UnicodeEncodeError:
-        enc = sys.stdout.encoding or "ascii"
-        sys.stdout.write(text.encode(enc, "replace").decode(enc))
-    sys.stdout.flush()
-
-
-def printable_path(path: Path | str) -> str:
-    """A path as valid Unicode (undecodable bytes of a file name become U+FFFD)."""
-    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def json_head() -> dict[str, Any]:
-    from hemoscope import __version__
-
-    return {"version": 1, "software": f"hemoscope {__version__}"}
 
 
 def names(paths: Sequence[Path]) -> str:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import NoReturn, TypeAlias
 
 from hemoscope import __version__
-from hemoscope.commands import classify, evaluate, train
+from hemoscope.commands import analyze, classify, evaluate, train
 
 __all__ = ["COMMAND_REGISTRARS", "Registrar", "Subparsers", "build_parsers", "main"]
 
@@ -46,7 +46,12 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Registrar: TypeAlias = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
-COMMAND_REGISTRARS: list[Registrar] = [classify.register, evaluate.register, train.register]
+COMMAND_REGISTRARS: list[Registrar] = [
+    analyze.register,
+    classify.register,
+    evaluate.register,
+    train.register,
+]
 """Functions that add sub-commands; see the module documentation."""
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -83,7 +88,8 @@ def build_parsers(
     usage = f"{PROG} [options] [IMAGE ...]"
     epilog = None
     if registrars:
-        commands = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
+        parser: argparse.ArgumentParser = _CommandParser(prog=PROG, description=DESCRIPTION)
+        commands = parser
         _add_global_options(commands)
         subparsers = commands.add_subparsers(title="commands", metavar="COMMAND", required=True)
         for register in registrars:
@@ -112,6 +118,14 @@ def build_parsers(
         "(and the IMAGEs opened); the exit status is 0 only if all went well",
     )
     return gui, commands
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """Sub-commands exit with 1 on wrong arguments (2 means "some inputs failed")."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
 
 
 def configure_logging(level: str) -> None:

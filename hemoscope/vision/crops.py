@@ -53,18 +53,20 @@ def cut_crop(
     if side <= 0 or size <= 0:
         raise ValueError("crop side and size must be positive")
     s = size / side
-    src = image
+    # Work on the window the crop can sample from (a rotated square reaches 0.71 side
+    # from its centre), so the cost depends on the crop, not on the frame's size.
+    h, w = image.shape[:2]
+    x0 = min(max(math.floor(cx - side * 0.75), 0), w - 1)
+    y0 = min(max(math.floor(cy - side * 0.75), 0), h - 1)
+    x1 = max(min(math.ceil(cx + side * 0.75) + 1, w), x0 + 1)
+    y1 = max(min(math.ceil(cy + side * 0.75) + 1, h), y0 + 1)
+    src = image[y0:y1, x0:x1]
+    cx, cy = cx - x0, cy - y0
     if s < 0.5:
         # Anti-alias before a strong reduction, as cv2.INTER_AREA would.
         sigma = 0.5 / s / 2.0
         k = int(2 * math.ceil(2 * sigma) + 1)
-        x0 = max(int(cx - side * 0.75), 0)
-        y0 = max(int(cy - side * 0.75), 0)
-        x1 = min(int(cx + side * 0.75) + 1, image.shape[1])
-        y1 = min(int(cy + side * 0.75) + 1, image.shape[0])
-        if x1 > x0 and y1 > y0:
-            src = image.copy()
-            src[y0:y1, x0:x1] = cv2.GaussianBlur(image[y0:y1, x0:x1], (k, k), sigma)
+        src = np.asarray(cv2.GaussianBlur(src, (k, k), sigma), np.uint8)
     a = math.radians(angle_deg)
     cos, sin = math.cos(a) * s, math.sin(a) * s
     fx = -1.0 if flip else 1.0

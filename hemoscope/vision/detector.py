@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from hemoscope.vision.detector_decode import batched_nms, postprocess
+from hemoscope.vision.detector_decode import postprocess
 from hemoscope.vision.image_input import Channels, to_rgb
 from hemoscope.vision.letterbox import letterbox
 from hemoscope.vision.model_card import ModelError, create_session, load_card, models_dir
+from hemoscope.vision.tiling import detect_in_tiles, tile_grid
 
 log = logging.getLogger(__name__)
 
@@ -113,36 +114,11 @@ class Detector:
     def _tiled(self, rgb: npt.NDArray[np.uint8], scale: float) -> Detections:
         h, w = rgb.shape[:2]
         tile = self.long_side / scale  # original pixels per tile side
-        overlap = tile * 0.25
-        step = tile - overlap
-        nx = max(1, math.ceil((w - overlap) / step))
-        ny = max(1, math.ceil((h - overlap) / step))
+        nx, ny = tile_grid(w, h, tile)
         if nx * ny > MAX_TILES:
-            factor = math.sqrt(nx * ny / MAX_TILES)
-            return self._tiled(rgb, scale / factor)
-        all_b, all_c, all_s = [], [], []
-        for iy in range(ny):
-            for ix in range(nx):
-                x0 = int(min(ix * step, max(w - tile, 0)))
-                y0 = int(min(iy * step, max(h - tile, 0)))
-                x1, y1 = int(min(x0 + tile, w)), int(min(y0 + tile, h))
-                b, c, s = self._run(np.ascontiguousarray(rgb[y0:y1, x0:x1]), scale)
-                # Drop boxes cut by an inner tile edge; the neighbouring tile sees them whole.
-                m = np.ones(len(s), dtype=bool)
-                if x0 > 0:
-                    m &= b[:, 0] > 1
-                if y0 > 0:
-                    m &= b[:, 1] > 1
-                if x1 < w:
-                    m &= b[:, 2] < (x1 - x0) - 1
-                if y1 < h:
-                    m &= b[:, 3] < (y1 - y0) - 1
-                all_b.append(b[m] + np.array([x0, y0, x0, y0], np.float32))
-                all_c.append(c[m])
-                all_s.append(s[m])
-        boxes = np.concatenate(all_b).astype(np.float32)
-        classes = np.concatenate(all_c)
-        scores = np.concatenate(all_s).astype(np.float32)
-        keep = batched_nms(boxes, classes, scores, self.nms_iou)
-        log.debug("tiled %dx%d at scale %.3f: %d cells", nx, ny, scale, len(keep))
-        return Detections(boxes[keep], classes[keep], scores[keep], self.names, tiles=nx * ny)
+            return self._tiled(rgb, scale / math.sqrt(nx * ny / MAX_TILES))
+        boxes, classes, scores, tiles = detect_in_tiles(
+            rgb, tile, lambda t: self._run(t, scale), self.nms_iou
+        )
+        log.debug("%d tiles at scale %.3f: %d cells", tiles, scale, len(scores))
+        return Detections(boxes, classes, scores, self.names, tiles=tiles)

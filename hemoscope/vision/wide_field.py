@@ -23,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from hemoscope.vision.detector import RBC_TARGET_INPUT_PX, Detections
-from hemoscope.vision.detector_decode import batched_nms
 from hemoscope.vision.image_input import Channels
+from hemoscope.vision.tiling import F32, I64, detect_in_tiles, tile_grid
 
 __all__ = ["MAX_TILES", "detect_at_cell_size", "tile_scale"]
 
@@ -34,7 +34,6 @@ MAX_TILES = 256
 """At most this many tiles per frame (the scale is lowered to fit, with a warning)."""
 MIN_ZOOM = 1.25
 """Tiles are used only when they enlarge the cells at least this much over one pass."""
-OVERLAP = 0.25
 
 
 class ScalableDetector(Protocol):
@@ -63,9 +62,7 @@ def detect_at_cell_size(
     if scale is None:
         return detector.detect(rgb, "rgb")
     tile = detector.long_side / scale
-    step = tile * (1 - OVERLAP)
-    nx = max(1, math.ceil((w - tile * OVERLAP) / step))
-    ny = max(1, math.ceil((h - tile * OVERLAP) / step))
+    nx, ny = tile_grid(w, h, tile)
     if nx * ny > MAX_TILES:
         factor = math.sqrt(nx * ny / MAX_TILES)
         log.warning(
@@ -73,33 +70,14 @@ def detect_at_cell_size(
             "scale", w, h, rbc_diameter, nx * ny, MAX_TILES, factor,
         )  # fmt: skip
         return detect_at_cell_size(detector, rgb, rbc_diameter * factor * 1.01)
-    boxes, classes, scores = [], [], []
-    tiles = 0
-    for iy in range(ny):
-        for ix in range(nx):
-            x0 = int(min(ix * step, max(w - tile, 0)))
-            y0 = int(min(iy * step, max(h - tile, 0)))
-            x1, y1 = int(min(x0 + tile, w)), int(min(y0 + tile, h))
-            d = detector.detect(rgb[y0:y1, x0:x1], "rgb")
-            tiles += d.tiles
-            b = np.asarray(d.boxes, np.float32).reshape(-1, 4)
-            keep = np.ones(len(b), dtype=bool)
-            if x0 > 0:
-                keep &= b[:, 0] > 1
-            if y0 > 0:
-                keep &= b[:, 1] > 1
-            if x1 < w:
-                keep &= b[:, 2] < (x1 - x0) - 1
-            if y1 < h:
-                keep &= b[:, 3] < (y1 - y0) - 1
-            boxes.append(b[keep] + np.array([x0, y0, x0, y0], np.float32))
-            classes.append(np.asarray(d.classes, np.int64)[keep])
-            scores.append(np.asarray(d.scores, np.float32)[keep])
-    all_boxes = np.concatenate(boxes)
-    all_classes = np.concatenate(classes)
-    all_scores = np.concatenate(scores)
-    order = batched_nms(all_boxes, all_classes, all_scores, detector.nms_iou)
-    log.debug("%d tiles of %.0f px at scale %.3f: %d cells", nx * ny, tile, scale, len(order))
-    return Detections(
-        all_boxes[order], all_classes[order], all_scores[order], detector.names, tiles=tiles
-    )
+    inner_tiles = 0
+
+    def run(tile_rgb: npt.NDArray[np.uint8]) -> tuple[F32, I64, F32]:
+        nonlocal inner_tiles
+        d = detector.detect(tile_rgb, "rgb")
+        inner_tiles += d.tiles
+        return d.boxes, d.classes, d.scores
+
+    boxes, classes, scores, n = detect_in_tiles(rgb, tile, run, detector.nms_iou)
+    log.debug("%d tiles of %.0f px at scale %.3f: %d cells", n, tile, scale, len(scores))
+    return Detections(boxes, classes, scores, detector.names, tiles=inner_tiles)

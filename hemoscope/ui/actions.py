@@ -1,92 +1,164 @@
-"""The main window's menu actions, created in one place with their shortcuts."""
+"""The main window's menus and actions, created in one place with their shortcuts.
+
+Class keys (1-9, 0, -, = by default; editable) are window-wide actions too, so that they
+work whatever has the focus, except a text field, which keeps its typing.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenuBar
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
+from PySide6.QtWidgets import QMainWindow, QMenu, QMenuBar
 
-__all__ = ["WindowActions", "build_menus"]
+from hemoscope.core import Taxonomy
+
+__all__ = ["ClassKeys", "WindowActions", "build_menus"]
 
 Key = QKeySequence.StandardKey
+Slot = Callable[[], object]
 
 
 @dataclass(frozen=True)
 class WindowActions:
     open_files: QAction
     open_folder: QAction
+    new_case: QAction
+    settings: QAction
     quit: QAction
+    undo: QAction
+    redo: QAction
+    capture: QAction
+    manual: QAction
+    next_flagged: QAction
+    reconnect: QAction
+    open_video: QAction
     zoom_in: QAction
     zoom_out: QAction
     fit: QAction
     actual_size: QAction
+    show_minor: QAction
+    show_labels: QAction
     previous_image: QAction
     next_image: QAction
     about: QAction
+    source_menu: QMenu
+    source_group: QActionGroup
 
 
 def _action(
     window: QMainWindow,
     text: str,
-    slot: Callable[[], object],
+    slot: Slot,
     shortcuts: list[QKeySequence | Key | str] | None = None,
     tip: str = "",
+    *,
+    checkable: bool = False,
+    checked: bool = False,
 ) -> QAction:
     action = QAction(text, window)
     if shortcuts:
         action.setShortcuts([QKeySequence(s) for s in shortcuts])
     if tip:
         action.setStatusTip(tip)
-    action.triggered.connect(lambda _checked=False: slot())
+        action.setToolTip(tip)
+    if checkable:
+        action.setCheckable(True)
+        action.setChecked(checked)
+        action.toggled.connect(lambda _on: slot())
+    else:
+        action.triggered.connect(lambda _checked=False: slot())
     return action
 
 
 def build_menus(
-    window: QMainWindow, menu_bar: QMenuBar, slots: dict[str, Callable[[], object]]
+    window: QMainWindow, menu_bar: QMenuBar, slots: dict[str, Slot], undo_stack: QUndoStack
 ) -> WindowActions:
     """Create the actions, calling ``slots[name]`` when triggered, and fill `menu_bar`."""
+    undo = undo_stack.createUndoAction(window, "&Undo")
+    undo.setShortcuts([QKeySequence(Key.Undo)])
+    redo = undo_stack.createRedoAction(window, "&Redo")
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
     a = WindowActions(
-        open_files=_action(window, "&Open…", slots["open_files"], [Key.Open], "Open image files"),
-        open_folder=_action(
-            window,
-            "Open &Folder…",
-            slots["open_folder"],
-            ["Ctrl+Shift+O"],
-            "Open every image in a folder",
-        ),
+        open_files=_action(window, "&Open Images…", slots["open_files"], [Key.Open],
+                           "Open image files as the source"),
+        open_folder=_action(window, "Open &Folder…", slots["open_folder"], ["Ctrl+Shift+O"],
+                            "Open every image in a folder"),
+        new_case=_action(window, "&New Case", slots["new_case"], [Key.New],
+                         "Close this case (it is saved) and start another"),
+        settings=_action(window, "&Settings…", slots["settings"], ["Ctrl+,"]),
         quit=_action(window, "&Quit", slots["quit"], [Key.Quit, "Ctrl+Q"]),
+        undo=undo,
+        redo=redo,
+        capture=_action(window, "&Capture Field", slots["capture"], ["Space"],
+                        "Capture the field into the case (Space); Space again: back to live"),
+        manual=_action(window, "&Manual Count Mode", slots["manual"], ["Ctrl+M"],
+                       "Count at the eyepiece with the class keys", checkable=True),
+        next_flagged=_action(window, "Next Cell to &Review", slots["next_flagged"], [],
+                             "Tab while reviewing a field"),
+        reconnect=_action(window, "&Reconnect", slots["reconnect"], ["Ctrl+R"],
+                          "Open the source again (after the camera was unplugged)"),
+        open_video=_action(window, "&Video File…", slots["open_video"], [],
+                           "Play a recorded video as the source"),
         zoom_in=_action(window, "Zoom &In", slots["zoom_in"], [Key.ZoomIn, "Ctrl+="]),
         zoom_out=_action(window, "Zoom &Out", slots["zoom_out"], [Key.ZoomOut]),
-        fit=_action(
-            window,
-            "&Fit to Window",
-            slots["fit"],
-            ["Ctrl+0"],
-            "Show the whole image (key 0, or double-click the image)",
-        ),
-        actual_size=_action(
-            window,
-            "&Actual Pixels",
-            slots["actual_size"],
-            ["Ctrl+1"],
-            "One image pixel per screen pixel",
-        ),
-        previous_image=_action(window, "&Previous Image", slots["previous_image"], ["PgUp"]),
-        next_image=_action(window, "&Next Image", slots["next_image"], ["PgDown"]),
+        fit=_action(window, "&Fit to Window", slots["fit"], ["Ctrl+0"],
+                    "Show the whole image (Ctrl+0, or double-click the image)"),
+        actual_size=_action(window, "&Actual Pixels", slots["actual_size"], ["Ctrl+1"],
+                            "One image pixel per screen pixel"),
+        show_minor=_action(window, "Show Red Cells and &Platelets", slots["show_minor"],
+                           ["Ctrl+B"], checkable=True, checked=True),
+        show_labels=_action(window, "Show &Labels", slots["show_labels"], ["Ctrl+L"],
+                            checkable=True, checked=True),
+        previous_image=_action(window, "&Previous Image or Field", slots["previous"], ["PgUp"]),
+        next_image=_action(window, "&Next Image or Field", slots["next"], ["PgDown"]),
         about=_action(window, "&About HemoScope", slots["about"]),
-    )
+        source_menu=QMenu("&Source", window),
+        source_group=QActionGroup(window),
+    )  # fmt: skip
     file_menu = menu_bar.addMenu("&File")
-    file_menu.addActions([a.open_files, a.open_folder])
+    file_menu.addActions([a.new_case, a.open_files, a.open_folder])
+    file_menu.addSeparator()
+    file_menu.addAction(a.settings)
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
+    edit_menu = menu_bar.addMenu("&Edit")
+    edit_menu.addActions([a.undo, a.redo])
+    menu_bar.addMenu(a.source_menu)
+    count_menu = menu_bar.addMenu("&Count")
+    count_menu.addActions([a.capture, a.next_flagged, a.manual])
     view_menu = menu_bar.addMenu("&View")
     view_menu.addActions([a.zoom_in, a.zoom_out, a.fit, a.actual_size])
+    view_menu.addSeparator()
+    view_menu.addActions([a.show_minor, a.show_labels])
     view_menu.addSeparator()
     view_menu.addActions([a.previous_image, a.next_image])
     help_menu = menu_bar.addMenu("&Help")
     help_menu.addAction(a.about)
-    for action in (a.zoom_in, a.zoom_out, a.fit, a.actual_size, a.previous_image, a.next_image):
+    a.source_group.setExclusive(True)
+    for action in (a.zoom_in, a.zoom_out, a.fit, a.actual_size, a.previous_image, a.next_image,
+                   a.capture, a.undo, a.redo, a.manual, a.reconnect):  # fmt: skip
         window.addAction(action)  # shortcuts work even while a menu bar is hidden
     return a
+
+
+class ClassKeys:
+    """One window-wide action per class, its shortcut the class key."""
+
+    def __init__(self, window: QMainWindow, pressed: Callable[[str], None]) -> None:
+        self._window = window
+        self._pressed = pressed
+        self.actions: dict[str, QAction] = {}
+
+    def bind(self, taxonomy: Taxonomy) -> None:
+        for action in self.actions.values():
+            self._window.removeAction(action)
+            action.deleteLater()
+        self.actions = {}
+        for cls in taxonomy:
+            action = QAction(cls.display_name, self._window)
+            action.setShortcut(QKeySequence(taxonomy.key_for(cls.id)))
+            action.triggered.connect(lambda _=False, c=cls.id: self._pressed(c))
+            self._window.addAction(action)
+            self.actions[cls.id] = action

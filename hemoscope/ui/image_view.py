@@ -1,10 +1,13 @@
 """A zoomable, pannable view of one microscope image.
 
 Mouse: the wheel zooms around the pointer, dragging pans, a double click fits the image
-to the window. Keys: + (or =) zooms in, - zooms out, 0 fits. (Keys 1-9 are left free:
-they will label cells.)
-While "fit" is on (after opening an image, 0, or a double click) the image follows the
-window's size; any other zoom turns it off.
+to the window. Keys: + zooms in (the menu's Ctrl+= / Ctrl+- / Ctrl+0 zoom in, out and fit;
+the plain keys 0-9, - and = label cells).
+While "fit" is on (after opening an image, Ctrl+0, or a double click) the image follows
+the window's size; any other zoom turns it off.
+
+`show_frame` replaces the pixels of the image shown without touching the zoom or the
+other items of the scene: the live view calls it at camera rate.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ MAX_SCALE = 32.0
 # that a technician zoomed in on a cell sees the real pixels.
 SMOOTH_BELOW = 3.0
 PLACEHOLDER = "Open images with File ▸ Open… (Ctrl+O)\nor drop image files or folders here"
+_PLAIN_OR_SHIFT = (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier)
 
 
 class ImageView(QGraphicsView):
@@ -64,17 +68,37 @@ class ImageView(QGraphicsView):
         self.set_pixmap(QPixmap.fromImage(bgr_to_qimage(image)))
 
     def set_pixmap(self, pixmap: QPixmap) -> None:
-        self._scene.clear()
-        self._item = self._scene.addPixmap(pixmap)
-        self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
-        self._scene.setSceneRect(QRectF(pixmap.rect()))
+        """Show `pixmap`, fitted to the view."""
+        self._replace(pixmap)
         self.fit()
 
+    def show_frame(self, image: npt.NDArray[np.uint8]) -> None:
+        """Show a new frame; the zoom stays (unless fitted and the frame's size changed)."""
+        pixmap = QPixmap.fromImage(bgr_to_qimage(image))
+        resized = self._replace(pixmap)
+        if resized and self._fit:
+            self.fit()
+
     def clear(self) -> None:
-        self._scene.clear()
-        self._item = None
+        if self._item is not None:
+            self._scene.removeItem(self._item)
+            self._item = None
         self.resetTransform()
         self.viewport().update()
+
+    def _replace(self, pixmap: QPixmap) -> bool:
+        """Put `pixmap` in the (kept) pixmap item; whether the image's size changed."""
+        if self._item is None:
+            self._item = self._scene.addPixmap(pixmap)
+            self._item.setZValue(0)
+            resized = True
+        else:
+            resized = self._item.pixmap().size() != pixmap.size()
+            self._item.setPixmap(pixmap)
+        if resized:
+            self._scene.setSceneRect(QRectF(pixmap.rect()))
+        self._zoomed_mode()
+        return resized
 
     def pixmap_item(self) -> QGraphicsPixmapItem | None:
         return self._item
@@ -126,12 +150,15 @@ class ImageView(QGraphicsView):
         self._zoomed()
 
     def _zoomed(self) -> None:
+        self._zoomed_mode()
+        self.zoom_changed.emit(self.scale_factor())
+
+    def _zoomed_mode(self) -> None:
         if self._item is not None:
             smooth = self.scale_factor() < SMOOTH_BELOW
             modes = Qt.TransformationMode
             mode = modes.SmoothTransformation if smooth else modes.FastTransformation
             self._item.setTransformationMode(mode)
-        self.zoom_changed.emit(self.scale_factor())
 
     # -- events -------------------------------------------------------------------
     def wheelEvent(self, event: QWheelEvent) -> None:
@@ -144,13 +171,8 @@ class ImageView(QGraphicsView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        actions = {
-            Qt.Key.Key_Plus: self.zoom_in,
-            Qt.Key.Key_Equal: self.zoom_in,
-            Qt.Key.Key_Minus: self.zoom_out,
-            Qt.Key.Key_0: self.fit,
-        }
-        action = actions.get(Qt.Key(key))
+        plain = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        action = self.zoom_in if key == Qt.Key.Key_Plus and plain in _PLAIN_OR_SHIFT else None
         if action is None:
             super().keyPressEvent(event)
             return
@@ -169,6 +191,10 @@ class ImageView(QGraphicsView):
         if self._fit and self._item is not None:
             self.fit()
 
+    def placeholder(self) -> str:
+        """The text shown while there is no image."""
+        return PLACEHOLDER
+
     def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         if self._item is not None:
             return
@@ -178,5 +204,5 @@ class ImageView(QGraphicsView):
         font = painter.font()
         font.setPointSizeF(font.pointSizeF() * 1.25)
         painter.setFont(font)
-        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, PLACEHOLDER)
+        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder())
         painter.restore()

@@ -1,29 +1,65 @@
-"""HemoScope's main window: composes the image view, the image strip and the status bar.
+"""HemoScope's main window, the microscope station: it composes, it does not contain.
 
-The window wires its parts together and holds no image logic of its own: files are read
-by the `ImageLoader`, the list of opened images lives in the Qt-free `ImageSession`,
-pixels are shown by the `ImageView`, and failures go to the `ErrorReporter`.
+Parts (each in its own module, each given its collaborators):
+
+- the picture (`StationView`) with the banners above it and the key legend below it;
+  the manual counter (`ManualCountPanel`) takes its place in manual count mode;
+- the running differential (`DifferentialPanel`) and the cell gallery (`CellGallery`)
+  in docks, and the opened images (`ImageStrip`) in another;
+- `LiveController` (source, frame timer, inference results), `InferenceWorker` (the
+  models, on their own thread), `CaseController` (every change to the case, one undo
+  stack, saved by the case backend), `ReviewController` (modes and keys), `FilesSource`
+  (opened images as a source).
+
+This module wires them: signals to slots, menus to actions, settings to parts.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMainWindow, QWidget
+from PySide6.QtGui import QCloseEvent, QCursor, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from hemoscope.capture.image_files import IMAGE_EXTENSIONS
+from hemoscope.capture.source import FrameSource
+from hemoscope.core import Box, CaseInfo, Tally
 from hemoscope.ui.about import show_about
-from hemoscope.ui.actions import WindowActions, build_menus
-from hemoscope.ui.errors import ErrorReporter, LoadFailure, MessageBoxErrorReporter, summary
-from hemoscope.ui.image_loader import ImageLoader, LoadedImage
+from hemoscope.ui.actions import ClassKeys, WindowActions, build_menus
+from hemoscope.ui.banner import Banner
+from hemoscope.ui.case_backend import CaseBackend
+from hemoscope.ui.case_controller import CaseController
+from hemoscope.ui.class_menu import ask_class_with_menu
+from hemoscope.ui.differential_panel import DifferentialPanel
+from hemoscope.ui.errors import ErrorReporter, MessageBoxErrorReporter
+from hemoscope.ui.files import FilesSource
+from hemoscope.ui.gallery import CellGallery
+from hemoscope.ui.image_loader import ImageLoader
 from hemoscope.ui.image_session import ImageSession
 from hemoscope.ui.image_strip import ImageStrip
-from hemoscope.ui.image_view import ImageView
-from hemoscope.ui.status import ImageStatusBar
+from hemoscope.ui.inference import Analyzer, InferenceWorker
+from hemoscope.ui.legend import KeyLegend
+from hemoscope.ui.live import LiveController
+from hemoscope.ui.manual_count import ManualCountPanel
+from hemoscope.ui.review import AskClass, ReviewController
+from hemoscope.ui.settings_model import StationSettings
+from hemoscope.ui.settings_store import SettingsStore
+from hemoscope.ui.source_menu import SourceCatalog, SourceMenu
+from hemoscope.ui.source_status import SourceBannerText
+from hemoscope.ui.station_view import StationView
+from hemoscope.ui.status import StationStatusBar
+from hemoscope.ui.workspace import CaseWorkspace
 
 __all__ = ["MainWindow", "local_paths"]
 
@@ -42,67 +78,203 @@ def local_paths(mime: QMimeData) -> list[Path]:
 
 
 class MainWindow(QMainWindow):
-    """The application window. Collaborators may be passed in (tests do); by default it
-    makes its own loader and session and reports errors in a message box."""
+    """The station. Every collaborator may be passed in (tests do); by default there is no
+    source (choose one from the Source menu), no models, and the case lives in memory."""
 
     load_finished = Signal(int, list)  # batch number, list[LoadFailure], after reporting
     image_shown = Signal(int)  # index in the session of the image now on screen
+    target_alert = Signal(object)  # Tally, when the count reaches the target
 
     def __init__(
         self,
         *,
+        source: FrameSource | None = None,
+        sources: SourceCatalog | None = None,
+        pipeline: Analyzer | None = None,
+        pipeline_factory: Callable[[], Analyzer] | None = None,
+        force_sync: bool = False,
+        backend: CaseBackend | None = None,
+        settings: SettingsStore | None = None,
         loader: ImageLoader | None = None,
         session: ImageSession | None = None,
         error_reporter: ErrorReporter | None = None,
+        ask_class: AskClass | None = None,
+        beep: Callable[[], None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
-        self.session = session if session is not None else ImageSession()
-        self.loader = loader if loader is not None else ImageLoader(parent=self)
-        self._report: ErrorReporter = (
+        self.settings_store = settings if settings is not None else SettingsStore()
+        self.settings = self.settings_store.load()
+        taxonomy = self.settings.taxonomy()
+        self._beep = beep if beep is not None else QApplication.beep
+        self._report = (
             error_reporter if error_reporter is not None else MessageBoxErrorReporter(self)
         )
-        self._show_first_of: set[int] = set()  # batches whose first image is to be shown
-        self._waiting_for: Path | None = None  # re-read for display, its pixels were dropped
         self._last_folder = Path.home()
+        self._file_title = ""
 
-        self.view = ImageView(self)
-        self.strip = ImageStrip(self)
-        self.status = ImageStatusBar(self)
-        self.setCentralWidget(self.view)
+        # the case
+        self.workspace = CaseWorkspace(
+            backend=backend, taxonomy=taxonomy, target=self.settings.target,
+            reference=self.settings.reference,
+        )  # fmt: skip
+        self.cases = CaseController(workspace=self.workspace, synchronous=force_sync, parent=self)
+
+        # widgets
+        self.view = StationView(taxonomy=taxonomy, parent=self)
+        self.manual = ManualCountPanel(taxonomy=taxonomy, parent=self)
+        self.source_banner = Banner(self)
+        self.notice = Banner(self)
+        self.legend = KeyLegend(taxonomy=taxonomy, parent=self)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.view)
+        self.stack.addWidget(self.manual)
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        for widget in (self.source_banner, self.notice):
+            column.addWidget(widget)
+        column.addWidget(self.stack, 1)
+        column.addWidget(self.legend)
+        self.setCentralWidget(central)
+        self.status = StationStatusBar(self)
         self.setStatusBar(self.status)
-        dock = QDockWidget("Images", self)
-        dock.setObjectName("imagesDock")
-        dock.setWidget(self.strip)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.resizeDocks([dock], [220], Qt.Orientation.Horizontal)
-        self.window_actions = self._build_menus()
+        self.differential = DifferentialPanel(
+            taxonomy=taxonomy, reference=self.settings.reference, parent=self
+        )
+        self.gallery = CellGallery(
+            taxonomy=taxonomy, image_of=self.workspace.field_image, parent=self
+        )
+        self.strip = ImageStrip(self)
+        self.images_dock = self._dock(
+            "Images", "imagesDock", self.strip, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.images_dock.setVisible(False)  # shown when images are opened
+        self.differential_dock = self._dock(
+            "Differential",
+            "differentialDock",
+            self.differential,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+        )
+        self.gallery_dock = self._dock(
+            "Cells", "galleryDock", self.gallery, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.tabifyDockWidget(self.differential_dock, self.gallery_dock)
+        self.differential_dock.raise_()
+        self.differential.setMinimumWidth(400)
+        self.gallery.setMinimumWidth(400)
+        self.resizeDocks([self.differential_dock], [440], Qt.Orientation.Horizontal)
 
-        self.loader.image_loaded.connect(self._on_loaded)
-        self.loader.batch_finished.connect(self._on_batch_finished)
-        self.strip.image_chosen.connect(self._on_chosen)
-        self.view.zoom_changed.connect(self.status.show_zoom)
+        # controllers
+        self.worker = InferenceWorker(
+            pipeline=pipeline, pipeline_factory=pipeline_factory, force_sync=force_sync, parent=self
+        )
+        self.live = LiveController(view=self.view, worker=self.worker, parent=self)
+        self.review = ReviewController(
+            view=self.view, live=self.live, cases=self.cases,
+            ask_class=ask_class if ask_class is not None else self._ask_class, parent=self,
+        )  # fmt: skip
+        self.session = session if session is not None else ImageSession()
+        self.loader = loader if loader is not None else ImageLoader(parent=self)
+        self.files = FilesSource(
+            loader=self.loader, session=self.session, strip=self.strip, live=self.live,
+            status=self.status, report=self._report, on_title=self._set_file_title, parent=self,
+        )  # fmt: skip
+        self.class_keys = ClassKeys(self, self._class_key)
+        self.class_keys.bind(taxonomy)
+        self.window_actions = self._build_menus()
+        self.source_menu = SourceMenu(
+            self.window_actions, sources, choose=self.set_source, parent=self
+        )
+        self._source_text = SourceBannerText()
+        self._wire()
         self.setAcceptDrops(True)
         self.view.viewport().setAcceptDrops(False)
-        self.resize(1280, 800)
+        self.resize(1400, 900)
         self._update_title()
+        self._show_tally(self.workspace.tally())
+        self.worker.start()
+        self.live.start()
+        if source is not None:
+            self.set_source(source)
+        else:
+            self.view.set_placeholder(
+                "No source: choose one in the Source menu,\nor open images (Ctrl+O)"
+            )
 
-    # -- opening ------------------------------------------------------------------
+    # -- wiring --------------------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _wire(self) -> None:
+        self.files.load_finished.connect(self.load_finished)
+        self.files.image_shown.connect(self.image_shown)
+        self.files.activated.connect(self._files_activated)
+        self.view.zoom_changed.connect(self.status.show_zoom)
+        self.worker.ready.connect(self._models_ready)
+        self.worker.unavailable.connect(self._models_unavailable)
+        self.worker.failed.connect(lambda text: self.status.show_error(text))
+        self.live.source_status.connect(self._source_status)
+        self.live.rates.connect(self._rates)
+        self.cases.case_changed.connect(self._case_changed)
+        self.cases.tally_changed.connect(self._show_tally)
+        self.cases.target_reached.connect(self._target_reached)
+        self.cases.error.connect(self._case_error)
+        self.review.mode_changed.connect(self._mode_changed)
+        self.review.message.connect(lambda text: self.status.showMessage(text, 6000))
+        self.review.counted.connect(self.manual.flash)
+        self.review.selection_changed.connect(self._selection_changed)
+        self.differential.target_changed.connect(self._target_changed)
+        self.differential.sample_id_edited.connect(self._sample_id_edited)
+        self.gallery.relabel_requested.connect(self.cases.relabel)
+        self.gallery.cell_activated.connect(self._show_cell)
+        self.manual.undo_requested.connect(self.cases.undo_stack.undo)
+        self.manual.leave_requested.connect(lambda: self.window_actions.manual.setChecked(False))
+
+    def _build_menus(self) -> WindowActions:
+        v = self.view
+        return build_menus(self, self.menuBar(), {
+            "open_files": self.open_files_dialog, "open_folder": self.open_folder_dialog,
+            "new_case": self.new_case, "settings": self.open_settings, "quit": self._quit,
+            "capture": self.review.capture_or_resume, "manual": self._manual_toggled,
+            "next_flagged": lambda: self.review.next_flagged(),
+            "reconnect": self.live.reconnect, "open_video": self.open_video_dialog,
+            "zoom_in": v.zoom_in, "zoom_out": v.zoom_out, "fit": v.fit,
+            "actual_size": v.actual_size, "show_minor": self._overlay_options,
+            "show_labels": self._overlay_options, "previous": lambda: self.step(-1),
+            "next": lambda: self.step(+1), "about": lambda: show_about(self),
+        }, self.cases.undo_stack)  # fmt: skip
+
+    # -- sources -------------------------------------------------------------------------
+    def set_source(self, source: FrameSource | None) -> None:
+        """Make `source` the live picture (None: no source)."""
+        if self.review.mode == "review":
+            self.review.back_to_live()
+        self.files.forget_title()
+        if source is not None:
+            self.images_dock.setVisible(False)
+        self.live.set_source(source)
+        self.source_menu.mark(source)
+
     def open_paths(self, paths: Iterable[str | Path]) -> int | None:
-        """Open image files and folders (the code path of File ▸ Open and of drops).
+        """Open image files and folders as the source (File ▸ Open, drops)."""
+        return self.files.open_paths(paths)
 
-        Reading happens in the background; the first image that can be read is shown,
-        and `load_finished` is emitted once all were tried. Returns the batch number.
-        """
-        paths = [Path(p) for p in paths]
-        if not paths:
-            return None
-        batch = self.loader.load(paths)
-        self._show_first_of.add(batch)
-        self.status.showMessage(f"Opening {_count(len(paths), 'item')}…")
-        return batch
+    def show_index(self, index: int) -> None:
+        self.files.show_index(index)
+
+    def step(self, delta: int) -> None:
+        if self.review.mode == "review":
+            self.review.step_field(delta)
+        else:
+            self.files.step(delta)
 
     def open_files_dialog(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
@@ -118,76 +290,188 @@ class MainWindow(QMainWindow):
             self._last_folder = Path(folder)
             self.open_paths([folder])
 
-    # -- navigation ---------------------------------------------------------------
-    def show_index(self, index: int) -> None:
-        """Show opened image `index`, reading it again if its pixels were dropped."""
-        entry = self.session.select(index)
-        self.strip.set_current(index)
-        image = self.session.pixels(index)
-        if image is None:
-            self._waiting_for = entry.path
-            self.loader.load([entry.path])
-            self.status.showMessage(f"Reading {entry.name}…")
+    def open_video_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open video",
+            str(self._last_folder),
+            "Videos (*.mp4 *.avi *.mov *.mkv);;All files (*)",
+        )
+        if path:
+            self._last_folder = Path(path).parent
+            source = self.source_menu.video(Path(path))
+            if source is not None:
+                self.set_source(source)
+
+    def _files_activated(self) -> None:
+        if self.review.mode != "live":
+            self.window_actions.manual.setChecked(False)
+            self.review.back_to_live()
+        if self.live.runner is not None:
+            self.source_menu.mark(None)
+        self.images_dock.setVisible(True)
+        self.source_banner.dismiss()
+
+    def _source_status(self, status: object) -> None:
+        text = self._source_text.describe(status, self.live.still_name, self._fields_count())
+        self.status.show_source(text.status, text.tip)
+        self.review.capture_enabled = text.can_capture
+        if text.banner:
+            self.source_banner.show_message(
+                text.banner, level=text.level, button=text.button, action=self.live.reconnect
+            )
+        else:
+            self.source_banner.dismiss()
+
+    def _rates(self, shown: float, source: float, ms: object) -> None:
+        showing = self.review.mode == "live" and (self.live.streaming or self.live.still_name)
+        self.status.show_rates(shown if showing else None, source)
+        self.status.show_inference(ms if isinstance(ms, float) else None)
+
+    # -- models --------------------------------------------------------------------------
+    def _models_ready(self, versions: str) -> None:
+        self.status.show_models(f"Models: {versions}" if versions else "Models loaded", versions)
+        self.notice.dismiss()
+
+    def _models_unavailable(self, message: str) -> None:
+        self.status.show_models("No models", message)
+        self.notice.show_message(
+            f"{message}. The live picture works; captured fields get no automatic cells "
+            "(draw them by hand), and manual counting works as usual.",
+            level="info",
+        )
+
+    # -- the case ------------------------------------------------------------------------
+    def _class_key(self, class_id: str) -> None:
+        focus = QApplication.focusWidget()
+        in_gallery = focus is not None and self.gallery.isAncestorOf(focus)
+        if in_gallery and self.review.mode != "manual" and self.gallery.relabel_selected(class_id):
             return
-        self._waiting_for = None
-        self.view.set_image(image)
-        self.status.clearMessage()
-        self.status.show_image(entry, index, len(self.session))
-        self.status.show_zoom(self.view.scale_factor())
+        self.review.class_key(class_id)
+
+    def _case_changed(self, case: object, field_id: str, cell_id: str) -> None:
+        self.gallery.show_case(self.workspace.case)
+        info = self.workspace.case.info if self.workspace.case is not None else None
+        saved = self.workspace.backend.description
+        self.differential.show_case("" if info is None else info.sample_id, saved)
         self._update_title()
-        self.image_shown.emit(index)
 
-    def step(self, delta: int) -> None:
-        target = self.session.step(delta)
-        if target is not None and target != self.session.current_index:
-            self._show_first_of.clear()
-            self.show_index(target)
+    def _show_tally(self, tally: Tally) -> None:
+        self.differential.show_tally(tally)
+        self.manual.show_counts(self.workspace.case, tally)
 
-    # -- loader results -----------------------------------------------------------
-    def _on_loaded(self, loaded: LoadedImage) -> None:
-        index, is_new = self.session.add(loaded.path, loaded.image)
-        entry = self.session.entries[index]
-        if is_new:
-            self.strip.add_entry(entry, loaded.image)
+    def _target_reached(self, tally: Tally) -> None:
+        self.differential.show_target_reached(tally)
+        self.status.showMessage(f"Target reached: {tally.denominator} white cells", 10_000)
+        self.differential_dock.raise_()
+        if self.settings.beep:
+            self._beep()
+        self.target_alert.emit(tally)
+
+    def _target_changed(self, target: int) -> None:
+        self.cases.set_target(target)
+
+    def _sample_id_edited(self, sample_id: str) -> None:
+        case = self.workspace.case
+        info = CaseInfo(sample_id) if case is None else _with_sample(case.info, sample_id)
+        try:
+            self.workspace.set_info(info)
+        except Exception as error:  # a store error: say so, keep what is shown
+            self._case_error(f"The sample id could not be saved: {error}")
+        self._case_changed(self.workspace.case, "", "")
+
+    def _case_error(self, message: str) -> None:
+        log.warning("%s", message)
+        self.status.show_error(message)
+        self.notice.show_message(
+            message, level="error", button="Dismiss", action=self.notice.dismiss
+        )
+
+    def _show_cell(self, field_id: str, cell_id: str) -> None:
+        self.window_actions.manual.setChecked(False)
+        self.review.review_field(field_id, cell_id)
+
+    def _selection_changed(self, field_id: str, cell_id: str) -> None:
+        if field_id and cell_id and not self.gallery.hasFocus():
+            self.gallery.select(field_id, cell_id)
+
+    def new_case(self) -> None:
+        self.window_actions.manual.setChecked(False)
+        self.review.back_to_live()
+        self.cases.new_case()
+        self.status.showMessage("New case: it starts with the next capture or count", 8000)
+
+    def _ask_class(self, box: Box, chosen: Callable[[str | None], None]) -> None:
+        ask_class_with_menu(self, self.workspace.taxonomy, QCursor.pos(), chosen)
+
+    # -- modes ---------------------------------------------------------------------------
+    def _manual_toggled(self) -> None:
+        on = self.window_actions.manual.isChecked()
+        self.review.set_manual(on)
+        self.stack.setCurrentWidget(self.manual if on else self.view)
+        (self.manual if on else self.view).setFocus()
+        if on:
+            self.differential_dock.raise_()
+
+    def _mode_changed(self, mode: str) -> None:
+        legend_mode = "files" if mode == "live" and self.files.is_live else mode
+        self.legend.set_mode(legend_mode)
+        if mode != "manual" and self.stack.currentWidget() is not self.view:
+            self.stack.setCurrentWidget(self.view)
+
+    def _overlay_options(self) -> None:
+        self.view.overlay.show_minor = self.window_actions.show_minor.isChecked()
+        self.view.overlay.show_labels = self.window_actions.show_labels.isChecked()
+        self.view.overlay.update()
+
+    # -- settings ------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        from hemoscope.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, parent=self)
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.settings()))
+        dialog.open()
+
+    def apply_settings(self, settings: StationSettings | None) -> None:
+        """Use and save `settings` (what the settings dialog returns)."""
+        if settings is None:
+            return
+        self.settings = settings
+        self.settings_store.save(settings)
+        taxonomy = settings.taxonomy()
+        self.workspace.taxonomy = taxonomy
+        self.workspace.reference = settings.reference
+        for part in (self.view, self.legend, self.manual):
+            part.set_taxonomy(taxonomy)
+        self.gallery.set_taxonomy(taxonomy)
+        self.differential.set_taxonomy(taxonomy, settings.reference)
+        self.class_keys.bind(taxonomy)
+        self.cases.set_target(settings.target)
+        self.cases.refresh()
+
+    # -- window --------------------------------------------------------------------------
+    def _fields_count(self) -> int:
+        case = self.workspace.case
+        return 0 if case is None else len(case.fields)
+
+    def _set_file_title(self, name: str) -> None:
+        self._file_title = name
+        self._update_title()
+
+    def _update_title(self) -> None:
+        case = self.workspace.case
+        if self._file_title:
+            self.setWindowTitle(f"{self._file_title} — {APP_TITLE}")
+        elif case is not None:
+            self.setWindowTitle(f"{case.info.sample_id} — {APP_TITLE}")
         else:
-            self.strip.update_entry(index, entry, loaded.image)
-        if loaded.batch in self._show_first_of:
-            self._show_first_of.discard(loaded.batch)
-            self.show_index(index)
-        elif self._waiting_for is not None and self.session.index_of(self._waiting_for) == index:
-            self.show_index(index)
-        elif self.session.current_index is not None:
-            cur = self.session.current_index  # the position "i / n" changed
-            self.status.show_image(self.session.entries[cur], cur, len(self.session))
+            self.setWindowTitle(APP_TITLE)
 
-    def _on_batch_finished(self, batch: int, failures: Sequence[LoadFailure]) -> None:
-        self._show_first_of.discard(batch)
-        failures = list(failures)
-        if failures:
-            for failure in failures:
-                log.warning("cannot open %s: %s", failure.path, failure.reason)
-            self.status.show_error(summary(failures))
-            self._report(failures)
-        elif self.status.currentMessage().startswith("Opening"):
-            self.status.clearMessage()
-        self.load_finished.emit(batch, failures)
-
-    def _on_chosen(self, index: int) -> None:
-        self._show_first_of.clear()  # the user's choice wins over images still loading
-        self.show_index(index)
-
-    # -- drag and drop ------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+        event.acceptProposedAction() if local_paths(event.mimeData()) else event.ignore()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+        event.acceptProposedAction() if local_paths(event.mimeData()) else event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
         paths = local_paths(event.mimeData())
@@ -197,32 +481,17 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         self.open_paths(paths)
 
-    # -- window -------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.loader.shutdown()
+        self.shutdown()
         super().closeEvent(event)
 
-    def _update_title(self) -> None:
-        entry = self.session.current
-        self.setWindowTitle(APP_TITLE if entry is None else f"{entry.name} — {APP_TITLE}")
-
-    def _build_menus(self) -> WindowActions:
-        return build_menus(
-            self,
-            self.menuBar(),
-            {
-                "open_files": self.open_files_dialog,
-                "open_folder": self.open_folder_dialog,
-                "quit": self._quit,
-                "zoom_in": self.view.zoom_in,
-                "zoom_out": self.view.zoom_out,
-                "fit": self.view.fit,
-                "actual_size": self.view.actual_size,
-                "previous_image": lambda: self.step(-1),
-                "next_image": lambda: self.step(+1),
-                "about": lambda: show_about(self),
-            },
-        )
+    def shutdown(self) -> None:
+        """Stop the source, the models' thread, the image reader; wait for saves."""
+        self.live.shutdown()
+        self.source_menu.shutdown()
+        self.worker.shutdown()
+        self.cases.shutdown()
+        self.loader.shutdown()
 
     def _quit(self) -> None:
         self.close()
@@ -231,5 +500,7 @@ class MainWindow(QMainWindow):
             app.quit()
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _with_sample(info: CaseInfo, sample_id: str) -> CaseInfo:
+    from dataclasses import replace
+
+    return replace(info, sample_id=sample_id)

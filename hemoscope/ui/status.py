@@ -1,4 +1,9 @@
-"""The main window's status bar: file name, image size and zoom, plus brief messages."""
+"""The main window's status bar.
+
+Left: brief messages. Right, permanent: the source and its state, frames shown per
+second, inference time, model versions; and, for opened image files, the position, file
+name, image size and zoom.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +11,84 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from hemoscope.ui.image_session import ImageEntry
 
-__all__ = ["MESSAGE_MS", "ImageStatusBar"]
+__all__ = ["MESSAGE_MS", "ImageStatusBar", "StationStatusBar"]
 
 MESSAGE_MS = 15_000
 
 
-class ImageStatusBar(QStatusBar):
-    """Permanent fields on the right (position, file, size, zoom); messages on the left."""
-
+class StationStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("statusBar")
+        self.source_label = QLabel(self)
+        self.fps_label = QLabel(self)
+        self.inference_label = QLabel(self)
+        self.models_label = QLabel(self)
         self.position_label = QLabel(self)
         self.file_label = QLabel(self)
         self.size_label = QLabel(self)
         self.zoom_label = QLabel(self)
         for name, label in (
+            ("sourceLabel", self.source_label),
+            ("fpsLabel", self.fps_label),
+            ("inferenceLabel", self.inference_label),
+            ("modelsLabel", self.models_label),
             ("positionLabel", self.position_label),
             ("fileLabel", self.file_label),
             ("sizeLabel", self.size_label),
             ("zoomLabel", self.zoom_label),
         ):
             label.setObjectName(name)
+            label.setVisible(False)  # shown once it has something to say
             self.addPermanentWidget(label)
+        self.fps_label.setToolTip("Frames shown per second / frames delivered by the source")
+        self.inference_label.setToolTip("Time the models took on the newest analysed frame")
         self.show_image(None)
 
+    # -- live ----------------------------------------------------------------------------
+    def show_source(self, text: str, tip: str = "") -> None:
+        _set(self.source_label, text)
+        self.source_label.setToolTip(tip)
+
+    def show_rates(self, shown_fps: float | None, source_fps: float | None) -> None:
+        if shown_fps is None:
+            _set(self.fps_label, "")
+            return
+        text = f"{shown_fps:.0f} FPS"
+        if source_fps:
+            text += f" / {source_fps:.0f}"
+        _set(self.fps_label, text)
+
+    def show_inference(self, ms: float | None) -> None:
+        _set(self.inference_label, "" if ms is None else f"AI {ms:.0f} ms")
+
+    def show_models(self, text: str, tip: str = "") -> None:
+        _set(self.models_label, text)
+        self.models_label.setToolTip(tip or text)
+
+    # -- image files -----------------------------------------------------------------------
     def show_image(self, entry: ImageEntry | None, index: int = 0, count: int = 0) -> None:
         """Describe the image shown, `index` (from 0) of `count`; None for no image."""
         if entry is None:
             for label in (self.position_label, self.file_label, self.size_label):
-                label.clear()
-            self.zoom_label.clear()
+                _set(label, "")
             return
-        self.position_label.setText(f"{index + 1} / {count}")
-        self.file_label.setText(entry.name)
+        _set(self.position_label, f"{index + 1} / {count}")
+        _set(self.file_label, entry.name)
         self.file_label.setToolTip(str(entry.path))
-        self.size_label.setText(f"{entry.width} × {entry.height} px")
+        _set(self.size_label, f"{entry.width} × {entry.height} px")
 
     def show_zoom(self, scale: float) -> None:
-        self.zoom_label.setText(f"{scale * 100:.0f} %")
+        _set(self.zoom_label, f"{scale * 100:.0f} %")
 
     def show_error(self, text: str) -> None:
         """A message that stays for a while; the details go to a dialog elsewhere."""
         self.showMessage(f"⚠ {text}", MESSAGE_MS)
+
+
+def _set(label: QLabel, text: str) -> None:
+    label.setText(text)
+    label.setVisible(bool(text))
+
+
+ImageStatusBar = StationStatusBar  # the name of the first version's class

@@ -1,19 +1,43 @@
-"""Fixtures for the GUI tests: a real MainWindow with an injectable error reporter."""
+"""Fixtures for the GUI tests: a real MainWindow with an injectable error reporter.
+
+Settings: every test runs with QSettings pointed at a temporary folder (INI format, a
+test organisation name), so no test ever reads or writes the technician's real settings;
+the window fixtures also give their own `SettingsStore` on a temporary file.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QCoreApplication, QSettings
 from pytestqt.qtbot import QtBot
 from ui_helpers import ReportedErrors
 
 from hemoscope.ui.main_window import MainWindow
+from hemoscope.ui.settings_store import SettingsStore
 
 
 @pytest.fixture(autouse=True)
 def _threads_checked(no_thread_leaks: None) -> None:
     """Every GUI test fails if it leaves threads running."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """QSettings() anywhere in a test writes to a temporary INI file, never the user's."""
+    folder = tmp_path_factory.mktemp("qsettings")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+        QSettings.setPath(QSettings.Format.IniFormat, scope, str(folder))
+    QCoreApplication.setOrganizationName("HemoScope-tests")
+    QCoreApplication.setApplicationName("HemoScope-tests")
+
+
+@pytest.fixture
+def settings_store(tmp_path: Path) -> SettingsStore:
+    return SettingsStore.at(tmp_path / "settings.ini")
 
 
 @pytest.fixture
@@ -22,8 +46,10 @@ def reported() -> ReportedErrors:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, reported: ReportedErrors) -> Iterator[MainWindow]:
-    win = MainWindow(error_reporter=reported)
+def window(
+    qtbot: QtBot, reported: ReportedErrors, settings_store: SettingsStore
+) -> Iterator[MainWindow]:
+    win = MainWindow(error_reporter=reported, settings=settings_store)
     qtbot.addWidget(win)
     win.resize(900, 600)
     win.show()

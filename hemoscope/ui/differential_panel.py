@@ -1,0 +1,211 @@
+"""The running differential: sample, target and progress, the table, NRBC, the chart.
+
+The panel only shows a `Tally` (`show_tally`) and reports what the technician edits here:
+the target (`target_changed`: 100, 200 or a custom number) and the sample id
+(`sample_id_edited`). When the target is reached it turns the progress bar green and
+shows a banner (`show_target_reached`); the beep is the window's.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hemoscope.core import DEFAULT_REFERENCE, DEFAULT_TAXONOMY, ReferenceSet, Tally, Taxonomy
+from hemoscope.ui.differential_chart import DifferentialChart
+from hemoscope.ui.settings_model import MAX_TARGET, TARGET_CHOICES
+from hemoscope.ui.tally_text import progress_text, summary_text, tally_lines
+
+__all__ = ["COLUMNS", "DifferentialPanel"]
+
+COLUMNS = ("Key", "Class", "n", "%", "95% CI", "Ref.")
+CUSTOM = "Custom…"
+FLAG_COLOURS = {"H": "#b42318", "L": "#1d4ed8"}
+
+
+class DifferentialPanel(QWidget):
+    target_changed = Signal(int)
+    sample_id_edited = Signal(str)
+
+    def __init__(
+        self,
+        *,
+        taxonomy: Taxonomy = DEFAULT_TAXONOMY,
+        reference: ReferenceSet = DEFAULT_REFERENCE,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("differentialPanel")
+        self.taxonomy = taxonomy
+        self.reference = reference
+        self._quiet = False
+
+        self.sample_id = QLineEdit(self)
+        self.sample_id.setObjectName("sampleId")
+        self.sample_id.setPlaceholderText("Sample id (set on the first capture)")
+        self.sample_id.editingFinished.connect(self._sample_edited)
+        self.saved = QLabel(self)
+        self.saved.setObjectName("savedLabel")
+        self.target = QComboBox(self)
+        self.target.setObjectName("targetChoice")
+        self.target.addItems([str(n) for n in TARGET_CHOICES] + [CUSTOM])
+        self.target.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.custom = QSpinBox(self)
+        self.custom.setRange(1, MAX_TARGET)
+        self.custom.setValue(300)
+        self.custom.setSuffix(" WBC")
+        self.custom.setVisible(False)
+        self.target.currentTextChanged.connect(self._target_chosen)
+        self.custom.valueChanged.connect(self._custom_changed)
+
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("targetProgress")
+        self.progress.setTextVisible(True)
+        self.reached = QLabel(self)
+        self.reached.setObjectName("targetReached")
+        self.reached.setVisible(False)
+        self.reached.setWordWrap(True)
+
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setObjectName("tallyTable")
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.summary = QLabel(self)
+        self.summary.setObjectName("tallySummary")
+        self.summary.setWordWrap(True)
+        self.chart = DifferentialChart(self)
+
+        form = QFormLayout()
+        form.addRow("Sample", self.sample_id)
+        form.addRow("", self.saved)
+        form.addRow("Target", self.target)
+        form.addRow("", self.custom)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.reached)
+        layout.addWidget(self.table)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.chart, 1)
+        self.tally: Tally | None = None
+
+    # -- showing -------------------------------------------------------------------------
+    def show_tally(self, tally: Tally) -> None:
+        self.tally = tally
+        self.progress.setRange(0, tally.target)
+        self.progress.setValue(min(tally.denominator, tally.target))
+        self.progress.setFormat(progress_text(tally))
+        self.progress.setProperty("reached", tally.target_reached)
+        self.progress.style().unpolish(self.progress)
+        self.progress.style().polish(self.progress)
+        if not tally.target_reached:
+            self.reached.setVisible(False)
+        lines = tally_lines(tally, self.taxonomy, self.reference)
+        self.table.setRowCount(len(lines))
+        for r, line in enumerate(lines):
+            cells = (line.key, line.name, line.count, line.percent, line.ci, line.reference)
+            for c, text in enumerate(cells):
+                item = self.table.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.table.setItem(r, c, item)
+                item.setText(text)
+                if c != 1:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if c == 0:
+                    item.setBackground(QBrush(QColor(line.colour)))
+                    item.setForeground(QBrush(_ink(line.colour)))
+                if c == 3:
+                    item.setForeground(QBrush(QColor(FLAG_COLOURS.get(line.flag, "#1f2933"))))
+                    item.setToolTip(
+                        {"H": "above the reference range", "L": "below it"}.get(line.flag, "")
+                    )
+                if not line.in_differential:
+                    item.setForeground(QBrush(QColor("#616e7c")))
+            flagged = self.table.item(r, 3)
+            if line.flag and flagged is not None:
+                flagged.setText(f"{line.percent} {line.flag}")
+        self._fit_table()
+        self.summary.setText(summary_text(tally))
+        self.chart.show_tally(tally, self.taxonomy, self.reference)
+        self._set_target_quietly(tally.target)
+
+    def _fit_table(self) -> None:
+        """As tall as its rows: the chart gets the rest of the panel."""
+        self.table.resizeRowsToContents()
+        height = self.table.horizontalHeader().height() + 2 * self.table.frameWidth()
+        height += sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        self.table.setFixedHeight(height + 2)
+
+    def show_target_reached(self, tally: Tally) -> None:
+        self.reached.setText(
+            f"✔ Target reached: {tally.denominator} white cells counted. "
+            "Review flagged cells, then export the report."
+        )
+        self.reached.setVisible(True)
+
+    def show_case(self, sample_id: str, saved: str) -> None:
+        if not self.sample_id.hasFocus():
+            self.sample_id.setText(sample_id)
+        self.saved.setText(saved)
+
+    def set_taxonomy(self, taxonomy: Taxonomy, reference: ReferenceSet) -> None:
+        self.taxonomy = taxonomy
+        self.reference = reference
+        if self.tally is not None:
+            self.show_tally(self.tally)
+
+    # -- editing -------------------------------------------------------------------------
+    def _sample_edited(self) -> None:
+        text = self.sample_id.text().strip()
+        if text:
+            self.sample_id_edited.emit(text)
+
+    def _target_chosen(self, text: str) -> None:
+        self.custom.setVisible(text == CUSTOM)
+        if self._quiet:
+            return
+        self.target_changed.emit(self.custom.value() if text == CUSTOM else int(text))
+
+    def _custom_changed(self, value: int) -> None:
+        if not self._quiet and self.target.currentText() == CUSTOM:
+            self.target_changed.emit(value)
+
+    def _set_target_quietly(self, target: int) -> None:
+        self._quiet = True
+        try:
+            if target in TARGET_CHOICES:
+                self.target.setCurrentText(str(target))
+            else:
+                self.target.setCurrentText(CUSTOM)
+                self.custom.setValue(target)
+        finally:
+            self._quiet = False
+
+
+def _ink(background: str) -> QColor:
+    """Black or white text, whichever reads better on `background`."""
+    c = QColor(background)
+    luminance = 0.299 * c.red() + 0.587 * c.green() + 0.114 * c.blue()
+    return QColor("#000000" if luminance > 140 else "#ffffff")

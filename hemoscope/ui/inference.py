@@ -1,0 +1,210 @@
+"""One persistent inference worker: latest frame only, results by signal.
+
+`InferenceWorker` owns a QThread that first loads the pipeline (the models; this takes
+seconds, so the window is up and the live picture runs meanwhile), then waits for frames.
+`submit` leaves a frame in a one-slot mailbox; a frame submitted while another waits
+replaces it (the stale one is dropped and counted). The thread always analyses the newest
+frame and emits `result`; the GUI thread never runs a model.
+
+Cooperative abort (`abort`): the waiting frame is dropped and the result of the frame
+being analysed now is discarded when it comes back (ONNX Runtime cannot be interrupted
+mid-call), e.g. when the technician switches sources. `shutdown` aborts, stops the loop
+and joins the thread.
+
+With ``force_sync=True`` (tests, like superqt's ``thread_worker(..., start_thread=False)``)
+no thread is made: the pipeline is loaded in `start` and each `submit` analyses at once
+on the caller's thread, emitting `result` before it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from hemoscope.core import Field
+from hemoscope.ui.frames import StampedFrame
+
+__all__ = ["Analyzer", "InferenceResult", "InferenceWorker", "model_versions"]
+
+log = logging.getLogger(__name__)
+
+
+class Analyzer(Protocol):
+    """What the worker needs from a pipeline (`hemoscope.vision.Pipeline` is one)."""
+
+    def analyze(self, frame: Any, *, source: str = "") -> Field: ...
+
+
+@dataclass(frozen=True, eq=False)
+class InferenceResult:
+    """The field found in `frame`, how long the analysis took, and when it finished."""
+
+    frame: StampedFrame
+    field: Field
+    elapsed_s: float
+    done_t: float
+
+
+def model_versions(pipeline: object) -> str:
+    """ "detector x, classifier y" from the model cards, or "" when there are none."""
+    cards_of = getattr(pipeline, "model_cards", None)
+    if not callable(cards_of):
+        return ""
+    parts = []
+    for role, card in cards_of().items():
+        if card:
+            name = card.get("name", role)
+            version = card.get("version")
+            parts.append(f"{name} {version}" if version else str(name))
+    return ", ".join(parts)
+
+
+class InferenceWorker(QObject):
+    """See the module documentation. States: "idle", "loading", "ready", "unavailable"."""
+
+    ready = Signal(str)  # model versions, once the pipeline is loaded
+    unavailable = Signal(str)  # why there is no pipeline ("models not available: ...")
+    result = Signal(object)  # InferenceResult
+    failed = Signal(str)  # a frame could not be analysed (the worker goes on)
+
+    def __init__(
+        self,
+        *,
+        pipeline: Analyzer | None = None,
+        pipeline_factory: Callable[[], Analyzer] | None = None,
+        force_sync: bool = False,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._pipeline = pipeline
+        self._factory = pipeline_factory
+        self.force_sync = force_sync
+        self.state = "idle"
+        self.versions = ""
+        self.dropped = 0  # frames replaced before they could be analysed
+        self.analysed = 0
+        self._cond = threading.Condition()
+        self._pending: StampedFrame | None = None
+        self._generation = 0
+        self._stopping = False
+        self._thread: _WorkerThread | None = None
+
+    # -- control (GUI thread) ----------------------------------------------------------
+    def start(self) -> None:
+        """Load the pipeline (on the worker thread) and start taking frames."""
+        if self.state != "idle":
+            return
+        if self._pipeline is None and self._factory is None:
+            self._set_unavailable("no models were given to the application")
+            return
+        self.state = "loading"
+        if self.force_sync:
+            self._load()
+            return
+        self._thread = _WorkerThread(self)
+        self._thread.setObjectName("hemoscope-inference")
+        self._thread.start()
+
+    def submit(self, frame: StampedFrame) -> None:
+        """Analyse `frame` when the worker is free; replaces a frame still waiting."""
+        if self.state not in ("loading", "ready"):
+            return
+        if self.force_sync:
+            if self.state == "ready":
+                self._analyse(frame, self._generation)
+            return
+        with self._cond:
+            if self._pending is not None:
+                self.dropped += 1
+            self._pending = frame
+            self._cond.notify()
+
+    def abort(self) -> None:
+        """Drop the waiting frame and discard the result of the one being analysed."""
+        with self._cond:
+            self._pending = None
+            self._generation += 1
+
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Stop the worker and join its thread; False if it did not end in time."""
+        with self._cond:
+            self._stopping = True
+            self._pending = None
+            self._generation += 1
+            self._cond.notify_all()
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return True
+        done = bool(thread.wait(timeout_ms))
+        if not done:
+            log.error("the inference thread did not stop within %d ms", timeout_ms)
+        return done
+
+    @property
+    def busy(self) -> bool:
+        with self._cond:
+            return self._pending is not None
+
+    # -- the worker thread ---------------------------------------------------------------
+    def _loop(self) -> None:
+        if not self._load():
+            return
+        while True:
+            with self._cond:
+                while self._pending is None and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                frame, self._pending = self._pending, None
+                generation = self._generation
+            assert frame is not None
+            self._analyse(frame, generation)
+
+    def _load(self) -> bool:
+        if self._pipeline is None:
+            assert self._factory is not None
+            try:
+                self._pipeline = self._factory()
+            except Exception as error:  # ModelError, or an ONNX Runtime failure
+                log.warning("models not available: %s", error)
+                self._set_unavailable(str(error))
+                return False
+        self.versions = model_versions(self._pipeline)
+        self.state = "ready"
+        self.ready.emit(self.versions)
+        return True
+
+    def _set_unavailable(self, reason: str) -> None:
+        self.state = "unavailable"
+        self.unavailable.emit(f"models not available: {reason}")
+
+    def _analyse(self, frame: StampedFrame, generation: int) -> None:
+        assert self._pipeline is not None
+        t0 = time.perf_counter()
+        try:
+            field = self._pipeline.analyze(frame.image, source=frame.source)
+        except Exception as error:
+            log.exception("analysing frame %d failed", frame.seq)
+            self.failed.emit(f"analysis failed: {error}")
+            return
+        done = time.perf_counter()
+        with self._cond:
+            current = generation == self._generation
+        if current:
+            self.analysed += 1
+            self.result.emit(InferenceResult(frame, field, done - t0, done))
+
+
+class _WorkerThread(QThread):
+    def __init__(self, worker: InferenceWorker) -> None:
+        super().__init__()
+        self._worker = worker
+
+    def run(self) -> None:
+        self._worker._loop()

@@ -1,0 +1,286 @@
+"""The station's modes and the keyboard: live, reviewing a captured field, counting by hand.
+
+`ReviewController` decides what a key means now:
+
+- live: Space captures the field (the frame and the cells found in it) into the case and
+  shows it for review.
+- review: a click selects a cell; a class key relabels it; Enter confirms the
+  classifier's call; Delete removes a false detection; dragging draws a missed cell and
+  asks its class; arrows move to the nearest cell that way; Tab (Shift+Tab) goes to the
+  next cell flagged for review, into the next fields; PgUp/PgDn step between captured
+  fields; Space or Escape go back to live.
+- manual: each class key counts one cell (the eyepiece counter); Backspace undoes.
+
+Changes go through the `CaseController` (one undo stack); the view is redrawn from the
+case it reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+
+from hemoscope.core import Box, Case, Field
+from hemoscope.ui.case_controller import CaseController
+from hemoscope.ui.frames import Frame
+from hemoscope.ui.live import LiveController
+from hemoscope.ui.review_model import Direction, neighbour, next_flagged, reading_order
+from hemoscope.ui.station_view import StationView
+
+__all__ = ["AskClass", "Mode", "ReviewController"]
+
+Mode = Literal["live", "review", "manual"]
+LIVE_CAPTION = "LIVE  ·  Space captures the field"
+LIVE_COLOUR = "#1a7f37"
+AskClass = Callable[[Box, Callable[[str | None], None]], None]
+
+_ARROWS: dict[int, Direction] = {
+    Qt.Key.Key_Left: "left",
+    Qt.Key.Key_Right: "right",
+    Qt.Key.Key_Up: "up",
+    Qt.Key.Key_Down: "down",
+}
+
+
+class ReviewController(QObject):
+    mode_changed = Signal(str)
+    selection_changed = Signal(str, str)  # field id, cell id ("" for none)
+    message = Signal(str)  # a short line for the status bar
+    counted = Signal(str)  # class id counted by hand (the counter flashes its tile)
+
+    def __init__(
+        self,
+        *,
+        view: StationView,
+        live: LiveController,
+        cases: CaseController,
+        ask_class: AskClass,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.view = view
+        self.live = live
+        self.cases = cases
+        self._ask_class = ask_class
+        self.mode: Mode = "live"
+        self.field_id: str | None = None
+        self.cell_id: str | None = None
+        self.capturing = False
+        self.capture_enabled = True
+        view.key_handler = self.handle_key
+        view.set_caption(LIVE_CAPTION, LIVE_COLOUR)
+        view.cell_clicked.connect(self.select)
+        view.box_drawn.connect(self._box_drawn)
+        cases.case_changed.connect(self._case_changed)
+        cases.field_added.connect(self._field_added)
+
+    # -- modes ---------------------------------------------------------------------------
+    def capture_or_resume(self) -> None:
+        """Space: capture in live mode, back to live in review mode."""
+        if self.mode == "review":
+            self.back_to_live()
+        elif self.mode == "live":
+            self.capture()
+
+    def capture(self) -> None:
+        if self.capturing or self.cases.saving:
+            self.message.emit("Still saving the last field…")
+            return
+        if not self.capture_enabled:
+            self.message.emit("Nothing to capture: the source is not delivering frames")
+            return
+        self.capturing = True
+        outcome = self.live.capture(self._captured)
+        if outcome == "":
+            self.capturing = False
+            self.message.emit("Nothing to capture yet: no picture")
+        elif outcome == "pending":
+            self.message.emit("Analysing the field…")
+
+    def _captured(self, image: Frame, field: Field) -> None:
+        self.cases.capture(image, field)  # `field_added` follows (at once, or once saved)
+
+    def _field_added(self, field_id: str) -> None:
+        self.capturing = False
+        field = self.cases.workspace.field(field_id)
+        n = 0 if field is None else field.n_wbc
+        self.message.emit(f"Field captured: {n} white cell{'s' if n != 1 else ''}")
+        if self.mode == "live":
+            first = None
+            if field is not None:
+                flagged = [c for c in reading_order(field) if c.pending_review]
+                first = flagged[0].id if flagged else None
+            self.review_field(field_id, first)
+
+    def review_field(self, field_id: str, cell_id: str | None = None) -> None:
+        field = self.cases.workspace.field(field_id)
+        image = self.cases.workspace.field_image(field_id)
+        if field is None or image is None:
+            self.message.emit("That field is not in the case any more")
+            return
+        self.live.cancel_capture()
+        self.capturing = False
+        self.live.set_active(False)
+        self.field_id, self.cell_id = field_id, cell_id
+        self.view.set_mode("review")
+        self.view.show_frame(image)
+        self.view.show_cells(field, cell_id)
+        self._caption(field)
+        self.view.setFocus()
+        self._set_mode("review")
+        self.selection_changed.emit(field_id, cell_id or "")
+
+    def back_to_live(self) -> None:
+        self.field_id = self.cell_id = None
+        self.view.set_mode("live")
+        self.view.set_caption(LIVE_CAPTION, LIVE_COLOUR)
+        self._set_mode("live")
+        self.live.set_active(True)
+        self.selection_changed.emit("", "")
+
+    def set_manual(self, on: bool) -> None:
+        if on == (self.mode == "manual"):
+            return
+        if on:
+            self.live.cancel_capture()
+            self.capturing = False
+            self.live.set_active(False)
+            self._set_mode("manual")
+        else:
+            self.back_to_live()
+
+    def _set_mode(self, mode: Mode) -> None:
+        if mode != self.mode:
+            self.mode = mode
+        self.mode_changed.emit(mode)
+
+    # -- selection and corrections ---------------------------------------------------------
+    def select(self, cell_id: str) -> None:
+        self.cell_id = cell_id or None
+        self.view.overlay.set_selected(self.cell_id)
+        self.selection_changed.emit(self.field_id or "", cell_id)
+
+    def class_key(self, class_id: str) -> None:
+        """A class key was pressed (window-wide)."""
+        if self.mode == "manual":
+            self.cases.count(class_id)
+            self.counted.emit(class_id)
+        elif self.mode == "review" and self.field_id and self.cell_id:
+            self.cases.relabel(self.field_id, self.cell_id, class_id)
+        elif self.mode == "review":
+            self.message.emit("Select a cell first (click it, or Tab to the next flagged one)")
+        else:
+            self.message.emit("Capture the field first (Space), then label its cells")
+
+    def delete_selected(self) -> None:
+        if self.mode == "review" and self.field_id and self.cell_id:
+            following = neighbour(self._field(), self.cell_id, "right")
+            self.cases.delete(self.field_id, self.cell_id)
+            self.select(following.id if following is not None else "")
+
+    def confirm_selected(self) -> None:
+        if self.mode != "review" or not (self.field_id and self.cell_id):
+            return
+        cell = self._field().get(self.cell_id)
+        if cell is not None and cell.auto_class is not None:
+            self.cases.confirm(self.field_id, self.cell_id)
+            self.next_flagged()
+
+    def move(self, direction: Direction) -> None:
+        target = neighbour(self._field(), self.cell_id, direction)
+        if target is not None:
+            self.select(target.id)
+
+    def next_flagged(self, backwards: bool = False) -> None:
+        case = self.cases.case
+        if case is None:
+            return
+        found = next_flagged(case, self.field_id, self.cell_id, backwards=backwards)
+        if found is None:
+            self.message.emit("No cells left to review")
+            return
+        field_id, cell_id = found
+        if field_id != self.field_id:
+            self.review_field(field_id, cell_id)
+        else:
+            self.select(cell_id)
+
+    def step_field(self, delta: int) -> None:
+        case = self.cases.case
+        if case is None or not case.fields:
+            return
+        index = case.field_index(self.field_id) if self.field_id else None
+        index = len(case.fields) if index is None else index
+        target = min(max(index + delta, 0), len(case.fields) - 1)
+        self.review_field(case.fields[target].id)
+
+    def handle_key(self, event: QKeyEvent) -> bool:
+        key = event.key()
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if self.mode != "review" or mods not in (
+            Qt.KeyboardModifier.NoModifier,
+            Qt.KeyboardModifier.ShiftModifier,
+        ):
+            return False
+        if key in _ARROWS and mods == Qt.KeyboardModifier.NoModifier:
+            self.move(_ARROWS[key])
+        elif key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+            self.next_flagged(backwards=key == Qt.Key.Key_Backtab)
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_selected()
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.confirm_selected()
+        elif key == Qt.Key.Key_Escape:
+            self.back_to_live()
+        elif key in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
+            self.step_field(-1 if key == Qt.Key.Key_PageUp else 1)
+        else:
+            return False
+        return True
+
+    # -- drawing a missed cell -----------------------------------------------------------
+    def _box_drawn(self, box: Box) -> None:
+        field_id = self.field_id
+        if field_id is None:
+            return
+        self.view.overlay.set_draft(box)
+
+        def chosen(class_id: str | None) -> None:
+            self.view.overlay.set_draft(None)
+            if class_id is not None and self.field_id == field_id:
+                new_id = self.cases.add_cell(field_id, box, class_id)
+                self.select(new_id)
+
+        self._ask_class(box, chosen)
+
+    # -- case changes --------------------------------------------------------------------
+    def _case_changed(self, case: Case | None, field_id: str, cell_id: str) -> None:
+        if self.mode != "review":
+            return
+        field = case.get_field(self.field_id) if case is not None and self.field_id else None
+        if field is None:  # the field itself was undone
+            self.back_to_live()
+            return
+        if cell_id and field_id == self.field_id and field.get(cell_id) is not None:
+            self.cell_id = cell_id  # undo/redo: show the cell it touched
+        if self.cell_id is not None and field.get(self.cell_id) is None:
+            self.cell_id = None
+        self.view.show_cells(field, self.cell_id)
+        self._caption(field)
+
+    def _field(self) -> Field:
+        field = self.cases.workspace.field(self.field_id) if self.field_id else None
+        return field if field is not None else Field.create([], 1, 1)
+
+    def _caption(self, field: Field) -> None:
+        case = self.cases.case
+        number = 0 if case is None else (case.field_index(field.id) or 0) + 1
+        total = 0 if case is None else len(case.fields)
+        pending = sum(c.pending_review for c in field.cells)
+        text = f"REVIEW  field {number} of {total}"
+        if pending:
+            text += f"  ·  {pending} to review"
+        self.view.set_caption(text, "#8a5a00" if pending else "#2f6f9f")

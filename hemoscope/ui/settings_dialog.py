@@ -1,0 +1,205 @@
+"""Settings ▸ Preferences: keymap, count target and alert, reference ranges, camera.
+
+The dialog edits a copy of `StationSettings` and returns the new value from `settings()`
+(None while what is typed is invalid: a key bound twice, a low above a high). It does not
+save anything itself: the window saves through its `SettingsStore` and applies it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hemoscope.core import (
+    DEFAULT_TAXONOMY,
+    ReferenceRange,
+    ReferenceSet,
+    Taxonomy,
+    TaxonomyError,
+)
+from hemoscope.ui.settings_model import MAX_TARGET, StationSettings
+
+__all__ = ["SettingsDialog"]
+
+
+class SettingsDialog(QDialog):
+    def __init__(
+        self,
+        settings: StationSettings,
+        *,
+        base: Taxonomy = DEFAULT_TAXONOMY,
+        cameras: list[str] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("HemoScope settings")
+        self._base = base
+        self._original = settings
+        taxonomy = settings.taxonomy(base)
+        self.tabs = QTabWidget(self)
+
+        # Keys
+        self.keys: dict[str, QLineEdit] = {}
+        keys_page = QWidget()
+        keys_form = QFormLayout(keys_page)
+        for cls in base:
+            edit = QLineEdit(taxonomy.key_for(cls.id))
+            edit.setMaxLength(1)
+            edit.setFixedWidth(48)
+            edit.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            edit.textChanged.connect(self._validate)
+            keys_form.addRow(cls.display_name, edit)
+            self.keys[cls.id] = edit
+        self.tabs.addTab(keys_page, "Keys")
+
+        # Count
+        count_page = QWidget()
+        count_form = QFormLayout(count_page)
+        self.target = QSpinBox()
+        self.target.setRange(1, MAX_TARGET)
+        self.target.setValue(settings.target)
+        self.target.setSuffix(" white cells")
+        self.beep = QCheckBox("Beep when the target is reached")
+        self.beep.setChecked(settings.beep)
+        count_form.addRow("Count target", self.target)
+        count_form.addRow("", self.beep)
+        self.tabs.addTab(count_page, "Count")
+
+        # Reference ranges
+        self.reference_name = QLineEdit(settings.reference.name)
+        self.ranges = QTableWidget(0, 3)
+        self.ranges.setHorizontalHeaderLabels(["Class", "Low %", "High %"])
+        self.ranges.verticalHeader().setVisible(False)
+        self.ranges.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self._range_ids: list[str] = []
+        for class_id in base.differential_ids():
+            rng = settings.reference.get(class_id)
+            row = self.ranges.rowCount()
+            self.ranges.insertRow(row)
+            name = QTableWidgetItem(base[class_id].display_name)
+            name.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.ranges.setItem(row, 0, name)
+            for col, value in (
+                (1, None if rng is None else rng.low),
+                (2, None if rng is None else rng.high),
+            ):
+                spin = QDoubleSpinBox()
+                spin.setRange(-1, 100)
+                spin.setDecimals(1)
+                spin.setSpecialValueText("—")  # -1: no range for this class
+                spin.setValue(-1 if value is None else value)
+                spin.valueChanged.connect(self._validate)
+                self.ranges.setCellWidget(row, col, spin)
+            self._range_ids.append(class_id)
+        ref_page = QWidget()
+        ref_layout = QVBoxLayout(ref_page)
+        ref_form = QFormLayout()
+        ref_form.addRow("Name", self.reference_name)
+        ref_layout.addLayout(ref_form)
+        ref_layout.addWidget(self.ranges)
+        ref_layout.addWidget(QLabel("Relative ranges in % of white cells; “—” for none."))
+        self.tabs.addTab(ref_page, "Reference ranges")
+
+        # Camera
+        cam_page = QWidget()
+        cam_form = QFormLayout(cam_page)
+        self.camera = QComboBox()
+        names = cameras or []
+        for index in range(max(len(names), settings.camera_index + 1, 4)):
+            label = names[index] if index < len(names) else f"Camera {index}"
+            self.camera.addItem(label, index)
+        self.camera.setCurrentIndex(settings.camera_index)
+        self.threads = QSpinBox()
+        self.threads.setRange(0, 64)
+        self.threads.setSpecialValueText("automatic")
+        self.threads.setValue(settings.inference_threads)
+        cam_form.addRow("Camera", self.camera)
+        cam_form.addRow("Inference threads", self.threads)
+        cam_form.addRow(
+            "",
+            QLabel(
+                "Camera and thread changes apply when the source or the\n"
+                "application is next started."
+            ),
+        )
+        self.tabs.addTab(cam_page, "Camera")
+
+        self.problem = QLabel()
+        self.problem.setObjectName("settingsProblem")
+        self.problem.setStyleSheet(f"color: {QColor('#b42318').name()};")
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.RestoreDefaults
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        defaults = self.buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        if defaults is not None:
+            defaults.setText("Default keys")
+            defaults.clicked.connect(self._default_keys)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+        self._validate()
+
+    def settings(self) -> StationSettings | None:
+        """The settings as edited, or None (and the reason shown) while invalid."""
+        try:
+            keymap = {cid: edit.text() for cid, edit in self.keys.items()}
+            taxonomy = self._base.with_keys(keymap)
+            reference = ReferenceSet(self.reference_name.text().strip() or "Laboratory", {})
+            for row, class_id in enumerate(self._range_ids):
+                low, high = (self._spin(row, c).value() for c in (1, 2))
+                if low >= 0 and high >= 0:
+                    reference = reference.with_range(class_id, ReferenceRange(low, high))
+                elif low >= 0 or high >= 0:
+                    raise ValueError(f"{self._base[class_id].display_name}: give both bounds")
+            edited = StationSettings(
+                keymap={},
+                target=self.target.value(),
+                reference=reference,
+                camera_index=int(self.camera.currentData()),
+                beep=self.beep.isChecked(),
+                inference_threads=self.threads.value(),
+            )
+            return edited.with_taxonomy_keys(taxonomy, self._base)
+        except (TaxonomyError, ValueError) as error:
+            self.problem.setText(str(error))
+            return None
+
+    def _spin(self, row: int, col: int) -> QDoubleSpinBox:
+        widget = self.ranges.cellWidget(row, col)
+        assert isinstance(widget, QDoubleSpinBox)
+        return widget
+
+    def _validate(self) -> None:
+        ok = self.settings() is not None
+        if ok:
+            self.problem.setText("")
+        button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        if button is not None:
+            button.setEnabled(ok)
+
+    def _default_keys(self) -> None:
+        for cid, edit in self.keys.items():
+            edit.setText(self._base.key_for(cid))

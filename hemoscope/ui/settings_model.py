@@ -1,0 +1,131 @@
+"""The station's settings as a value, with a lenient round trip to plain data. No Qt here.
+
+`StationSettings` is what the settings dialog edits and `settings_store` persists with
+QSettings: the keymap (class id -> key, only the keys changed from the defaults), the
+count target, the reference ranges, the camera, and whether the target alert beeps.
+`from_dict` never fails: a damaged or hand-edited value is replaced by its default and
+named in ``problems``, so a bad settings file cannot stop the station from starting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from hemoscope.core import (
+    DEFAULT_REFERENCE,
+    DEFAULT_TAXONOMY,
+    ReferenceSet,
+    Taxonomy,
+    TaxonomyError,
+)
+
+__all__ = ["MAX_TARGET", "TARGET_CHOICES", "StationSettings"]
+
+log = logging.getLogger(__name__)
+
+TARGET_CHOICES = (100, 200)
+MAX_TARGET = 10_000
+
+
+@dataclass(frozen=True)
+class StationSettings:
+    keymap: Mapping[str, str] = field(default_factory=dict)
+    target: int = 100
+    reference: ReferenceSet = DEFAULT_REFERENCE
+    camera_index: int = 0
+    beep: bool = True
+    inference_threads: int = 0  # 0: chosen from the number of CPU cores
+
+    def __post_init__(self) -> None:
+        if isinstance(self.target, bool) or not 1 <= int(self.target) <= MAX_TARGET:
+            raise ValueError(f"the target must be 1 to {MAX_TARGET} cells, got {self.target}")
+        if self.camera_index < 0:
+            raise ValueError("the camera index cannot be negative")
+        self.taxonomy()  # raises TaxonomyError for a bad keymap
+
+    def taxonomy(self, base: Taxonomy = DEFAULT_TAXONOMY) -> Taxonomy:
+        """`base` with this keymap applied."""
+        return base.with_keys(self.keymap) if self.keymap else base
+
+    def with_taxonomy_keys(
+        self, taxonomy: Taxonomy, base: Taxonomy = DEFAULT_TAXONOMY
+    ) -> StationSettings:
+        """These settings with the keymap of `taxonomy` (stored as changes from `base`)."""
+        changed = {k: v for k, v in taxonomy.keymap.items() if base.key_for(k) != v}
+        return replace(self, keymap=changed)
+
+    # -- plain data ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "keymap": dict(self.keymap),
+            "target": int(self.target),
+            "reference": self.reference.to_dict(),
+            "camera_index": int(self.camera_index),
+            "beep": bool(self.beep),
+            "inference_threads": int(self.inference_threads),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> tuple[StationSettings, list[str]]:
+        """Settings from plain data (values may be JSON strings); and what was wrong."""
+        problems: list[str] = []
+        default = cls()
+        values: dict[str, Any] = {}
+
+        def take(name: str, convert: Any) -> None:
+            if name not in data:
+                return
+            try:
+                values[name] = convert(_json(data[name]))
+            except (TypeError, ValueError, KeyError, TaxonomyError) as error:
+                problems.append(f"{name}: {error}")
+
+        take("keymap", _keymap)
+        take("target", _int)
+        take("reference", ReferenceSet.from_dict)
+        take("camera_index", _int)
+        take("beep", _bool)
+        take("inference_threads", _int)
+        settings = default
+        for name, value in values.items():  # one at a time: a bad one alone is dropped
+            try:
+                settings = replace(settings, **{name: value})
+            except (TypeError, ValueError, TaxonomyError) as error:
+                problems.append(f"{name}: {error}")
+        for problem in problems:
+            log.warning("setting ignored (default used): %s", problem)
+        return settings, problems
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "{[":
+        return json.loads(value)
+    return value
+
+
+def _keymap(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise ValueError("the keymap must map class ids to keys")
+    keymap = {str(k): str(v) for k, v in value.items()}
+    DEFAULT_TAXONOMY.with_keys(keymap)  # validates
+    return keymap
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"not a whole number: {value!r}")
+    return int(value)
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        if value.lower() in ("true", "1", "yes"):
+            return True
+        if value.lower() in ("false", "0", "no"):
+            return False
+        raise ValueError(f"not true or false: {value!r}")
+    return bool(value)

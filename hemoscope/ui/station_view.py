@@ -1,0 +1,178 @@
+"""The station's picture: the live frame or a captured field, with the cell overlay.
+
+Two modes. "live": the newest frame, overlaid with the newest inference result; dragging
+pans. "review" (a captured field): a click selects a cell (`cell_clicked`), dragging on
+empty picture draws a box round a missed cell (`box_drawn`), the right or middle button
+pans, and the keys go to `key_handler` first (arrows, Tab, Delete, Enter, Escape), so
+Tab moves between flagged cells instead of between widgets.
+
+A caption in the top-left corner says which mode the picture is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter
+from PySide6.QtWidgets import QGraphicsView, QWidget
+
+from hemoscope.core import DEFAULT_TAXONOMY, Box, Field, Taxonomy
+from hemoscope.ui.image_view import ImageView
+from hemoscope.ui.overlay import CellOverlay
+from hemoscope.ui.review_model import cell_at
+
+__all__ = ["MIN_DRAWN_PX", "StationView", "ViewMode"]
+
+ViewMode = Literal["live", "review"]
+MIN_DRAWN_PX = 6.0  # a drag shorter than this (in image pixels) is a click
+CLICK_MARGIN_PX = 4.0  # screen pixels of slack round a box for a click
+
+
+class StationView(ImageView):
+    cell_clicked = Signal(str)  # cell id; "" for a click on no cell
+    box_drawn = Signal(object)  # Box, in image pixels
+
+    def __init__(self, *, taxonomy: Taxonomy = DEFAULT_TAXONOMY, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("stationView")
+        self.overlay = CellOverlay(taxonomy)
+        self.scene().addItem(self.overlay)
+        self.mode: ViewMode = "live"
+        self.caption = ""
+        self.caption_colour = QColor("#2f6f9f")
+        self.key_handler: Callable[[QKeyEvent], bool] | None = None
+        self._placeholder = super().placeholder()
+        self._press: QPointF | None = None  # scene point where a draw started
+        self._pan_from: QPoint | None = None
+
+    # -- content -------------------------------------------------------------------------
+    def set_mode(self, mode: ViewMode) -> None:
+        self.mode = mode
+        self.overlay.set_draft(None)
+        self._press = None
+        drag = QGraphicsView.DragMode
+        self.setDragMode(drag.ScrollHandDrag if mode == "live" else drag.NoDrag)
+        self.viewport().setCursor(
+            Qt.CursorShape.OpenHandCursor if mode == "live" else Qt.CursorShape.CrossCursor
+        )
+
+    def show_cells(self, field: Field | None, selected_id: str | None = None) -> None:
+        self.overlay.set_field(field, selected_id)
+
+    def set_taxonomy(self, taxonomy: Taxonomy) -> None:
+        self.overlay.taxonomy = taxonomy
+        self.overlay.update()
+
+    def set_caption(self, text: str, colour: str = "#2f6f9f") -> None:
+        self.caption = text
+        self.caption_colour = QColor(colour)
+        self.viewport().update()
+
+    def set_placeholder(self, text: str) -> None:
+        self._placeholder = text
+        self.viewport().update()
+
+    def placeholder(self) -> str:
+        return self._placeholder
+
+    # -- mouse (review) --------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self.mode != "review":
+            super().mousePressEvent(event)
+            return
+        if event.button() in (Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton):
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        if event.button() != Qt.MouseButton.LeftButton or self.overlay.field is None:
+            super().mousePressEvent(event)
+            return
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        point = self.mapToScene(event.position().toPoint())
+        margin = CLICK_MARGIN_PX / max(self.scale_factor(), 1e-6)
+        hit = cell_at(self.overlay.field, point.x(), point.y(), margin=margin)
+        if hit is not None:
+            self.cell_clicked.emit(hit.id)
+        else:
+            self._press = point
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            now = event.position().toPoint()
+            delta = now - self._pan_from
+            self._pan_from = now
+            h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+            h.setValue(h.value() - delta.x())
+            v.setValue(v.value() - delta.y())
+            event.accept()
+            return
+        if self._press is not None:
+            self.overlay.set_draft(self._drawn(event))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+            event.accept()
+            return
+        if self._press is None:
+            super().mouseReleaseEvent(event)
+            return
+        box = self._drawn(event)
+        self._press = None
+        self.overlay.set_draft(None)
+        event.accept()
+        if box is not None and min(box.width, box.height) >= MIN_DRAWN_PX:
+            self.box_drawn.emit(box)
+        else:
+            self.cell_clicked.emit("")
+
+    def _drawn(self, event: QMouseEvent) -> Box | None:
+        field = self.overlay.field
+        if self._press is None or field is None:
+            return None
+        end = self.mapToScene(event.position().toPoint())
+        x1, x2 = sorted((self._press.x(), end.x()))
+        y1, y2 = sorted((self._press.y(), end.y()))
+        return Box(x1, y1, x2, y2).clip(field.width, field.height)
+
+    # -- keys ----------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.key_handler is not None and self.key_handler(event):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        if self.mode == "review":
+            return False  # Tab and Shift+Tab reach keyPressEvent: next flagged cell
+        return super().focusNextPrevChild(next)
+
+    # -- caption -------------------------------------------------------------------------
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        super().drawForeground(painter, rect)
+        if not self.caption or not self.has_image():
+            return
+        painter.save()
+        painter.resetTransform()
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.05)
+        font.setBold(True)
+        painter.setFont(font)
+        metrics = QFontMetrics(font)
+        box = QRect(0, 0, metrics.horizontalAdvance(self.caption) + 24, metrics.height() + 12)
+        box.moveTopLeft(QPoint(12, 12))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self.caption_colour)
+        painter.drawRoundedRect(box, 6, 6)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.caption)
+        painter.restore()

@@ -1,0 +1,94 @@
+"""The running differential as text for the panel's table. No Qt here.
+
+One `TallyLine` per class with a count or in the differential: its key, name, count,
+percentage with its 95% Clopper-Pearson interval (differential classes) or its value per
+100 WBC (the others: NRBC, smudge, artefact, platelet), its reference range and flag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hemoscope.core import NRBC_ID, ReferenceSet, Tally, Taxonomy, round_half_up
+
+__all__ = ["TallyLine", "progress_text", "summary_text", "tally_lines"]
+
+
+@dataclass(frozen=True)
+class TallyLine:
+    class_id: str
+    key: str
+    name: str
+    colour: str
+    count: str
+    percent: str  # "23.0 %" or "4.0 /100 WBC"; "" when nothing counted
+    ci: str  # "15.2–32.3" (percent) or ""
+    reference: str  # "18–43" or ""
+    flag: str  # "H", "L" or ""
+    in_differential: bool
+
+
+def _num(value: float) -> str:
+    return f"{round_half_up(value, 1):.1f}"
+
+
+def _range(low: float, high: float) -> str:
+    return f"{low:g}–{high:g}"
+
+
+def tally_lines(tally: Tally, taxonomy: Taxonomy, reference: ReferenceSet) -> list[TallyLine]:
+    """Differential classes always; the others only when counted."""
+    lines = []
+    for row in tally.rows:
+        cls = taxonomy.get(row.class_id)
+        if cls is None or (not row.in_differential and row.count == 0):
+            continue
+        percent = ci = ""
+        if row.percent is not None:
+            percent = f"{_num(row.percent)} %"
+        elif row.per_100_wbc is not None:
+            percent = f"{_num(row.per_100_wbc)} /100 WBC"
+        if row.ci_percent is not None:
+            low, high = row.ci_percent
+            ci = f"{_num(low)}–{_num(high)}"
+        rng = reference.get(row.class_id)
+        lines.append(
+            TallyLine(
+                class_id=row.class_id,
+                key=taxonomy.key_for(row.class_id),
+                name=cls.display_name,
+                colour=cls.colour,
+                count=str(row.count),
+                percent=percent,
+                ci=ci,
+                reference="" if rng is None else _range(rng.low, rng.high),
+                flag=row.flag or "",
+                in_differential=row.in_differential,
+            )
+        )
+    return lines
+
+
+def progress_text(tally: Tally) -> str:
+    """ "87 / 100 WBC" or "100 / 100 WBC: target reached"."""
+    text = f"{tally.denominator} / {tally.target} WBC"
+    return f"{text}: target reached" if tally.target_reached else text
+
+
+def summary_text(tally: Tally) -> str:
+    """NRBC per 100 WBC, fields, cells awaiting review, corrections, manual counts."""
+    parts = []
+    if tally.nrbc_per_100 is not None and tally.count(NRBC_ID) > 0:
+        parts.append(f"NRBC {_num(tally.nrbc_per_100)} /100 WBC")
+    else:
+        parts.append("NRBC 0 /100 WBC")
+    parts.append(f"{tally.n_fields} field{'s' if tally.n_fields != 1 else ''}")
+    if tally.pending_review:
+        parts.append(f"{tally.pending_review} to review")
+    if tally.corrected:
+        parts.append(f"{tally.corrected} corrected")
+    if tally.manual_total:
+        parts.append(f"{tally.manual_total} counted by hand")
+    if tally.unclassified:
+        parts.append(f"{tally.unclassified} unclassified")
+    return "  ·  ".join(parts)

@@ -32,6 +32,7 @@ import numpy as np
 from hemoscope.capture import sim_optics as optics
 from hemoscope.capture.image_files import ImageReadError, read_image
 from hemoscope.capture.pacing import Pacer
+from hemoscope.capture.smear_layout import SmearCell, smear_layout
 from hemoscope.capture.smear_synth import DEFAULT_CANVAS, synthesize_smear
 from hemoscope.capture.source import Frame, SourceError, SourceInfo, SourceLost
 
@@ -179,6 +180,22 @@ class SimulatedMicroscope:
         if self._wrap:
             return int(raw_x % width), int(raw_y % height)
         return optics.fold(raw_x, width - self._size[0]), optics.fold(raw_y, height - self._size[1])
+
+    def visible_cells(self, index: int | None = None) -> list[SmearCell]:
+        """The synthetic cells whose centres lie in frame `index` (default: the next one),
+        in that frame's pixel coordinates: the ground truth of a simulated field. Empty
+        for a user image, whose content is unknown."""
+        if not self._wrap:
+            return []
+        x, y = self.position(index)
+        width, height = self._canvas_size
+        cells = smear_layout(width, height, self._seed, self._rbc_diameter)
+        seen = []
+        for cell in cells:
+            dx, dy = (cell.x - x) % width, (cell.y - y) % height
+            if dx < self._size[0] and dy < self._size[1]:
+                seen.append(SmearCell(cell.kind, dx, dy, cell.radius))
+        return seen
 
     def focus_sigma(self, index: int) -> float:
         """Blur (Gaussian sigma, pixels) of frame `index`: 0 for most of each focus cycle."""

@@ -19,8 +19,9 @@ F32 = npt.NDArray[np.float32]
 
 HAEMOGLOBIN_OD = (0.17, 0.29, 0.12)
 """OD per unit thickness of an eosin-stained red cell (absorbs green most: pink)."""
-PLATELET_OD = (0.42, 1.05, 0.62)
-PLATELET_PALE_OD = (0.10, 0.22, 0.16)
+PLATELET_OD = (0.12, 0.75, 0.48)
+"""Azure-stained platelet: absorbs green and red, hardly blue (violet-blue)."""
+PLATELET_GRANULE_OD = (0.25, 0.55, 0.35)
 
 
 @dataclass(frozen=True)
@@ -156,20 +157,20 @@ def dots(
 
 
 def platelet(cx: float, cy: float, radius: float, rng: np.random.Generator) -> Patch:
-    """A small irregular purple platelet with a granular centre and a pale rim."""
+    """A small irregular violet platelet: a soft blob, denser and granular in the middle."""
     grid = local_grid(cx, cy, radius * 1.3)
-    coverage, rho = body(grid, radius, rng, aspect=rng.uniform(0.6, 1.0), wobble=0.25)
+    coverage, rho = body(
+        grid, radius, rng, aspect=rng.uniform(0.7, 1.0), wobble=0.2, edge=rng.uniform(1.5, 2.5)
+    )
     granules = dots(
         grid.size,
         grid.centre(),
-        radius * 0.55,
+        radius * 0.6,
         int(rng.integers(4, 10)),
         (1.0, 2.0),
         rng,
     )
-    centre = np.clip(1.2 - rho, 0.0, 1.0)
-    od = paint(coverage, tinted(PLATELET_PALE_OD, rng, 0.2))
-    od += paint(
-        coverage * np.clip(granules + 0.45 * centre, 0.0, 1.0), tinted(PLATELET_OD, rng, 0.2)
-    )
+    density = coverage * (0.5 + 0.5 * np.clip(1.1 - rho, 0.0, 1.0))
+    od = paint(density, tinted(PLATELET_OD, rng, 0.2))
+    od += paint(coverage * granules, tinted(PLATELET_GRANULE_OD, rng, 0.2))
     return Patch(od, grid.x, grid.y)

@@ -1,11 +1,9 @@
 """A large synthetic stained blood smear, seamlessly tileable, for the simulated microscope.
 
-`synthesize_smear` lays out cells on a torus (a cell over the right edge continues on the
-left), so a view can pan forever: white cells first (about one per 640 x 480 field),
-then red cells by random sequential placement (touching and a few overlapping, denser in
-some regions than others), then platelets in the gaps and now and then in small clumps.
-Every cell adds optical density (`smear_cells`, `smear_wbc`); the image is
-``I = I0 * exp(-OD)`` through a lookup table, softened by a slight optical blur.
+`synthesize_smear` draws the cells of `smear_layout` (on a torus, so the image tiles and a
+view can pan forever) over an unevenly stained background. Every cell adds optical
+density (`smear_cells`, `smear_wbc`); the image is ``I = I0 * exp(-OD)`` through a lookup
+table, softened by a slight optical blur.
 
 The result depends only on (width, height, seed, rbc_diameter); it is cached in memory
 (the default 4096 x 3072 canvas takes a second or two and 38 MB) and read-only.
@@ -13,9 +11,9 @@ The result depends only on (width, height, seed, rbc_diameter); it is cached in 
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
-import math
 import time
 
 import cv2
@@ -23,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hemoscope.capture.smear_cells import F32, Patch, platelet, red_cell
+from hemoscope.capture.smear_layout import smear_layout
 from hemoscope.capture.smear_wbc import WBC_KINDS
 
 log = logging.getLogger(__name__)
@@ -33,9 +32,6 @@ DEFAULT_CANVAS = (4096, 3072)
 ILLUMINATION = (244.0, 243.0, 246.0)  # BGR light through an empty slide
 BACKGROUND_OD = (0.14, 0.108, 0.058)  # plasma and stain on the glass: pale pink-beige
 OD_SCALE = 1000.0  # OD is accumulated as uint16 thousandths
-RBC_COVERAGE = 0.5  # mean fraction of the area under red cells
-FIELD_AREA = 640 * 480
-WBC_PER_FIELD = 0.8
 
 
 @functools.lru_cache(maxsize=2)
@@ -49,32 +45,30 @@ def synthesize_smear(
     if width < 64 or height < 64:
         raise ValueError(f"canvas {width} x {height} is too small (64 x 64 at least)")
     start = time.perf_counter()
-    rng = np.random.default_rng(seed)
+    cells = smear_layout(width, height, seed, rbc_diameter)
+    rng = np.random.default_rng([seed, 1])
     od = np.zeros((height, width, 3), np.uint16)
     _add_background(od, rng)
-    radius = rbc_diameter / 2
-    wbcs = _place_white_cells(width, height, radius, rng)
-    rbcs = _place_red_cells(width, height, radius, wbcs, rng)
-    platelets = _place_platelets(width, height, radius, rng)
-    for x, y, _ in wbcs:
-        weights = np.array([w for w, _ in WBC_KINDS.values()])
-        kind = list(WBC_KINDS)[int(rng.choice(len(weights), p=weights / weights.sum()))]
-        _add_patch(od, WBC_KINDS[kind][1](x, y, radius, rng))
-    for x, y, r in rbcs:
-        _add_patch(od, red_cell(x, y, r, rng))
-    for x, y, r in platelets:
-        _add_patch(od, platelet(x, y, r, rng))
+    for cell in cells:
+        if cell.kind == "rbc":
+            patch = red_cell(cell.x, cell.y, cell.radius, rng)
+        elif cell.kind == "platelet":
+            patch = platelet(cell.x, cell.y, cell.radius, rng)
+        else:
+            patch = WBC_KINDS[cell.kind][2](cell.x, cell.y, cell.radius, rng)
+        _add_patch(od, patch)
     image = _to_image(od)
     image.flags.writeable = False
+    kinds = collections.Counter("wbc" if cell.is_wbc else cell.kind for cell in cells)
     log.info(
         "synthesised a %d x %d smear (seed %d): %d red cells, %d white cells, %d platelets "
         "in %.1f s",
         width,
         height,
         seed,
-        len(rbcs),
-        len(wbcs),
-        len(platelets),
+        kinds["rbc"],
+        kinds["wbc"],
+        kinds["platelet"],
         time.perf_counter() - start,
     )
     return image
@@ -115,87 +109,6 @@ def _add_background(od: npt.NDArray[np.uint16], rng: np.random.Generator) -> Non
     )
 
 
-def _place_white_cells(
-    width: int, height: int, radius: float, rng: np.random.Generator
-) -> list[tuple[float, float, float]]:
-    count = max(1, round(width * height / FIELD_AREA * WBC_PER_FIELD))
-    placed: list[tuple[float, float, float]] = []
-    spacing = radius * 6
-    for _ in range(count * 30):
-        if len(placed) == count:
-            break
-        x, y = rng.uniform(0, width), rng.uniform(0, height)
-        if all(_wrapped_distance(x, y, p, width, height) > spacing for p in placed):
-            placed.append((x, y, radius * 2.3))
-    return placed
-
-
-def _wrapped_distance(
-    x: float, y: float, other: tuple[float, float, float], width: int, height: int
-) -> float:
-    dx = abs(x - other[0])
-    dy = abs(y - other[1])
-    return math.hypot(min(dx, width - dx), min(dy, height - dy))
-
-
-def _place_red_cells(
-    width: int,
-    height: int,
-    radius: float,
-    wbcs: list[tuple[float, float, float]],
-    rng: np.random.Generator,
-) -> list[tuple[float, float, float]]:
-    """Random sequential placement on the torus; a few cells may overlap a neighbour."""
-    density = _low_frequency(height // 8, width // 8, 48, rng)[:, :, 0]
-    accept = np.clip(0.75 + 0.35 * density, 0.25, 1.0)
-    target = RBC_COVERAGE * width * height / (math.pi * radius**2)
-    cell = 2 * radius
-    cols, rows = max(1, int(width // cell)), max(1, int(height // cell))
-    grid: dict[tuple[int, int], list[tuple[float, float, float]]] = {}
-    for wx, wy, wr in wbcs:
-        grid.setdefault((int(wx / width * cols) % cols, int(wy / height * rows) % rows), []).append(
-            (wx, wy, wr)
-        )
-    placed: list[tuple[float, float, float]] = []
-    tries = 0
-    while len(placed) < target and tries < target * 40:
-        tries += 1
-        x, y = rng.uniform(0, width), rng.uniform(0, height)
-        if (
-            rng.uniform()
-            > accept[min(int(y / 8), accept.shape[0] - 1), min(int(x / 8), accept.shape[1] - 1)]
-        ):
-            continue
-        r = radius * float(np.clip(rng.normal(1.0, 0.06), 0.8, 1.2))
-        overlap = 0.55 if rng.uniform() < 0.05 else 0.92
-        gx, gy = int(x / width * cols) % cols, int(y / height * rows) % rows
-        near = (
-            p
-            for i in range(-2, 3)
-            for j in range(-2, 3)
-            for p in grid.get(((gx + i) % cols, (gy + j) % rows), ())
-        )
-        if all(_wrapped_distance(x, y, p, width, height) > overlap * (r + p[2]) for p in near):
-            placed.append((x, y, r))
-            grid.setdefault((gx, gy), []).append((x, y, r))
-    return placed
-
-
-def _place_platelets(
-    width: int, height: int, radius: float, rng: np.random.Generator
-) -> list[tuple[float, float, float]]:
-    count = round(width * height * RBC_COVERAGE / (math.pi * radius**2) / 12)
-    placed: list[tuple[float, float, float]] = []
-    while len(placed) < count:
-        x, y = rng.uniform(0, width), rng.uniform(0, height)
-        clump = int(rng.choice([1, 1, 1, 1, 1, 1, 2, 3, 5]))
-        for _ in range(clump):
-            jitter = rng.normal(0, radius * 0.35, 2) if clump > 1 else (0.0, 0.0)
-            size = radius * rng.uniform(0.25, 0.4)
-            placed.append(((x + jitter[0]) % width, (y + jitter[1]) % height, size))
-    return placed
-
-
 def _add_patch(od: npt.NDArray[np.uint16], patch: Patch) -> None:
     """Add a patch of optical density into the canvas, wrapping round the edges."""
     height, width = od.shape[:2]
@@ -225,4 +138,8 @@ def _to_image(od: npt.NDArray[np.uint16]) -> U8Image:
     for channel, light in enumerate(ILLUMINATION):
         lut = np.clip(np.round(light * np.exp(-levels)), 0, 255).astype(np.uint8)
         np.take(lut, od[:, :, channel], out=image[:, :, channel])
-    return np.asarray(cv2.GaussianBlur(image, (0, 0), 1.0), dtype=np.uint8)
+    # The optical blur wraps round the edges too, so that the image stays seamless.
+    pad = 4
+    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_WRAP)
+    blurred = cv2.GaussianBlur(padded, (0, 0), 1.0)
+    return np.ascontiguousarray(blurred[pad:-pad, pad:-pad], dtype=np.uint8)

@@ -1,8 +1,8 @@
 """Optical-density renderers for white cells in the synthetic smear (May-Grünwald-Giemsa look).
 
 Neutrophils (segmented with 2-5 lobes joined by thin strands, or band), lymphocytes,
-monocytes, eosinophils and basophils, each sized relative to the red-cell radius and
-drawn as cytoplasm + nucleus (with clumped chromatin) + granules. See `smear_cells`.
+monocytes, eosinophils and basophils, drawn as cytoplasm + nucleus (with clumped
+chromatin) + granules. `WBC_KINDS` gives their shares and sizes. See `smear_cells`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ EOSIN_GRANULE_OD = (0.62, 0.55, 0.08)
 BASO_GRANULE_OD = (0.85, 1.75, 1.15)
 
 WbcRenderer = Callable[[float, float, float, np.random.Generator], Patch]
+"""Draws a white cell of the given radius at (x, y)."""
 
 
 class _Cell:
@@ -97,9 +98,9 @@ class _Cell:
         return Patch(od.astype(np.float32), self.grid.x, self.grid.y)
 
 
-def neutrophil(cx: float, cy: float, rbc_radius: float, rng: np.random.Generator) -> Patch:
+def neutrophil(cx: float, cy: float, radius: float, rng: np.random.Generator) -> Patch:
     """Segmented (2-5 lobes joined by thin strands) or, one time in eight, band."""
-    cell = _Cell(cx, cy, rbc_radius * rng.uniform(1.5, 1.75), rng)
+    cell = _Cell(cx, cy, radius, rng)
     r = cell.radius
     if rng.uniform() < 0.125:
         cv2.ellipse(
@@ -138,9 +139,9 @@ def neutrophil(cx: float, cy: float, rbc_radius: float, rng: np.random.Generator
     return cell.finish(od)
 
 
-def lymphocyte(cx: float, cy: float, rbc_radius: float, rng: np.random.Generator) -> Patch:
+def lymphocyte(cx: float, cy: float, radius: float, rng: np.random.Generator) -> Patch:
     """Small round cell: a big dense round nucleus and a thin rim of blue cytoplasm."""
-    cell = _Cell(cx, cy, rbc_radius * rng.uniform(1.0, 1.3), rng)
+    cell = _Cell(cx, cy, radius, rng)
     r = cell.radius
     centre = cell.point(r * rng.uniform(0.04, 0.12), cell.angle)
     cell.ellipse(centre, (r * rng.uniform(0.78, 0.86), r * rng.uniform(0.72, 0.8)), cell.angle)
@@ -152,9 +153,9 @@ def lymphocyte(cx: float, cy: float, rbc_radius: float, rng: np.random.Generator
     return cell.finish(od)
 
 
-def monocyte(cx: float, cy: float, rbc_radius: float, rng: np.random.Generator) -> Patch:
+def monocyte(cx: float, cy: float, radius: float, rng: np.random.Generator) -> Patch:
     """Large cell: grey-blue cytoplasm with a few vacuoles, a kidney-shaped lacy nucleus."""
-    cell = _Cell(cx, cy, rbc_radius * rng.uniform(1.85, 2.2), rng)
+    cell = _Cell(cx, cy, radius, rng)
     r = cell.radius
     centre = cell.point(r * 0.12, cell.angle + 180)
     cell.ellipse(centre, (r * rng.uniform(0.56, 0.64), r * rng.uniform(0.44, 0.5)), cell.angle)
@@ -171,9 +172,9 @@ def monocyte(cx: float, cy: float, rbc_radius: float, rng: np.random.Generator) 
     return cell.finish(od)
 
 
-def eosinophil(cx: float, cy: float, rbc_radius: float, rng: np.random.Generator) -> Patch:
+def eosinophil(cx: float, cy: float, radius: float, rng: np.random.Generator) -> Patch:
     """Bilobed nucleus in a cytoplasm packed with coarse orange-red granules."""
-    cell = _Cell(cx, cy, rbc_radius * rng.uniform(1.6, 1.9), rng)
+    cell = _Cell(cx, cy, radius, rng)
     r = cell.radius
     a = cell.point(r * 0.33, cell.angle)
     b = cell.point(r * 0.33, cell.angle + rng.uniform(150, 200))
@@ -189,9 +190,9 @@ def eosinophil(cx: float, cy: float, rbc_radius: float, rng: np.random.Generator
     return cell.finish(od)
 
 
-def basophil(cx: float, cy: float, rbc_radius: float, rng: np.random.Generator) -> Patch:
+def basophil(cx: float, cy: float, radius: float, rng: np.random.Generator) -> Patch:
     """A pale lobed nucleus mostly hidden under coarse dark purple granules."""
-    cell = _Cell(cx, cy, rbc_radius * rng.uniform(1.4, 1.65), rng)
+    cell = _Cell(cx, cy, radius, rng)
     r = cell.radius
     cell.ellipse(cell.point(r * 0.1, cell.angle), (r * 0.55, r * 0.45), cell.angle)
     nucleus = cell.nucleus()
@@ -202,11 +203,11 @@ def basophil(cx: float, cy: float, rbc_radius: float, rng: np.random.Generator) 
     return cell.finish(od)
 
 
-WBC_KINDS: dict[str, tuple[float, WbcRenderer]] = {
-    "neutrophil": (0.52, neutrophil),
-    "lymphocyte": (0.28, lymphocyte),
-    "monocyte": (0.10, monocyte),
-    "eosinophil": (0.08, eosinophil),
-    "basophil": (0.02, basophil),
+WBC_KINDS: dict[str, tuple[float, tuple[float, float], WbcRenderer]] = {
+    "neutrophil": (0.52, (1.5, 1.75), neutrophil),
+    "lymphocyte": (0.28, (1.0, 1.3), lymphocyte),
+    "monocyte": (0.10, (1.85, 2.2), monocyte),
+    "eosinophil": (0.08, (1.6, 1.9), eosinophil),
+    "basophil": (0.02, (1.4, 1.65), basophil),
 }
-"""White-cell kinds with their share of the white cells on the synthetic smear."""
+"""White-cell kinds: share of the white cells, radius relative to a red cell's, renderer."""

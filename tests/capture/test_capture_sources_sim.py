@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from hemoscope.capture.pacing import Pacer
 from hemoscope.capture.simulator import SimulatedMicroscope
+from hemoscope.capture.smear_layout import smear_layout
 from hemoscope.capture.smear_synth import synthesize_smear
 from hemoscope.capture.source import FrameSource, SourceError, SourceLost
 
@@ -46,10 +48,12 @@ def test_the_smear_is_cached_read_only_seamless_and_seeded() -> None:
     assert not image.flags.writeable
     assert image.shape == (CANVAS[1], CANVAS[0], 3)
     as_int = image.astype(np.int32)
-    seam = np.abs(as_int[:, 0] - as_int[:, -1]).mean()
-    inside = np.abs(as_int[:, 1:] - as_int[:, :-1]).mean()
-    assert seam < 2 * inside + 1  # the right edge continues on the left
-    assert np.abs(as_int[0] - as_int[-1]).mean() < 2 * inside + 1
+    # the right edge continues on the left, the bottom on the top: the step across the
+    # seam is no bigger than the biggest step between two neighbouring columns (rows)
+    column_steps = np.abs(as_int[:, 1:] - as_int[:, :-1]).mean(axis=(0, 2))
+    row_steps = np.abs(as_int[1:] - as_int[:-1]).mean(axis=(1, 2))
+    assert np.abs(as_int[:, 0] - as_int[:, -1]).mean() <= column_steps.max()
+    assert np.abs(as_int[0] - as_int[-1]).mean() <= row_steps.max()
     other = synthesize_smear(*CANVAS, seed=1)
     assert np.abs(other.astype(np.int32) - as_int).mean() > 10
 
@@ -234,3 +238,61 @@ def test_making_a_frame_takes_well_under_10_ms() -> None:
         times.append(time.perf_counter() - start)
     assert float(np.median(times)) < 0.005
     assert float(np.mean(times)) < 0.01
+
+
+def test_the_layout_is_seeded_and_holds_every_kind_of_cell() -> None:
+    cells = smear_layout(*CANVAS, seed=0)
+    assert smear_layout(*CANVAS, seed=0) == cells
+    assert smear_layout(*CANVAS, seed=1) != cells
+    kinds = collections.Counter(cell.kind for cell in cells)
+    red_area = sum(np.pi * c.radius**2 for c in cells if c.kind == "rbc")
+    assert 0.35 < red_area / (CANVAS[0] * CANVAS[1]) < 0.6
+    assert 2 <= sum(1 for c in cells if c.is_wbc) <= 5  # about 0.8 per 640 x 480 field
+    assert kinds["platelet"] >= kinds["rbc"] // 15
+    big = smear_layout(4096, 3072, seed=0)
+    assert {c.kind for c in big if c.is_wbc} >= {"neutrophil", "lymphocyte", "monocyte"}
+
+
+def test_visible_cells_are_the_cells_in_the_frame() -> None:
+    source = sim(drift=0.0, noise=0.0, vignette=0.0, focus_cycle=0.0)
+    source.open()
+    source.jump(to=(CANVAS[0] - 100, 10))  # across the wrap
+    cells = source.visible_cells()
+    assert cells and all(0 <= c.x < 320 and 0 <= c.y < 240 for c in cells)
+    frame = source.read().astype(np.int32)
+    for cell in cells:
+        if cell.kind == "rbc":  # the centre of a red cell is pinker than the glass
+            x, y = int(cell.x), int(cell.y)
+            assert frame[y, x, 2] - frame[y, x, 1] > 15
+    assert sim(image=np.zeros((300, 400, 3), np.uint8)).visible_cells(0) == []
+
+
+MODEL = Path(__file__).resolve().parents[2] / "models" / "detector.onnx"
+
+
+@pytest.mark.skipif(not MODEL.is_file(), reason="no shipped detector model")
+def test_the_shipped_detector_finds_the_cells_of_simulated_fields() -> None:
+    from hemoscope.vision.detector import Detector
+
+    detector = Detector(MODEL, threads=1)
+    source = SimulatedMicroscope(focus_cycle=0.0)
+    source.open()
+    expected = found = 0
+    for _ in range(6):
+        source.jump()
+        index = source.frames_served
+        detections = detector.detect(source.frame_at(index))
+        names = [detections.names[c] for c in detections.classes]
+        for cell in source.visible_cells(index):
+            r = cell.radius
+            inside = r < cell.x < 640 - r and r < cell.y < 480 - r
+            if cell.kind == "platelet" or not inside:
+                continue
+            kind = "wbc" if cell.is_wbc else "rbc"
+            expected += 1
+            found += any(
+                name == kind and x1 < cell.x < x2 and y1 < cell.y < y2
+                for (x1, y1, x2, y2), name in zip(detections.boxes, names, strict=True)
+            )
+    assert expected > 50
+    assert found / expected > 0.9

@@ -149,13 +149,18 @@ class CaseController(QObject):
     def _push_field(self, field: Field, stored: StoredImage, image: Image) -> None:
         n = field.n_wbc
         text = f"Capture field ({n} white cell{'s' if n != 1 else ''})"
-        command = _CaseCommand(self, text, lambda: self.workspace.add_field(field, stored, image))
-        self.undo_stack.push(command)
-        if not command.isObsolete():
+        if self._push_command(text, lambda: self.workspace.add_field(field, stored, image)):
             self.field_added.emit(field.id)
 
     def _push(self, text: str, correction: Correction) -> None:
-        self.undo_stack.push(_CaseCommand(self, text, lambda: self.workspace.apply(correction)))
+        self._push_command(text, lambda: self.workspace.apply(correction))
+
+    def _push_command(self, text: str, first: Callable[[], Correction]) -> bool:
+        """Push a command; whether it was done (a command that fails is not kept: Qt
+        deletes it, so it is not looked at again)."""
+        index = self.undo_stack.index()
+        self.undo_stack.push(_CaseCommand(self, text, first))
+        return self.undo_stack.index() == index + 1
 
     def _done(self, bound: Correction) -> None:
         entry = bound.audit()

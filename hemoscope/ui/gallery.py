@@ -29,6 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFrame,
     QLabel,
     QListView,
@@ -124,6 +125,7 @@ class CellGallery(QScrollArea):
             header.setTextFormat(Qt.TextFormat.RichText)
             section = _ClassList(group.class_id, self._body)
             section.dropped.connect(self._dropped)
+            section.itemPressed.connect(lambda _item, keep=section: self._only_in(keep))
             section.itemDoubleClicked.connect(self._activated)
             self._layout.addWidget(header)
             self._layout.addWidget(section)
@@ -163,6 +165,16 @@ class CellGallery(QScrollArea):
         return icon
 
     # -- user actions --------------------------------------------------------------------
+    def _only_in(self, section: _ClassList) -> None:
+        """A click in one class clears the selection in the others (a key then relabels
+        only what the technician sees selected), unless Ctrl or Shift extends it."""
+        mods = QApplication.keyboardModifiers()
+        if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+            return
+        for other in self.sections.values():
+            if other is not section:
+                other.clearSelection()
+
     def _dropped(self, field_id: str, cell_id: str, class_id: str) -> None:
         if class_id != UNCLASSIFIED:
             self.relabel_requested.emit(field_id, cell_id, class_id)
@@ -190,6 +202,7 @@ class _ClassList(QListWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setDragEnabled(True)
         self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)
         self.setDropIndicatorShown(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)

@@ -343,7 +343,7 @@ class MainWindow(QMainWindow):
 
     # -- the case ------------------------------------------------------------------------
     def _class_key(self, class_id: str) -> None:
-        focus = QApplication.focusWidget()
+        focus = self.focusWidget()  # the window's focus child, active or not
         in_gallery = focus is not None and self.gallery.isAncestorOf(focus)
         if in_gallery and self.review.mode != "manual" and self.gallery.relabel_selected(class_id):
             return

@@ -101,6 +101,12 @@ class ReviewController(QObject):
             self.message.emit("Analysing the field…")
 
     def _captured(self, image: Frame, field: Field) -> None:
+        if self.cases.workspace.field(field.id) is not None:  # Space twice on one frame
+            self.capturing = False
+            self.message.emit("This field is already in the case")
+            if self.mode == "live":
+                self.review_field(field.id)
+            return
         self.cases.capture(image, field)  # `field_added` follows (at once, or once saved)
 
     def _field_added(self, field_id: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QCoreApplication, QSettings
 from pytestqt.qtbot import QtBot
+from station_fixtures import Station, make_station
 from ui_helpers import ReportedErrors
 
 from hemoscope.ui.main_window import MainWindow
@@ -56,3 +57,13 @@ def window(
     qtbot.waitExposed(win)
     yield win
     win.close()
+
+
+@pytest.fixture
+def station(
+    qtbot: QtBot, settings_store: SettingsStore, reported: ReportedErrors
+) -> Iterator[Station]:
+    """The station on a fake 30 FPS microscope with a fake pipeline (no models needed)."""
+    st = make_station(qtbot, settings_store, reported)
+    yield st
+    st.window.close()

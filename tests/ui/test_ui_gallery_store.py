@@ -1,0 +1,137 @@
+"""The cell gallery (drag to reclassify, keys, double-click) and saving through the case
+database (every capture, correction, undo and redo in the store with its audit trail)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+from station_fixtures import TIMEOUT_MS, Station, capture, make_station
+from ui_helpers import ReportedErrors
+
+from hemoscope.store import CaseStore
+from hemoscope.ui.case_backend import StoreBackend
+from hemoscope.ui.gallery import ROLE_KEY
+from hemoscope.ui.settings_store import SettingsStore
+
+
+def test_drag_a_thumbnail_to_another_class(qtbot: QtBot, station: Station) -> None:
+    win = station.window
+    field_id = capture(qtbot, win)
+    win.gallery_dock.raise_()
+    source = win.gallery.sections["monocyte"]
+    target = win.gallery.sections["lymphocyte"]
+    assert source.count() == 1 and target.count() == 1
+    item = source.item(0)
+    assert item is not None
+    cell_id = item.data(ROLE_KEY)[1]
+    mime = source.mimeData([item])
+    enter = QDragEnterEvent(
+        QPointF(10, 10),
+        Qt.DropAction.MoveAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(target.viewport(), enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.MoveAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(target.viewport(), drop)
+    cell = win.workspace.field(field_id).get(cell_id)  # type: ignore[union-attr]
+    assert cell is not None and cell.final_class == "lymphocyte" and not cell.pending_review
+    assert win.gallery.sections["monocyte"].count() == 0
+    assert win.gallery.sections["lymphocyte"].count() == 2
+    assert win.differential.tally.count("lymphocyte") == 2  # type: ignore[union-attr]
+    # One undo step, as for a key press.
+    win.window_actions.undo.trigger()
+    assert win.gallery.sections["monocyte"].count() == 1
+
+
+def test_class_key_relabels_selected_thumbnails_and_double_click_shows_the_field(
+    qtbot: QtBot, station: Station
+) -> None:
+    win = station.window
+    field_id = capture(qtbot, win)
+    qtbot.keyClick(win.view, Qt.Key.Key_Space)  # back to live
+    win.gallery_dock.raise_()
+    section = win.gallery.sections["neutrophil"]
+    item = section.item(0)
+    assert item is not None
+    cell_id = item.data(ROLE_KEY)[1]
+    qtbot.waitUntil(section.isVisible, timeout=TIMEOUT_MS)
+    qtbot.mouseClick(
+        section.viewport(), Qt.MouseButton.LeftButton, pos=section.visualItemRect(item).center()
+    )
+    assert win.gallery.selected_cells() == [(field_id, cell_id)]  # only what was clicked
+    qtbot.keyClick(section, Qt.Key.Key_5)  # basophil
+    cell = win.workspace.field(field_id).get(cell_id)  # type: ignore[union-attr]
+    assert cell is not None and cell.final_class == "basophil"
+    assert win.review.mode == "live"  # the gallery relabels without leaving live view
+
+    basophils = win.gallery.sections["basophil"]
+    shown = basophils.item(0)
+    assert shown is not None
+    basophils.itemDoubleClicked.emit(shown)
+    assert win.review.mode == "review"
+    assert (win.review.field_id, win.review.cell_id) == (field_id, cell_id)
+
+
+def test_captures_and_corrections_are_saved_with_their_audit_trail(
+    qtbot: QtBot, tmp_path: Path, settings_store: SettingsStore, reported: ReportedErrors
+) -> None:
+    store = CaseStore.open(tmp_path / "cases.db")
+    st = make_station(
+        qtbot, settings_store, reported, backend=StoreBackend(store, operator="tech1")
+    )
+    win = st.window
+    try:
+        field_id = capture(qtbot, win)  # the image is written on a worker thread first
+        case = win.workspace.case
+        assert case is not None
+        assert win.differential.saved.text().startswith("saved in")
+        stored = store.load_case(case.id)
+        assert [f.id for f in stored.fields] == [field_id]
+        image = store.field_image(case.id, field_id)
+        assert image is not None and image.shape == (480, 640, 3)
+
+        cell_id = win.review.cell_id
+        assert cell_id is not None
+        qtbot.keyClick(win.view, Qt.Key.Key_2)
+        assert store.load_case(case.id).fields[0].get(cell_id).final_class == "lymphocyte"  # type: ignore[union-attr]
+        qtbot.keyClick(win.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert store.load_case(case.id).fields[0].get(cell_id).final_class is None  # type: ignore[union-attr]
+        qtbot.keyClick(win.view, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+        actions = [r.action for r in store.audit_trail(case.id)]
+        assert actions[0] == "create" and "add-field" in actions
+        assert actions[-3:] == ["relabel", "undo:relabel", "redo:relabel"]
+        assert {r.operator for r in store.audit_trail(case.id)} == {"tech1"}
+    finally:
+        win.close()
+        store.close()
+
+
+def test_a_failed_save_is_shown_and_the_case_stays_as_shown(qtbot: QtBot, station: Station) -> None:
+    win = station.window
+    field_id = capture(qtbot, win)
+    cell_id = win.review.cell_id
+    assert cell_id is not None
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise OSError("disk full")
+
+    win.workspace.backend.apply = broken  # type: ignore[method-assign]
+    qtbot.keyClick(win.view, Qt.Key.Key_2)
+    assert win.notice.isVisible() and "disk full" in win.notice.text.text()
+    cell = win.workspace.field(field_id).get(cell_id)  # type: ignore[union-attr]
+    assert cell is not None and cell.final_class is None
+    assert win.cases.undo_stack.count() == 1  # only the capture
+    qtbot.waitUntil(lambda: True, timeout=TIMEOUT_MS)

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 F32 = npt.NDArray[np.float32]
 
-HAEMOGLOBIN_OD = (0.17, 0.29, 0.12)
+HAEMOGLOBIN_OD = (0.16, 0.27, 0.17)
 """OD per unit thickness of an eosin-stained red cell (absorbs green most: pink)."""
 PLATELET_OD = (0.12, 0.75, 0.48)
 """Azure-stained platelet: absorbs green and red, hardly blue (violet-blue)."""
@@ -116,13 +116,13 @@ def red_cell(cx: float, cy: float, radius: float, rng: np.random.Generator) -> P
     coverage, rho = body(
         grid, radius, rng, aspect=rng.uniform(0.86, 1.0), wobble=rng.uniform(0.01, 0.05)
     )
-    pallor = np.float32(rng.uniform(0.45, 0.75))
+    pallor = np.float32(rng.uniform(0.55, 0.85))
     pallor_size = np.float32(rng.uniform(0.42, 0.58))
-    rim = np.float32(rng.uniform(0.3, 0.5))
+    rim = np.float32(rng.uniform(0.4, 0.7))
     profile = (
         1.0
         - pallor * np.exp(-((rho / pallor_size) ** 2))
-        + rim * np.exp(-(((rho - 0.86) / 0.1) ** 2))
+        + rim * np.exp(-(((rho - 0.84) / 0.12) ** 2))
     )
     mottle = 1.0 + 0.05 * smooth_noise((grid.size, grid.size), 2.5, rng)
     thickness = coverage * profile * mottle

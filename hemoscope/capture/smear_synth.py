@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 U8Image = npt.NDArray[np.uint8]
 
 DEFAULT_CANVAS = (4096, 3072)
-ILLUMINATION = (244.0, 243.0, 246.0)  # BGR light through an empty slide
-BACKGROUND_OD = (0.14, 0.108, 0.058)  # plasma and stain on the glass: pale pink-beige
+ILLUMINATION = (232.0, 248.0, 255.0)  # BGR light through an empty slide (warm white)
+BACKGROUND_OD = (0.124, 0.097, 0.028)  # plasma and stain on the glass: pale beige-pink
 OD_SCALE = 1000.0  # OD is accumulated as uint16 thousandths
 
 

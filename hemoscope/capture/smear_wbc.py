@@ -25,12 +25,12 @@ from hemoscope.capture.smear_cells import (
     tinted,
 )
 
-NUCLEUS_OD = (0.30, 1.25, 0.80)
+NUCLEUS_OD = (0.38, 1.55, 1.0)
 """Violet nuclear stain (azure-eosin): absorbs green strongly, red well, blue a little."""
 NEUTROPHIL_OD = (0.10, 0.18, 0.08)
 NEUTRO_GRANULE_OD = (0.12, 0.30, 0.12)
-LYMPHO_OD = (0.06, 0.15, 0.28)
-MONO_OD = (0.12, 0.22, 0.27)
+LYMPHO_OD = (0.02, 0.26, 0.32)
+MONO_OD = (0.05, 0.2, 0.22)
 EOSIN_GRANULE_OD = (0.62, 0.55, 0.08)
 BASO_GRANULE_OD = (0.85, 1.75, 1.15)
 
@@ -117,16 +117,16 @@ def neutrophil(cx: float, cy: float, radius: float, rng: np.random.Generator) ->
         )
     else:
         lobes = int(rng.choice([2, 3, 4, 5], p=[0.15, 0.45, 0.32, 0.08]))
-        step = rng.uniform(55, 75)
+        step = rng.uniform(70, 95)
         previous: tuple[float, float] | None = None
         for i in range(lobes):
             angle = cell.angle + i * step + rng.uniform(-10, 10)
-            centre = cell.point(r * rng.uniform(0.32, 0.42), angle)
+            centre = cell.point(r * rng.uniform(0.32, 0.4), angle)
             tilt = angle + 90 + rng.uniform(-30, 30)
-            axes = (r * rng.uniform(0.26, 0.34), r * rng.uniform(0.17, 0.23))
+            axes = (r * rng.uniform(0.33, 0.39), r * rng.uniform(0.24, 0.29))
             cell.ellipse(centre, axes, tilt)
-            bump = (centre[0] + rng.normal(0, r * 0.07), centre[1] + rng.normal(0, r * 0.07))
-            cell.ellipse(bump, (axes[0] * 0.7, axes[1] * 0.8), tilt + rng.uniform(-40, 40))
+            bump = (centre[0] + rng.normal(0, r * 0.05), centre[1] + rng.normal(0, r * 0.05))
+            cell.ellipse(bump, (axes[0] * 0.75, axes[1] * 0.85), tilt + rng.uniform(-40, 40))
             if previous is not None:
                 cell.strand(previous, centre, r * rng.uniform(0.04, 0.09))
             previous = centre
@@ -144,12 +144,12 @@ def lymphocyte(cx: float, cy: float, radius: float, rng: np.random.Generator) ->
     cell = _Cell(cx, cy, radius, rng)
     r = cell.radius
     centre = cell.point(r * rng.uniform(0.04, 0.12), cell.angle)
-    cell.ellipse(centre, (r * rng.uniform(0.78, 0.86), r * rng.uniform(0.72, 0.8)), cell.angle)
+    cell.ellipse(centre, (r * rng.uniform(0.8, 0.87), r * rng.uniform(0.74, 0.82)), cell.angle)
     if rng.uniform() < 0.35:  # a small notch
         cell.ellipse(cell.point(r * 0.85, cell.angle + 180), (r * 0.22, r * 0.16), cell.angle, 0)
     nucleus = cell.nucleus()
     od = paint(cell.coverage * (1 - 0.7 * nucleus), tinted(LYMPHO_OD, rng, 0.2))
-    od += paint(nucleus * cell.chromatin(0.32, 1.3), tinted(NUCLEUS_OD, rng, 0.08) * 1.2)
+    od += paint(nucleus * cell.chromatin(0.3, 1.3), tinted(NUCLEUS_OD, rng, 0.08))
     return cell.finish(od)
 
 
@@ -157,10 +157,10 @@ def monocyte(cx: float, cy: float, radius: float, rng: np.random.Generator) -> P
     """Large cell: grey-blue cytoplasm with a few vacuoles, a kidney-shaped lacy nucleus."""
     cell = _Cell(cx, cy, radius, rng)
     r = cell.radius
-    centre = cell.point(r * 0.12, cell.angle + 180)
-    cell.ellipse(centre, (r * rng.uniform(0.56, 0.64), r * rng.uniform(0.44, 0.5)), cell.angle)
-    notch = cell.point(r * rng.uniform(0.45, 0.52), cell.angle + 90 + rng.uniform(-20, 20))
-    cell.ellipse(notch, (r * 0.27, r * 0.2), cell.angle, 0)
+    centre = cell.point(r * 0.1, cell.angle + 180)
+    cell.ellipse(centre, (r * rng.uniform(0.66, 0.74), r * rng.uniform(0.54, 0.6)), cell.angle)
+    notch = cell.point(r * rng.uniform(0.58, 0.66), cell.angle + 90 + rng.uniform(-20, 20))
+    cell.ellipse(notch, (r * 0.3, r * 0.17), cell.angle + rng.uniform(-20, 20), 0)
     nucleus = cell.nucleus()
     vacuoles = dots(
         cell.grid.size, cell.grid.centre(), r * 0.8, int(rng.integers(0, 7)), (2, 5), rng
@@ -205,8 +205,8 @@ def basophil(cx: float, cy: float, radius: float, rng: np.random.Generator) -> P
 
 WBC_KINDS: dict[str, tuple[float, tuple[float, float], WbcRenderer]] = {
     "neutrophil": (0.52, (1.5, 1.75), neutrophil),
-    "lymphocyte": (0.28, (1.0, 1.3), lymphocyte),
-    "monocyte": (0.10, (1.85, 2.2), monocyte),
+    "lymphocyte": (0.28, (1.05, 1.35), lymphocyte),
+    "monocyte": (0.10, (1.7, 2.0), monocyte),
     "eosinophil": (0.08, (1.6, 1.9), eosinophil),
     "basophil": (0.02, (1.4, 1.65), basophil),
 }

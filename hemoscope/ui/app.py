@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QMessageLogContext, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import (
+    QCoreApplication,
+    QMessageLogContext,
+    QStandardPaths,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
 from hemoscope import __version__
+from hemoscope.store import CaseStore, StoreError, database_path
+from hemoscope.ui.capture_sources import BestSourceOpener, CaptureCatalog
+from hemoscope.ui.case_backend import CaseBackend, MemoryBackend, StoreBackend
 from hemoscope.ui.errors import log_failures
+from hemoscope.ui.inference import Analyzer
 from hemoscope.ui.main_window import MainWindow
 from hemoscope.ui.resources import app_icon, style_sheet
+from hemoscope.ui.settings_store import SettingsStore
 from hemoscope.ui.smoke import EXIT_TIMED_OUT, SmokeTest
 
-__all__ = ["create_application", "run"]
+__all__ = ["create_application", "inference_threads", "load_pipeline", "open_case_store", "run"]
 
 log = logging.getLogger(__name__)
 qt_log = logging.getLogger("qt")
@@ -73,18 +86,47 @@ def light_palette() -> QPalette:
     return palette
 
 
-def run(images: Sequence[Path] = (), *, smoke_test: bool = False) -> int:
-    """Show the main window, open `images`, and run until it closes; the exit status.
+def run(
+    images: Sequence[Path] = (),
+    *,
+    smoke_test: bool = False,
+    db: Path | None = None,
+    prefer_camera: bool = True,
+) -> int:
+    """Show the station, open `images` (else the best source: a camera, or the simulated
+    microscope), and run until it closes; the exit status.
 
-    With `smoke_test`, quit as soon as the window has been painted and `images` have
-    been tried (see `SmokeTest`), and log failures instead of showing message boxes.
+    Cases are saved in the case database `db` (default: ``hemoscope-cases.db`` in the
+    user's data folder). With `smoke_test`: the simulated microscope, cases in memory
+    only, failures logged instead of shown; quit once the window is painted, `images`
+    were tried and, with models, a few live frames were analysed (see `SmokeTest`).
     """
     app = create_application()
-    window = MainWindow(error_reporter=log_failures if smoke_test else None)
+    settings = SettingsStore()
+    threads = inference_threads(settings.load().inference_threads)
+    store, backend, problem = (None, MemoryBackend(), "") if smoke_test else open_case_store(db)
+    window = MainWindow(
+        sources=CaptureCatalog(),
+        pipeline_factory=lambda: load_pipeline(threads),
+        backend=backend,
+        settings=settings,
+        error_reporter=log_failures if smoke_test else None,
+    )
+    if problem:
+        window.notice.show_message(f"Cases are NOT being saved: {problem}", level="error")
     checker: SmokeTest | None = None
     if smoke_test:
-        checker = SmokeTest(app, window, wait_for_load=bool(images))
+        checker = SmokeTest(
+            app,
+            window,
+            wait_for_load=bool(images),
+            inference_frames=SMOKE_FRAMES,
+            frame_shown=None if images else lambda: window.live.shown_count > 0,
+        )
         window.load_finished.connect(checker.load_finished)
+        window.worker.ready.connect(checker.models_ready)
+        window.worker.unavailable.connect(checker.models_unavailable)
+        window.worker.result.connect(checker.frame_analysed)
     _fit_to_screen(window)
     window.show()
     if not window.isVisible():
@@ -92,9 +134,56 @@ def run(images: Sequence[Path] = (), *, smoke_test: bool = False) -> int:
         return EXIT_TIMED_OUT
     if images:
         window.open_paths(images)
-    status = app.exec()
-    window.loader.shutdown()
+    else:
+        opener = BestSourceOpener(prefer_camera=prefer_camera and not smoke_test, parent=window)
+        window.open_source_in_background(opener)
+    try:
+        status = app.exec()
+    finally:
+        window.shutdown()
+        if store is not None:
+            store.close()
     return int(status)
+
+
+SMOKE_FRAMES = 3
+"""Live frames the models must analyse before --smoke-test passes (when they exist)."""
+
+
+def inference_threads(configured: int) -> int:
+    """ONNX Runtime threads: as configured, else half the cores (the GUI, the camera and
+    the desktop keep the rest), at least one."""
+    return configured if configured > 0 else max(1, (os.cpu_count() or 2) // 2)
+
+
+def load_pipeline(threads: int) -> Analyzer:
+    """The shipped models (on the inference thread; raises ModelError without them)."""
+    from hemoscope.vision.pipeline import Pipeline
+
+    return Pipeline.load(threads=threads)
+
+
+def open_case_store(db: Path | None) -> tuple[CaseStore | None, CaseBackend, str]:
+    """The case database (made if new) and its backend; in memory, with the reason, when
+    it cannot be opened (the station still works, and says the cases are not saved)."""
+    if db is None:
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+        db = database_path(folder)
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        store = CaseStore.open(db)
+    except (StoreError, OSError) as error:
+        log.error("cannot open the case database %s: %s", db, error)
+        return None, MemoryBackend(), str(error)
+    log.info("cases are saved in %s", db)
+    return store, StoreBackend(store, operator=_operator()), ""
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in the environment (a service account)
+        return "unknown"
 
 
 def _fit_to_screen(window: QWidget) -> None:

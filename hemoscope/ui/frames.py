@@ -1,10 +1,11 @@
-"""The newest frame, shared between the thread that reads a source and the GUI. No Qt here.
+"""Stamped frames, a one-frame mailbox, and a rate meter. No Qt here.
 
-A source's thread `put`s every frame it reads into one `LatestFrame`; only the newest is
-kept (older ones are simply replaced, never queued). The live view pulls it on a timer and
-compares sequence numbers to know whether there is anything new to show, as the image
-widget of pymmcore-widgets does. `RateMeter` measures events per second over a sliding
-window (frames read, frames shown).
+`StampedFrame` is a frame as the station passes it round: its number, arrival time and
+source name. `LatestFrame` is a one-frame mailbox (writers replace, readers peek) used for
+opened still images; streaming sources keep their newest frame in `hemoscope.capture`'s
+`CaptureThread`. The live view pulls either on a timer and compares numbers to know
+whether there is anything new to show, as the image widget of pymmcore-widgets does.
+`RateMeter` measures events per second over a sliding window (frames shown).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ Frame = npt.NDArray[np.uint8]
 @dataclass(frozen=True, eq=False)
 class StampedFrame:
     """A frame, its number in the order frames arrived (from 1), when it arrived
-    (``time.perf_counter()``) and where it came from (for `Field.source`)."""
+    (``time.monotonic()``, as `CaptureThread` stamps frames) and where it came from (for
+    `Field.source`)."""
 
     image: Frame
     seq: int
@@ -37,7 +39,7 @@ class StampedFrame:
 class LatestFrame:
     """A one-frame mailbox: writers replace, readers peek. Thread-safe."""
 
-    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._frame: StampedFrame | None = None
         self._seq = 0
@@ -71,7 +73,7 @@ class LatestFrame:
 class RateMeter:
     """Events per second over the last `window_s` seconds. Thread-safe."""
 
-    def __init__(self, window_s: float = 2.0, clock: Callable[[], float] = time.perf_counter):
+    def __init__(self, window_s: float = 2.0, clock: Callable[[], float] = time.monotonic):
         if window_s <= 0:
             raise ValueError("window_s must be > 0")
         self._window = window_s

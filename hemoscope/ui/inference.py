@@ -43,12 +43,14 @@ class Analyzer(Protocol):
 
 @dataclass(frozen=True, eq=False)
 class InferenceResult:
-    """The field found in `frame`, how long the analysis took, and when it finished."""
+    """The field found in `frame`, how long the analysis took, when it finished, and the
+    worker's generation when the frame was taken (see `InferenceWorker.abort`)."""
 
     frame: StampedFrame
     field: Field
     elapsed_s: float
     done_t: float
+    generation: int = 0
 
 
 def model_versions(pipeline: object) -> str:
@@ -125,11 +127,18 @@ class InferenceWorker(QObject):
             self._pending = frame
             self._cond.notify()
 
-    def abort(self) -> None:
-        """Drop the waiting frame and discard the result of the one being analysed."""
+    def abort(self) -> int:
+        """Drop the waiting frame and discard the result of the one being analysed; the
+        new generation (results of earlier ones, already on their way, carry theirs)."""
         with self._cond:
             self._pending = None
             self._generation += 1
+            return self._generation
+
+    @property
+    def generation(self) -> int:
+        with self._cond:
+            return self._generation
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop the worker and join its thread; False if it did not end in time."""
@@ -186,19 +195,19 @@ class InferenceWorker(QObject):
 
     def _analyse(self, frame: StampedFrame, generation: int) -> None:
         assert self._pipeline is not None
-        t0 = time.perf_counter()
+        t0 = time.monotonic()
         try:
             field = self._pipeline.analyze(frame.image, source=frame.source)
         except Exception as error:
             log.exception("analysing frame %d failed", frame.seq)
             self.failed.emit(f"analysis failed: {error}")
             return
-        done = time.perf_counter()
+        done = time.monotonic()
         with self._cond:
             current = generation == self._generation
         if current:
             self.analysed += 1
-            self.result.emit(InferenceResult(frame, field, done - t0, done))
+            self.result.emit(InferenceResult(frame, field, done - t0, done, generation))
 
 
 class _WorkerThread(QThread):

@@ -1,14 +1,16 @@
 """The live picture: pull the newest frame on a timer, show it, feed the inference worker.
 
-`LiveController` owns the frame mailbox (`LatestFrame`), the `SourceRunner` of the
-current source, and the display timer. On each tick (every `interval_ms`) it looks at the
-mailbox; when a newer frame is there and the station is live, it shows the frame and
-submits it to the worker (which keeps only the newest). Results come back by signal; the
-newest one's cells are drawn over the picture. Nothing is signalled per frame: the source
-thread only writes the mailbox, and the GUI reads it at its own pace.
+`LiveController` owns the `SourceRunner` of the current source (its `CaptureThread` keeps
+the newest frame) and the display timer. On each tick (every `interval_ms`) it looks at
+the newest frame; when it is newer than the one shown and the station is live, it shows
+it and submits it to the worker (which keeps only the newest). Results come back by
+signal; the newest one's cells are drawn over the picture. Nothing is signalled per
+frame: the source thread only replaces its newest frame, and the GUI reads it at its own
+pace.
 
-Opened image files are a source too: `show_still` puts the image into the mailbox, and
-it is shown and analysed like a camera frame that does not change.
+Opened image files are a source too: `show_still` puts the image into a one-frame
+mailbox (`LatestFrame`), and it is shown and analysed like a camera frame that does not
+change.
 
 The source's state is polled as well; `source_status` is emitted when it changes (the
 window shows the lost-camera banner from it), and the status bar's figures are refreshed
@@ -73,6 +75,7 @@ class LiveController(QObject):
         self._last_status: tuple[SourceState, str] | None = None
         self._status_due = 0.0
         self._pending_capture: CaptureCallback | None = None
+        self._generation = worker.generation
         self.worker.result.connect(self._on_result)
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -83,13 +86,14 @@ class LiveController(QObject):
     def start(self) -> None:
         self._timer.start()
 
-    def set_source(self, source: FrameSource | None) -> None:
-        """Stop the current source and start reading `source` (None: no source)."""
+    def set_source(self, source: FrameSource | None, *, opened: bool = False) -> None:
+        """Stop the current source and start reading `source` (None: no source);
+        `opened`: it is open already."""
         self._stop_runner()
         self.still_name = ""
         self._reset_picture()
         if source is not None:
-            self.runner = SourceRunner(source, self.slot)
+            self.runner = SourceRunner(source, opened=opened)
             self.runner.start()
         self._poll_status(force=True)
 
@@ -100,7 +104,8 @@ class LiveController(QObject):
         if self.still_name == "":
             self._reset_picture()
         self.still_name = name
-        self.worker.abort()
+        self._generation = self.worker.abort()
+        self.latest = None
         self._pending_capture = None
         if self.active:
             self.view.show_cells(None)  # the last image's cells are not this one's
@@ -139,7 +144,7 @@ class LiveController(QObject):
 
         Returns "now", "pending" (waiting for the frame's analysis) or "" (no frame).
         """
-        frame = self.slot.get()
+        frame = self.newest()
         if frame is None:
             return ""
         if self.worker.state not in ("loading", "ready"):
@@ -162,11 +167,15 @@ class LiveController(QObject):
     def _capturable(self, result: InferenceResult, frame: StampedFrame) -> bool:
         if result.frame.seq == frame.seq:
             return True
-        return self.streaming and time.perf_counter() - result.frame.t <= FRESH_S
+        return self.streaming and time.monotonic() - result.frame.t <= FRESH_S
 
     # -- the timer -----------------------------------------------------------------------
+    def newest(self) -> StampedFrame | None:
+        """The newest frame of the source (or the opened image)."""
+        return self.runner.latest() if self.runner is not None else self.slot.get()
+
     def tick(self) -> None:
-        frame = self.slot.get()
+        frame = self.newest()
         if frame is not None and frame.seq != self._shown_seq and self.active:
             self._shown_seq = frame.seq
             self.view.show_frame(frame.image)
@@ -175,7 +184,7 @@ class LiveController(QObject):
             if frame.seq != self._submitted_seq:
                 self.worker.submit(frame)
                 self._submitted_seq = frame.seq
-        now = time.perf_counter()
+        now = time.monotonic()
         if now >= self._status_due:
             self._status_due = now + STATUS_EVERY_S
             self._poll_status()
@@ -192,6 +201,8 @@ class LiveController(QObject):
 
     # -- results -------------------------------------------------------------------------
     def _on_result(self, result: InferenceResult) -> None:
+        if result.generation != self._generation:
+            return  # analysed before the source changed; it was on its way when it did
         if result.frame.seq < (0 if self.latest is None else self.latest.frame.seq):
             return
         self.latest = result
@@ -200,18 +211,18 @@ class LiveController(QObject):
             pending(result.frame.image, result.field)
         if self.active:
             self.view.show_cells(result.field)
-            self.lags_ms.append((time.perf_counter() - result.frame.t) * 1000)
+            self.lags_ms.append((time.monotonic() - result.frame.t) * 1000)
             self.result_shown.emit(result)
 
     def _fresh_cells(self) -> Field | None:
-        frame = self.slot.get()
+        frame = self.newest()
         result = self.latest
         if frame is None or result is None:
             return None
         return result.field if self._capturable(result, frame) else None
 
     def _reset_picture(self) -> None:
-        self.worker.abort()
+        self._generation = self.worker.abort()
         self.slot.clear()
         self.latest = None
         self._pending_capture = None

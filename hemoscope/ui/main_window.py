@@ -38,6 +38,7 @@ from hemoscope.core import Box, CaseInfo, Tally
 from hemoscope.ui.about import show_about
 from hemoscope.ui.actions import ClassKeys, WindowActions, build_menus
 from hemoscope.ui.banner import Banner
+from hemoscope.ui.capture_sources import BestSourceOpener, source_key
 from hemoscope.ui.case_backend import CaseBackend
 from hemoscope.ui.case_controller import CaseController
 from hemoscope.ui.class_menu import ask_class_with_menu
@@ -56,7 +57,7 @@ from hemoscope.ui.review import AskClass, ReviewController
 from hemoscope.ui.settings_model import StationSettings
 from hemoscope.ui.settings_store import SettingsStore
 from hemoscope.ui.source_menu import SourceCatalog, SourceMenu
-from hemoscope.ui.source_status import SourceBannerText
+from hemoscope.ui.station_status import StationStatus
 from hemoscope.ui.station_view import StationView
 from hemoscope.ui.status import StationStatusBar
 from hemoscope.ui.workspace import CaseWorkspace
@@ -113,6 +114,8 @@ class MainWindow(QMainWindow):
         )
         self._last_folder = Path.home()
         self._file_title = ""
+        self._closed = False
+        self._opener: BestSourceOpener | None = None
 
         # the case
         self.workspace = CaseWorkspace(
@@ -188,7 +191,11 @@ class MainWindow(QMainWindow):
         self.source_menu = SourceMenu(
             self.window_actions, sources, choose=self.set_source, parent=self
         )
-        self._source_text = SourceBannerText()
+        self.presenter = StationStatus(
+            status=self.status, source_banner=self.source_banner, notice=self.notice,
+            live=self.live, worker=self.worker, cases=self.cases, review=self.review,
+            fields_count=self._fields_count, parent=self,
+        )  # fmt: skip
         self._wire()
         self.setAcceptDrops(True)
         self.view.viewport().setAcceptDrops(False)
@@ -218,15 +225,9 @@ class MainWindow(QMainWindow):
         self.files.image_shown.connect(self.image_shown)
         self.files.activated.connect(self._files_activated)
         self.view.zoom_changed.connect(self.status.show_zoom)
-        self.worker.ready.connect(self._models_ready)
-        self.worker.unavailable.connect(self._models_unavailable)
-        self.worker.failed.connect(lambda text: self.status.show_error(text))
-        self.live.source_status.connect(self._source_status)
-        self.live.rates.connect(self._rates)
         self.cases.case_changed.connect(self._case_changed)
         self.cases.tally_changed.connect(self._show_tally)
         self.cases.target_reached.connect(self._target_reached)
-        self.cases.error.connect(self._case_error)
         self.review.mode_changed.connect(self._mode_changed)
         self.review.message.connect(lambda text: self.status.showMessage(text, 6000))
         self.review.counted.connect(self.manual.flash)
@@ -253,15 +254,35 @@ class MainWindow(QMainWindow):
         }, self.cases.undo_stack)  # fmt: skip
 
     # -- sources -------------------------------------------------------------------------
-    def set_source(self, source: FrameSource | None) -> None:
-        """Make `source` the live picture (None: no source)."""
+    def set_source(
+        self, source: FrameSource | None, *, opened: bool = False, key: str = ""
+    ) -> None:
+        """Make `source` the live picture (None: no source); `opened`: it is open already;
+        `key`: its Source menu entry, when it was not chosen there."""
+        if self._closed:  # a source opened in the background after the window closed
+            if source is not None and opened:
+                source.close()
+            return
         if self.review.mode == "review":
             self.review.back_to_live()
         self.files.forget_title()
         if source is not None:
             self.images_dock.setVisible(False)
-        self.live.set_source(source)
+            if key:
+                self.source_menu.remember(source, key)
+        self.live.set_source(source, opened=opened)
         self.source_menu.mark(source)
+
+    def open_source_in_background(self, opener: BestSourceOpener) -> None:
+        """Start with the source `opener` finds (a camera, else the simulated microscope)
+        without waiting for it: the window is usable meanwhile."""
+        self._opener = opener
+        self.view.set_placeholder("Looking for a camera…")
+        opener.opened.connect(lambda source: self.set_source(
+            source, opened=True, key=source_key(source)))  # fmt: skip
+        opener.failed.connect(lambda why: self.view.set_placeholder(
+            f"No source could be opened: {why}\nChoose one in the Source menu"))  # fmt: skip
+        opener.start()
 
     def open_paths(self, paths: Iterable[str | Path]) -> int | None:
         """Open image files and folders as the source (File ▸ Open, drops)."""
@@ -312,35 +333,6 @@ class MainWindow(QMainWindow):
         self.images_dock.setVisible(True)
         self.source_banner.dismiss()
 
-    def _source_status(self, status: object) -> None:
-        text = self._source_text.describe(status, self.live.still_name, self._fields_count())
-        self.status.show_source(text.status, text.tip)
-        self.review.capture_enabled = text.can_capture
-        if text.banner:
-            self.source_banner.show_message(
-                text.banner, level=text.level, button=text.button, action=self.live.reconnect
-            )
-        else:
-            self.source_banner.dismiss()
-
-    def _rates(self, shown: float, source: float, ms: object) -> None:
-        showing = self.review.mode == "live" and (self.live.streaming or self.live.still_name)
-        self.status.show_rates(shown if showing else None, source)
-        self.status.show_inference(ms if isinstance(ms, float) else None)
-
-    # -- models --------------------------------------------------------------------------
-    def _models_ready(self, versions: str) -> None:
-        self.status.show_models(f"Models: {versions}" if versions else "Models loaded", versions)
-        self.notice.dismiss()
-
-    def _models_unavailable(self, message: str) -> None:
-        self.status.show_models("No models", message)
-        self.notice.show_message(
-            f"{message}. The live picture works; captured fields get no automatic cells "
-            "(draw them by hand), and manual counting works as usual.",
-            level="info",
-        )
-
     # -- the case ------------------------------------------------------------------------
     def _class_key(self, class_id: str) -> None:
         focus = self.focusWidget()  # the window's focus child, active or not
@@ -377,15 +369,8 @@ class MainWindow(QMainWindow):
         try:
             self.workspace.set_info(info)
         except Exception as error:  # a store error: say so, keep what is shown
-            self._case_error(f"The sample id could not be saved: {error}")
+            self.presenter.case_error(f"The sample id could not be saved: {error}")
         self._case_changed(self.workspace.case, "", "")
-
-    def _case_error(self, message: str) -> None:
-        log.warning("%s", message)
-        self.status.show_error(message)
-        self.notice.show_message(
-            message, level="error", button="Dismiss", action=self.notice.dismiss
-        )
 
     def _show_cell(self, field_id: str, cell_id: str) -> None:
         self.window_actions.manual.setChecked(False)
@@ -487,6 +472,9 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the source, the models' thread, the image reader; wait for saves."""
+        self._closed = True
+        if self._opener is not None:
+            self._opener.wait()
         self.live.shutdown()
         self.source_menu.shutdown()
         self.worker.shutdown()

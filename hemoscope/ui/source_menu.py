@@ -87,6 +87,10 @@ class SourceMenu(QObject):
         self._made[id(source)] = f"video:{path}"
         return source
 
+    def remember(self, source: FrameSource, key: str) -> None:
+        """`source` (made elsewhere, e.g. at start) is the menu's entry `key`."""
+        self._made[id(source)] = key
+
     def mark(self, source: FrameSource | None) -> None:
         """Check the menu entry of the source now shown."""
         self._current = "" if source is None else self._made.get(id(source), "")

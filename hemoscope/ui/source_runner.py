@@ -1,13 +1,15 @@
-"""Read a `FrameSource` on a thread of its own into a `LatestFrame`. No Qt here.
+"""A frame source as the station sees it: read on `hemoscope.capture`'s `CaptureThread`,
+reconnected after a loss, described for the status bar. No Qt here.
 
-The runner opens the source, then reads as fast as the source delivers (the source paces
-itself), putting each frame into the mailbox. Nothing is signalled per frame: the GUI
-polls `status()` and the mailbox on its display timer.
+The `CaptureThread` reads the source on its own thread and keeps only the newest frame;
+nothing is signalled per frame. The GUI's timer calls `latest()` (the newest frame,
+stamped) and `poll()`, which restarts a lost or unopenable source every `retry_s`
+seconds (`reconnect()` does it at once: the Reconnect button). Frames already captured
+into the case are untouched: the runner knows nothing about cases.
 
-When the source raises `SourceLost` (an unplugged camera) the runner closes it and tries
-to open it again every `retry_s` seconds, or at once when `reconnect()` is called; frames
-already captured into the case are untouched, since the runner knows nothing about cases.
-A source that cannot be opened at all is reported as FAILED and retried the same way.
+States for the station: OPENING and FAILED before the source ever delivered; RUNNING;
+LOST from a loss until it delivers again (reopen attempts included, so the banner does
+not flicker between attempts); STOPPED.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from hemoscope.capture.source import FrameSource, SourceError, SourceInfo, SourceLost
-from hemoscope.ui.frames import LatestFrame, RateMeter
+from hemoscope.capture.capture_thread import CaptureThread
+from hemoscope.capture.source import FrameSource, SourceInfo
+from hemoscope.ui.frames import StampedFrame
 
-__all__ = ["SourceRunner", "SourceState", "SourceStatus"]
+__all__ = ["RETRY_S", "SourceRunner", "SourceState", "SourceStatus"]
 
 log = logging.getLogger(__name__)
 
@@ -43,152 +48,120 @@ class SourceStatus:
     state: SourceState
     info: SourceInfo | None
     message: str
-    fps: float
-    attempts: int  # reopen attempts since the source was lost (0 while running)
+    fps: float  # frames delivered per second
+    attempts: int  # reopen attempts since the source was lost or failed (0 while running)
 
 
 class SourceRunner:
-    """Owns one source and the thread that reads it."""
+    """Owns one source and the capture thread that reads it."""
 
     def __init__(
         self,
         source: FrameSource,
-        slot: LatestFrame,
         *,
+        opened: bool = False,
         retry_s: float = RETRY_S,
+        clock: Callable[[], float] = time.monotonic,
         thread_name: str = "hemoscope-capture",
     ) -> None:
+        """`opened`: the source is open already (as `open_best_source` returns it)."""
         self.source = source
-        self._slot = slot
         self._retry_s = retry_s
-        self._thread_name = thread_name
+        self._clock = clock
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._state = SourceState.STOPPED
-        self._info: SourceInfo | None = None
-        self._message = ""
+        self._info: SourceInfo | None = source.info if opened else None
+        self._thread = CaptureThread(
+            source,
+            open_source=not opened,
+            on_opened=self._opened,
+            on_lost=self._on_lost,
+            name=thread_name,
+        )
+        self._lost = False  # delivered once, then lost: LOST until it delivers again
         self._attempts = 0
-        self._meter = RateMeter()
+        self._next_retry = 0.0
+        self._down = False  # lost or failed, seen by `poll`
+        self._stopped = True
+        self._stamped: StampedFrame | None = None
 
     # -- control (GUI thread) ---------------------------------------------------------
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._set(SourceState.OPENING, "opening…")
-        self._thread = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
-        self._thread.start()
-
-    def reconnect(self) -> None:
-        """Try to reopen now instead of at the next retry (no effect while running)."""
-        self._wake.set()
-        if self._thread is None or not self._thread.is_alive():
-            self.start()
+        self._stopped = False
+        if not self._thread.running:
+            self._thread.start()
 
     def stop(self, timeout_s: float = JOIN_TIMEOUT_S) -> bool:
         """Stop reading, close the source and join the thread; False if it hung."""
-        self._stop.set()
-        self._wake.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout_s)
-            if thread.is_alive():
-                log.error("the source %r did not stop within %.1f s", self._name(), timeout_s)
-                return False
-        self._set(SourceState.STOPPED, "")
-        return True
+        self._stopped = True
+        return self._thread.stop(timeout_s)
+
+    def reconnect(self) -> None:
+        """Open the source again now (no effect while it runs)."""
+        if self._stopped or self._thread.state in ("opening", "running"):
+            return
+        self._attempts += 1
+        self._next_retry = self._clock() + self._retry_s
+        log.info("reopening %s (attempt %d)", self._name(), self._attempts)
+        self._thread.start()
+
+    def poll(self) -> None:
+        """Called on the GUI's timer: retry a lost or unopenable source when it is due."""
+        state = self._thread.state
+        if state == "running":
+            self._lost = False
+            self._attempts = 0
+            self._down = False
+        elif state in ("lost", "failed") and not self._stopped:
+            if state == "lost":
+                self._lost = True
+            if not self._down:  # just went down: give the device a moment first
+                self._down = True
+                self._next_retry = self._clock() + self._retry_s
+            elif self._clock() >= self._next_retry:
+                self.reconnect()
+
+    def latest(self) -> StampedFrame | None:
+        """The newest frame (the same object until a newer one arrives)."""
+        newest = self._thread.latest()
+        if newest.frame is None:
+            return None
+        stamped = self._stamped
+        if stamped is None or stamped.seq != newest.number:
+            stamped = StampedFrame(newest.frame, newest.number, newest.t, self._name())
+            self._stamped = stamped
+        return stamped
 
     def status(self) -> SourceStatus:
+        self.poll()
+        thread = self._thread
+        error = thread.error
+        message = "" if error is None else str(error)
+        state = {
+            "running": SourceState.RUNNING,
+            "opening": SourceState.OPENING,
+            "failed": SourceState.FAILED,
+            "lost": SourceState.LOST,
+        }.get(thread.state, SourceState.STOPPED)
+        if self._lost and state in (SourceState.OPENING, SourceState.FAILED):
+            state = SourceState.LOST  # still trying to get it back
+        if self._stopped:
+            state = SourceState.STOPPED
         with self._lock:
-            return SourceStatus(
-                self._state, self._info, self._message, self._meter.rate(), self._attempts
-            )
+            info = self._info
+        return SourceStatus(state, info, message, thread.fps, self._attempts)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread.running
 
-    # -- the thread ----------------------------------------------------------------
-    def _run(self) -> None:
-        ever_opened = False
-        try:
-            while not self._stop.is_set():
-                if not self._open(ever_opened):
-                    self._pause()
-                    continue
-                ever_opened = True
-                self._read_until_lost()
-                self._close()
-                if not self._stop.is_set():
-                    self._pause()
-        finally:
-            self._close()
-
-    def _open(self, ever_opened: bool) -> bool:
-        try:
-            info = self.source.open()
-        except SourceError as error:
-            self._failed(ever_opened, str(error))
-            return False
-        except Exception as error:  # a bug in a source must not kill the thread silently
-            log.exception("opening the source failed")
-            self._failed(ever_opened, f"unexpected error: {error}")
-            return False
+    # -- internals ---------------------------------------------------------------------
+    def _opened(self, info: SourceInfo) -> None:  # on the capture thread
         with self._lock:
             self._info = info
-            self._state = SourceState.RUNNING
-            self._message = ""
-            self._attempts = 0
-        self._meter.reset()
-        log.info("source open: %s (%dx%d)", info.name, info.width, info.height)
-        return True
 
-    def _failed(self, ever_opened: bool, message: str) -> None:
-        with self._lock:
-            self._state = SourceState.LOST if ever_opened else SourceState.FAILED
-            self._message = message
-            self._attempts += 1
-        log.warning("source %s: %s", self._name(), message)
-
-    def _read_until_lost(self) -> None:
-        name = self._name()
-        while not self._stop.is_set():
-            try:
-                frame = self.source.read()
-            except SourceLost as error:
-                self._lost(str(error))
-                return
-            except Exception as error:
-                log.exception("reading the source failed")
-                self._lost(f"unexpected error: {error}")
-                return
-            self._slot.put(frame, name)
-            self._meter.tick()
-
-    def _lost(self, message: str) -> None:
-        with self._lock:
-            self._state = SourceState.LOST
-            self._message = message
-        log.warning("source %s lost: %s", self._name(), message)
-
-    def _close(self) -> None:
-        try:
-            self.source.close()
-        except Exception:
-            log.exception("closing the source failed")
-
-    def _pause(self) -> None:
-        self._wake.wait(self._retry_s)
-        self._wake.clear()
-
-    def _set(self, state: SourceState, message: str) -> None:
-        with self._lock:
-            self._state = state
-            self._message = message
-            if state is SourceState.STOPPED:
-                self._attempts = 0
+    def _on_lost(self, error: Exception) -> None:  # on the capture thread
+        if self._thread.state == "lost":
+            self._lost = True
 
     def _name(self) -> str:
         with self._lock:

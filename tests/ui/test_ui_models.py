@@ -68,22 +68,30 @@ def test_rate_meter_over_a_window() -> None:
 # -- source runner -----------------------------------------------------------------------
 def test_runner_reads_loses_and_reconnects() -> None:
     source = FakeSource(fps=200, width=64, height=48)
-    slot = LatestFrame()
-    runner = SourceRunner(source, slot, retry_s=30.0)
+    runner = SourceRunner(source, retry_s=30.0)
     runner.start()
+
+    def seq() -> int:
+        frame = runner.latest()
+        return 0 if frame is None else frame.seq
+
     try:
-        _until(lambda: slot.seq >= 5)
+        _until(lambda: seq() >= 5)
+        latest = runner.latest()
+        assert latest is runner.latest()  # the same object until a newer frame comes
+        assert latest is not None and latest.source == "Fake microscope"
         assert runner.status().state is SourceState.RUNNING
         assert runner.status().info is not None
         source.lose(refuse_opens=1)
         _until(lambda: runner.status().state is SourceState.LOST)
         assert "unplugged" in runner.status().message
-        seq = slot.seq
+        before = seq()
         runner.reconnect()  # refused once ...
-        _until(lambda: runner.status().attempts == 1)
-        assert runner.status().state is SourceState.LOST
+        _until(lambda: runner.status().attempts == 1 and not runner.running)
+        assert runner.status().state is SourceState.LOST  # still lost, no flicker
         runner.reconnect()  # ... then back
-        _until(lambda: runner.status().state is SourceState.RUNNING and slot.seq > seq + 3)
+        _until(lambda: runner.status().state is SourceState.RUNNING and seq() > before + 3)
+        assert runner.status().attempts == 0
         assert source.closed >= 1
     finally:
         assert runner.stop()
@@ -91,15 +99,17 @@ def test_runner_reads_loses_and_reconnects() -> None:
     assert not runner.running
 
 
-def test_runner_reports_a_source_that_never_opens() -> None:
+def test_runner_retries_a_source_that_never_opens() -> None:
     source = FakeSource()
     source.refuse_opens = 100
-    runner = SourceRunner(source, LatestFrame(), retry_s=0.01)
+    runner = SourceRunner(source, retry_s=0.01)
     runner.start()
     try:
         _until(lambda: runner.status().attempts >= 3)
         status = runner.status()
-        assert status.state is SourceState.FAILED and "no camera" in status.message
+        assert status.state in (SourceState.FAILED, SourceState.OPENING)
+        _until(lambda: runner.status().state is SourceState.FAILED)
+        assert "no camera" in runner.status().message
     finally:
         assert runner.stop()
 

@@ -1,0 +1,109 @@
+"""The station's sources from `hemoscope.capture`: the catalogue behind the Source menu,
+and opening the best source at start without blocking the window.
+
+`CaptureCatalog` lists the USB cameras found and the simulated microscope, and plays
+video files. `BestSourceOpener` runs `open_best_source` (the first camera that delivers,
+else the simulated microscope; about a second either way) on a worker thread and hands
+the opened source back by signal, so the window is up at once and the live picture
+follows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from hemoscope.capture.best import open_best_source
+from hemoscope.capture.camera import CameraSource, list_cameras
+from hemoscope.capture.simulator import SimulatedMicroscope
+from hemoscope.capture.source import FrameSource
+from hemoscope.capture.video import VideoFileSource
+from hemoscope.ui.source_menu import SourceChoice
+
+__all__ = ["BestSourceOpener", "CaptureCatalog", "source_key"]
+
+log = logging.getLogger(__name__)
+
+SIMULATED = "simulated"
+
+
+def source_key(source: FrameSource) -> str:
+    """The Source menu's key for a source made elsewhere (the one opened at start)."""
+    if isinstance(source, CameraSource):
+        return f"camera:{source.index}"
+    if isinstance(source, SimulatedMicroscope):
+        return SIMULATED
+    if isinstance(source, VideoFileSource):
+        return f"video:{source.path}"
+    return ""
+
+
+class CaptureCatalog:
+    """Cameras (probed when asked: slow), the simulated microscope, video files."""
+
+    def __init__(self, *, max_cameras: int = 8) -> None:
+        self.max_cameras = max_cameras
+
+    def choices(self) -> list[SourceChoice]:
+        found = [
+            SourceChoice(
+                f"camera:{camera.index}",
+                f"{camera.name} ({camera.width}×{camera.height})",
+                _camera_maker(camera.index, camera.name),
+            )
+            for camera in list_cameras(self.max_cameras)
+        ]
+        found.append(SourceChoice(SIMULATED, "Simulated microscope (demo)", SimulatedMicroscope))
+        return found
+
+    def video(self, path: Path) -> FrameSource:
+        return VideoFileSource(path)
+
+
+def _camera_maker(index: int, name: str) -> Callable[[], FrameSource]:
+    return lambda: CameraSource(index, name=name)
+
+
+class BestSourceOpener(QObject):
+    """Opens the best source on a worker thread; `opened` (source, already open) or
+    `failed` (why) follows."""
+
+    opened = Signal(object)
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        *,
+        prefer_camera: bool = True,
+        open_source: Callable[[], FrameSource] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._open = open_source or (lambda: open_best_source(prefer_camera))
+        self._pool = QThreadPool(self)
+        self._pool.setObjectName("hemoscope-open-source")
+        self._pool.setMaxThreadCount(1)
+
+    def start(self) -> None:
+        self._pool.start(_Open(self))
+
+    def wait(self, timeout_ms: int = 10_000) -> bool:
+        return bool(self._pool.waitForDone(timeout_ms))
+
+
+class _Open(QRunnable):
+    def __init__(self, opener: BestSourceOpener) -> None:
+        super().__init__()
+        self._opener = opener
+
+    def run(self) -> None:
+        try:
+            source = self._opener._open()
+        except Exception as error:  # SourceError, or a bug: the window says so
+            log.exception("no source could be opened")
+            self._opener.failed.emit(str(error))
+            return
+        self._opener.opened.emit(source)

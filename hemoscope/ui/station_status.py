@@ -1,0 +1,91 @@
+"""What the station tells the technician about its machinery: the source (status bar and
+the lost-camera banner), frame rates and inference time, the models, failed saves.
+
+`StationStatus` listens to the live controller, the inference worker and the case
+controller, and writes to the status bar and the two banners; it decides nothing else
+(except that capture is off while the source is not delivering).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject
+
+from hemoscope.ui.banner import Banner
+from hemoscope.ui.case_controller import CaseController
+from hemoscope.ui.inference import InferenceWorker
+from hemoscope.ui.live import LiveController
+from hemoscope.ui.review import ReviewController
+from hemoscope.ui.source_status import SourceBannerText
+from hemoscope.ui.status import StationStatusBar
+
+__all__ = ["StationStatus"]
+
+log = logging.getLogger(__name__)
+
+
+class StationStatus(QObject):
+    def __init__(
+        self,
+        *,
+        status: StationStatusBar,
+        source_banner: Banner,
+        notice: Banner,
+        live: LiveController,
+        worker: InferenceWorker,
+        cases: CaseController,
+        review: ReviewController,
+        fields_count: Callable[[], int],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.status = status
+        self.source_banner = source_banner
+        self.notice = notice
+        self.live = live
+        self.review = review
+        self._fields_count = fields_count
+        self._text = SourceBannerText()
+        live.source_status.connect(self.source_changed)
+        live.rates.connect(self.rates)
+        worker.ready.connect(self.models_ready)
+        worker.unavailable.connect(self.models_unavailable)
+        worker.failed.connect(status.show_error)
+        cases.error.connect(self.case_error)
+
+    def source_changed(self, status: object) -> None:
+        text = self._text.describe(status, self.live.still_name, self._fields_count())
+        self.status.show_source(text.status, text.tip)
+        self.review.capture_enabled = text.can_capture
+        if text.banner:
+            self.source_banner.show_message(
+                text.banner, level=text.level, button=text.button, action=self.live.reconnect
+            )
+        else:
+            self.source_banner.dismiss()
+
+    def rates(self, shown: float, source: float, ms: object) -> None:
+        showing = self.review.mode == "live" and (self.live.streaming or self.live.still_name)
+        self.status.show_rates(shown if showing else None, source)
+        self.status.show_inference(ms if isinstance(ms, float) else None)
+
+    def models_ready(self, versions: str) -> None:
+        self.status.show_models(f"Models: {versions}" if versions else "Models loaded", versions)
+        self.notice.dismiss()
+
+    def models_unavailable(self, message: str) -> None:
+        self.status.show_models("No models", message)
+        self.notice.show_message(
+            f"{message}. The live picture works; captured fields get no automatic cells "
+            "(draw them by hand), and manual counting works as usual.",
+            level="info",
+        )
+
+    def case_error(self, message: str) -> None:
+        log.warning("%s", message)
+        self.status.show_error(message)
+        self.notice.show_message(
+            message, level="error", button="Dismiss", action=self.notice.dismiss
+        )

@@ -121,6 +121,12 @@ class LiveController(QObject):
     def status(self) -> SourceStatus | None:
         return None if self.runner is None else self.runner.status()
 
+    def can_capture(self) -> bool:
+        """Whether the picture is live now: the source delivers, or an image is open."""
+        if self.runner is None:
+            return bool(self.still_name)
+        return self.runner.status().state is SourceState.RUNNING
+
     @property
     def streaming(self) -> bool:
         return self.runner is not None

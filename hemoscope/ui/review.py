@@ -69,7 +69,6 @@ class ReviewController(QObject):
         self.field_id: str | None = None
         self.cell_id: str | None = None
         self.capturing = False
-        self.capture_enabled = True
         view.key_handler = self.handle_key
         view.set_caption(LIVE_CAPTION, LIVE_COLOUR)
         view.cell_clicked.connect(self.select)
@@ -89,7 +88,7 @@ class ReviewController(QObject):
         if self.capturing or self.cases.saving:
             self.message.emit("Still saving the last field…")
             return
-        if not self.capture_enabled:
+        if not self.live.can_capture():
             self.message.emit("Nothing to capture: the source is not delivering frames")
             return
         self.capturing = True

@@ -50,6 +50,7 @@ class SourceStatus:
     message: str
     fps: float  # frames delivered per second
     attempts: int  # reopen attempts since the source was lost or failed (0 while running)
+    name: str = "source"  # the source's name, also before it is open
 
 
 class SourceRunner:
@@ -148,7 +149,7 @@ class SourceRunner:
             state = SourceState.STOPPED
         with self._lock:
             info = self._info
-        return SourceStatus(state, info, message, thread.fps, self._attempts)
+        return SourceStatus(state, info, message, thread.fps, self._attempts, self._name())
 
     @property
     def running(self) -> bool:
@@ -166,4 +167,9 @@ class SourceRunner:
     def _name(self) -> str:
         with self._lock:
             info = self._info
-        return info.name if info is not None else type(self.source).__name__
+        if info is None:
+            try:
+                info = self.source.info  # a name, at least, before the source is open
+            except Exception:
+                return type(self.source).__name__
+        return info.name

@@ -22,7 +22,6 @@ class SourceText:
     banner: str  # "" for no banner
     level: str  # banner level: "warning", "error", "info"
     button: str  # banner button text ("" for none)
-    can_capture: bool
 
 
 class SourceBannerText:
@@ -32,33 +31,31 @@ class SourceBannerText:
         if not isinstance(status, SourceStatus):
             if still_name:
                 name = Path(still_name).name
-                return SourceText(f"Image: {name}", still_name, "", "", "", True)
-            return SourceText("No source", "Choose a source in the Source menu", "", "", "",
-                              False)  # fmt: skip
+                return SourceText(f"Image: {name}", still_name, "", "", "")
+            return SourceText("No source", "Choose a source in the Source menu", "", "", "")
         info = status.info
-        name = info.name if info is not None else "source"
+        name = info.name if info is not None else status.name
         size = f" · {info.width}×{info.height}" if info is not None else ""
         safe = f"The case is safe ({fields} field{'s' if fields != 1 else ''} captured)."
         state = status.state
         if state is SourceState.RUNNING:
-            return SourceText(f"{name}{size}", _tip(status), "", "", "", True)
+            return SourceText(f"{name}{size}", _tip(status), "", "", "")
         if state is SourceState.OPENING:
-            return SourceText(f"{name}: opening…", _tip(status), "", "", "", False)
+            return SourceText(f"{name}: opening…", _tip(status), "", "", "")
         if state is SourceState.LOST:
             tries = f" (attempt {status.attempts})" if status.attempts else ""
             banner = (
                 f"Camera lost: {status.message or 'no frames'}. Reconnecting…{tries} "
                 f"{safe} Check the cable, then press Reconnect (Ctrl+R)."
             )
-            return SourceText(f"{name}: LOST", _tip(status), banner, "error", "Reconnect", False)
+            return SourceText(f"{name}: LOST", _tip(status), banner, "error", "Reconnect")
         if state is SourceState.FAILED:
             banner = (
                 f"The source could not be opened: {status.message}. Trying again… {safe} "
                 "Choose another source in the Source menu, or press Retry."
             )
-            return SourceText(f"{name}: not available", _tip(status), banner, "error", "Retry",
-                              False)  # fmt: skip
-        return SourceText(f"{name}: stopped", _tip(status), "", "", "", False)
+            return SourceText(f"{name}: not available", _tip(status), banner, "error", "Retry")
+        return SourceText(f"{name}: stopped", _tip(status), "", "", "")
 
 
 def _tip(status: SourceStatus) -> str:

@@ -3,7 +3,7 @@ the lost-camera banner), frame rates and inference time, the models, failed save
 
 `StationStatus` listens to the live controller, the inference worker and the case
 controller, and writes to the status bar and the two banners; it decides nothing else
-(except that capture is off while the source is not delivering).
+(the live controller says whether there is something to capture).
 """
 
 from __future__ import annotations
@@ -58,7 +58,6 @@ class StationStatus(QObject):
     def source_changed(self, status: object) -> None:
         text = self._text.describe(status, self.live.still_name, self._fields_count())
         self.status.show_source(text.status, text.tip)
-        self.review.capture_enabled = text.can_capture
         if text.banner:
             self.source_banner.show_message(
                 text.banner, level=text.level, button=text.button, action=self.live.reconnect

@@ -264,6 +264,6 @@ def test_cell_crop_is_square_and_padded_at_the_edge() -> None:
 def test_source_texts() -> None:
     text = SourceBannerText()
     none = text.describe(None, "", 0)
-    assert none.status == "No source" and not none.can_capture
+    assert none.status == "No source" and not none.banner
     still = text.describe(None, "/data/f1.png", 2)
-    assert still.status == "Image: f1.png" and still.can_capture and not still.banner
+    assert still.status == "Image: f1.png" and not still.banner

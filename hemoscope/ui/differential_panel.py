@@ -9,7 +9,7 @@ shows a banner (`show_target_reached`); the beep is the window's.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -26,9 +26,10 @@ from PySide6.QtWidgets import (
 )
 
 from hemoscope.core import DEFAULT_REFERENCE, DEFAULT_TAXONOMY, ReferenceSet, Tally, Taxonomy
+from hemoscope.ui.deferred import Deferred
 from hemoscope.ui.differential_chart import DifferentialChart
 from hemoscope.ui.settings_model import MAX_TARGET, TARGET_CHOICES
-from hemoscope.ui.tally_text import progress_text, summary_text, tally_lines
+from hemoscope.ui.tally_text import TallyLine, progress_text, summary_text, tally_lines
 
 __all__ = ["COLUMNS", "DifferentialPanel"]
 
@@ -88,7 +89,9 @@ class DifferentialPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Columns are measured once per update (`resizeColumnsToContents`), not on every
+        # cell's change as ResizeToContents would (a hundred measurements per capture).
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.summary = QLabel(self)
         self.summary.setObjectName("tallySummary")
@@ -109,47 +112,77 @@ class DifferentialPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.chart, 1)
         self.tally: Tally | None = None
+        self._chart = Deferred(self._draw_chart, widget=self.chart)
+
+    def _draw_chart(self) -> None:
+        if self.tally is not None:
+            self.chart.show_tally(self.tally, self.taxonomy, self.reference)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._chart.shown()
 
     # -- showing -------------------------------------------------------------------------
     def show_tally(self, tally: Tally) -> None:
         self.tally = tally
-        self.progress.setRange(0, tally.target)
-        self.progress.setValue(min(tally.denominator, tally.target))
-        self.progress.setFormat(progress_text(tally))
-        self.progress.setProperty("reached", tally.target_reached)
-        self.progress.style().unpolish(self.progress)
-        self.progress.style().polish(self.progress)
-        if not tally.target_reached:
-            self.reached.setVisible(False)
+        self._show_progress(tally)
         lines = tally_lines(tally, self.taxonomy, self.reference)
-        self.table.setRowCount(len(lines))
+        rows_changed = self.table.rowCount() != len(lines)
+        if rows_changed:
+            self.table.setRowCount(len(lines))
+        changed = False
         for r, line in enumerate(lines):
-            cells = (line.key, line.name, line.count, line.percent, line.ci, line.reference)
-            for c, text in enumerate(cells):
+            percent = f"{line.percent} {line.flag}" if line.flag else line.percent
+            texts = (line.key, line.name, line.count, percent, line.ci, line.reference)
+            for c, text in enumerate(texts):
                 item = self.table.item(r, c)
                 if item is None:
                     item = QTableWidgetItem()
                     self.table.setItem(r, c, item)
-                item.setText(text)
-                if c != 1:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                if c == 0:
-                    item.setBackground(QBrush(QColor(line.colour)))
-                    item.setForeground(QBrush(_ink(line.colour)))
-                if c == 3:
-                    item.setForeground(QBrush(QColor(FLAG_COLOURS.get(line.flag, "#1f2933"))))
-                    item.setToolTip(
-                        {"H": "above the reference range", "L": "below it"}.get(line.flag, "")
-                    )
-                if not line.in_differential:
-                    item.setForeground(QBrush(QColor("#616e7c")))
-            flagged = self.table.item(r, 3)
-            if line.flag and flagged is not None:
-                flagged.setText(f"{line.percent} {line.flag}")
-        self._fit_table()
+                if item.text() != text:
+                    item.setText(text)
+                    self._style(item, c, line)
+                    changed = True
+        if changed:
+            for column in range(len(COLUMNS)):
+                if column != 1:
+                    self.table.resizeColumnToContents(column)
+        if rows_changed:
+            self._fit_table()
         self.summary.setText(summary_text(tally))
-        self.chart.show_tally(tally, self.taxonomy, self.reference)
+        self._chart.request()  # the chart can wait for the next turn of the event loop
         self._set_target_quietly(tally.target)
+
+    def _show_progress(self, tally: Tally) -> None:
+        bar = self.progress
+        if bar.maximum() != tally.target:
+            bar.setRange(0, tally.target)
+        value = min(tally.denominator, tally.target)
+        text = progress_text(tally)
+        if bar.value() != value or bar.format() != text:
+            bar.setUpdatesEnabled(False)  # setValue would repaint at once, synchronously
+            bar.setValue(value)
+            bar.setFormat(text)
+            bar.setUpdatesEnabled(True)  # ... this schedules one repaint instead
+        if bar.property("reached") != tally.target_reached:
+            bar.setProperty("reached", tally.target_reached)
+            bar.style().unpolish(bar)  # the style sheet colours the bar by "reached"
+            bar.style().polish(bar)
+        if not tally.target_reached:
+            self.reached.setVisible(False)
+
+    def _style(self, item: QTableWidgetItem, column: int, line: TallyLine) -> None:
+        if column != 1:
+            item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+        if column == 0:
+            item.setBackground(QBrush(QColor(line.colour)))
+            item.setForeground(QBrush(_ink(line.colour)))
+        elif column == 3:
+            item.setForeground(QBrush(QColor(FLAG_COLOURS.get(line.flag, "#1f2933"))))
+            tip = {"H": "above the reference range", "L": "below it"}.get(line.flag, "")
+            item.setToolTip(tip)
+        if not line.in_differential and column != 0:
+            item.setForeground(QBrush(QColor("#616e7c")))
 
     def _fit_table(self) -> None:
         """As tall as its rows: the chart gets the rest of the panel."""

@@ -26,6 +26,7 @@ from PySide6.QtGui import (
     QPen,
     QPixmap,
     QResizeEvent,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,7 +42,14 @@ from PySide6.QtWidgets import (
 )
 
 from hemoscope.core import Box, Case, Cell, Taxonomy
-from hemoscope.ui.gallery_model import UNCLASSIFIED, GalleryGroup, cell_crop, gallery_groups
+from hemoscope.ui.deferred import Deferred
+from hemoscope.ui.gallery_model import (
+    UNCLASSIFIED,
+    GalleryGroup,
+    background,
+    cell_crop,
+    gallery_groups,
+)
 from hemoscope.ui.overlay import REVIEW_COLOUR
 from hemoscope.ui.qimage import bgr_to_qimage
 
@@ -64,6 +72,7 @@ class CellGallery(QScrollArea):
         self.taxonomy = taxonomy
         self._image_of = image_of
         self._thumbs: dict[tuple[str, str, Box, str, bool], QIcon] = {}
+        self._fills: dict[str, tuple[int, int, int]] = {}  # field id -> background colour
         self._body = QWidget(self)
         self._layout = QVBoxLayout(self._body)
         self._layout.setContentsMargins(6, 6, 6, 6)
@@ -72,11 +81,24 @@ class CellGallery(QScrollArea):
         self.sections: dict[str, _ClassList] = {}
         self.headers: dict[str, QLabel] = {}
         self._case: Case | None = None
+        self._refresh = Deferred(self._rebuild, widget=self)
 
     # -- showing -------------------------------------------------------------------------
     def show_case(self, case: Case | None) -> None:
+        """Show `case`: on the next turn of the event loop, or when the gallery is shown."""
         self._case = case
-        groups = gallery_groups(case, self.taxonomy)
+        self._refresh.request()
+
+    def flush(self) -> None:
+        """Bring the thumbnails up to date now."""
+        self._refresh.flush()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._refresh.shown()
+
+    def _rebuild(self) -> None:
+        groups = gallery_groups(self._case, self.taxonomy)
         if [g.class_id for g in groups] != list(self.sections):
             self._rebuild_sections(groups)
         for group in groups:
@@ -86,8 +108,10 @@ class CellGallery(QScrollArea):
         self.taxonomy = taxonomy
         self.sections.clear()
         self.show_case(self._case)
+        self.flush()
 
     def selected_cells(self) -> list[tuple[str, str]]:
+        self.flush()
         return [
             tuple(item.data(ROLE_KEY))
             for section in self.sections.values()
@@ -102,6 +126,9 @@ class CellGallery(QScrollArea):
         return len(chosen)
 
     def select(self, field_id: str, cell_id: str) -> None:
+        if not self.isVisible():
+            return
+        self.flush()
         for section in self.sections.values():
             for row in range(section.count()):
                 item = section.item(row)
@@ -160,7 +187,11 @@ class CellGallery(QScrollArea):
         key = (field_id, cell.id, cell.box, mark, cell.final_class is not None)
         icon = self._thumbs.get(key)
         if icon is None:
-            icon = _make_thumbnail(self._image_of(field_id), cell.box, mark)
+            image = self._image_of(field_id)
+            fill = self._fills.get(field_id)
+            if fill is None and image is not None:
+                fill = self._fills[field_id] = background(image)
+            icon = _make_thumbnail(image, cell.box, mark, fill)
             self._thumbs[key] = icon
         return icon
 
@@ -254,12 +285,14 @@ class _ClassList(QListWidget):
             event.ignore()
 
 
-def _make_thumbnail(image: npt.NDArray[np.uint8] | None, box: Box, mark: str) -> QIcon:
+def _make_thumbnail(
+    image: npt.NDArray[np.uint8] | None, box: Box, mark: str, fill: tuple[int, int, int] | None
+) -> QIcon:
     if image is None:
         pixmap = QPixmap(THUMB, THUMB)
         pixmap.fill(QColor("#cbd2d9"))
     else:
-        pixmap = QPixmap.fromImage(bgr_to_qimage(cell_crop(image, box, THUMB)))
+        pixmap = QPixmap.fromImage(bgr_to_qimage(cell_crop(image, box, THUMB, fill=fill)))
     if mark:
         painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

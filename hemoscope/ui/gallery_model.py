@@ -17,7 +17,14 @@ import numpy.typing as npt
 from hemoscope.core import Box, Case, Cell, Taxonomy
 from hemoscope.ui.review_model import reading_order
 
-__all__ = ["UNCLASSIFIED", "GalleryEntry", "GalleryGroup", "cell_crop", "gallery_groups"]
+__all__ = [
+    "UNCLASSIFIED",
+    "GalleryEntry",
+    "GalleryGroup",
+    "background",
+    "cell_crop",
+    "gallery_groups",
+]
 
 UNCLASSIFIED = ""
 Image = npt.NDArray[np.uint8]
@@ -56,8 +63,23 @@ def gallery_groups(case: Case | None, taxonomy: Taxonomy) -> list[GalleryGroup]:
     return groups
 
 
-def cell_crop(image: Image, box: Box, size: int = 72, context: float = 1.3) -> Image:
-    """A `size` x `size` BGR crop centred on `box`, `context` times its longer side."""
+def background(image: Image) -> tuple[int, int, int]:
+    """The typical colour of a field (the median of a coarse grid of its pixels)."""
+    h, w = image.shape[:2]
+    grid = image[:: max(1, h // 16), :: max(1, w // 16), :3].reshape(-1, 3)
+    b, g, r = (int(v) for v in np.median(grid, axis=0))
+    return b, g, r
+
+
+def cell_crop(
+    image: Image,
+    box: Box,
+    size: int = 72,
+    context: float = 1.3,
+    fill: tuple[int, int, int] | None = None,
+) -> Image:
+    """A `size` x `size` BGR crop centred on `box`, `context` times its longer side;
+    where it leaves the image it is padded with `fill` (default: `background(image)`)."""
     if size <= 0:
         raise ValueError("size must be > 0")
     h, w = image.shape[:2]
@@ -66,7 +88,7 @@ def cell_crop(image: Image, box: Box, size: int = 72, context: float = 1.3) -> I
     x0, y0 = round(cx - side / 2), round(cy - side / 2)
     s = max(1, round(side))
     out = np.empty((s, s, 3), np.uint8)
-    out[:] = np.median(image[:: max(1, h // 16), :: max(1, w // 16)].reshape(-1, 3), axis=0)
+    out[:] = background(image) if fill is None else fill
     sx0, sy0 = max(0, x0), max(0, y0)
     sx1, sy1 = min(w, x0 + s), min(h, y0 + s)
     if sx1 > sx0 and sy1 > sy0:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 
 from hemoscope.core import Box, Case, Field
@@ -114,11 +114,19 @@ class ReviewController(QObject):
         n = 0 if field is None else field.n_wbc
         self.message.emit(f"Field captured: {n} white cell{'s' if n != 1 else ''}")
         if self.mode == "live":
-            first = None
-            if field is not None:
-                flagged = [c for c in reading_order(field) if c.pending_review]
-                first = flagged[0].id if flagged else None
-            self.review_field(field_id, first)
+            # Freeze the picture now; show the field on the next turn of the event loop,
+            # so that saving it and showing it are not one long block.
+            self.live.set_active(False)
+            QTimer.singleShot(0, self, lambda: self._show_captured(field_id))
+
+    def _show_captured(self, field_id: str) -> None:
+        field = self.cases.workspace.field(field_id)
+        if self.mode != "live" or field is None:
+            if self.mode == "live":
+                self.live.set_active(True)
+            return
+        flagged = [c for c in reading_order(field) if c.pending_review]
+        self.review_field(field_id, flagged[0].id if flagged else None)
 
     def review_field(self, field_id: str, cell_id: str | None = None) -> None:
         field = self.cases.workspace.field(field_id)

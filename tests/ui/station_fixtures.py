@@ -80,7 +80,9 @@ def capture(qtbot: QtBot, win: MainWindow) -> str:
     qtbot.waitUntil(new_result, timeout=TIMEOUT_MS)
     with qtbot.waitSignal(win.cases.field_added, timeout=TIMEOUT_MS) as added:
         qtbot.keyClick(win.view, Qt.Key.Key_Space)
-    return str(added.args[0])
+    field_id = str(added.args[0])
+    qtbot.waitUntil(lambda: win.review.field_id == field_id, timeout=TIMEOUT_MS)
+    return field_id
 
 
 def click_cell(qtbot: QtBot, win: MainWindow, cell: Cell) -> None:

@@ -22,6 +22,8 @@ def test_drag_a_thumbnail_to_another_class(qtbot: QtBot, station: Station) -> No
     win = station.window
     field_id = capture(qtbot, win)
     win.gallery_dock.raise_()
+    qtbot.waitUntil(win.gallery.isVisible, timeout=TIMEOUT_MS)
+    win.gallery.flush()
     source = win.gallery.sections["monocyte"]
     target = win.gallery.sections["lymphocyte"]
     assert source.count() == 1 and target.count() == 1
@@ -48,12 +50,13 @@ def test_drag_a_thumbnail_to_another_class(qtbot: QtBot, station: Station) -> No
     QApplication.sendEvent(target.viewport(), drop)
     cell = win.workspace.field(field_id).get(cell_id)  # type: ignore[union-attr]
     assert cell is not None and cell.final_class == "lymphocyte" and not cell.pending_review
+    win.gallery.flush()
     assert win.gallery.sections["monocyte"].count() == 0
     assert win.gallery.sections["lymphocyte"].count() == 2
     assert win.differential.tally.count("lymphocyte") == 2  # type: ignore[union-attr]
     # One undo step, as for a key press.
     win.window_actions.undo.trigger()
-    assert win.gallery.sections["monocyte"].count() == 1
+    qtbot.waitUntil(lambda: win.gallery.sections["monocyte"].count() == 1, timeout=TIMEOUT_MS)
 
 
 def test_class_key_relabels_selected_thumbnails_and_double_click_shows_the_field(
@@ -63,6 +66,8 @@ def test_class_key_relabels_selected_thumbnails_and_double_click_shows_the_field
     field_id = capture(qtbot, win)
     qtbot.keyClick(win.view, Qt.Key.Key_Space)  # back to live
     win.gallery_dock.raise_()
+    qtbot.waitUntil(win.gallery.isVisible, timeout=TIMEOUT_MS)
+    win.gallery.flush()
     section = win.gallery.sections["neutrophil"]
     item = section.item(0)
     assert item is not None
@@ -77,6 +82,7 @@ def test_class_key_relabels_selected_thumbnails_and_double_click_shows_the_field
     assert cell is not None and cell.final_class == "basophil"
     assert win.review.mode == "live"  # the gallery relabels without leaving live view
 
+    win.gallery.flush()
     basophils = win.gallery.sections["basophil"]
     shown = basophils.item(0)
     assert shown is not None

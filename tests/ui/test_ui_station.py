@@ -54,6 +54,7 @@ def test_space_captures_the_field_and_shows_it_for_review(qtbot: QtBot, station:
     selected = case.fields[0].get(win.review.cell_id or "")
     assert selected is not None and selected.pending_review
     assert win.differential.tally is not None and win.differential.tally.denominator == 3
+    win.gallery.flush()  # the gallery redraws on the next turn of the event loop
     assert win.gallery.sections["neutrophil"].count() == 1
     # Space again: back to live; nothing more captured.
     qtbot.keyClick(win.view, Qt.Key.Key_Space)
@@ -75,6 +76,7 @@ def test_click_then_key_relabels_and_undo_redo(qtbot: QtBot, station: Station) -
     assert relabelled is not None and relabelled.final_class == "eosinophil"
     tally = win.differential.tally
     assert tally is not None and tally.count("eosinophil") == 1 and tally.count("neutrophil") == 0
+    win.gallery.flush()
     assert win.gallery.sections["eosinophil"].count() == 1
 
     qtbot.keyClick(win.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)

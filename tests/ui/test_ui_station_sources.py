@@ -74,6 +74,7 @@ def test_without_models_the_picture_runs_and_cells_are_added_by_hand(
         qtbot.waitUntil(lambda: win.live.shown_count >= 3, timeout=TIMEOUT_MS)
         with qtbot.waitSignal(win.cases.field_added, timeout=TIMEOUT_MS):
             qtbot.keyClick(win.view, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: win.review.mode == "review", timeout=TIMEOUT_MS)
         field_id = win.review.field_id
         assert field_id is not None and win.workspace.field(field_id).cells == ()  # type: ignore[union-attr]
         viewport = win.view.viewport()

@@ -13,7 +13,12 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from hemoscope.training.classifier_model import INPUT_SIZE, CellClassifier, ClassifierExport
+from hemoscope.training.classifier_model import (
+    INPUT_SIZE,
+    CellClassifier,
+    ClassifierExport,
+    ExportedLogits,
+)
 from hemoscope.training.pbc_data import Sample, list_samples, load_all
 from hemoscope.training.train_classifier import CLASSES, ClassifierTrainConfig, predict_logits
 from hemoscope.vision.classification_metrics import (
@@ -62,7 +67,7 @@ def parity(model: CellClassifier, path: Path, n: int = 8) -> float:
     """Largest absolute difference between torch and ONNX Runtime logits."""
     x = torch.rand(n, 3, INPUT_SIZE, INPUT_SIZE, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        ref = model(x).numpy()
+        ref = ExportedLogits(model).eval()(x).numpy()
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = sess.run(["logits"], {"image": x.numpy()})[0]
     return float(np.abs(ref - got).max())
@@ -97,7 +102,7 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
     y = np.array([s.label for s in val_s], np.int64)
     model = load_best(run)
     val_images = load_all(val_s)
-    logits = predict_logits(model, val_images, y, cfg)
+    logits = predict_logits(ExportedLogits(model), val_images, y, cfg)
     temperature = fit_temperature(logits, y)
     p_raw, p_cal = softmax(logits), softmax(logits, temperature)
     threshold = choose_review_threshold(p_cal, y)
@@ -140,6 +145,7 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
         "temperature": round(temperature, 4),
         "review_threshold": threshold,
         "architecture": "residual CNN, widths 32-64-128-192, 2 blocks per stage, global average pooling, linear head",
+        "test_time_augmentation": "inside the graph: logits and embedding averaged over the crop and its mirror image; CAM from the crop as given",
         "data": {
             "dataset": "PBC (Acevedo et al., 'A dataset of microscopic peripheral blood cell images for "
             "development of automatic recognition systems', Data in Brief 30, 105474, 2020)",

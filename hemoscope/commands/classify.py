@@ -23,15 +23,38 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser(
         "classify",
         help="classify single-cell crop images (files or folders)",
-        description="Treats each image as one white cell's crop, centred on the cell. Prints "
-        "the class, its calibrated probability and whether the cell should be reviewed.",
+        description="Treats each image as one white cell's crop. The detector finds the white "
+        "cell nearest the centre and the crop rule frames it as in a field (--framing whole: "
+        "use the whole image). Prints the class, its calibrated probability and whether the "
+        "cell should be reviewed.",
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders")
     p.add_argument("--recursive", action="store_true", help="include sub-folders")
     p.add_argument("--json", type=Path, help="write the results here")
+    add_framing_args(p)
     p.add_argument("--model", type=Path, help="classifier ONNX file (default: the shipped one)")
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(handler=classify)
+
+
+def add_framing_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--framing",
+        choices=("detect", "whole"),
+        default="detect",
+        help="find the cell with the detector and apply the crop rule (default), or use "
+        "the whole image as the crop",
+    )
+    p.add_argument("--detector", type=Path, help="detector ONNX file (default: the shipped one)")
+
+
+def cell_cropper(args: argparse.Namespace, clf: Any) -> Any:
+    """A function image -> (crop, framing) for the chosen framing."""
+    from hemoscope.vision.detector import Detector
+    from hemoscope.vision.single_cell import frame_single_cell
+
+    finder = Detector(args.detector, threads=args.threads) if args.framing == "detect" else None
+    return lambda image: frame_single_cell(image, clf.input_size, clf.crop_scale, finder)
 
 
 def classify(args: argparse.Namespace) -> int:
@@ -41,6 +64,7 @@ def classify(args: argparse.Namespace) -> int:
 
     try:
         clf = Classifier(args.model, threads=args.threads)
+        crop = cell_cropper(args, clf)
     except ModelError as exc:
         error(str(exc))
         return EXIT_FAILED
@@ -57,8 +81,9 @@ def classify(args: argparse.Namespace) -> int:
         for path in chunk:
             row: dict[str, Any] = {"file": str(path)}
             try:
-                crops.append(clf.crop_whole_image(read_image(path)))
-                row["status"] = "ok"
+                image_crop, framing = crop(read_image(path))
+                crops.append(image_crop)
+                row.update(status="ok", framing=framing)
                 ok_rows.append(row)
             except ImageReadError as exc:
                 row.update(status="error", error=exc.reason)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from hemoscope.commands.classify import add_framing_args, cell_cropper
 from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, error, model_info, write_json
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     c.add_argument("--data", required=True, type=Path, help="folder with one sub-folder per class")
     c.add_argument("--json", type=Path, help="write the metrics here")
     c.add_argument("--png", type=Path, help="write the confusion matrix as an image here")
+    add_framing_args(c)
     c.add_argument("--model", type=Path, help="classifier ONNX file (default: the shipped one)")
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(handler=evaluate_classifier)
@@ -52,6 +54,7 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
 
     try:
         clf = Classifier(args.model, threads=args.threads)
+        crop = cell_cropper(args, clf)
         mapping = map_folders(args.data, clf.classes)
     except (ModelError, FileNotFoundError) as exc:
         error(str(exc))
@@ -80,7 +83,7 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
     for folder, label in mapping.labels.items():
         for path in image_files(args.data / folder):
             try:
-                batch.append(clf.crop_whole_image(read_image(path)))
+                batch.append(crop(read_image(path))[0])
                 batch_labels.append(label)
             except ImageReadError as exc:
                 failed.append({"file": str(path), "error": exc.reason})
@@ -98,6 +101,7 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
         "version": 1,
         "model": model_info(clf.card),
         "data": str(args.data),
+        "framing": args.framing,
         "images": len(y_true),
         "accuracy": rep.accuracy,
         "macro_f1": rep.macro_f1,

@@ -1,0 +1,51 @@
+"""Framing an image that shows one white cell (a crop from an analyser or a camera).
+
+Such images come framed in many ways: PBC's CellaVision crops show the cell at about
+40% of the side with red cells around it, other laboratories crop tighter. To give the
+classifier the framing it was trained on, the detector finds the white cell nearest the
+centre and the crop rule cuts around its box, exactly as for cells found in a field
+(never larger than the image itself). When no white cell is found, the whole image is
+used as the crop.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from hemoscope.vision.crops import crop_geometry, cut_crop, whole_image_geometry
+from hemoscope.vision.detector import Detections
+from hemoscope.vision.image_input import Channels, to_rgb
+
+Framing = Literal["detected", "whole image"]
+
+
+class CellFinder(Protocol):
+    names: tuple[str, ...]
+
+    def detect(self, image: npt.NDArray[np.generic], channels: Channels = "bgr") -> Detections: ...
+
+
+def frame_single_cell(
+    image: npt.NDArray[np.generic],
+    size: int,
+    scale: float,
+    finder: CellFinder | None,
+    channels: Channels = "bgr",
+) -> tuple[npt.NDArray[np.uint8], Framing]:
+    """The classifier's crop of a one-cell image, and how it was framed."""
+    rgb = to_rgb(image, channels)
+    h, w = rgb.shape[:2]
+    if finder is not None and "wbc" in finder.names:
+        d = finder.detect(rgb, channels="rgb")
+        wbc = d.boxes[d.classes == finder.names.index("wbc")]
+        if len(wbc):
+            centres = (wbc[:, :2] + wbc[:, 2:]) / 2
+            nearest = int(np.argmin(((centres - (w / 2, h / 2)) ** 2).sum(axis=1)))
+            x1, y1, x2, y2 = (float(v) for v in wbc[nearest])
+            cx, cy, side = crop_geometry(x1, y1, x2, y2, scale)
+            return cut_crop(rgb, cx, cy, min(side, float(max(h, w))), size), "detected"
+    cx, cy, side = whole_image_geometry(h, w)
+    return cut_crop(rgb, cx, cy, side, size), "whole image"

@@ -1,0 +1,53 @@
+"""Framing a one-cell image: the detected white cell nearest the centre, else the whole image."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hemoscope.vision.detector import Detections
+from hemoscope.vision.single_cell import frame_single_cell
+
+
+class FakeFinder:
+    names = ("wbc", "rbc", "platelet")
+
+    def __init__(self, boxes: list[list[float]], classes: list[int]) -> None:
+        self.boxes = np.array(boxes, np.float32).reshape(-1, 4)
+        self.classes = np.array(classes, np.int64)
+
+    def detect(self, image: np.ndarray, channels: str = "bgr") -> Detections:
+        return Detections(
+            self.boxes, self.classes, np.ones(len(self.classes), np.float32), self.names
+        )
+
+
+def _image() -> np.ndarray:
+    img = np.full((200, 200, 3), 220, np.uint8)
+    img[80:120, 80:120] = (0, 0, 255)  # the cell, red in RGB
+    img[10:30, 10:30] = (0, 255, 0)  # another white cell, off centre
+    return img
+
+
+def test_the_white_cell_nearest_the_centre_is_framed_by_the_crop_rule() -> None:
+    finder = FakeFinder([[10, 10, 30, 30], [80, 80, 120, 120], [60, 60, 70, 70]], [0, 0, 1])
+    crop, how = frame_single_cell(_image(), 40, 2.0, finder, channels="rgb")
+    assert how == "detected"
+    # side 80 around (100, 100): the 40 px cell fills the middle half of the 40 px crop.
+    assert (crop[12:28, 12:28] == (0, 0, 255)).all()
+    assert (crop[:8, :8] == 220).all()
+
+
+def test_the_crop_never_exceeds_the_image() -> None:
+    finder = FakeFinder([[20, 20, 180, 180]], [0])
+    crop, how = frame_single_cell(_image(), 50, 2.0, finder, channels="rgb")
+    assert how == "detected"
+    corner = crop[4:6, 4:6].astype(int)  # the corner cell is still in view (blurred by the shrink)
+    assert (corner[..., 1] > 150).all() and (corner[..., 0] < 100).all()
+
+
+def test_whole_image_when_no_white_cell_is_found() -> None:
+    for finder in (FakeFinder([[60, 60, 70, 70]], [1]), None):
+        crop, how = frame_single_cell(_image(), 50, 2.0, finder, channels="rgb")
+        assert how == "whole image" and crop.shape == (50, 50, 3)
+        middle = crop[22:28, 22:28].astype(int)
+        assert (middle[..., 2] > 200).all() and (middle[..., 0] < 50).all()

@@ -5,6 +5,6 @@ aborts Python 3.11 after a few thousand Qt calls, and neutralises it (see
 `hemoscope.ui.pyside_guard`).
 """
 
-from hemoscope.ui.pyside_guard import protect_none
+from hemoscope.ui.pyside_guard import protect_singletons
 
-protect_none()
+protect_singletons()

@@ -108,7 +108,7 @@ def build_menus(
         actual_size=_action(window, "&Actual Pixels", slots["actual_size"], ["Ctrl+1"],
                             "One image pixel per screen pixel"),
         show_minor=_action(window, "Show Red Cells and &Platelets", slots["show_minor"],
-                           ["Ctrl+B"], checkable=True, checked=True),
+                           ["Ctrl+B"], checkable=True, checked=False),
         show_labels=_action(window, "Show &Labels", slots["show_labels"], ["Ctrl+L"],
                             checkable=True, checked=True),
         previous_image=_action(window, "&Previous Image or Field", slots["previous"], ["PgUp"]),

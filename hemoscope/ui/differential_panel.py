@@ -88,6 +88,10 @@ class DifferentialPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setWordWrap(False)
+        rows = self.table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 6)
         header = self.table.horizontalHeader()
         # Columns are measured once per update (`resizeColumnsToContents`), not on every
         # cell's change as ResizeToContents would (a hundred measurements per capture).
@@ -186,7 +190,6 @@ class DifferentialPanel(QWidget):
 
     def _fit_table(self) -> None:
         """As tall as its rows: the chart gets the rest of the panel."""
-        self.table.resizeRowsToContents()
         height = self.table.horizontalHeader().height() + 2 * self.table.frameWidth()
         height += sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
         self.table.setFixedHeight(height + 2)

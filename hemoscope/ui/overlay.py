@@ -7,7 +7,9 @@ in screen pixels, whatever the zoom.
 White cells get a box in their class colour and a label ("Neutrophil 93%"); red cells
 and platelets a thin, faint outline (they are counted, not labelled; hidden with
 `show_minor`). A cell flagged for review and not decided yet has a dashed box and an
-amber "?" badge; a cell the technician decided gets a "✓" (or "✎" when changed). The
+amber "?" badge; a cell the technician decided gets a "✓" (or "✎" when changed). Red
+cells and platelets are hidden unless `show_minor` (View ▸ Show Red Cells and Platelets).
+The
 selected cell has a white halo. While a box is being drawn its outline follows the mouse.
 """
 
@@ -52,7 +54,7 @@ class CellOverlay(QGraphicsItem):
         self.taxonomy = taxonomy
         self.field: Field | None = None
         self.selected_id: str | None = None
-        self.show_minor = True
+        self.show_minor = False  # red cells and platelets: off for a calm picture
         self.show_labels = True
         self.draft: Box | None = None
         self._rect = QRectF()

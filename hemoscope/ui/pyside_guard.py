@@ -1,17 +1,18 @@
-"""A guard against a reference-count bug of the installed PySide6 build on Python 3.11.
+"""A guard against reference-count bugs of the installed PySide6 build on Python 3.11.
 
-The PySide6 6.12.0 wheels (``cp310-abi3``) return ``None`` from every void method
-(``label.setText(...)``, ``painter.save()``, ...) without taking a reference to it, so
-each such call takes one reference away from ``None`` for good. Since Python 3.12 ``None``
-is immortal and nothing happens; on Python 3.11 its count (a few thousand at start) falls
-to zero after a few thousand calls and the interpreter aborts with
-"Fatal Python error: none_dealloc: deallocating None". A station painting 30 frames a
+The PySide6 6.12.0 wheels (``cp310-abi3``) installed here drop references they do not
+own: every void method (``label.setText(...)``, ``painter.save()``, ...) returns ``None``
+without taking a reference to it, and emitting a signal with ``True`` as an argument
+takes one away from ``True``. Since Python 3.12 these singletons are immortal and nothing
+happens; on Python 3.11 their counts (a few hundred to a few thousand at start) fall to
+zero after that many calls, and the interpreter aborts with "Fatal Python error:
+none_dealloc: deallocating None" (or "bool_dealloc"). A station painting 30 frames a
 second would die within seconds.
 
-`protect_none` measures the bug with one void call and, only when it is there, adds
-2**60 to ``None``'s reference count (what Python 3.12 does by making it immortal), which
-no session can use up. It is called when `hemoscope.ui` is imported. The real fix is a
-PySide6 build that takes its references, or Python 3.12 or later.
+`protect_singletons` measures both bugs and, only when one is there, adds 2**60 to the
+reference counts of ``None``, ``True`` and ``False`` (what Python 3.12 does by making them
+immortal), which no session can use up. It is called when `hemoscope.ui` is imported. The
+real fix is a PySide6 build that keeps its references, or Python 3.12 or later.
 """
 
 from __future__ import annotations
@@ -20,39 +21,55 @@ import ctypes
 import logging
 import sys
 
-__all__ = ["BALLAST", "protect_none", "pyside_drops_none"]
+__all__ = ["BALLAST", "protect_singletons", "pyside_drops_references"]
 
 log = logging.getLogger(__name__)
 
 BALLAST = 2**60
+PROBES = 16
 _done = False
 
 
-def pyside_drops_none() -> bool:
-    """Whether a void PySide6 call takes a reference away from ``None`` (measured)."""
-    from PySide6.QtCore import QObject
+def pyside_drops_references() -> list[str]:
+    """Which singletons PySide6 calls were measured to lose references to."""
+    from PySide6.QtCore import QObject, Signal
 
-    probe = QObject()
+    class _Probe(QObject):
+        number = Signal(int)
+
+    probe = _Probe()
+    lost = []
     before = sys.getrefcount(None)
-    for _ in range(8):
-        probe.setObjectName("probe")
-    return sys.getrefcount(None) < before - 4
+    for _ in range(PROBES):
+        probe.setObjectName("probe")  # a void method
+    if sys.getrefcount(None) < before - PROBES // 2:
+        lost.append("None")
+    before = sys.getrefcount(True)
+    for _ in range(PROBES):
+        probe.number.emit(True)
+    if sys.getrefcount(True) < before - PROBES // 2:
+        lost.append("True")
+    return lost
 
 
-def protect_none() -> bool:
-    """Make ``None`` effectively immortal if this PySide6 build needs it; whether it did."""
+def protect_singletons() -> bool:
+    """Make None, True and False effectively immortal if this PySide6 build needs it;
+    whether it did."""
     global _done
     if _done or sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return False
-    if not pyside_drops_none():
+    lost = pyside_drops_references()
+    if not lost:
         return False
-    refcount = ctypes.c_ssize_t.from_address(id(None))  # ob_refcnt: the first field
-    refcount.value += BALLAST
+    for singleton in (None, True, False):
+        refcount = ctypes.c_ssize_t.from_address(id(singleton))  # ob_refcnt: first field
+        refcount.value += BALLAST
     _done = True
     log.warning(
-        "this PySide6 build drops a reference to None on every void call (Python %d.%d); "
-        "None was made immortal to keep the application alive. Use Python 3.12+ or "
+        "this PySide6 build drops references to %s (Python %d.%d); None, True and False "
+        "were made immortal to keep the application alive. Use Python 3.12 or later, or "
         "another PySide6 build.",
+        " and ".join(lost),
         *sys.version_info[:2],
     )
     return True

@@ -35,6 +35,8 @@ __all__ = ["AskClass", "Mode", "ReviewController"]
 Mode = Literal["live", "review", "manual"]
 LIVE_CAPTION = "LIVE  ·  Space captures the field"
 LIVE_COLOUR = "#1a7f37"
+LOST_CAPTION = "NO SIGNAL  ·  last picture received"
+LOST_COLOUR = "#b42318"
 AskClass = Callable[[Box, Callable[[str | None], None]], None]
 
 _ARROWS: dict[int, Direction] = {
@@ -69,6 +71,7 @@ class ReviewController(QObject):
         self.field_id: str | None = None
         self.cell_id: str | None = None
         self.capturing = False
+        self._lost = False
         view.key_handler = self.handle_key
         view.set_caption(LIVE_CAPTION, LIVE_COLOUR)
         view.cell_clicked.connect(self.select)
@@ -125,8 +128,10 @@ class ReviewController(QObject):
             if self.mode == "live":
                 self.live.set_active(True)
             return
-        flagged = [c for c in reading_order(field) if c.pending_review]
-        self.review_field(field_id, flagged[0].id if flagged else None)
+        cells = reading_order(field)
+        flagged = [c for c in cells if c.pending_review]
+        first = flagged[0] if flagged else (cells[0] if cells else None)
+        self.review_field(field_id, None if first is None else first.id)
 
     def review_field(self, field_id: str, cell_id: str | None = None) -> None:
         field = self.cases.workspace.field(field_id)
@@ -146,11 +151,20 @@ class ReviewController(QObject):
         self._set_mode("review")
         self.selection_changed.emit(field_id, cell_id or "")
 
+    def show_live_caption(self, *, lost: bool) -> None:
+        """The caption over the live picture: LIVE, or NO SIGNAL while the source is lost."""
+        self._lost = lost
+        if self.mode == "live":
+            if lost:
+                self.view.set_caption(LOST_CAPTION, LOST_COLOUR)
+            else:
+                self.view.set_caption(LIVE_CAPTION, LIVE_COLOUR)
+
     def back_to_live(self) -> None:
         self.field_id = self.cell_id = None
         self.view.set_mode("live")
-        self.view.set_caption(LIVE_CAPTION, LIVE_COLOUR)
         self._set_mode("live")
+        self.show_live_caption(lost=self._lost)
         self.live.set_active(True)
         self.selection_changed.emit("", "")
 

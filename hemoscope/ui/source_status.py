@@ -45,17 +45,23 @@ class SourceBannerText:
         if state is SourceState.LOST:
             tries = f" (attempt {status.attempts})" if status.attempts else ""
             banner = (
-                f"Camera lost: {status.message or 'no frames'}. Reconnecting…{tries} "
-                f"{safe} Check the cable, then press Reconnect (Ctrl+R)."
+                f"Camera lost: {_sentence(status.message) or 'no frames.'} Trying to "
+                f"reconnect{tries}… {safe} Check the cable, or press Reconnect (Ctrl+R)."
             )
             return SourceText(f"{name}: LOST", _tip(status), banner, "error", "Reconnect")
         if state is SourceState.FAILED:
             banner = (
-                f"The source could not be opened: {status.message}. Trying again… {safe} "
-                "Choose another source in the Source menu, or press Retry."
+                f"The source could not be opened: {_sentence(status.message)} Trying again… "
+                f"{safe} Choose another source in the Source menu, or press Retry."
             )
             return SourceText(f"{name}: not available", _tip(status), banner, "error", "Retry")
         return SourceText(f"{name}: stopped", _tip(status), "", "", "")
+
+
+def _sentence(text: str) -> str:
+    """`text` ending with one full stop."""
+    text = text.strip().rstrip(".")
+    return f"{text}." if text else ""
 
 
 def _tip(status: SourceStatus) -> str:

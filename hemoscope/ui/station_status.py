@@ -64,9 +64,10 @@ class StationStatus(QObject):
             )
         else:
             self.source_banner.dismiss()
+        self.review.show_live_caption(lost=bool(text.banner))
 
     def rates(self, shown: float, source: float, ms: object) -> None:
-        showing = self.review.mode == "live" and (self.live.streaming or self.live.still_name)
+        showing = self.review.mode == "live" and self.live.can_capture()
         self.status.show_rates(shown if showing else None, source)
         self.status.show_inference(ms if isinstance(ms, float) else None)
 

@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
 from hemoscope import __version__
-from hemoscope.store import CaseStore, StoreError, database_path
+from hemoscope.store import StoreError, database_path
 from hemoscope.ui.capture_sources import BestSourceOpener, CaptureCatalog
 from hemoscope.ui.case_backend import CaseBackend, MemoryBackend, StoreBackend
 from hemoscope.ui.errors import log_failures
@@ -104,7 +104,7 @@ def run(
     app = create_application()
     settings = SettingsStore()
     threads = inference_threads(settings.load().inference_threads)
-    store, backend, problem = (None, MemoryBackend(), "") if smoke_test else open_case_store(db)
+    backend, problem = (MemoryBackend(), "") if smoke_test else open_case_store(db)
     window = MainWindow(
         sources=CaptureCatalog(),
         pipeline_factory=lambda: load_pipeline(threads),
@@ -140,9 +140,7 @@ def run(
     try:
         status = app.exec()
     finally:
-        window.shutdown()
-        if store is not None:
-            store.close()
+        window.shutdown()  # writes what is queued and closes the case database
     return int(status)
 
 
@@ -163,20 +161,21 @@ def load_pipeline(threads: int) -> Analyzer:
     return Pipeline.load(threads=threads)
 
 
-def open_case_store(db: Path | None) -> tuple[CaseStore | None, CaseBackend, str]:
-    """The case database (made if new) and its backend; in memory, with the reason, when
-    it cannot be opened (the station still works, and says the cases are not saved)."""
+def open_case_store(db: Path | None) -> tuple[CaseBackend, str]:
+    """The case database (made if new), written on its own thread; in memory, with the
+    reason, when it cannot be opened (the station still works, and says the cases are not
+    saved)."""
     if db is None:
         folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
         db = database_path(folder)
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
-        store = CaseStore.open(db)
+        backend = StoreBackend(db, operator=_operator())
     except (StoreError, OSError) as error:
         log.error("cannot open the case database %s: %s", db, error)
-        return None, MemoryBackend(), str(error)
+        return MemoryBackend(), str(error)
     log.info("cases are saved in %s", db)
-    return store, StoreBackend(store, operator=_operator()), ""
+    return backend, ""
 
 
 def _operator() -> str:

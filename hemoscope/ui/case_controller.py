@@ -7,9 +7,9 @@ Ctrl+Shift+Z undo and redo them and every undo and redo is saved and audited too
 Listeners hear `case_changed` (the new case, and the field and cell the action touched)
 and `target_reached`.
 
-Field images are made durable on a worker thread before the field is added (PNG encoding
-of a camera frame takes longer than a GUI frame); `capture` therefore returns at once and
-`field_added` follows.
+Every action is done at once in memory and written by the backend on its own thread (a
+`StoreBackend`), so no key waits for a disk. When a write fails, the case is read back
+from the database, the undo history is cleared, and `error` says what was not saved.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from hemoscope.core import (
@@ -34,7 +34,6 @@ from hemoscope.core import (
     ManualIncrement,
     Relabel,
 )
-from hemoscope.ui.case_backend import StoredImage
 from hemoscope.ui.workspace import CaseWorkspace, TargetWatch
 
 __all__ = ["CaseController"]
@@ -50,44 +49,29 @@ class CaseController(QObject):
     target_reached = Signal(object)  # Tally, once when the count reaches the target
     field_added = Signal(str)  # field id, after a capture was saved
     error = Signal(str)  # an action could not be done (the case is as shown)
-    _stored = Signal(object, object, object)  # from the image writer: Field, stored, image
-    _store_failed = Signal(str)
+    _save_failed = Signal(str)  # from the store's thread
 
-    def __init__(
-        self, *, workspace: CaseWorkspace, synchronous: bool = False, parent: QObject | None = None
-    ) -> None:
+    def __init__(self, *, workspace: CaseWorkspace, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(500)
         self._watch = TargetWatch()
-        self._synchronous = synchronous
-        self._pool = QThreadPool(self)
-        self._pool.setObjectName("hemoscope-save")
-        self._pool.setMaxThreadCount(1)
-        self._saving = 0
-        self._stored.connect(self._on_stored)
-        self._store_failed.connect(self._on_store_failed)
+        self._save_failed.connect(self._reload_after_failure)
+        workspace.backend.on_error = self._save_failed.emit  # called on the store's thread
 
     # -- queries -------------------------------------------------------------------------
     @property
     def case(self) -> Case | None:
         return self.workspace.case
 
-    @property
-    def saving(self) -> bool:
-        """Whether a captured field is still being written."""
-        return self._saving > 0
-
     # -- actions -------------------------------------------------------------------------
     def capture(self, image: Image, field: Field) -> None:
-        """Add `field` (found in `image`) to the case once its image is stored."""
-        backend = self.workspace.backend
-        if self._synchronous or not backend.saves:
-            self._push_field(field, backend.store_image(image), image)
-            return
-        self._saving += 1
-        self._pool.start(_StoreImage(self, backend.store_image, image, field))
+        """Add `field` (found in `image`) to the case; `field_added` follows at once."""
+        n = field.n_wbc
+        text = f"Capture field ({n} white cell{'s' if n != 1 else ''})"
+        if self._push_command(text, lambda: self.workspace.add_field(field, image)):
+            self.field_added.emit(field.id)
 
     def relabel(self, field_id: str, cell_id: str, class_id: str) -> None:
         taxonomy = self.workspace.taxonomy
@@ -133,24 +117,22 @@ class CaseController(QObject):
         self._watch.reset()
         self._emit_changed("", "")
 
-    def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        """Wait for images being written (the case must not lose a capture)."""
-        return bool(self._pool.waitForDone(timeout_ms))
+    def shutdown(self) -> None:
+        """Write what is queued and close the backend (the case must not lose a capture)."""
+        self.workspace.backend.close()
 
     # -- internals -----------------------------------------------------------------------
-    def _on_stored(self, field: Field, stored: StoredImage, image: Image) -> None:
-        self._saving -= 1
-        self._push_field(field, stored, image)
-
-    def _on_store_failed(self, message: str) -> None:
-        self._saving -= 1
-        self.error.emit(f"The field could not be saved: {message}")
-
-    def _push_field(self, field: Field, stored: StoredImage, image: Image) -> None:
-        n = field.n_wbc
-        text = f"Capture field ({n} white cell{'s' if n != 1 else ''})"
-        if self._push_command(text, lambda: self.workspace.add_field(field, stored, image)):
-            self.field_added.emit(field.id)
+    def _reload_after_failure(self, message: str) -> None:
+        try:
+            self.workspace.reload()
+        except Exception as error:  # the database itself is gone: say so, keep what is shown
+            message += f"; reading the case back failed too: {error}"
+        else:
+            message += "; the case was read back from the database"
+        self.undo_stack.clear()
+        self._watch.reset(self.workspace.tally())
+        self._emit_changed("", "")
+        self.error.emit(message)
 
     def _push(self, text: str, correction: Correction) -> None:
         self._push_command(text, lambda: self.workspace.apply(correction))
@@ -217,27 +199,3 @@ class _CaseCommand(QUndoCommand):
             self._ctl._failed(f"Undo {self.text()}", error, clear=True)
             return
         self._ctl._done(self._bound)
-
-
-class _StoreImage(QRunnable):
-    def __init__(
-        self,
-        controller: CaseController,
-        store: Callable[[Image], StoredImage],
-        image: Image,
-        field: Field,
-    ) -> None:
-        super().__init__()
-        self._ctl = controller
-        self._store = store
-        self._image = image
-        self._field = field
-
-    def run(self) -> None:
-        try:
-            stored = self._store(self._image)
-        except Exception as error:
-            log.exception("storing a field image failed")
-            self._ctl._store_failed.emit(str(error))
-            return
-        self._ctl._stored.emit(self._field, stored, self._image)

@@ -4,7 +4,8 @@
 seconds, so the window is up and the live picture runs meanwhile), then waits for frames.
 `submit` leaves a frame in a one-slot mailbox; a frame submitted while another waits
 replaces it (the stale one is dropped and counted). The thread always analyses the newest
-frame and emits `result`; the GUI thread never runs a model.
+frame and emits `result`, at most `max_rate` times a second; the GUI thread never runs a
+model.
 
 Cooperative abort (`abort`): the waiting frame is dropped and the result of the frame
 being analysed now is discarded when it comes back (ONNX Runtime cannot be interrupted
@@ -19,6 +20,7 @@ on the caller's thread, emitting `result` before it returns.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +35,11 @@ from hemoscope.ui.frames import StampedFrame
 __all__ = ["Analyzer", "InferenceResult", "InferenceWorker", "model_versions"]
 
 log = logging.getLogger(__name__)
+
+
+MAX_RATE = 15.0
+"""Analyses per second at most: an overlay redrawn 15 times a second looks live, and a
+fast model analysing all 30 frames would take a core the GUI and the camera need."""
 
 
 class Analyzer(Protocol):
@@ -81,9 +88,11 @@ class InferenceWorker(QObject):
         pipeline: Analyzer | None = None,
         pipeline_factory: Callable[[], Analyzer] | None = None,
         force_sync: bool = False,
+        max_rate: float = MAX_RATE,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.min_interval_s = 1.0 / max_rate if max_rate > 0 else 0.0
         self._pipeline = pipeline
         self._factory = pipeline_factory
         self.force_sync = force_sync
@@ -111,7 +120,7 @@ class InferenceWorker(QObject):
             return
         self._thread = _WorkerThread(self)
         self._thread.setObjectName("hemoscope-inference")
-        self._thread.start()
+        self._thread.start(QThread.Priority.LowPriority)
 
     def submit(self, frame: StampedFrame) -> None:
         """Analyse `frame` when the worker is free; replaces a frame still waiting."""
@@ -164,15 +173,22 @@ class InferenceWorker(QObject):
     def _loop(self) -> None:
         if not self._load():
             return
+        next_start = 0.0
         while True:
             with self._cond:
-                while self._pending is None and not self._stopping:
-                    self._cond.wait()
+                # Wait for a frame, and for the rate limit: the frame taken is the newest
+                # one when the worker is due, so the limit does not make the cells older.
+                while not self._stopping and (
+                    self._pending is None or time.monotonic() < next_start
+                ):
+                    timeout = None if self._pending is None else next_start - time.monotonic()
+                    self._cond.wait(timeout)
                 if self._stopping:
                     return
                 frame, self._pending = self._pending, None
                 generation = self._generation
             assert frame is not None
+            next_start = time.monotonic() + self.min_interval_s
             self._analyse(frame, generation)
 
     def _load(self) -> bool:
@@ -216,4 +232,22 @@ class _WorkerThread(QThread):
         self._worker = worker
 
     def run(self) -> None:
+        _lower_priority()
         self._worker._loop()
+
+
+NICE_STEP = 5
+
+
+def _lower_priority() -> None:
+    """The picture and the keyboard come before the models: on a busy machine the
+    scheduler runs the GUI and capture threads first. (Linux sets a nice value per
+    thread; elsewhere Qt's thread priority does it, set by `start`.)"""
+    setpriority = getattr(os, "setpriority", None)
+    if setpriority is None:
+        return
+    try:
+        tid = threading.get_native_id()
+        setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + NICE_STEP)
+    except OSError as error:
+        log.debug("could not lower the inference thread's priority: %s", error)

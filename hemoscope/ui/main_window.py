@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
             backend=backend, taxonomy=taxonomy, target=self.settings.target,
             reference=self.settings.reference,
         )  # fmt: skip
-        self.cases = CaseController(workspace=self.workspace, synchronous=force_sync, parent=self)
+        self.cases = CaseController(workspace=self.workspace, parent=self)
 
         # widgets
         self.view = StationView(taxonomy=taxonomy, parent=self)

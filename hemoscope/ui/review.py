@@ -88,8 +88,8 @@ class ReviewController(QObject):
             self.capture()
 
     def capture(self) -> None:
-        if self.capturing or self.cases.saving:
-            self.message.emit("Still saving the last field…")
+        if self.capturing:
+            self.message.emit("Still analysing the field…")
             return
         if not self.live.can_capture():
             self.message.emit("Nothing to capture: the source is not delivering frames")
@@ -109,7 +109,7 @@ class ReviewController(QObject):
             if self.mode == "live":
                 self.review_field(field.id)
             return
-        self.cases.capture(image, field)  # `field_added` follows (at once, or once saved)
+        self.cases.capture(image, field)  # `field_added` follows
 
     def _field_added(self, field_id: str) -> None:
         self.capturing = False
@@ -118,7 +118,7 @@ class ReviewController(QObject):
         self.message.emit(f"Field captured: {n} white cell{'s' if n != 1 else ''}")
         if self.mode == "live":
             # Freeze the picture now; show the field on the next turn of the event loop,
-            # so that saving it and showing it are not one long block.
+            # so that adding it and showing it are not one long block.
             self.live.set_active(False)
             QTimer.singleShot(0, self, lambda: self._show_captured(field_id))
 

@@ -6,6 +6,8 @@ target, reference ranges), and a bounded cache of field images for review and th
 gallery. Every change goes through its `backend` (`case_backend`) and returns the new
 case; undo is the caller's (the window's QUndoStack holds the bound commands).
 
+Changes return at once: a `StoreBackend` writes them on its own thread.
+
 `TargetWatch` says when the count *reaches* the target: once when it gets there, again
 only after it fell below (an undo) and came back.
 """
@@ -30,7 +32,7 @@ from hemoscope.core import (
     Tally,
     Taxonomy,
 )
-from hemoscope.ui.case_backend import CaseBackend, MemoryBackend, StoredImage
+from hemoscope.ui.case_backend import CaseBackend, MemoryBackend
 
 __all__ = ["IMAGE_CACHE_BYTES", "CaseWorkspace", "TargetWatch", "provisional_sample_id"]
 
@@ -101,10 +103,10 @@ class CaseWorkspace:
         return self.case
 
     # -- actions (one user action each) ----------------------------------------------------
-    def add_field(self, field: Field, stored: StoredImage, image: Image) -> AddField:
-        """Add a captured field; `stored` is what `backend.store_image(image)` returned."""
+    def add_field(self, field: Field, image: Image) -> AddField:
+        """Add a captured field and its image."""
         case = self.ensure_case()
-        self.case, command = self.backend.add_field(case, field, stored)
+        self.case, command = self.backend.add_field(case, field, image)
         self._remember(field.id, image)
         return command
 
@@ -120,6 +122,12 @@ class CaseWorkspace:
 
     def revert(self, bound: Correction) -> None:
         self.case = self.backend.revert(self._current(), bound)
+
+    def reload(self) -> Case | None:
+        """Read the case back from where it is kept (after a save failed)."""
+        if self.case is not None:
+            self.case = self.backend.reload(self.case)
+        return self.case
 
     # -- derived -------------------------------------------------------------------------
     def tally(self) -> Tally:

@@ -94,35 +94,63 @@ def test_class_key_relabels_selected_thumbnails_and_double_click_shows_the_field
 def test_captures_and_corrections_are_saved_with_their_audit_trail(
     qtbot: QtBot, tmp_path: Path, settings_store: SettingsStore, reported: ReportedErrors
 ) -> None:
-    store = CaseStore.open(tmp_path / "cases.db")
-    st = make_station(
-        qtbot, settings_store, reported, backend=StoreBackend(store, operator="tech1")
-    )
+    backend = StoreBackend(tmp_path / "cases.db", operator="tech1")
+    st = make_station(qtbot, settings_store, reported, backend=backend)
     win = st.window
     try:
-        field_id = capture(qtbot, win)  # the image is written on a worker thread first
+        field_id = capture(qtbot, win)
         case = win.workspace.case
         assert case is not None
         assert win.differential.saved.text().startswith("saved in")
-        stored = store.load_case(case.id)
-        assert [f.id for f in stored.fields] == [field_id]
-        image = store.field_image(case.id, field_id)
-        assert image is not None and image.shape == (480, 640, 3)
-
         cell_id = win.review.cell_id
         assert cell_id is not None
         qtbot.keyClick(win.view, Qt.Key.Key_2)
-        assert store.load_case(case.id).fields[0].get(cell_id).final_class == "lymphocyte"  # type: ignore[union-attr]
         qtbot.keyClick(win.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-        assert store.load_case(case.id).fields[0].get(cell_id).final_class is None  # type: ignore[union-attr]
         qtbot.keyClick(win.view, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
-        actions = [r.action for r in store.audit_trail(case.id)]
-        assert actions[0] == "create" and "add-field" in actions
-        assert actions[-3:] == ["relabel", "undo:relabel", "redo:relabel"]
-        assert {r.operator for r in store.audit_trail(case.id)} == {"tech1"}
+        backend.flush()  # written on the store's thread, in order
+        shown = win.workspace.case
+    finally:
+        win.close()  # closes the database
+    with CaseStore.open(tmp_path / "cases.db") as store:  # read back with a new connection
+        stored = store.load_case(case.id)
+        assert stored == shown
+        assert stored.fields[0].get(cell_id).final_class == "lymphocyte"  # type: ignore[union-attr]
+        image = store.field_image(case.id, field_id)
+        assert image is not None and image.shape == (480, 640, 3)
+        trail = store.audit_trail(case.id)
+    actions = [r.action for r in trail]
+    assert actions[0] == "create" and "add-field" in actions
+    assert actions[-3:] == ["relabel", "undo:relabel", "redo:relabel"]
+    assert {r.operator for r in trail} == {"tech1"}
+
+
+def test_a_failed_write_reads_the_case_back_and_says_so(
+    qtbot: QtBot, tmp_path: Path, settings_store: SettingsStore, reported: ReportedErrors
+) -> None:
+    backend = StoreBackend(tmp_path / "cases.db", operator="tech1")
+    st = make_station(qtbot, settings_store, reported, backend=backend)
+    win = st.window
+    try:
+        field_id = capture(qtbot, win)
+        cell_id = win.review.cell_id
+        assert cell_id is not None
+        backend.flush()
+        store = backend._store
+        assert store is not None
+
+        def disk_full(*args: object, **kwargs: object) -> object:
+            raise OSError("disk full")
+
+        store.apply = disk_full  # type: ignore[method-assign]
+        qtbot.keyClick(win.view, Qt.Key.Key_2)  # shown at once, then the write fails
+        qtbot.waitUntil(win.notice.isVisible, timeout=TIMEOUT_MS)
+        text = win.notice.text.text()
+        assert "could not be saved: disk full" in text and "read back" in text
+        cell = win.workspace.field(field_id).get(cell_id)  # type: ignore[union-attr]
+        assert cell is not None and cell.final_class is None  # as the database has it
+        assert win.cases.undo_stack.count() == 0
     finally:
         win.close()
-        store.close()
 
 
 def test_a_failed_save_is_shown_and_the_case_stays_as_shown(qtbot: QtBot, station: Station) -> None:

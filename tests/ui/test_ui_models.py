@@ -216,7 +216,7 @@ def test_workspace_creates_the_case_on_first_use_and_watches_the_target() -> Non
     assert workspace.case is None and workspace.tally().denominator == 0
     watch = TargetWatch()
     field = FakePipeline().analyze(smear(), source="cam")
-    command = workspace.add_field(field, smear(), smear())
+    command = workspace.add_field(field, smear())
     assert workspace.case is not None and workspace.case.info.sample_id.startswith("Unnamed ")
     assert workspace.field_image(field.id) is not None
     assert watch.update(workspace.tally()) is True  # 3 WBC: reached now

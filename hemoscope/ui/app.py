@@ -103,7 +103,8 @@ def run(
     """
     app = create_application()
     settings = SettingsStore()
-    threads = inference_threads(settings.load().inference_threads)
+    station = settings.load()
+    threads = inference_threads(station.inference_threads)
     backend, problem = (MemoryBackend(), "") if smoke_test else open_case_store(db)
     window = MainWindow(
         sources=CaptureCatalog(),
@@ -135,7 +136,11 @@ def run(
     if images:
         window.open_paths(images)
     else:
-        opener = BestSourceOpener(prefer_camera=prefer_camera and not smoke_test, parent=window)
+        opener = BestSourceOpener(
+            prefer_camera=prefer_camera and not smoke_test,
+            camera_index=station.camera_index,
+            parent=window,
+        )
         window.open_source_in_background(opener)
     try:
         status = app.exec()

@@ -2,10 +2,10 @@
 and opening the best source at start without blocking the window.
 
 `CaptureCatalog` lists the USB cameras found and the simulated microscope, and plays
-video files. `BestSourceOpener` runs `open_best_source` (the first camera that delivers,
-else the simulated microscope; about a second either way) on a worker thread and hands
-the opened source back by signal, so the window is up at once and the live picture
-follows.
+video files. `BestSourceOpener` opens the start source (the camera chosen in the
+settings, else `open_best_source`: the first camera that delivers, else the simulated
+microscope; about a second either way) on a worker thread and hands it back by signal,
+so the window is up at once and the live picture follows.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from hemoscope.capture.best import open_best_source
 from hemoscope.capture.camera import CameraSource, list_cameras
 from hemoscope.capture.simulator import SimulatedMicroscope
-from hemoscope.capture.source import FrameSource
+from hemoscope.capture.source import FrameSource, SourceError
 from hemoscope.capture.video import VideoFileSource
 from hemoscope.ui.source_menu import SourceChoice
 
-__all__ = ["BestSourceOpener", "CaptureCatalog", "source_key"]
+__all__ = ["BestSourceOpener", "CaptureCatalog", "open_start_source", "source_key"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,20 @@ def _camera_maker(index: int, name: str) -> Callable[[], FrameSource]:
     return lambda: CameraSource(index, name=name)
 
 
+def open_start_source(camera_index: int | None, *, prefer_camera: bool = True) -> FrameSource:
+    """The source to start with, opened: the camera chosen in the settings when it opens,
+    else the first camera that delivers, else the simulated microscope."""
+    if prefer_camera and camera_index is not None:
+        camera = CameraSource(camera_index)
+        try:
+            camera.open()
+        except SourceError as error:
+            log.info("the camera chosen in the settings (%d) is not there: %s", camera_index, error)
+        else:
+            return camera
+    return open_best_source(prefer_camera)
+
+
 class BestSourceOpener(QObject):
     """Opens the best source on a worker thread; `opened` (source, already open) or
     `failed` (why) follows."""
@@ -78,11 +92,14 @@ class BestSourceOpener(QObject):
         self,
         *,
         prefer_camera: bool = True,
+        camera_index: int | None = None,
         open_source: Callable[[], FrameSource] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._open = open_source or (lambda: open_best_source(prefer_camera))
+        self._open = open_source or (
+            lambda: open_start_source(camera_index, prefer_camera=prefer_camera)
+        )
         self._pool = QThreadPool(self)
         self._pool.setObjectName("hemoscope-open-source")
         self._pool.setMaxThreadCount(1)

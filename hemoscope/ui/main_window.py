@@ -413,7 +413,12 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from hemoscope.ui.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.settings, parent=self)
+        cameras = {
+            int(c.key.split(":", 1)[1]): c.label
+            for c in self.source_menu.choices
+            if c.key.startswith("camera:")
+        }
+        dialog = SettingsDialog(self.settings, cameras=cameras, parent=self)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.settings()))
         dialog.open()
 

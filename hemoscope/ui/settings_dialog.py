@@ -7,6 +7,8 @@ save anything itself: the window saves through its `SettingsStore` and applies i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -45,7 +47,7 @@ class SettingsDialog(QDialog):
         settings: StationSettings,
         *,
         base: Taxonomy = DEFAULT_TAXONOMY,
-        cameras: list[str] | None = None,
+        cameras: Mapping[int, str] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -122,11 +124,10 @@ class SettingsDialog(QDialog):
         cam_page = QWidget()
         cam_form = QFormLayout(cam_page)
         self.camera = QComboBox()
-        names = cameras or []
-        for index in range(max(len(names), settings.camera_index + 1, 4)):
-            label = names[index] if index < len(names) else f"Camera {index}"
-            self.camera.addItem(label, index)
-        self.camera.setCurrentIndex(settings.camera_index)
+        found = dict(cameras or {})
+        for index in sorted(set(found) | set(range(4)) | {settings.camera_index}):
+            self.camera.addItem(found.get(index, f"Camera {index} (not found now)"), index)
+        self.camera.setCurrentIndex(self.camera.findData(settings.camera_index))
         self.threads = QSpinBox()
         self.threads.setRange(0, 64)
         self.threads.setSpecialValueText("automatic")

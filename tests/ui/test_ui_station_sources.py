@@ -14,6 +14,7 @@ from ui_helpers import ReportedErrors, make_field
 
 from hemoscope.ui.main_window import MainWindow
 from hemoscope.ui.settings_store import SettingsStore
+from hemoscope.ui.source_menu import SourceChoice
 from hemoscope.ui.source_runner import SourceState
 from hemoscope.vision.model_card import ModelError
 
@@ -145,3 +146,45 @@ def test_a_source_that_never_opens_says_so(
         assert st.window.source_banner.button.text() == "Retry"
     finally:
         st.window.close()
+
+
+class _Catalog:
+    """A SourceCatalog with one fake microscope and fake videos."""
+
+    def __init__(self) -> None:
+        self.made: list[FakeSource] = []
+
+    def choices(self) -> list[SourceChoice]:
+        return [SourceChoice("fake:1", "Fake scope 1", self._make)]
+
+    def video(self, path: Path) -> FakeSource:
+        return self._make()
+
+    def _make(self) -> FakeSource:
+        source = FakeSource()
+        self.made.append(source)
+        return source
+
+
+def test_the_source_menu_lists_the_catalogue_and_switches_sources(
+    qtbot: QtBot, settings_store: SettingsStore, reported: ReportedErrors
+) -> None:
+    catalog = _Catalog()
+    st = make_station(qtbot, settings_store, reported, sources=catalog)
+    win = st.window
+    try:
+        menu = win.source_menu
+        qtbot.waitUntil(lambda: not menu.searching and bool(menu.choices), timeout=TIMEOUT_MS)
+        labels = [a.text() for a in win.window_actions.source_menu.actions()]
+        assert "Fake scope 1" in labels and "&Reconnect" in labels
+        entry = next(
+            a for a in win.window_actions.source_group.actions() if a.text() == "Fake scope 1"
+        )
+        entry.trigger()
+        assert catalog.made and win.live.runner is not None
+        assert win.live.runner.source is catalog.made[0]
+        assert entry.isChecked()
+        qtbot.waitUntil(lambda: catalog.made[0].frames > 3, timeout=TIMEOUT_MS)
+        assert st.source.closed >= 1  # the first source was stopped and closed
+    finally:
+        win.close()

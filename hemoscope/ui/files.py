@@ -83,8 +83,8 @@ class FilesSource(QObject):
             self.status.showMessage(f"Reading {entry.name}…")
             return
         self._waiting_for = None
-        self.activated.emit()
         self.live.show_still(image, str(entry.path))
+        self.activated.emit()
         self.status.clearMessage()
         self.status.show_image(entry, index, len(self.session))
         self.status.show_zoom(self.live.view.scale_factor())

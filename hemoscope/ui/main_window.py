@@ -328,10 +328,11 @@ class MainWindow(QMainWindow):
         if self.review.mode != "live":
             self.window_actions.manual.setChecked(False)
             self.review.back_to_live()
-        if self.live.runner is not None:
-            self.source_menu.mark(None)
+        self.source_menu.mark(None)
         self.images_dock.setVisible(True)
         self.source_banner.dismiss()
+        self.legend.set_mode("files")
+        self.review.show_live_caption(lost=False)
 
     # -- the case ------------------------------------------------------------------------
     def _class_key(self, class_id: str) -> None:

@@ -37,6 +37,8 @@ LIVE_CAPTION = "LIVE  ·  Space captures the field"
 LIVE_COLOUR = "#1a7f37"
 LOST_CAPTION = "NO SIGNAL  ·  last picture received"
 LOST_COLOUR = "#b42318"
+STILL_CAPTION = "IMAGE FILE  ·  Space captures it  ·  PgDn next image"
+STILL_COLOUR = "#3e4c59"
 AskClass = Callable[[Box, Callable[[str | None], None]], None]
 
 _ARROWS: dict[int, Direction] = {
@@ -152,13 +154,17 @@ class ReviewController(QObject):
         self.selection_changed.emit(field_id, cell_id or "")
 
     def show_live_caption(self, *, lost: bool) -> None:
-        """The caption over the live picture: LIVE, or NO SIGNAL while the source is lost."""
+        """The caption over the live picture: LIVE, NO SIGNAL while the source is lost, or
+        IMAGE FILE for an opened image."""
         self._lost = lost
-        if self.mode == "live":
-            if lost:
-                self.view.set_caption(LOST_CAPTION, LOST_COLOUR)
-            else:
-                self.view.set_caption(LIVE_CAPTION, LIVE_COLOUR)
+        if self.mode != "live":
+            return
+        if lost:
+            self.view.set_caption(LOST_CAPTION, LOST_COLOUR)
+        elif self.live.runner is None and self.live.still_name:
+            self.view.set_caption(STILL_CAPTION, STILL_COLOUR)
+        else:
+            self.view.set_caption(LIVE_CAPTION, LIVE_COLOUR)
 
     def back_to_live(self) -> None:
         self.field_id = self.cell_id = None

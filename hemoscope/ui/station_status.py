@@ -67,7 +67,7 @@ class StationStatus(QObject):
         self.review.show_live_caption(lost=bool(text.banner))
 
     def rates(self, shown: float, source: float, ms: object) -> None:
-        showing = self.review.mode == "live" and self.live.can_capture()
+        showing = self.review.mode == "live" and self.live.streaming and self.live.can_capture()
         self.status.show_rates(shown if showing else None, source)
         self.status.show_inference(ms if isinstance(ms, float) else None)
 

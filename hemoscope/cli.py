@@ -112,6 +112,17 @@ def build_parsers(
         help="image files or folders to open at start",
     )
     gui.add_argument(
+        "--db",
+        type=Path,
+        metavar="FILE",
+        help="case database (default: hemoscope-cases.db in the user's data folder)",
+    )
+    gui.add_argument(
+        "--no-camera",
+        action="store_true",
+        help="start on the simulated microscope even when a camera is connected",
+    )
+    gui.add_argument(
         "--smoke-test",
         action="store_true",
         help="start the application, quit as soon as the main window has been painted "
@@ -184,7 +195,9 @@ def _command_list(subparsers: Subparsers) -> str:
 def _start_gui(args: argparse.Namespace) -> int:
     from hemoscope.ui.app import run  # Qt is imported only when the GUI starts
 
-    return run(args.images, smoke_test=args.smoke_test)
+    return run(
+        args.images, smoke_test=args.smoke_test, db=args.db, prefer_camera=not args.no_camera
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

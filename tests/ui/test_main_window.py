@@ -144,7 +144,11 @@ def test_drop_of_file_urls_opens_them(
     mime.setUrls([QUrl.fromLocalFile(str(good)), QUrl.fromLocalFile(str(second))])
     point = QPointF(200, 200)
     enter = QDragEnterEvent(
-        point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier(0)
+        point.toPoint(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier(0),
     )
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
@@ -167,7 +171,7 @@ def test_drag_without_files_is_refused(window: MainWindow) -> None:
     mime = QMimeData()
     mime.setText("just text")
     enter = QDragEnterEvent(
-        QPointF(5, 5),
+        QPoint(5, 5),
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -32,7 +32,7 @@ def test_drag_a_thumbnail_to_another_class(qtbot: QtBot, station: Station) -> No
     cell_id = item.data(ROLE_KEY)[1]
     mime = source.mimeData([item])
     enter = QDragEnterEvent(
-        QPointF(10, 10),
+        QPoint(10, 10),
         Qt.DropAction.MoveAction,
         mime,
         Qt.MouseButton.LeftButton,

@@ -121,7 +121,8 @@ def run(
             app,
             window,
             wait_for_load=bool(images),
-            inference_frames=SMOKE_FRAMES,
+            # A still image is analysed once; a live source gives a new frame each time.
+            inference_frames=1 if images else SMOKE_FRAMES,
             frame_shown=None if images else lambda: window.live.shown_count > 0,
         )
         window.load_finished.connect(checker.load_finished)

@@ -1,0 +1,127 @@
+"""`hemoscope classify` and `hemoscope evaluate` end to end with the shipped models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from hemoscope.cli import main
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _cell_image(colour: tuple[int, int, int]) -> np.ndarray:
+    img = np.full((200, 200, 3), (225, 215, 235), np.uint8)
+    cv2.circle(img, (100, 100), 45, colour, -1)
+    return img
+
+
+@pytest.fixture
+def crops(tmp_path: Path) -> Path:
+    """A folder of cell-crop images plus one corrupt and one empty file."""
+    folder = tmp_path / "crops ü"
+    folder.mkdir()
+    if DATA.is_dir():
+        for cls in ("neutrophil", "lymphocyte"):
+            src = sorted((DATA / "pbc" / cls).iterdir())[0]
+            (folder / f"{cls}.jpg").write_bytes(src.read_bytes())
+    else:
+        cv2.imwrite(str(folder / "a.png"), _cell_image((150, 60, 90)))
+        cv2.imwrite(str(folder / "b.png"), _cell_image((120, 40, 140)))
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (folder / "empty.png").write_bytes(b"")
+    return folder
+
+
+def test_classify_reports_each_image_and_failures(
+    crops: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.json"
+    status = main(["classify", str(crops), "--json", str(out)])
+    assert status == 2  # some files failed, the rest were classified
+    data = json.loads(out.read_text(encoding="utf-8"))
+    by_name = {Path(r["file"]).name: r for r in data["images"]}
+    assert by_name["broken.jpg"]["status"] == "error" and by_name["broken.jpg"]["error"]
+    assert by_name["empty.png"]["status"] == "error"
+    ok = [r for r in data["images"] if r["status"] == "ok"]
+    assert len(ok) == 2
+    for r in ok:
+        assert 0.0 < r["probability"] <= 1.0 and isinstance(r["review"], bool)
+        assert abs(sum(r["probabilities"].values()) - 1.0) < 1e-3
+    if DATA.is_dir():
+        assert by_name["neutrophil.jpg"]["class"] == "neutrophil"
+        assert by_name["lymphocyte.jpg"]["class"] == "lymphocyte"
+    captured = capsys.readouterr()
+    assert "broken.jpg" in captured.err
+
+
+def test_classify_with_nothing_readable_fails(tmp_path: Path) -> None:
+    (tmp_path / "x.jpg").write_bytes(b"nope")
+    assert main(["classify", str(tmp_path / "x.jpg")]) == 1
+
+
+def test_evaluate_classifier_maps_folder_names_and_reports_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "set"
+    names = {
+        "Neutrophil": (150, 60, 90),
+        "LYMPHOCYTES": (120, 40, 140),
+        "band_cells": (140, 50, 100),
+        "Macrophage": (90, 90, 90),
+    }
+    for folder, colour in names.items():
+        (root / folder).mkdir(parents=True)
+        for i in range(3):
+            cv2.imwrite(str(root / folder / f"{i}.png"), _cell_image(colour))
+    js, png = tmp_path / "m.json", tmp_path / "cm.png"
+    assert (
+        main(["evaluate", "classifier", "--data", str(root), "--json", str(js), "--png", str(png)])
+        == 0
+    )
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert data["images"] == 9  # Macrophage matches no class and is not counted
+    assert data["unmatched_folders"] == ["Macrophage"]
+    assert data["folders_counted_as"] == {"band_cells": "neutrophil"}
+    assert sum(map(sum, data["confusion"]["matrix"])) == 9
+    assert 0.0 <= data["accuracy"] <= 1.0
+    assert "Macrophage" in capsys.readouterr().err
+    img = cv2.imread(str(png))
+    assert img is not None and img.shape[0] > 100
+
+
+def test_evaluate_detector_on_a_flat_yolo_folder(tmp_path: Path) -> None:
+    root = tmp_path / "yolo"
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    if DATA.is_dir():
+        val = DATA / "txl-pbc"
+        for p in sorted((val / "images" / "val").iterdir())[:6]:
+            (root / "images" / p.name).write_bytes(p.read_bytes())
+            (root / "labels" / (p.stem + ".txt")).write_bytes(
+                (val / "labels" / "val" / (p.stem + ".txt")).read_bytes()
+            )
+    else:
+        cv2.imwrite(str(root / "images" / "f.png"), _cell_image((150, 60, 90)))
+        (root / "labels" / "f.txt").write_text("0 0.5 0.5 0.45 0.45\n")
+    js = tmp_path / "d.json"
+    assert main(["evaluate", "detector", "--data", str(root), "--json", str(js)]) == 0
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert set(data["ap50"]) == {"wbc", "rbc", "platelet"}
+    assert 0.0 <= data["map50"] <= 1.0 and data["images"] >= 1
+    if DATA.is_dir():
+        assert data["ap50"]["wbc"] > 0.8
+
+
+def test_evaluate_detector_on_a_missing_folder_fails_cleanly(tmp_path: Path) -> None:
+    assert main(["evaluate", "detector", "--data", str(tmp_path / "nowhere")]) == 1
+
+
+def test_train_is_a_registered_command() -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "detector", "--help"])
+    assert exc.value.code == 0

@@ -1,0 +1,146 @@
+"""The shipped models: cards, integrity, robustness to odd input, and accuracy on real data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from hemoscope.vision.classifier import Classifier
+from hemoscope.vision.detection_metrics import ImageResult, evaluate
+from hemoscope.vision.detector import Detector
+from hemoscope.vision.model_card import ModelError, file_sha256, models_dir
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is absent")
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector(threads=2)
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier(threads=2)
+
+
+@pytest.mark.parametrize(("name", "limit_mb"), [("detector", 15), ("classifier", 10)])
+def test_cards_describe_the_shipped_files(name: str, limit_mb: int) -> None:
+    onnx = models_dir() / f"{name}.onnx"
+    card = json.loads(onnx.with_suffix(".json").read_text(encoding="utf-8"))
+    assert card["sha256"] == file_sha256(onnx)
+    assert onnx.stat().st_size < limit_mb * 1024 * 1024
+    for key in ("classes", "input", "data", "training", "metrics", "date"):
+        assert key in card, key
+    assert card["training"]["command"].startswith(
+        ("hemoscope train", "python -m hemoscope.training")
+    )
+
+
+def test_a_damaged_model_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    src = models_dir() / "detector.onnx"
+    shutil.copy(src, tmp_path / "detector.onnx")
+    shutil.copy(src.with_suffix(".json"), tmp_path / "detector.json")
+    with (tmp_path / "detector.onnx").open("r+b") as f:
+        f.seek(1000)
+        f.write(b"\x00\x01\x02\x03")
+    with pytest.raises(ModelError, match="does not match its card"):
+        Detector(tmp_path / "detector.onnx")
+    with pytest.raises(ModelError, match="not found"):
+        Detector(tmp_path / "missing.onnx")
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.full((480, 640), 200, np.uint8),  # gray
+        np.full((480, 640, 4), 200, np.uint8),  # RGBA
+        np.full((8, 8, 3), 200, np.uint8),  # tiny
+        np.full((3000, 4000, 3), 220, np.uint8),  # large frame
+        np.full((1, 5000, 3), 220, np.uint8),  # degenerate strip
+    ],
+    ids=["gray", "rgba", "tiny", "large", "strip"],
+)
+def test_detector_gives_results_for_any_8bit_frame(detector: Detector, image: np.ndarray) -> None:
+    d = detector.detect(image)
+    h, w = image.shape[:2]
+    assert d.boxes.dtype == np.float32 and d.boxes.shape == (len(d), 4)
+    if len(d):
+        assert (d.boxes[:, [0, 2]] >= 0).all() and (d.boxes[:, [0, 2]] <= w).all()
+        assert (d.boxes[:, [1, 3]] >= 0).all() and (d.boxes[:, [1, 3]] <= h).all()
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (np.zeros((0, 0, 3), np.uint8), "empty"),
+        (np.zeros((10, 10, 3), np.uint16), "8-bit"),
+        (np.zeros((10, 10, 3), np.float32), "8-bit"),
+    ],
+)
+def test_detector_rejects_unusable_frames_clearly(
+    detector: Detector, image: np.ndarray, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        detector.detect(image)
+
+
+@needs_data
+def test_detector_on_real_validation_fields(detector: Detector) -> None:
+    from hemoscope.vision.datasets import iter_yolo
+
+    results = []
+    for i, (_p, rgb, boxes, classes) in enumerate(iter_yolo(DATA / "txl-pbc", "val", 3)):
+        if i % 4:
+            continue  # every fourth image keeps the test short
+        d = detector.detect(rgb, channels="rgb")
+        results.append(ImageResult(boxes, classes, d.boxes, d.classes, d.scores))
+    rep = evaluate(results, detector.names, detector.threshold)
+    assert rep.images >= 60
+    assert rep.ap50["wbc"] >= 0.95
+    assert rep.map50 >= 0.85
+    assert rep.exact_count_fraction["wbc"] >= 0.9
+
+
+@needs_data
+def test_detector_finds_cells_in_a_tiled_wide_field(detector: Detector) -> None:
+    """A 2x2 mosaic of real fields shrunk to the original size still yields its cells."""
+    from hemoscope.vision.datasets import load_rgb
+
+    files = sorted((DATA / "txl-pbc" / "images" / "val").iterdir())[:4]
+    tiles = [cv2.resize(load_rgb(p), (640, 480)) for p in files]
+    mosaic = np.vstack([np.hstack(tiles[:2]), np.hstack(tiles[2:])])
+    big = cv2.resize(mosaic, (2560, 1920), interpolation=cv2.INTER_LINEAR)
+    d = detector.detect(big, channels="rgb")
+    assert d.count("wbc") >= 3
+
+
+@needs_data
+def test_classifier_on_a_sample_of_the_validation_split(classifier: Classifier) -> None:
+    from hemoscope.training.pbc_data import list_samples, stratified_split
+    from hemoscope.vision.datasets import load_rgb
+
+    card = classifier.card
+    samples, _ = list_samples(DATA / "pbc", classifier.classes)
+    seed = int(card["training"]["seed"])
+    _, val = stratified_split(samples, 0.15, seed)
+    pick = val[:: max(1, len(val) // 400)]
+    crops = np.stack([classifier.crop_whole_image(load_rgb(s.path), channels="rgb") for s in pick])
+    res = classifier.classify_crops(crops)
+    truth = [classifier.classes[s.label] for s in pick]
+    accuracy = float(np.mean([a == b for a, b in zip(res.labels, truth, strict=True)]))
+    assert accuracy >= 0.95
+
+
+def test_classifier_handles_batches_of_any_size(classifier: Classifier) -> None:
+    s = classifier.input_size
+    for n in (0, 1, 17):
+        res = classifier.classify_crops(np.zeros((n, s, s, 3), np.uint8))
+        assert len(res) == n and res.probabilities.shape == (n, len(classifier.classes))
+    with pytest.raises(ValueError, match="expected crops"):
+        classifier.classify_crops(np.zeros((2, 10, 10, 3), np.uint8))

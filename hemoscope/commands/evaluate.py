@@ -155,8 +155,8 @@ def evaluate_detector(args: argparse.Namespace) -> int:
     except ModelError as exc:
         error(str(exc))
         return EXIT_FAILED
-    count_threshold = det.threshold
-    det.threshold = min(0.05, count_threshold)  # the whole precision-recall curve for AP
+    count_thresholds = [float(t) for t in det.class_thresholds]
+    det.threshold = min(0.05, *count_thresholds)  # the whole precision-recall curve for AP
     results: list[ImageResult] = []
     try:
         for _path, rgb, boxes, classes in iter_yolo(args.data, args.split, len(det.names)):
@@ -168,7 +168,7 @@ def evaluate_detector(args: argparse.Namespace) -> int:
     if not results:
         error(f"no images found under {args.data}")
         return EXIT_FAILED
-    rep = evaluate(results, det.names, count_threshold)
+    rep = evaluate(results, det.names, count_thresholds)
     out = sys.stdout
     out.write(f"images {rep.images}   mAP50 {rep.map50:.4f}   mAP50-95 {rep.map50_95:.4f}\n\n")
     out.write(f"{'class':<10}{'AP50':>8}{'AP50-95':>9}{'count MAE':>11}{'exact count':>13}\n")

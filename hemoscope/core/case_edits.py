@@ -23,8 +23,7 @@ class ManualIncrement(Correction):
     action: ClassVar[str] = "manual-count"
     class_id: str
     delta: int = 1
-    taxonomy: Taxonomy = field(default=DEFAULT_TAXONOMY, compare=False, repr=False,
-                               kw_only=True)
+    taxonomy: Taxonomy = field(default=DEFAULT_TAXONOMY, compare=False, repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
         _check_class(self.taxonomy, self.class_id)
@@ -36,7 +35,8 @@ class ManualIncrement(Correction):
         if current + delta < 0:
             raise CorrectionError(
                 f"manual count of {_name(self.taxonomy, self.class_id)} is {current}; "
-                f"cannot change it by {delta:+d} (counts never go below 0)")
+                f"cannot change it by {delta:+d} (counts never go below 0)"
+            )
         return case.with_manual_counts(case.manual.add(self.class_id, delta))
 
     def apply(self, case: Case) -> Case:
@@ -46,8 +46,14 @@ class ManualIncrement(Correction):
         return self._add(case, -self.delta)
 
     def audit(self) -> AuditEntry:
-        return AuditEntry(self.action, None, None, None, self.class_id,
-                          f"Manual count {_name(self.taxonomy, self.class_id)} {self.delta:+d}")
+        return AuditEntry(
+            self.action,
+            None,
+            None,
+            None,
+            self.class_id,
+            f"Manual count {_name(self.taxonomy, self.class_id)} {self.delta:+d}",
+        )
 
 
 @dataclass(frozen=True)
@@ -65,13 +71,21 @@ class AddField(Correction):
     def revert(self, case: Case) -> Case:
         index, current = _field(case, self.field.id)
         if current != self.field:
-            raise CorrectionError(f"field {self.field.id!r} changed since it was added; "
-                                  "undo the later corrections first")
+            raise CorrectionError(
+                f"field {self.field.id!r} changed since it was added; "
+                "undo the later corrections first"
+            )
         return case.without_field(index)
 
     def audit(self) -> AuditEntry:
-        return AuditEntry(self.action, self.field.id, None, None, None,
-                          f"Add field {self.field.id[:8]} ({len(self.field.cells)} cells)")
+        return AuditEntry(
+            self.action,
+            self.field.id,
+            None,
+            None,
+            None,
+            f"Add field {self.field.id[:8]} ({len(self.field.cells)} cells)",
+        )
 
 
 @dataclass(frozen=True)
@@ -94,8 +108,10 @@ class DeleteField(Correction):
     def apply(self, case: Case) -> Case:
         index, current = _field(case, self.field_id)
         if self.before is not None and current != self.before:
-            raise CorrectionError(f"field {self.field_id!r} changed since the correction "
-                                  "was made; undo the later corrections first")
+            raise CorrectionError(
+                f"field {self.field_id!r} changed since the correction "
+                "was made; undo the later corrections first"
+            )
         return case.without_field(index)
 
     def revert(self, case: Case) -> Case:
@@ -107,5 +123,11 @@ class DeleteField(Correction):
 
     def audit(self) -> AuditEntry:
         n = "?" if self.before is None else str(len(self.before.cells))
-        return AuditEntry(self.action, self.field_id, None, None, None,
-                          f"Delete field {self.field_id[:8]} ({n} cells)")
+        return AuditEntry(
+            self.action,
+            self.field_id,
+            None,
+            None,
+            None,
+            f"Delete field {self.field_id[:8]} ({n} cells)",
+        )

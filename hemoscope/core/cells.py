@@ -62,13 +62,20 @@ class Cell:
             _check_unit("Cell.probability", self.probability)
 
     @classmethod
-    def create(cls, box: Box, kind: CellKind, *, auto_class: str | None = None,
-               final_class: str | None = None, score: float = 1.0,
-               probability: float | None = None, review: bool = False,
-               manual: bool = False) -> Cell:
+    def create(
+        cls,
+        box: Box,
+        kind: CellKind,
+        *,
+        auto_class: str | None = None,
+        final_class: str | None = None,
+        score: float = 1.0,
+        probability: float | None = None,
+        review: bool = False,
+        manual: bool = False,
+    ) -> Cell:
         """A cell with a fresh id."""
-        return cls(new_id(), box, kind, auto_class, final_class, score, probability,
-                   review, manual)
+        return cls(new_id(), box, kind, auto_class, final_class, score, probability, review, manual)
 
     @property
     def effective_class(self) -> str | None:
@@ -117,8 +124,14 @@ class Field:
             raise TypeError("Field.captured_at must be a datetime")
 
     @classmethod
-    def create(cls, cells: Iterable[Cell], width: int, height: int, source: str = "",
-               captured_at: datetime | None = None) -> Field:
+    def create(
+        cls,
+        cells: Iterable[Cell],
+        width: int,
+        height: int,
+        source: str = "",
+        captured_at: datetime | None = None,
+    ) -> Field:
         """A field with a fresh id, captured now (UTC) unless given."""
         when = captured_at if captured_at is not None else datetime.now(UTC)
         return cls(new_id(), tuple(cells), width, height, source, when)
@@ -176,5 +189,3 @@ class Field:
         cells = list(self.cells)
         del cells[index]
         return replace(self, cells=tuple(cells))
-
-

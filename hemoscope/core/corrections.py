@@ -48,8 +48,14 @@ class AuditEntry:
 
     def undone(self) -> AuditEntry:
         """The entry recording that this action was undone (classes swapped)."""
-        return AuditEntry(f"undo:{self.action}", self.field_id, self.cell_id,
-                          self.new_class, self.old_class, f"undo: {self.detail}")
+        return AuditEntry(
+            f"undo:{self.action}",
+            self.field_id,
+            self.cell_id,
+            self.new_class,
+            self.old_class,
+            f"undo: {self.detail}",
+        )
 
 
 class Correction(ABC):
@@ -112,8 +118,9 @@ def _cell(case: Case, field_id: str, cell_id: str) -> tuple[int, Field, int, Cel
 
 
 def _stale(what: str) -> CorrectionError:
-    return CorrectionError(f"{what} changed since the correction was made; "
-                           "undo the later corrections first")
+    return CorrectionError(
+        f"{what} changed since the correction was made; undo the later corrections first"
+    )
 
 
 # -- cell commands -------------------------------------------------------------------
@@ -124,8 +131,7 @@ class _CellEdit(Correction):
     field_id: str
     cell_id: str
     before: Cell | None = field(default=None, kw_only=True)
-    taxonomy: Taxonomy = field(default=DEFAULT_TAXONOMY, compare=False, repr=False,
-                               kw_only=True)
+    taxonomy: Taxonomy = field(default=DEFAULT_TAXONOMY, compare=False, repr=False, kw_only=True)
 
     @abstractmethod
     def _edit(self, cell: Cell) -> Cell:
@@ -168,15 +174,22 @@ class Relabel(_CellEdit):
         _check_class(self.taxonomy, self.new_class)
 
     def _edit(self, cell: Cell) -> Cell:
-        return replace(cell, final_class=self.new_class, review=False,
-                       kind=self.taxonomy[self.new_class].kind)
+        return replace(
+            cell, final_class=self.new_class, review=False, kind=self.taxonomy[self.new_class].kind
+        )
 
     def audit(self) -> AuditEntry:
         old = None if self.before is None else self.before.effective_class
-        return AuditEntry(self.action, self.field_id, self.cell_id, old, self.new_class,
-                          f"Relabel cell {_short(self.cell_id)}: "
-                          f"{_name(self.taxonomy, old)} → "
-                          f"{_name(self.taxonomy, self.new_class)}")
+        return AuditEntry(
+            self.action,
+            self.field_id,
+            self.cell_id,
+            old,
+            self.new_class,
+            f"Relabel cell {_short(self.cell_id)}: "
+            f"{_name(self.taxonomy, old)} → "
+            f"{_name(self.taxonomy, self.new_class)}",
+        )
 
 
 @dataclass(frozen=True)
@@ -194,8 +207,14 @@ class Confirm(_CellEdit):
         b = self.before
         old = None if b is None else b.effective_class
         new = None if b is None else b.auto_class
-        return AuditEntry(self.action, self.field_id, self.cell_id, old, new,
-                          f"Confirm cell {_short(self.cell_id)} as {new or 'its automatic class'}")
+        return AuditEntry(
+            self.action,
+            self.field_id,
+            self.cell_id,
+            old,
+            new,
+            f"Confirm cell {_short(self.cell_id)} as {new or 'its automatic class'}",
+        )
 
 
 @dataclass(frozen=True)
@@ -207,8 +226,7 @@ class Delete(Correction):
     cell_id: str
     before: Cell | None = None
     index: int | None = None
-    taxonomy: Taxonomy = field(default=DEFAULT_TAXONOMY, compare=False, repr=False,
-                               kw_only=True)
+    taxonomy: Taxonomy = field(default=DEFAULT_TAXONOMY, compare=False, repr=False, kw_only=True)
 
     def bind(self, case: Case) -> Self:
         _, _, ci, cell = _cell(case, self.field_id, self.cell_id)
@@ -234,8 +252,14 @@ class Delete(Correction):
 
     def audit(self) -> AuditEntry:
         old = None if self.before is None else self.before.effective_class
-        return AuditEntry(self.action, self.field_id, self.cell_id, old, None,
-                          f"Delete cell {_short(self.cell_id)} ({_name(self.taxonomy, old)})")
+        return AuditEntry(
+            self.action,
+            self.field_id,
+            self.cell_id,
+            old,
+            None,
+            f"Delete cell {_short(self.cell_id)} ({_name(self.taxonomy, old)})",
+        )
 
 
 @dataclass(frozen=True)
@@ -245,8 +269,7 @@ class AddCell(Correction):
     action: ClassVar[str] = "add-cell"
     field_id: str
     cell: Cell
-    taxonomy: Taxonomy = field(default=DEFAULT_TAXONOMY, compare=False, repr=False,
-                               kw_only=True)
+    taxonomy: Taxonomy = field(default=DEFAULT_TAXONOMY, compare=False, repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
         _check_class(self.taxonomy, self.cell.auto_class)
@@ -268,5 +291,11 @@ class AddCell(Correction):
 
     def audit(self) -> AuditEntry:
         new = self.cell.effective_class
-        return AuditEntry(self.action, self.field_id, self.cell.id, None, new,
-                          f"Add cell {_short(self.cell.id)} ({_name(self.taxonomy, new)})")
+        return AuditEntry(
+            self.action,
+            self.field_id,
+            self.cell.id,
+            None,
+            new,
+            f"Add cell {_short(self.cell.id)} ({_name(self.taxonomy, new)})",
+        )

@@ -76,8 +76,9 @@ class Counts(Mapping[str, int]):
         """
         new = self.get_count(key) + delta
         if new < 0:
-            raise ValueError(f"count for {key!r} cannot go below 0 ({self.get_count(key)}"
-                             f" {delta:+d})")
+            raise ValueError(
+                f"count for {key!r} cannot go below 0 ({self.get_count(key)} {delta:+d})"
+            )
         data = dict(self._items)
         data[key] = new
         return Counts(data)

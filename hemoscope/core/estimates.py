@@ -70,8 +70,9 @@ def _mean(per_field: Sequence[int]) -> float | None:
     return sum(per_field) / len(per_field) if per_field else None
 
 
-def platelet_estimate(per_field: Sequence[int],
-                      factor: float = DEFAULT_PLATELET_FACTOR) -> SmearEstimate | None:
+def platelet_estimate(
+    per_field: Sequence[int], factor: float = DEFAULT_PLATELET_FACTOR
+) -> SmearEstimate | None:
     """Platelets /µL = mean platelets per field x ``factor``; ``None`` with no fields."""
     _check_factor(factor)
     mean = _mean(per_field)
@@ -119,12 +120,15 @@ def effective_kind(cell: Cell, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> CellKin
 
 def platelets_per_field(case: Case, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> list[int]:
     """Platelets in each field: cells whose effective kind is platelet."""
-    return [sum(1 for c in f.cells if effective_kind(c, taxonomy) is CellKind.PLATELET)
-            for f in case.fields]
+    return [
+        sum(1 for c in f.cells if effective_kind(c, taxonomy) is CellKind.PLATELET)
+        for f in case.fields
+    ]
 
 
 def wbc_per_field(case: Case, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> list[int]:
     """White cells in each field: effective kind WBC, and unclassified or in the differential."""
+
     def counts(c: Cell) -> bool:
         if effective_kind(c, taxonomy) is not CellKind.WBC:
             return False
@@ -142,9 +146,13 @@ class SmearEstimates:
     wbc: SmearEstimate | None
 
 
-def smear_estimates(case: Case, taxonomy: Taxonomy = DEFAULT_TAXONOMY, *,
-                    platelet_factor: float = DEFAULT_PLATELET_FACTOR,
-                    wbc_factor: float | None = None) -> SmearEstimates:
+def smear_estimates(
+    case: Case,
+    taxonomy: Taxonomy = DEFAULT_TAXONOMY,
+    *,
+    platelet_factor: float = DEFAULT_PLATELET_FACTOR,
+    wbc_factor: float | None = None,
+) -> SmearEstimates:
     """Platelet and WBC estimates from a case's captured fields."""
     return SmearEstimates(
         platelet_estimate(platelets_per_field(case, taxonomy), platelet_factor),

@@ -106,8 +106,12 @@ class Box:
         def clamp(v: float, hi: float) -> float:
             return min(max(v, 0.0), hi)
 
-        return Box(clamp(self.x1, width), clamp(self.y1, height),
-                   clamp(self.x2, width), clamp(self.y2, height))
+        return Box(
+            clamp(self.x1, width),
+            clamp(self.y1, height),
+            clamp(self.x2, width),
+            clamp(self.y2, height),
+        )
 
     def scale(self, fx: float, fy: float | None = None) -> Box:
         """Multiply the coordinates (about the origin) by ``fx`` and ``fy`` (default ``fx``).

@@ -46,8 +46,12 @@ class ReferenceRange:
         return _flag(value, self.abs_low, self.abs_high)
 
     def to_dict(self) -> dict[str, float | None]:
-        return {"low": self.low, "high": self.high,
-                "abs_low": self.abs_low, "abs_high": self.abs_high}
+        return {
+            "low": self.low,
+            "high": self.high,
+            "abs_low": self.abs_low,
+            "abs_high": self.abs_high,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReferenceRange:
@@ -110,8 +114,7 @@ class ReferenceSet:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON settings: ``{"name": ..., "ranges": {id: {...}}}``."""
-        return {"name": self.name,
-                "ranges": {k: v.to_dict() for k, v in self.ranges.items()}}
+        return {"name": self.name, "ranges": {k: v.to_dict() for k, v in self.ranges.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReferenceSet:
@@ -119,18 +122,22 @@ class ReferenceSet:
         ranges = data.get("ranges", {})
         if not isinstance(ranges, Mapping):
             raise ValueError("'ranges' must be a mapping of class id -> range")
-        return cls(str(data["name"]),
-                   {str(k): ReferenceRange.from_dict(v) for k, v in ranges.items()})
+        return cls(
+            str(data["name"]), {str(k): ReferenceRange.from_dict(v) for k, v in ranges.items()}
+        )
 
 
 #: Example adult set, relative % only: the published adult ranges quoted in the design
 #: (neutrophils 43-72, lymphocytes 18-43, monocytes 4-12, eosinophils 0-8, basophils 0-2).
 #: Reference ranges depend on the population and method: each laboratory must replace
 #: this with its own validated set. No absolute ranges are shipped.
-DEFAULT_REFERENCE = ReferenceSet("Adult (example published set; set your own)", {
-    "neutrophil": ReferenceRange(43.0, 72.0),
-    "lymphocyte": ReferenceRange(18.0, 43.0),
-    "monocyte": ReferenceRange(4.0, 12.0),
-    "eosinophil": ReferenceRange(0.0, 8.0),
-    "basophil": ReferenceRange(0.0, 2.0),
-})
+DEFAULT_REFERENCE = ReferenceSet(
+    "Adult (example published set; set your own)",
+    {
+        "neutrophil": ReferenceRange(43.0, 72.0),
+        "lymphocyte": ReferenceRange(18.0, 43.0),
+        "monocyte": ReferenceRange(4.0, 12.0),
+        "eosinophil": ReferenceRange(0.0, 8.0),
+        "basophil": ReferenceRange(0.0, 2.0),
+    },
+)

@@ -71,8 +71,9 @@ def _betacf(a: float, b: float, x: float) -> float:
         h *= delta
         if abs(delta - 1.0) < _EPS:
             return h
-    raise ArithmeticError(f"incomplete beta continued fraction did not converge "
-                          f"(a={a}, b={b}, x={x})")
+    raise ArithmeticError(
+        f"incomplete beta continued fraction did not converge (a={a}, b={b}, x={x})"
+    )
 
 
 def regularized_beta(x: float, a: float, b: float) -> float:
@@ -85,8 +86,9 @@ def regularized_beta(x: float, a: float, b: float) -> float:
         return 0.0
     if x == 1.0:
         return 1.0
-    log_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-                 + a * math.log(x) + b * math.log1p(-x))
+    log_front = (
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
     front = math.exp(log_front)
     # The continued fraction converges fast for x < (a + 1) / (a + b + 2); use the
     # symmetry I_x(a, b) = 1 - I_{1-x}(b, a) on the other side.
@@ -139,9 +141,13 @@ def clopper_pearson(successes: int, n: int, confidence: float = 0.95) -> Interva
         return None
     alpha = 1.0 - confidence
     p_hat = successes / n
-    low = 0.0 if successes == 0 else inverse_regularized_beta(
-        alpha / 2, successes, n - successes + 1)
-    high = 1.0 if successes == n else inverse_regularized_beta(
-        1 - alpha / 2, successes + 1, n - successes)
+    low = (
+        0.0 if successes == 0 else inverse_regularized_beta(alpha / 2, successes, n - successes + 1)
+    )
+    high = (
+        1.0
+        if successes == n
+        else inverse_regularized_beta(1 - alpha / 2, successes + 1, n - successes)
+    )
     # Guard the last ulp so that the interval always holds the point estimate.
     return Interval(min(low, p_hat), max(high, p_hat))

@@ -135,9 +135,14 @@ class Tally:
     taxonomy: Taxonomy = field(default=DEFAULT_TAXONOMY, compare=False, repr=False)
 
     @classmethod
-    def from_case(cls, case: Case, taxonomy: Taxonomy = DEFAULT_TAXONOMY, target: int = 100,
-                  reference: ReferenceSet = DEFAULT_REFERENCE,
-                  confidence: float = 0.95) -> Tally:
+    def from_case(
+        cls,
+        case: Case,
+        taxonomy: Taxonomy = DEFAULT_TAXONOMY,
+        target: int = 100,
+        reference: ReferenceSet = DEFAULT_REFERENCE,
+        confidence: float = 0.95,
+    ) -> Tally:
         """Compute the tally. ``target`` is the number of WBC to count (any int > 0)."""
         if isinstance(target, bool) or not isinstance(target, int) or target <= 0:
             raise ValueError(f"target must be a positive int, got {target!r}")
@@ -156,19 +161,48 @@ class Tally:
         known = Counts({k: v for k, v in counted.items() if k in taxonomy})
         unknown = Counts({k: v for k, v in counted.items() if k not in taxonomy})
         if unknown:
-            logger.warning("case %s: classes not in the taxonomy left out of the tally: %s",
-                           case.info.sample_id, dict(unknown))
+            logger.warning(
+                "case %s: classes not in the taxonomy left out of the tally: %s",
+                case.info.sample_id,
+                dict(unknown),
+            )
         denominator = sum(known.get_count(c) for c in taxonomy.differential_ids())
-        nrbc = (nrbc_per_100_wbc(known.get_count(NRBC_ID), denominator)
-                if NRBC_ID in taxonomy else None)
+        nrbc = (
+            nrbc_per_100_wbc(known.get_count(NRBC_ID), denominator) if NRBC_ID in taxonomy else None
+        )
         wbc = case.info.wbc_count
         wbc_corr = None if wbc is None or nrbc is None else corrected_wbc_count(wbc, nrbc)
-        rows = tuple(_row(c.id, c.display_name, c.in_differential, known.get_count(c.id),
-                          denominator, wbc_corr, reference, confidence)
-                     for c in taxonomy)
-        return cls(rows, known, unknown, unclassified, denominator, target, nrbc, wbc,
-                   wbc_corr, pending, corrected, case.manual.total(), len(case.fields),
-                   confidence, reference.name, taxonomy)
+        rows = tuple(
+            _row(
+                c.id,
+                c.display_name,
+                c.in_differential,
+                known.get_count(c.id),
+                denominator,
+                wbc_corr,
+                reference,
+                confidence,
+            )
+            for c in taxonomy
+        )
+        return cls(
+            rows,
+            known,
+            unknown,
+            unclassified,
+            denominator,
+            target,
+            nrbc,
+            wbc,
+            wbc_corr,
+            pending,
+            corrected,
+            case.manual.total(),
+            len(case.fields),
+            confidence,
+            reference.name,
+            taxonomy,
+        )
 
     # -- progress --------------------------------------------------------------------
     @property
@@ -207,8 +241,16 @@ class Tally:
         return five_part(self.counts, self.taxonomy)
 
 
-def _row(class_id: str, name: str, in_diff: bool, count: int, denominator: int,
-         wbc: float | None, reference: ReferenceSet, confidence: float) -> ClassTally:
+def _row(
+    class_id: str,
+    name: str,
+    in_diff: bool,
+    count: int,
+    denominator: int,
+    wbc: float | None,
+    reference: ReferenceSet,
+    confidence: float,
+) -> ClassTally:
     percent = ci = per_100 = absolute = None
     flag = abs_flag = None
     rng = reference.get(class_id)
@@ -225,5 +267,6 @@ def _row(class_id: str, name: str, in_diff: bool, count: int, denominator: int,
         per_100 = 100.0 * count / denominator
         if class_id == NRBC_ID and wbc is not None:
             absolute = per_100 / 100.0 * wbc
-    return ClassTally(class_id, name, count, in_diff, percent, ci, per_100, absolute,
-                      flag, abs_flag)
+    return ClassTally(
+        class_id, name, count, in_diff, percent, ci, per_100, absolute, flag, abs_flag
+    )

@@ -78,19 +78,27 @@ class CellClass:
         if not self.display_name.strip():
             raise TaxonomyError(f"class {self.id!r} needs a display name")
         if not _HEX_COLOUR.match(self.colour):
-            raise TaxonomyError(f"class {self.id!r}: colour must be '#rrggbb' lower-case, "
-                                f"got {self.colour!r}")
+            raise TaxonomyError(
+                f"class {self.id!r}: colour must be '#rrggbb' lower-case, got {self.colour!r}"
+            )
         _check_key(self.default_key, self.id)
         if self.counted_as == self.id:
             raise TaxonomyError(f"class {self.id!r} cannot be counted as itself")
 
 
 _KIND_NAMES = {
-    "rbc": CellKind.RBC, "red cell": CellKind.RBC, "red blood cell": CellKind.RBC,
+    "rbc": CellKind.RBC,
+    "red cell": CellKind.RBC,
+    "red blood cell": CellKind.RBC,
     "erythrocyte": CellKind.RBC,
-    "wbc": CellKind.WBC, "white cell": CellKind.WBC, "white blood cell": CellKind.WBC,
-    "leukocyte": CellKind.WBC, "leucocyte": CellKind.WBC,
-    "platelet": CellKind.PLATELET, "plt": CellKind.PLATELET, "thrombocyte": CellKind.PLATELET,
+    "wbc": CellKind.WBC,
+    "white cell": CellKind.WBC,
+    "white blood cell": CellKind.WBC,
+    "leukocyte": CellKind.WBC,
+    "leucocyte": CellKind.WBC,
+    "platelet": CellKind.PLATELET,
+    "plt": CellKind.PLATELET,
+    "thrombocyte": CellKind.PLATELET,
 }
 
 
@@ -113,8 +121,7 @@ class Taxonomy:
 
     __slots__ = ("_by_id", "_by_key", "_classes", "_keys", "_names")
 
-    def __init__(self, classes: Sequence[CellClass],
-                 keys: Mapping[str, str] | None = None) -> None:
+    def __init__(self, classes: Sequence[CellClass], keys: Mapping[str, str] | None = None) -> None:
         self._classes: tuple[CellClass, ...] = tuple(classes)
         if not self._classes:
             raise TaxonomyError("a taxonomy needs at least one class")
@@ -137,8 +144,9 @@ class Taxonomy:
             _check_key(key, cls.id)
             folded = key.casefold()
             if folded in self._by_key:
-                raise TaxonomyError(f"key {key!r} is bound to both {self._by_key[folded]!r} "
-                                    f"and {cls.id!r}")
+                raise TaxonomyError(
+                    f"key {key!r} is bound to both {self._by_key[folded]!r} and {cls.id!r}"
+                )
             self._keys[cls.id] = key
             self._by_key[folded] = cls.id
         self._names: dict[str, str] = {}
@@ -262,38 +270,134 @@ class Taxonomy:
         return {name: self.resolve(name) for name in names}
 
 
-def _c(id_: str, name: str, colour: str, key: str, *, kind: CellKind = CellKind.WBC,
-       diff: bool = True, auto: bool = True, counted_as: str | None = None,
-       aliases: tuple[str, ...] = ()) -> CellClass:
+def _c(
+    id_: str,
+    name: str,
+    colour: str,
+    key: str,
+    *,
+    kind: CellKind = CellKind.WBC,
+    diff: bool = True,
+    auto: bool = True,
+    counted_as: str | None = None,
+    aliases: tuple[str, ...] = (),
+) -> CellClass:
     return CellClass(id_, name, colour, key, kind, diff, auto, counted_as, aliases)
 
 
 # Colours avoid the pinks and purples of a Romanowsky-stained smear: greens, blues,
 # orange, red, yellow, teal, black, browns and greys, each far from the others in RGB.
-DEFAULT_TAXONOMY = Taxonomy([
-    _c("neutrophil", "Neutrophil (segmented)", "#00c853", "1",
-       aliases=("neutrophil", "segmented neutrophil", "seg", "segmented", "neut", "neu",
-                "pmn", "polymorph", "sne", "ngs")),
-    _c("lymphocyte", "Lymphocyte", "#2962ff", "2", aliases=("lymph", "lym", "lympho", "lyt")),
-    _c("monocyte", "Monocyte", "#ff6d00", "3", aliases=("mono", "mon")),
-    _c("eosinophil", "Eosinophil", "#d50000", "4", aliases=("eos", "eo", "eosino")),
-    _c("basophil", "Basophil", "#ffd600", "5", aliases=("baso", "bas")),
-    _c("ig", "Immature granulocyte", "#00897b", "6",
-       aliases=("igs", "immature granulocyte", "immature gran", "metamyelocyte",
-                "myelocyte", "promyelocyte", "my", "mmy", "pmy", "mmz", "myb", "pmo")),
-    _c("band", "Band neutrophil", "#aeea00", "7", auto=False, counted_as="neutrophil",
-       aliases=("band cell", "stab", "bne", "ngb", "band form")),
-    _c("blast", "Blast / atypical lymphocyte", "#000000", "8", auto=False,
-       aliases=("blast cell", "atypical lymphocyte", "atypical lymph", "reactive lymphocyte",
-                "variant lymphocyte", "lya", "myo", "mob")),
-    _c(NRBC_ID, "Erythroblast (NRBC)", "#6d4c41", "9", diff=False,
-       aliases=("nrbc", "nucleated red cell", "nucleated rbc", "nucleated red blood cell",
-                "normoblast", "ebo")),
-    _c("smudge", "Smudge cell", "#9e9e9e", "0", diff=False, auto=False,
-       aliases=("smudge cell", "basket cell", "smear cell", "ksc")),
-    _c("artefact", "Artefact / unidentified", "#607d8b", "-", diff=False, auto=False,
-       aliases=("artifact", "unidentified", "unknown", "unclassified")),
-    _c("platelet", "Platelet (clump / large)", "#00e5ff", "=", kind=CellKind.PLATELET,
-       diff=False, aliases=("plt", "thrombocyte", "platelet clump", "large platelet",
-                            "giant platelet")),
-])
+DEFAULT_TAXONOMY = Taxonomy(
+    [
+        _c(
+            "neutrophil",
+            "Neutrophil (segmented)",
+            "#00c853",
+            "1",
+            aliases=(
+                "neutrophil",
+                "segmented neutrophil",
+                "seg",
+                "segmented",
+                "neut",
+                "neu",
+                "pmn",
+                "polymorph",
+                "sne",
+                "ngs",
+            ),
+        ),
+        _c("lymphocyte", "Lymphocyte", "#2962ff", "2", aliases=("lymph", "lym", "lympho", "lyt")),
+        _c("monocyte", "Monocyte", "#ff6d00", "3", aliases=("mono", "mon")),
+        _c("eosinophil", "Eosinophil", "#d50000", "4", aliases=("eos", "eo", "eosino")),
+        _c("basophil", "Basophil", "#ffd600", "5", aliases=("baso", "bas")),
+        _c(
+            "ig",
+            "Immature granulocyte",
+            "#00897b",
+            "6",
+            aliases=(
+                "igs",
+                "immature granulocyte",
+                "immature gran",
+                "metamyelocyte",
+                "myelocyte",
+                "promyelocyte",
+                "my",
+                "mmy",
+                "pmy",
+                "mmz",
+                "myb",
+                "pmo",
+            ),
+        ),
+        _c(
+            "band",
+            "Band neutrophil",
+            "#aeea00",
+            "7",
+            auto=False,
+            counted_as="neutrophil",
+            aliases=("band cell", "stab", "bne", "ngb", "band form"),
+        ),
+        _c(
+            "blast",
+            "Blast / atypical lymphocyte",
+            "#000000",
+            "8",
+            auto=False,
+            aliases=(
+                "blast cell",
+                "atypical lymphocyte",
+                "atypical lymph",
+                "reactive lymphocyte",
+                "variant lymphocyte",
+                "lya",
+                "myo",
+                "mob",
+            ),
+        ),
+        _c(
+            NRBC_ID,
+            "Erythroblast (NRBC)",
+            "#6d4c41",
+            "9",
+            diff=False,
+            aliases=(
+                "nrbc",
+                "nucleated red cell",
+                "nucleated rbc",
+                "nucleated red blood cell",
+                "normoblast",
+                "ebo",
+            ),
+        ),
+        _c(
+            "smudge",
+            "Smudge cell",
+            "#9e9e9e",
+            "0",
+            diff=False,
+            auto=False,
+            aliases=("smudge cell", "basket cell", "smear cell", "ksc"),
+        ),
+        _c(
+            "artefact",
+            "Artefact / unidentified",
+            "#607d8b",
+            "-",
+            diff=False,
+            auto=False,
+            aliases=("artifact", "unidentified", "unknown", "unclassified"),
+        ),
+        _c(
+            "platelet",
+            "Platelet (clump / large)",
+            "#00e5ff",
+            "=",
+            kind=CellKind.PLATELET,
+            diff=False,
+            aliases=("plt", "thrombocyte", "platelet clump", "large platelet", "giant platelet"),
+        ),
+    ]
+)

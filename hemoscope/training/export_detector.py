@@ -16,7 +16,7 @@ from hemoscope.training.detector_model import INPUT_LONG_SIDE, STRIDE, CellDetec
 from hemoscope.training.export_classifier import OPSET, sha256
 from hemoscope.training.train_detector import CLASSES, EVAL_THRESHOLD, DetectorTrainConfig
 from hemoscope.training.yolo_data import load_split
-from hemoscope.vision.detection_metrics import ImageResult, evaluate
+from hemoscope.vision.detection_metrics import ImageResult, best_count_threshold, evaluate
 from hemoscope.vision.detector import Detector
 
 log = logging.getLogger(__name__)
@@ -128,8 +128,15 @@ def finalise(
     for s in load_split(Path(cfg.data), "val", len(CLASSES), cfg.limit):
         d = det.detect(s.image, channels="rgb")
         results.append(ImageResult(s.boxes, s.classes, d.boxes, d.classes, d.scores))
-    rep = evaluate(results, CLASSES, cfg.count_threshold)
-    card["metrics"] = {"val": rep.as_dict(), "onnx_torch_max_abs_diff": diff}
+    # Counting threshold per class: the one with the lowest count error on validation.
+    per_class = [best_count_threshold(results, c) for c in range(len(CLASSES))]
+    card["thresholds"]["score_per_class"] = dict(zip(CLASSES, per_class, strict=True))
+    rep = evaluate(results, CLASSES, per_class)
+    card["metrics"] = {
+        "val": rep.as_dict(),
+        "count_thresholds": "per class, chosen on the validation split (lowest count MAE)",
+        "onnx_torch_max_abs_diff": diff,
+    }
     if card_extra:
         card.update(card_extra)
     (run / "detector.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")

@@ -63,8 +63,31 @@ class Detector:
             thr = self.card["thresholds"]
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"model card of {self.path.name} lacks {exc}") from exc
-        self.threshold = float(threshold if threshold is not None else thr["score"])
         self.nms_iou = float(nms_iou if nms_iou is not None else thr["nms_iou"])
+        self.class_thresholds = np.zeros(len(self.names), np.float32)
+        per_class = thr.get("score_per_class") if isinstance(thr, dict) else None
+        if threshold is not None:
+            self.set_threshold(threshold)
+        elif isinstance(per_class, dict):
+            default = float(thr["score"])
+            self.class_thresholds = np.array(
+                [float(per_class.get(n, default)) for n in self.names], np.float32
+            )
+        else:
+            self.set_threshold(float(thr["score"]))
+
+    @property
+    def threshold(self) -> float:
+        """The lowest score kept (a class may keep only higher ones: `class_thresholds`)."""
+        return float(self.class_thresholds.min())
+
+    @threshold.setter
+    def threshold(self, value: float) -> None:
+        self.set_threshold(value)
+
+    def set_threshold(self, value: float) -> None:
+        """One score threshold for every class."""
+        self.class_thresholds = np.full(len(self.names), float(value), np.float32)
 
     @property
     def version(self) -> str:
@@ -77,7 +100,7 @@ class Detector:
         x = inp.transpose(2, 0, 1)[None].astype(np.float32) * np.float32(1 / 255)
         heat, size, offset = self.session.run(None, {"image": x})
         h, w = rgb.shape[:2]
-        return postprocess(
+        boxes, classes, scores = postprocess(
             heat[0],
             size[0],
             offset[0],
@@ -87,6 +110,8 @@ class Detector:
             self.nms_iou,
             (w, h),
         )
+        keep = scores >= self.class_thresholds[classes]
+        return boxes[keep], classes[keep], scores[keep]
 
     def detect(self, image: npt.NDArray[np.generic], channels: Channels = "bgr") -> Detections:
         """Find cells in an 8-bit frame of any size (gray, BGR/RGB, with or without alpha).

@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from hemoscope.vision.detection_metrics import ImageResult, average_precision, evaluate
+from hemoscope.vision.detection_metrics import (
+    ImageResult,
+    average_precision,
+    best_count_threshold,
+    evaluate,
+)
 
 
 def img(
@@ -89,3 +94,18 @@ def test_map50_95_averages_ten_thresholds() -> None:
     r = img([A], [0], [shifted], [0], [0.9])
     rep = evaluate([r], ("wbc",), count_threshold=0.5)
     assert rep.ap50_95["wbc"] == pytest.approx(0.6)
+
+
+def test_per_class_count_thresholds() -> None:
+    r = img([A, B], [0, 1], [A, B], [0, 1], [0.4, 0.4])
+    rep = evaluate([r], ("wbc", "rbc"), count_threshold=[0.3, 0.5])
+    assert rep.exact_count_fraction == {"wbc": 1.0, "rbc": 0.0}
+
+
+def test_best_count_threshold_minimises_the_count_error() -> None:
+    # Class 0: one true cell; predictions at 0.9 (true) and 0.35 (a false one).
+    r = img([A], [0], [A, FAR], [0, 0], [0.9, 0.35])
+    assert best_count_threshold([r], 0) == pytest.approx(0.4)
+    # Without false positives the lowest threshold of the plateau wins.
+    r2 = img([A], [0], [A], [0], [0.9])
+    assert best_count_threshold([r2], 0) == pytest.approx(0.2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import os
 import queue
 import random
@@ -111,3 +112,81 @@ def prefetch(make: Callable[[int], T], count: int, depth: int = 3) -> Iterator[T
                 q.get_nowait()
             except queue.Empty:
                 t.join(timeout=0.05)
+
+
+class TrainState:
+    """One run's model, EMA weights, AdamW with warm-up and cosine decay, and generator.
+
+    ``resume`` and ``save`` read and write the run's checkpoint, so a run stopped at any
+    epoch continues from the last completed one with the same schedule.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        g: torch.Generator,
+        *,
+        lr: float,
+        weight_decay: float,
+        steps_per_epoch: int,
+        epochs: int,
+        warmup_epochs: int,
+        ema_decay: float = 0.998,
+    ) -> None:
+        self.model = model
+        self.g = g
+        self.ema = EMA(model, decay=ema_decay)
+        self.opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+        total = steps_per_epoch * epochs
+        warm = min(steps_per_epoch * warmup_epochs, total // 10 + 1)
+
+        def factor(step: int) -> float:
+            return (
+                min(1.0, (step + 1) / warm)
+                * 0.5
+                * (1 + math.cos(math.pi * min(step, total) / total))
+            )
+
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, factor)
+        self.epoch = 0
+        self.best = -1.0
+        self.history: list[dict[str, Any]] = []
+
+    def step(self, loss: torch.Tensor, clip_norm: float | None = None) -> None:
+        """One optimiser step on ``loss``, then the schedule and the EMA weights."""
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        if clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip_norm)
+        self.opt.step()
+        self.sched.step()
+        self.ema.update(self.model)
+
+    def resume(self, path: Path) -> None:
+        ckpt = load_checkpoint(path)
+        if ckpt is None:
+            return
+        self.model.load_state_dict(ckpt["model"])
+        self.ema.model.load_state_dict(ckpt["ema"])
+        self.ema.updates = ckpt["ema_updates"]
+        self.opt.load_state_dict(ckpt["opt"])
+        self.sched.load_state_dict(ckpt["sched"])
+        self.g.set_state(ckpt["torch_gen"])
+        self.epoch, self.best, self.history = ckpt["epoch"], ckpt["best"], ckpt["history"]
+
+    def save(self, path: Path, config: dict[str, Any]) -> None:
+        save_checkpoint(
+            path,
+            {
+                "model": self.model.state_dict(),
+                "ema": self.ema.model.state_dict(),
+                "ema_updates": self.ema.updates,
+                "opt": self.opt.state_dict(),
+                "sched": self.sched.state_dict(),
+                "torch_gen": self.g.get_state(),
+                "epoch": self.epoch,
+                "best": self.best,
+                "history": self.history,
+                "config": config,
+            },
+        )

@@ -18,11 +18,9 @@ from tqdm import tqdm
 from hemoscope.training.augment import PhotometricConfig, photometric
 from hemoscope.training.classifier_model import INPUT_SIZE, CellClassifier
 from hemoscope.training.common import (
-    EMA,
+    TrainState,
     append_jsonl,
-    load_checkpoint,
     prefetch,
-    save_checkpoint,
     seed_everything,
     set_threads,
 )
@@ -142,27 +140,14 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     y_val = np.array([s.label for s in val_s], np.int64)
 
     model = CellClassifier(len(CLASSES)).to(memory_format=torch.channels_last)
-    ema = EMA(model, decay=0.998)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, len(train_s) // cfg.batch)
-    total = steps_per_epoch * cfg.epochs
-    warm = min(steps_per_epoch * 2, total // 10 + 1)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt,
-        lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)),
-    )
-    start, best, history = 0, -1.0, []
-    ckpt = load_checkpoint(out / "last.ckpt")
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        ema.model.load_state_dict(ckpt["ema"])
-        ema.updates = ckpt["ema_updates"]
-        opt.load_state_dict(ckpt["opt"])
-        sched.load_state_dict(ckpt["sched"])
-        g.set_state(ckpt["torch_gen"])
-        start, best, history = ckpt["epoch"], ckpt["best"], ckpt["history"]
+    state = TrainState(
+        model, g, lr=cfg.lr, weight_decay=cfg.weight_decay,
+        steps_per_epoch=steps_per_epoch, epochs=cfg.epochs, warmup_epochs=2,
+    )  # fmt: skip
+    state.resume(out / "last.ckpt")
     pcfg = PhotometricConfig()
-    for epoch in range(start, cfg.epochs):
+    for epoch in range(state.epoch, cfg.epochs):
         model.train()
         rng = np.random.default_rng([cfg.seed, epoch])
         perm = rng.permutation(len(train_s))
@@ -181,52 +166,35 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         )
         for x, y in bar:
             loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
-            opt.step()
-            sched.step()
-            ema.update(model)
+            state.step(loss)
             loss_sum += float(loss.detach()) * len(y)
             seen += len(y)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
-        logits = predict_logits(ema.model, val_img, y_val, cfg)
+        logits = predict_logits(state.ema.model, val_img, y_val, cfg)
         rep = classification_report(confusion_matrix(y_val, logits.argmax(1), len(CLASSES)))
         rec = {
             "epoch": epoch + 1,
             "train_loss": loss_sum / max(seen, 1),
             "val_accuracy": rep.accuracy,
             "val_macro_f1": rep.macro_f1,
-            "lr": sched.get_last_lr()[0],
+            "lr": state.sched.get_last_lr()[0],
             "seconds": time.time() - t0,
         }
-        history.append(rec)
+        state.history.append(rec)
         append_jsonl(out / "history.jsonl", rec)
         tqdm.write(
             f"epoch {epoch + 1}: loss {rec['train_loss']:.4f} val acc {rep.accuracy:.4f} "
             f"macro-F1 {rep.macro_f1:.4f} ({rec['seconds']:.0f} s)"
         )
-        if rep.macro_f1 > best:
-            best = rep.macro_f1
+        if rep.macro_f1 > state.best:
+            state.best = rep.macro_f1
             torch.save(
-                {"model": ema.model.state_dict(), "epoch": epoch + 1, "classes": CLASSES},
+                {"model": state.ema.model.state_dict(), "epoch": epoch + 1, "classes": CLASSES},
                 out / "best.pt",
             )
-        save_checkpoint(
-            out / "last.ckpt",
-            {
-                "model": model.state_dict(),
-                "ema": ema.model.state_dict(),
-                "ema_updates": ema.updates,
-                "opt": opt.state_dict(),
-                "sched": sched.state_dict(),
-                "torch_gen": g.get_state(),
-                "epoch": epoch + 1,
-                "best": best,
-                "history": history,
-                "config": asdict(cfg),
-            },
-        )
-    return {"best_macro_f1": best, "history": history}
+        state.epoch = epoch + 1
+        state.save(out / "last.ckpt", asdict(cfg))
+    return {"best_macro_f1": state.best, "history": state.history}
 
 
 def _limit(samples: list[Sample], n: int) -> list[Sample]:

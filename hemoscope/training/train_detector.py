@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,11 +15,9 @@ from tqdm import tqdm
 
 from hemoscope.training.augment import PhotometricConfig, photometric
 from hemoscope.training.common import (
-    EMA,
+    TrainState,
     append_jsonl,
-    load_checkpoint,
     prefetch,
-    save_checkpoint,
     seed_everything,
     set_threads,
 )
@@ -141,27 +138,14 @@ def train(cfg: DetectorTrainConfig) -> dict[str, Any]:
     train_s = load_split(Path(cfg.data), "train", len(CLASSES), cfg.limit)
     val_s = load_split(Path(cfg.data), "val", len(CLASSES), cfg.limit)
     model = CellDetector(len(CLASSES)).to(memory_format=torch.channels_last)
-    ema = EMA(model, decay=0.998)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = max(1, len(train_s) // cfg.batch)
-    total = steps * cfg.epochs
-    warm = min(steps * 3, total // 10 + 1)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt,
-        lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)),
-    )
-    start, best, history = 0, -1.0, []
-    ckpt = load_checkpoint(out / "last.ckpt")
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        ema.model.load_state_dict(ckpt["ema"])
-        ema.updates = ckpt["ema_updates"]
-        opt.load_state_dict(ckpt["opt"])
-        sched.load_state_dict(ckpt["sched"])
-        g.set_state(ckpt["torch_gen"])
-        start, best, history = ckpt["epoch"], ckpt["best"], ckpt["history"]
+    state = TrainState(
+        model, g, lr=cfg.lr, weight_decay=cfg.weight_decay,
+        steps_per_epoch=steps, epochs=cfg.epochs, warmup_epochs=3,
+    )  # fmt: skip
+    state.resume(out / "last.ckpt")
     pcfg = PhotometricConfig()
-    for epoch in range(start, cfg.epochs):
+    for epoch in range(state.epoch, cfg.epochs):
         model.train()
         rng = np.random.default_rng([cfg.seed, epoch])
         perm = rng.permutation(len(train_s))
@@ -177,12 +161,7 @@ def train(cfg: DetectorTrainConfig) -> dict[str, Any]:
         bar = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
         for i, (x, t) in enumerate(bar, 1):
             loss, parts = detector_loss(model(x), t)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-            opt.step()
-            sched.step()
-            ema.update(model)
+            state.step(loss, clip_norm=10.0)
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v
             bar.set_postfix({k: f"{v / i:.3f}" for k, v in sums.items()})
@@ -194,13 +173,14 @@ def train(cfg: DetectorTrainConfig) -> dict[str, Any]:
             (epoch + 1) % 5 == 0 or epoch + 1 >= cfg.epochs - 10 or epoch + 1 == cfg.epochs
         )
         if evaluate_now:
-            rep = evaluate_model(cast(CellDetector, ema.model), val_s, cfg)
+            ema_model = cast(CellDetector, state.ema.model)
+            rep = evaluate_model(ema_model, val_s, cfg)
             score = rep.map50_95 + rep.map50
             rec.update({"val": rep.as_dict()})
-            if score > best:
-                best = score
+            if score > state.best:
+                state.best = score
                 torch.save(
-                    {"model": ema.model.state_dict(), "epoch": epoch + 1, "classes": CLASSES},
+                    {"model": ema_model.state_dict(), "epoch": epoch + 1, "classes": CLASSES},
                     out / "best.pt",
                 )
             tqdm.write(
@@ -209,26 +189,13 @@ def train(cfg: DetectorTrainConfig) -> dict[str, Any]:
                 f"exact WBC {rep.exact_count_fraction['wbc']:.3f}"
             )
         rec["seconds"] = time.time() - t0
-        history.append(rec)
+        state.history.append(rec)
         append_jsonl(out / "history.jsonl", rec)
         tqdm.write(
             f"epoch {epoch + 1}: "
             + ", ".join(f"{k} {v / steps:.4f}" for k, v in sums.items())
             + f" ({rec['seconds']:.0f} s)"
         )
-        save_checkpoint(
-            out / "last.ckpt",
-            {
-                "model": model.state_dict(),
-                "ema": ema.model.state_dict(),
-                "ema_updates": ema.updates,
-                "opt": opt.state_dict(),
-                "sched": sched.state_dict(),
-                "torch_gen": g.get_state(),
-                "epoch": epoch + 1,
-                "best": best,
-                "history": history,
-                "config": asdict(cfg),
-            },
-        )
-    return {"best": best, "history": history}
+        state.epoch = epoch + 1
+        state.save(out / "last.ckpt", asdict(cfg))
+    return {"best": state.best, "history": state.history}

@@ -55,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--json", type=Path, metavar="FILE", help="write every image and cell here")
     p.add_argument("--csv", type=Path, metavar="FILE", help="write one row per cell here")
     p.add_argument("--summary", type=Path, metavar="FILE", help="write one row per class here")
+    p.add_argument(
+        "--pdf", type=Path, metavar="FILE", help="write the differential report (PDF) here"
+    )
     p.add_argument("--target", default="100", metavar="N", help="WBC to count (default 100)")
     p.add_argument(
         "--platelet-factor",
@@ -104,7 +107,7 @@ def _threads(text: str | None) -> int | None:
 
 
 def _check_outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
-    outputs = [(opt, getattr(args, opt)) for opt in ("json", "csv", "summary")]
+    outputs = [(opt, getattr(args, opt)) for opt in ("json", "csv", "summary", "pdf")]
     outputs = [(opt, Path(path)) for opt, path in outputs if path is not None]
     seen: dict[Path, str] = {}
     for opt, path in outputs:
@@ -128,7 +131,8 @@ def analyze(args: argparse.Namespace) -> int:
         options = Options(
             paths=list(args.paths),
             recursive=bool(args.recursive),
-            outputs=dict(_check_outputs(args)),
+            outputs={opt: path for opt, path in _check_outputs(args) if opt != "pdf"},
+            pdf=args.pdf,
             target=int(target or 100),
             platelet_factor=float(_number("--platelet-factor", args.platelet_factor) or 0),
             wbc_factor=_number("--wbc-factor", args.wbc_factor),

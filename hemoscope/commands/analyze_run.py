@@ -53,6 +53,7 @@ class Options:
     paths: list[Path]
     recursive: bool = False
     outputs: dict[str, Path] = field(default_factory=dict)
+    pdf: Path | None = None
     target: int = 100
     platelet_factor: float = 15_000.0
     wbc_factor: float | None = None
@@ -205,12 +206,12 @@ def run(options: Options, pipeline: Pipeline | None = None) -> int:
         return EXIT_FAILED
     try:
         fields, n_failed = _process(pipeline, files, options, outputs)
-        _finish(pipeline, fields, n_failed, options, outputs)
+        report_ok = _finish(pipeline, fields, n_failed, options, outputs)
     except BaseException:
         for out in outputs.values():
             out.abort()
         raise
-    return exit_status(len(fields), n_failed)
+    return exit_status(len(fields), n_failed) if report_ok else EXIT_FAILED
 
 
 def _process(
@@ -251,7 +252,8 @@ def _finish(
     n_failed: int,
     options: Options,
     outputs: dict[str, OutputFile],
-) -> None:
+) -> bool:
+    """Write the case-level outputs; False when the PDF report could not be written."""
     case = Case(CaseInfo(sample_id="analyze"), tuple(fields))
     tally = Tally.from_case(case, pipeline.taxonomy, target=options.target)
     estimates = estimates_json(
@@ -279,5 +281,27 @@ def _finish(
             out.commit()
     if not fields:
         error(f"none of the {n_failed} files could be analysed")
-        return
+        return True
     write_stdout(table(tally, estimates, len(fields), n_failed))
+    return options.pdf is None or _write_pdf(case, pipeline, options)
+
+
+def _write_pdf(case: Case, pipeline: Pipeline, options: Options) -> bool:
+    """The same differential report the station prints, written headless."""
+    from hemoscope.report import ExportError, ModelInfo, ReportSettings, SoftwareInfo, write_pdf
+
+    assert options.pdf is not None
+    models = tuple(ModelInfo.from_card(card) for card in pipeline.model_cards().values())
+    settings = ReportSettings(
+        software=SoftwareInfo(models=models),
+        taxonomy=pipeline.taxonomy,
+        target=options.target,
+        platelet_factor=options.platelet_factor,
+        wbc_factor=options.wbc_factor,
+    )
+    try:
+        write_pdf(case, options.pdf, settings)
+    except (ExportError, RuntimeError) as exc:
+        error(f"the PDF report could not be written: {exc}")
+        return False
+    return True

@@ -11,7 +11,10 @@ from analyze_testing import Runner
 pypdf = pytest.importorskip("pypdf")
 
 
+@pytest.mark.usefixtures("qapp")  # the report must not create a bare QGuiApplication
 def test_pdf_report_of_the_whole_run(run_analyze: Runner, field_folder: Path) -> None:
+    # In a test session the QApplication of pytest-qt must exist first: a bare
+    # QGuiApplication made by the report would stop later widget tests from running.
     out = field_folder.parent
     pdf, js = out / "report.pdf", out / "r.json"
     res = run_analyze(field_folder, "--pdf", pdf, "--json", js, "--target", "5")

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 ARGS   ?=
 
-.PHONY: run test lint typecheck contracts pytest clean
+.PHONY: run test lint typecheck contracts pytest bundle clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ pytest: $(VENV)/.dev
 	$(PY) -m pytest
 
 test: lint typecheck contracts pytest
+
+bundle: $(VENV)/.dev
+	$(VENV)/bin/pyinstaller packaging/hemoscope.spec --distpath dist --workpath build -y --log-level WARN
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,5 @@
+"""Entry point of the frozen application (the same `hemoscope` command)."""
+
+from hemoscope.cli import main
+
+raise SystemExit(main())

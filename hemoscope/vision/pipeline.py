@@ -44,7 +44,6 @@ import numpy.typing as npt
 
 from hemoscope.core import DEFAULT_TAXONOMY, Box, Cell, CellKind, Field, Taxonomy
 from hemoscope.vision.classifier import Classifier
-from hemoscope.vision.crops import crop_geometry
 from hemoscope.vision.detector import Detections, Detector
 from hemoscope.vision.image_input import Channels, to_rgb
 from hemoscope.vision.pipeline_parts import (
@@ -64,10 +63,6 @@ U8 = npt.NDArray[np.uint8]
 
 CROP_CHUNK = 256
 """White cells cut and classified per step: bounds the crops held in memory (12 MiB)."""
-VIEW_MIN_PIXELS = 4_000_000
-"""Frames this large have their crops cut from views around each cell (see `_crops`)."""
-VIEW_MARGIN = 0.8
-"""Half-side of the view a crop is cut from, in crop sides (the crop rule reads 0.75)."""
 
 
 class Pipeline:
@@ -264,23 +259,5 @@ class Pipeline:
         return labels, conf, review, all_probs, all_emb
 
     def _crops(self, rgb: U8, boxes: npt.NDArray[np.float64]) -> U8:
-        """The crop rule's crops of the white cells.
-
-        In a large frame each crop is cut from a view around its cell that holds the whole
-        crop square with a margin (or reaches the frame's edge): the crop rule's anti-alias
-        step copies its source, and would otherwise copy the whole frame for every cell.
-        Such crops differ from whole-frame ones by at most one grey level (OpenCV's
-        fixed-point warp rounds the shifted coordinates slightly differently).
-        """
-        h, w = rgb.shape[:2]
-        if len(boxes) == 0 or h * w < VIEW_MIN_PIXELS:
-            return self.classifier.crops_for_boxes(rgb, boxes)
-        out = []
-        for x1, y1, x2, y2 in boxes:
-            cx, cy, side = crop_geometry(x1, y1, x2, y2, self.classifier.crop_scale)
-            r = side * VIEW_MARGIN + 2
-            vx0, vy0 = max(0, int(cx - r)), max(0, int(cy - r))
-            vx1, vy1 = min(w, int(cx + r) + 1), min(h, int(cy + r) + 1)
-            shift = np.array([[x1 - vx0, y1 - vy0, x2 - vx0, y2 - vy0]])
-            out.append(self.classifier.crops_for_boxes(rgb[vy0:vy1, vx0:vx1], shift))
-        return np.concatenate(out)
+        """The crop rule's crops of the white cells (each costs its crop, not the frame)."""
+        return self.classifier.crops_for_boxes(rgb, boxes)

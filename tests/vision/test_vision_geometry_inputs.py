@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -85,3 +86,15 @@ def test_to_rgb_accepts_gray_colour_and_alpha(
 def test_to_rgb_rejects_bad_input_clearly(image: np.ndarray, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         to_rgb(image)
+
+
+def test_a_crop_depends_only_on_the_pixels_around_its_cell() -> None:
+    """Cutting from a large frame or from a view around the cell gives the same crop."""
+    rng = np.random.default_rng(0)
+    frame = cv2.GaussianBlur(rng.integers(0, 256, (2000, 2400, 3), dtype=np.uint8), (5, 5), 2)
+    for cx, cy, side in ((35, 40, 120), (1100, 800, 800), (1850, 1400, 600), (200.5, 900.25, 61)):
+        x0, y0 = max(0, int(cx - side)), max(0, int(cy - side))
+        view = frame[y0 : int(cy + side) + 1, x0 : int(cx + side) + 1]
+        a = cut_crop(frame, cx, cy, side, 64).astype(np.int16)
+        b = cut_crop(view, cx - x0, cy - y0, side, 64).astype(np.int16)
+        assert np.abs(a - b).max() <= 1 and (a == b).mean() > 0.9

@@ -13,7 +13,7 @@ import pytest
 from hemoscope.core import DEFAULT_TAXONOMY, CellKind
 from hemoscope.vision.classifier import Classifier
 from hemoscope.vision.model_card import models_dir
-from hemoscope.vision.pipeline import VIEW_MIN_PIXELS, Pipeline
+from hemoscope.vision.pipeline import Pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "commands"))
 from tiny_models import smear_field
@@ -86,28 +86,3 @@ def test_shipped_models_count_txl_pbc_white_cells() -> None:
         true_wbc = labels[::5].count("0")
         found["exact" if p.analyze(cv2.imread(str(path))).n_wbc == true_wbc else "off"] += 1
     assert found["exact"] >= 0.75 * 24, found
-
-
-def test_crops_cut_from_views_equal_the_crop_rule_on_the_whole_frame(
-    model_paths: tuple[Path, Path],
-) -> None:
-    p = Pipeline.load(*model_paths, threads=1)
-    clf: Classifier = p.classifier  # type: ignore[assignment]
-    rng = np.random.default_rng(0)
-    rgb = cv2.GaussianBlur(rng.integers(0, 256, (2000, 2400, 3), dtype=np.uint8), (5, 5), 2)
-    assert rgb.shape[0] * rgb.shape[1] >= VIEW_MIN_PIXELS
-    boxes = np.array(
-        [
-            [10, 10, 60, 70],  # small, near the top-left corner
-            [900, 600, 1300, 1000],  # large: the crop rule blurs before shrinking
-            [1700, 1300, 2000, 1500],  # large, at the bottom-right corner
-            [0, 700, 400, 1100],  # large, at the left edge
-            [500.5, 300.25, 530.75, 333.5],  # fractional
-        ]
-    )
-    views = p._crops(rgb, boxes).astype(np.int16)
-    whole = clf.crops_for_boxes(rgb, boxes).astype(np.int16)
-    assert np.abs(views - whole).max() <= 1 and (views == whole).mean() > 0.9
-    assert p._crops(rgb, boxes[:0]).shape == (0, clf.input_size, clf.input_size, 3)
-    small = np.ascontiguousarray(rgb[:1000, :1500])  # below the size for views: exact
-    assert np.array_equal(p._crops(small, boxes[:2]), clf.crops_for_boxes(small, boxes[:2]))

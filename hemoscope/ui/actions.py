@@ -25,6 +25,15 @@ class WindowActions:
     open_files: QAction
     open_folder: QAction
     new_case: QAction
+    open_case: QAction
+    case_details: QAction
+    sign_off: QAction
+    reopen: QAction
+    export_pdf: QAction
+    print_report: QAction
+    export_csv: QAction
+    export_json: QAction
+    export_retraining: QAction
     settings: QAction
     quit: QAction
     undo: QAction
@@ -85,8 +94,28 @@ def build_menus(
                            "Open image files as the source"),
         open_folder=_action(window, "Open &Folder…", slots["open_folder"], ["Ctrl+Shift+O"],
                             "Open every image in a folder"),
-        new_case=_action(window, "&New Case", slots["new_case"], [Key.New],
+        new_case=_action(window, "&New Case…", slots["new_case"], [Key.New],
                          "Close this case (it is saved) and start another"),
+        open_case=_action(window, "&Open Case…", slots["open_case"], ["Ctrl+F"],
+                          "Find a saved case by sample or patient ID and open it"),
+        case_details=_action(window, "Case &Details…", slots["case_details"], ["Ctrl+I"],
+                             "Sample and patient IDs, operator, analyser WBC, comments"),
+        sign_off=_action(window, "&Sign Off…", slots["sign_off"], ["Ctrl+Shift+S"],
+                         "Sign the differential off (locks the case)"),
+        reopen=_action(window, "&Reopen…", slots["reopen"], [],
+                       "Reopen a signed-off case to amend it (a reason is recorded)"),
+        export_pdf=_action(window, "Export &PDF…", slots["export_pdf"], ["Ctrl+E"],
+                           "Write the differential report as a PDF file"),
+        print_report=_action(window, "&Print…", slots["print_report"], [Key.Print],
+                             "Print the differential report (with a preview)"),
+        export_csv=_action(window, "Export &CSV…", slots["export_csv"], [],
+                           "One row per cell, and a summary per class"),
+        export_json=_action(window, "Export &JSON…", slots["export_json"], [],
+                            "The whole case, with every cell and its decisions"),
+        export_retraining=_action(window, "Export for &Retraining…",
+                                  slots["export_retraining"], [],
+                                  "Corrected cells and fields for training on this "
+                                  "microscope's images"),
         settings=_action(window, "&Settings…", slots["settings"], ["Ctrl+,"]),
         quit=_action(window, "&Quit", slots["quit"], [Key.Quit, "Ctrl+Q"]),
         undo=undo,
@@ -118,13 +147,21 @@ def build_menus(
         source_group=QActionGroup(window),
     )  # fmt: skip
     file_menu = menu_bar.addMenu("&File")
-    file_menu.addActions([a.new_case, a.open_files, a.open_folder])
+    file_menu.addActions([a.open_files, a.open_folder])
     file_menu.addSeparator()
     file_menu.addAction(a.settings)
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     edit_menu = menu_bar.addMenu("&Edit")
     edit_menu.addActions([a.undo, a.redo])
+    case_menu = menu_bar.addMenu("C&ase")
+    case_menu.addActions([a.new_case, a.open_case, a.case_details])
+    case_menu.addSeparator()
+    case_menu.addActions([a.sign_off, a.reopen])
+    report_menu = menu_bar.addMenu("&Report")
+    report_menu.addActions([a.export_pdf, a.print_report])
+    report_menu.addSeparator()
+    report_menu.addActions([a.export_csv, a.export_json, a.export_retraining])
     menu_bar.addMenu(a.source_menu)
     count_menu = menu_bar.addMenu("&Count")
     count_menu.addActions([a.capture, a.next_flagged, a.manual])

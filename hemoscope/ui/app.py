@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 import sys
@@ -22,10 +21,11 @@ from PySide6.QtWidgets import QApplication, QWidget
 from hemoscope import __version__
 from hemoscope.store import StoreError, database_path
 from hemoscope.ui.capture_sources import BestSourceOpener, CaptureCatalog
-from hemoscope.ui.case_backend import CaseBackend, MemoryBackend, StoreBackend
+from hemoscope.ui.case_backend import CaseBackend, StoreBackend
 from hemoscope.ui.errors import log_failures
 from hemoscope.ui.inference import Analyzer
 from hemoscope.ui.main_window import MainWindow
+from hemoscope.ui.memory_backend import MemoryBackend, login_name
 from hemoscope.ui.resources import app_icon, style_sheet
 from hemoscope.ui.settings_store import SettingsStore
 from hemoscope.ui.smoke import EXIT_TIMED_OUT, SmokeTest
@@ -176,19 +176,12 @@ def open_case_store(db: Path | None) -> tuple[CaseBackend, str]:
         db = database_path(folder)
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
-        backend = StoreBackend(db, operator=_operator())
+        backend = StoreBackend(db, operator=login_name())
     except (StoreError, OSError) as error:
         log.error("cannot open the case database %s: %s", db, error)
         return MemoryBackend(), str(error)
     log.info("cases are saved in %s", db)
     return backend, ""
-
-
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in the environment (a service account)
-        return "unknown"
 
 
 def _fit_to_screen(window: QWidget) -> None:

@@ -11,8 +11,11 @@ very computation the store repeats), so the picture never waits for a disk:
   that fails is reported through ``on_error`` (called on the store's thread); the writes
   queued after it are dropped (they build on it) until `reload` reads the case back from
   the database, which is then the truth again.
-- `MemoryBackend` keeps the case in memory only; ``saves`` is False and the window says
-  so ("not saved").
+- `MemoryBackend` (`memory_backend`) keeps the cases in memory only; ``saves`` is False
+  and the window says so ("not saved").
+
+Reads (the case list, a past case, its audit trail and sign-off) and the sign-off itself
+wait for the writes queued before them, so they see every action already made.
 
 Undo is not kept here: the window's QUndoStack holds the bound commands and calls
 `revert` and `apply(..., redo=True)`.
@@ -25,6 +28,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,9 +36,9 @@ import numpy as np
 import numpy.typing as npt
 
 from hemoscope.core import AddField, Case, CaseInfo, Correction, Field
-from hemoscope.store import CaseStore
+from hemoscope.store import AuditRecord, CaseStore, CaseSummary, SignOffRecord
 
-__all__ = ["CaseBackend", "MemoryBackend", "StoreBackend"]
+__all__ = ["CaseBackend", "StoreBackend"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,7 @@ CALL_TIMEOUT_S = 30.0
 class CaseBackend(Protocol):
     saves: bool
     description: str
+    operator: str
     on_error: ErrorCallback | None
 
     def create_case(self, info: CaseInfo) -> Case: ...
@@ -64,53 +69,25 @@ class CaseBackend(Protocol):
 
     def reload(self, case: Case) -> Case: ...
 
+    def list_cases(
+        self, query: str = "", *, date_from: date | None = None, date_to: date | None = None
+    ) -> list[CaseSummary]: ...
+
+    def open_case(self, case_id: str) -> tuple[Case, SignOffRecord | None]: ...
+
+    def close_case(self, case: Case) -> None: ...
+
+    def audit_trail(self, case: Case) -> list[AuditRecord]: ...
+
+    def record_sign_off(
+        self, case: Case, *, performed_by: str, reviewed_by: str
+    ) -> SignOffRecord: ...
+
+    def reopen(self, case: Case, *, reason: str) -> None: ...
+
     def flush(self, timeout_s: float = CALL_TIMEOUT_S) -> None: ...
 
     def close(self) -> None: ...
-
-
-class MemoryBackend:
-    """The case in memory only (nothing is written anywhere)."""
-
-    saves = False
-    description = "not saved (no case database)"
-
-    def __init__(self) -> None:
-        self._images: dict[str, Image] = {}
-        self.on_error: ErrorCallback | None = None
-
-    def create_case(self, info: CaseInfo) -> Case:
-        return Case(info)
-
-    def add_field(self, case: Case, field: Field, image: Image) -> tuple[Case, AddField]:
-        command = AddField(field)
-        after = command.apply(case)
-        self._images[field.id] = image
-        return after, command
-
-    def apply(
-        self, case: Case, command: Correction, *, redo: bool = False
-    ) -> tuple[Case, Correction]:
-        bound = command.bind(case)
-        return bound.apply(case), bound
-
-    def revert(self, case: Case, command: Correction) -> Case:
-        return command.revert(case)
-
-    def update_info(self, case: Case, info: CaseInfo) -> Case:
-        return case.with_info(info)
-
-    def field_image(self, case: Case, field_id: str) -> Image | None:
-        return self._images.get(field_id)
-
-    def reload(self, case: Case) -> Case:
-        return case
-
-    def flush(self, timeout_s: float = CALL_TIMEOUT_S) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
 
 
 class StoreBackend:
@@ -192,6 +169,49 @@ class StoreBackend:
 
         loaded: Case = self._call(load)
         return loaded
+
+    def list_cases(
+        self, query: str = "", *, date_from: date | None = None, date_to: date | None = None
+    ) -> list[CaseSummary]:
+        """The saved cases, newest first, matching `query` (sample or patient id)."""
+        found: list[CaseSummary] = self._call(
+            lambda store: store.list_cases(query, date_from=date_from, date_to=date_to)
+        )
+        return found
+
+    def open_case(self, case_id: str) -> tuple[Case, SignOffRecord | None]:
+        """A saved case as the database has it, with its sign-off (None: not signed)."""
+
+        def load(store: CaseStore) -> tuple[Case, SignOffRecord | None]:
+            self._broken = False
+            return store.load_case(case_id), store.sign_off_of(case_id)
+
+        opened: tuple[Case, SignOffRecord | None] = self._call(load)
+        return opened
+
+    def close_case(self, case: Case) -> None:
+        """The window is done with `case` (it is saved): the store may forget it."""
+        self._post(lambda store: store.forget(case.id), "")
+
+    def audit_trail(self, case: Case) -> list[AuditRecord]:
+        records: list[AuditRecord] = self._call(lambda store: store.audit_trail(case.id))
+        return records
+
+    def record_sign_off(
+        self, case: Case, *, performed_by: str, reviewed_by: str
+    ) -> SignOffRecord:
+        """Sign the case off (raises `SignOffError` while cells await review); it is locked
+        until `reopen`."""
+        record: SignOffRecord = self._call(
+            lambda store: store.record_sign_off(
+                case, performed_by=performed_by, reviewed_by=reviewed_by
+            )
+        )
+        return record
+
+    def reopen(self, case: Case, *, reason: str) -> None:
+        """Clear the sign-off so the case can be amended (audited with `reason`)."""
+        self._call(lambda store: store.reopen(case, operator=self.operator, reason=reason))
 
     def flush(self, timeout_s: float = CALL_TIMEOUT_S) -> None:
         """Wait until everything asked so far is written."""

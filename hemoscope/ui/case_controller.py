@@ -26,6 +26,7 @@ from hemoscope.core import (
     AddCell,
     Box,
     Case,
+    CaseInfo,
     Cell,
     Confirm,
     Correction,
@@ -34,6 +35,7 @@ from hemoscope.core import (
     ManualIncrement,
     Relabel,
 )
+from hemoscope.store import SignOffRecord
 from hemoscope.ui.workspace import CaseWorkspace, TargetWatch
 
 __all__ = ["CaseController"]
@@ -111,10 +113,49 @@ class CaseController(QObject):
         self._watch.reset(self.workspace.tally())
         self._emit_changed("", "")
 
-    def new_case(self) -> None:
+    def confirm_all(self, cells: list[tuple[str, str]]) -> None:
+        """Confirm the automatic class of each ``(field id, cell id)``: one undo step."""
+        if not cells:
+            return
+        self.undo_stack.beginMacro(f"Confirm {len(cells)} flagged cells")
+        try:
+            for field_id, cell_id in cells:
+                self.confirm(field_id, cell_id)
+        finally:
+            self.undo_stack.endMacro()
+
+    def new_case(self, info: CaseInfo | None = None) -> None:
+        """Close the case (it is saved) and start another: now with `info`, else on the
+        first capture or count."""
+        self.workspace.new_case(info)
+        self._restart()
+
+    def open_case(self, case_id: str) -> None:
+        """Make a saved case the open one (raises what the backend raises)."""
+        self.workspace.open_case(case_id)
+        self._restart()
+
+    def set_info(self, info: CaseInfo) -> None:
+        """Change the request-form data of the case (made now if there is none)."""
+        self.workspace.set_info(info)
+        self._emit_changed("", "")
+
+    def sign_off(self, *, performed_by: str, reviewed_by: str) -> SignOffRecord:
+        """Sign the case off; it is locked, and the undo history ends here."""
+        record = self.workspace.record_sign_off(
+            performed_by=performed_by, reviewed_by=reviewed_by
+        )
         self.undo_stack.clear()
-        self.workspace.new_case()
-        self._watch.reset()
+        self._emit_changed("", "")
+        return record
+
+    def reopen(self, reason: str) -> None:
+        self.workspace.reopen(reason)
+        self._emit_changed("", "")
+
+    def _restart(self) -> None:
+        self.undo_stack.clear()
+        self._watch.reset(self.workspace.tally())
         self._emit_changed("", "")
 
     def shutdown(self) -> None:

@@ -201,10 +201,13 @@ class DifferentialPanel(QWidget):
         )
         self.reached.setVisible(True)
 
-    def show_case(self, sample_id: str, saved: str) -> None:
-        if not self.sample_id.hasFocus():
+    def show_case(self, sample_id: str, saved: str, *, locked: bool = False) -> None:
+        """The case's sample id and where it is kept; `locked`: signed off (read only)."""
+        if not self.sample_id.hasFocus() or locked:
             self.sample_id.setText(sample_id)
+        self.sample_id.setReadOnly(locked)
         self.saved.setText(saved)
+        self.saved.setWordWrap(True)
 
     def set_taxonomy(self, taxonomy: Taxonomy, reference: ReferenceSet) -> None:
         self.taxonomy = taxonomy

@@ -98,6 +98,7 @@ class InferenceWorker(QObject):
         self.force_sync = force_sync
         self.state = "idle"
         self.versions = ""
+        self.cards: dict[str, Any] = {}  # role -> model card, once loaded (the report's)
         self.dropped = 0  # frames replaced before they could be analysed
         self.analysed = 0
         self._cond = threading.Condition()
@@ -201,6 +202,8 @@ class InferenceWorker(QObject):
                 self._set_unavailable(str(error))
                 return False
         self.versions = model_versions(self._pipeline)
+        cards_of = getattr(self._pipeline, "model_cards", None)
+        self.cards = dict(cards_of()) if callable(cards_of) else {}
         self.state = "ready"
         self.ready.emit(self.versions)
         return True

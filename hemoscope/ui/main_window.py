@@ -9,7 +9,9 @@ Parts (each in its own module, each given its collaborators):
 - `LiveController` (source, frame timer, inference results), `InferenceWorker` (the
   models, on their own thread), `CaseController` (every change to the case, one undo
   stack, saved by the case backend), `ReviewController` (modes and keys), `FilesSource`
-  (opened images as a source).
+  (opened images as a source), `CaseActions` (the Case menu: new, open, details,
+  sign-off, reopen) and `ReportActions` (the Report menu: PDF, print, CSV, JSON,
+  retraining export).
 
 This module wires them: signals to slots, menus to actions, settings to parts.
 """
@@ -39,6 +41,7 @@ from hemoscope.ui.about import show_about
 from hemoscope.ui.actions import ClassKeys, WindowActions, build_menus
 from hemoscope.ui.banner import Banner
 from hemoscope.ui.capture_sources import BestSourceOpener, source_key
+from hemoscope.ui.case_actions import CaseActions
 from hemoscope.ui.case_backend import CaseBackend
 from hemoscope.ui.case_controller import CaseController
 from hemoscope.ui.class_menu import ask_class_with_menu
@@ -53,6 +56,7 @@ from hemoscope.ui.inference import Analyzer, InferenceWorker
 from hemoscope.ui.legend import KeyLegend
 from hemoscope.ui.live import LiveController
 from hemoscope.ui.manual_count import ManualCountPanel
+from hemoscope.ui.report_actions import AskFolder, AskSave, ReportActions
 from hemoscope.ui.review import AskClass, ReviewController
 from hemoscope.ui.settings_model import StationSettings
 from hemoscope.ui.settings_store import SettingsStore
@@ -100,6 +104,8 @@ class MainWindow(QMainWindow):
         session: ImageSession | None = None,
         error_reporter: ErrorReporter | None = None,
         ask_class: AskClass | None = None,
+        ask_save: AskSave | None = None,
+        ask_folder: AskFolder | None = None,
         beep: Callable[[], None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -185,6 +191,14 @@ class MainWindow(QMainWindow):
             loader=self.loader, session=self.session, strip=self.strip, live=self.live,
             status=self.status, report=self._report, on_title=self._set_file_title, parent=self,
         )  # fmt: skip
+        self.case_actions = CaseActions(
+            window=self, cases=self.cases, leave_review=self._leave_for_case,
+            review_flagged=self._review_flagged,
+        )  # fmt: skip
+        self.report_actions = ReportActions(
+            window=self, workspace=self.workspace, station=lambda: self.settings,
+            cards=lambda: self.worker.cards, ask_save=ask_save, ask_folder=ask_folder,
+        )  # fmt: skip
         self.class_keys = ClassKeys(self, self._class_key)
         self.class_keys.bind(taxonomy)
         self.window_actions = self._build_menus()
@@ -201,6 +215,7 @@ class MainWindow(QMainWindow):
         self.view.viewport().setAcceptDrops(False)
         self.resize(1400, 900)
         self._update_title()
+        self._update_case_actions()
         self._show_tally(self.workspace.tally())
         self.worker.start()
         self.live.start()
@@ -238,12 +253,24 @@ class MainWindow(QMainWindow):
         self.gallery.cell_activated.connect(self._show_cell)
         self.manual.undo_requested.connect(self.cases.undo_stack.undo)
         self.manual.leave_requested.connect(lambda: self.window_actions.manual.setChecked(False))
+        self.case_actions.opened.connect(lambda: self.view.setFocus())
+        for actions in (self.case_actions, self.report_actions):
+            actions.message.connect(lambda text: self.status.showMessage(text, 10_000))
+            actions.problem.connect(self.presenter.case_error)
 
     def _build_menus(self) -> WindowActions:
         v = self.view
         return build_menus(self, self.menuBar(), {
             "open_files": self.open_files_dialog, "open_folder": self.open_folder_dialog,
-            "new_case": self.new_case, "settings": self.open_settings, "quit": self._quit,
+            "new_case": self.case_actions.new_case, "open_case": self.case_actions.open_case,
+            "case_details": lambda: self.case_actions.edit_details(),
+            "sign_off": self.case_actions.sign_off, "reopen": self.case_actions.reopen,
+            "export_pdf": self.report_actions.export_pdf,
+            "print_report": self.report_actions.print_preview,
+            "export_csv": self.report_actions.export_csv,
+            "export_json": self.report_actions.export_json,
+            "export_retraining": self.report_actions.export_retraining,
+            "settings": self.open_settings, "quit": self._quit,
             "capture": self.review.capture_or_resume, "manual": self._manual_toggled,
             "next_flagged": lambda: self.review.next_flagged(),
             "reconnect": self.live.reconnect, "open_video": self.open_video_dialog,
@@ -345,9 +372,23 @@ class MainWindow(QMainWindow):
     def _case_changed(self, case: object, field_id: str, cell_id: str) -> None:
         self.gallery.show_case(self.workspace.case)
         info = self.workspace.case.info if self.workspace.case is not None else None
-        saved = self.workspace.backend.description
-        self.differential.show_case("" if info is None else info.sample_id, saved)
+        state = self.workspace.backend.description
+        sign_off = self.workspace.sign_off
+        if sign_off is not None:
+            when = sign_off.signed_off_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            state = f"Signed off by {sign_off.reviewed_by}, {when} (locked); {state}"
+        self.differential.show_case(
+            "" if info is None else info.sample_id, state, locked=sign_off is not None
+        )
+        self._update_case_actions()
         self._update_title()
+
+    def _update_case_actions(self) -> None:
+        a = self.window_actions
+        locked = self.workspace.locked
+        a.sign_off.setEnabled(not locked)
+        a.reopen.setEnabled(locked)
+        a.case_details.setEnabled(not locked)
 
     def _show_tally(self, tally: Tally) -> None:
         self.differential.show_tally(tally)
@@ -381,11 +422,14 @@ class MainWindow(QMainWindow):
         if field_id and cell_id and not self.gallery.hasFocus():
             self.gallery.select(field_id, cell_id)
 
-    def new_case(self) -> None:
+    def _leave_for_case(self) -> None:
+        """Before another case becomes the open one: back to the live picture."""
         self.window_actions.manual.setChecked(False)
         self.review.back_to_live()
-        self.cases.new_case()
-        self.status.showMessage("New case: it starts with the next capture or count", 8000)
+
+    def _review_flagged(self) -> None:
+        self.window_actions.manual.setChecked(False)
+        self.review.next_flagged()
 
     def _ask_class(self, box: Box, chosen: Callable[[str | None], None]) -> None:
         ask_class_with_menu(self, self.workspace.taxonomy, QCursor.pos(), chosen)
@@ -454,7 +498,8 @@ class MainWindow(QMainWindow):
         if self._file_title:
             self.setWindowTitle(f"{self._file_title} — {APP_TITLE}")
         elif case is not None:
-            self.setWindowTitle(f"{case.info.sample_id} — {APP_TITLE}")
+            lock = " (signed off)" if self.workspace.locked else ""
+            self.setWindowTitle(f"{case.info.sample_id}{lock} — {APP_TITLE}")
         else:
             self.setWindowTitle(APP_TITLE)
 

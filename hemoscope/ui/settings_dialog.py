@@ -1,4 +1,4 @@
-"""Settings ▸ Preferences: keymap, count target and alert, reference ranges, camera.
+"""Settings ▸ Preferences: keymap, count target and alert, reference ranges, camera, report.
 
 The dialog edits a copy of `StationSettings` and returns the new value from `settings()`
 (None while what is typed is invalid: a key bound twice, a low above a high). It does not
@@ -37,6 +37,7 @@ from hemoscope.core import (
     TaxonomyError,
 )
 from hemoscope.ui.settings_model import MAX_TARGET, StationSettings
+from hemoscope.ui.settings_report_page import ReportSettingsPage
 
 __all__ = ["SettingsDialog"]
 
@@ -143,6 +144,11 @@ class SettingsDialog(QDialog):
         )
         self.tabs.addTab(cam_page, "Camera")
 
+        # Report
+        self.report = ReportSettingsPage(settings)
+        self.report.lab_logo.textChanged.connect(self._validate)
+        self.tabs.addTab(self.report, "Report")
+
         self.problem = QLabel()
         self.problem.setObjectName("settingsProblem")
         self.problem.setStyleSheet(f"color: {QColor('#b42318').name()};")
@@ -182,7 +188,10 @@ class SettingsDialog(QDialog):
                 camera_index=int(self.camera.currentData()),
                 beep=self.beep.isChecked(),
                 inference_threads=self.threads.value(),
+                **self.report.values(),
             )
+            if problem := self.report.problem():
+                raise ValueError(problem)
             return edited.with_taxonomy_keys(taxonomy, self._base)
         except (TaxonomyError, ValueError) as error:
             self.problem.setText(str(error))

@@ -2,7 +2,9 @@
 
 `StationSettings` is what the settings dialog edits and `settings_store` persists with
 QSettings: the keymap (class id -> key, only the keys changed from the defaults), the
-count target, the reference ranges, the camera, and whether the target alert beeps.
+count target, the reference ranges, the camera, whether the target alert beeps, and the
+report's laboratory header (name, address, logo), paper size, thumbnail page and smear
+estimate factors.
 `from_dict` never fails: a damaged or hand-edited value is replaced by its default and
 named in ``problems``, so a bad settings file cannot stop the station from starting.
 """
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hemoscope.core import (
+    DEFAULT_PLATELET_FACTOR,
     DEFAULT_REFERENCE,
     DEFAULT_TAXONOMY,
     ReferenceSet,
@@ -23,12 +26,13 @@ from hemoscope.core import (
     TaxonomyError,
 )
 
-__all__ = ["MAX_TARGET", "TARGET_CHOICES", "StationSettings"]
+__all__ = ["MAX_TARGET", "PAGE_SIZES", "TARGET_CHOICES", "StationSettings"]
 
 log = logging.getLogger(__name__)
 
 TARGET_CHOICES = (100, 200)
 MAX_TARGET = 10_000
+PAGE_SIZES = ("A4", "Letter")
 
 
 @dataclass(frozen=True)
@@ -39,12 +43,25 @@ class StationSettings:
     camera_index: int = 0
     beep: bool = True
     inference_threads: int = 0  # 0: chosen from the number of CPU cores
+    lab_name: str = ""
+    lab_address: str = ""
+    lab_logo: str = ""  # path of an image file; "" for none
+    page_size: str = "A4"
+    report_thumbnails: bool = True
+    platelet_factor: float = DEFAULT_PLATELET_FACTOR  # platelets /µL per platelet per field
+    wbc_factor: float = 0.0  # WBC /µL per WBC per field; 0: no WBC estimate
 
     def __post_init__(self) -> None:
         if isinstance(self.target, bool) or not 1 <= int(self.target) <= MAX_TARGET:
             raise ValueError(f"the target must be 1 to {MAX_TARGET} cells, got {self.target}")
         if self.camera_index < 0:
             raise ValueError("the camera index cannot be negative")
+        if self.page_size not in PAGE_SIZES:
+            raise ValueError(f"the paper size must be one of {', '.join(PAGE_SIZES)}")
+        if not self.platelet_factor > 0:
+            raise ValueError("the platelet factor must be positive")
+        if not self.wbc_factor >= 0:
+            raise ValueError("the WBC factor cannot be negative")
         self.taxonomy()  # raises TaxonomyError for a bad keymap
 
     def taxonomy(self, base: Taxonomy = DEFAULT_TAXONOMY) -> Taxonomy:
@@ -67,6 +84,13 @@ class StationSettings:
             "camera_index": int(self.camera_index),
             "beep": bool(self.beep),
             "inference_threads": int(self.inference_threads),
+            "lab_name": self.lab_name,
+            "lab_address": self.lab_address,
+            "lab_logo": self.lab_logo,
+            "page_size": self.page_size,
+            "report_thumbnails": bool(self.report_thumbnails),
+            "platelet_factor": float(self.platelet_factor),
+            "wbc_factor": float(self.wbc_factor),
         }
 
     @classmethod
@@ -76,11 +100,12 @@ class StationSettings:
         default = cls()
         values: dict[str, Any] = {}
 
-        def take(name: str, convert: Any) -> None:
+        def take(name: str, convert: Any, *, text: bool = False) -> None:
             if name not in data:
                 return
             try:
-                values[name] = convert(_json(data[name]))
+                value = data[name]
+                values[name] = convert(value if text else _json(value))
             except (TypeError, ValueError, KeyError, TaxonomyError) as error:
                 problems.append(f"{name}: {error}")
 
@@ -90,6 +115,11 @@ class StationSettings:
         take("camera_index", _int)
         take("beep", _bool)
         take("inference_threads", _int)
+        for name in ("lab_name", "lab_address", "lab_logo", "page_size"):
+            take(name, str, text=True)
+        take("report_thumbnails", _bool)
+        take("platelet_factor", _float)
+        take("wbc_factor", _float)
         settings = default
         for name, value in values.items():  # one at a time: a bad one alone is dropped
             try:
@@ -102,7 +132,7 @@ class StationSettings:
 
 
 def _json(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "{[":
+    if isinstance(value, str) and value[:1] and value[:1] in "{[":
         return json.loads(value)
     return value
 
@@ -119,6 +149,15 @@ def _int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"not a whole number: {value!r}")
     return int(value)
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"not a number: {value!r}")
+    number = float(value)
+    if number != number:  # NaN
+        raise ValueError("not a number: nan")
+    return number
 
 
 def _bool(value: Any) -> bool:

@@ -8,6 +8,10 @@ case; undo is the caller's (the window's QUndoStack holds the bound commands).
 
 Changes return at once: a `StoreBackend` writes them on its own thread.
 
+A signed-off case is locked: every change is refused here (`CaseLockedError`) before it
+reaches the backend, until `reopen` (with a reason, audited). `open_case` makes a saved
+case the open one again (the case list); `record_sign_off` signs the open case off.
+
 `TargetWatch` says when the count *reaches* the target: once when it gets there, again
 only after it fell below (an undo) and came back.
 """
@@ -32,17 +36,34 @@ from hemoscope.core import (
     Tally,
     Taxonomy,
 )
-from hemoscope.ui.case_backend import CaseBackend, MemoryBackend
+from hemoscope.store import CaseLockedError, SignOffRecord
+from hemoscope.ui.case_backend import CaseBackend
+from hemoscope.ui.memory_backend import MemoryBackend
 
-__all__ = ["IMAGE_CACHE_BYTES", "CaseWorkspace", "TargetWatch", "provisional_sample_id"]
+__all__ = [
+    "IMAGE_CACHE_BYTES",
+    "PROVISIONAL_PREFIX",
+    "CaseWorkspace",
+    "TargetWatch",
+    "is_provisional",
+    "provisional_sample_id",
+]
 
 Image = npt.NDArray[np.uint8]
 IMAGE_CACHE_BYTES = 512 * 1024 * 1024
 
 
+PROVISIONAL_PREFIX = "Unnamed "
+
+
 def provisional_sample_id(now: datetime | None = None) -> str:
     """The sample id of a case started before one was typed in (editable later)."""
-    return f"Unnamed {(now or datetime.now()):%Y-%m-%d %H:%M:%S}"
+    return f"{PROVISIONAL_PREFIX}{(now or datetime.now()):%Y-%m-%d %H:%M:%S}"
+
+
+def is_provisional(info: CaseInfo | None) -> bool:
+    """The case still has the sample id made up on its first capture (or no case)."""
+    return info is None or info.sample_id.startswith(PROVISIONAL_PREFIX)
 
 
 class TargetWatch:
@@ -78,6 +99,7 @@ class CaseWorkspace:
         self.target = target
         self.reference = reference
         self.case: Case | None = None
+        self.sign_off: SignOffRecord | None = None
         self._images: OrderedDict[str, Image] = OrderedDict()
         self._cache_bytes = cache_bytes
 
@@ -93,11 +115,53 @@ class CaseWorkspace:
 
         With `info` the case is created now; without, on the first capture or count.
         """
+        self._leave()
         self.case = None if info is None else self.backend.create_case(info)
-        self._images.clear()
         return self.case
 
+    def open_case(self, case_id: str) -> Case:
+        """Make the saved case `case_id` the open one (the current one is saved already)."""
+        case, sign_off = self.backend.open_case(case_id)
+        self._leave()
+        self.case, self.sign_off = case, sign_off
+        return case
+
+    def _leave(self) -> None:
+        if self.case is not None:
+            self.backend.close_case(self.case)
+        self.case = None
+        self.sign_off = None
+        self._images.clear()
+
+    # -- sign-off ------------------------------------------------------------------------
+    @property
+    def locked(self) -> bool:
+        """The open case is signed off: it cannot change until reopened."""
+        return self.sign_off is not None
+
+    def record_sign_off(self, *, performed_by: str, reviewed_by: str) -> SignOffRecord:
+        """Sign the open case off (raises `SignOffError` while cells await review)."""
+        case = self._current()
+        self.backend.flush()
+        self.sign_off = self.backend.record_sign_off(
+            case, performed_by=performed_by, reviewed_by=reviewed_by
+        )
+        return self.sign_off
+
+    def reopen(self, reason: str) -> None:
+        """Lift the sign-off of the open case so that it can be amended (audited)."""
+        self.backend.reopen(self._current(), reason=reason)
+        self.sign_off = None
+
+    def check_unlocked(self) -> None:
+        if self.sign_off is not None and self.case is not None:
+            raise CaseLockedError(
+                f"case {self.case.info.sample_id} is signed off (by "
+                f"{self.sign_off.reviewed_by}); reopen it to change it"
+            )
+
     def set_info(self, info: CaseInfo) -> Case:
+        self.check_unlocked()
         case = self.ensure_case()
         self.case = self.backend.update_info(case, info)
         return self.case
@@ -105,6 +169,7 @@ class CaseWorkspace:
     # -- actions (one user action each) ----------------------------------------------------
     def add_field(self, field: Field, image: Image) -> AddField:
         """Add a captured field and its image."""
+        self.check_unlocked()
         case = self.ensure_case()
         self.case, command = self.backend.add_field(case, field, image)
         self._remember(field.id, image)
@@ -112,15 +177,18 @@ class CaseWorkspace:
 
     def apply(self, command: Correction) -> Correction:
         """Apply a new correction; returns it bound (what `revert` needs)."""
+        self.check_unlocked()
         case = self.ensure_case()
         self.case, bound = self.backend.apply(case, command)
         return bound
 
     def reapply(self, bound: Correction) -> None:
         """Redo a correction that was undone."""
+        self.check_unlocked()
         self.case, _ = self.backend.apply(self._current(), bound, redo=True)
 
     def revert(self, bound: Correction) -> None:
+        self.check_unlocked()
         self.case = self.backend.revert(self._current(), bound)
 
     def reload(self) -> Case | None:

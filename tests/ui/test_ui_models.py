@@ -23,9 +23,9 @@ from hemoscope.core import (
     Relabel,
     Tally,
 )
-from hemoscope.ui.case_backend import MemoryBackend
 from hemoscope.ui.frames import LatestFrame, RateMeter
 from hemoscope.ui.gallery_model import UNCLASSIFIED, cell_crop, gallery_groups
+from hemoscope.ui.memory_backend import MemoryBackend
 from hemoscope.ui.review_model import cell_at, neighbour, next_flagged, reading_order
 from hemoscope.ui.settings_model import StationSettings
 from hemoscope.ui.source_runner import SourceRunner, SourceState

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
 from hemoscope import __version__
-from hemoscope.store import StoreError, database_path
+from hemoscope.store import StoreCorruptError, StoreError, database_path
 from hemoscope.ui.capture_sources import BestSourceOpener, CaptureCatalog
 from hemoscope.ui.case_backend import CaseBackend, StoreBackend
 from hemoscope.ui.errors import log_failures
@@ -29,6 +29,7 @@ from hemoscope.ui.memory_backend import MemoryBackend, login_name
 from hemoscope.ui.resources import app_icon, style_sheet
 from hemoscope.ui.settings_store import SettingsStore
 from hemoscope.ui.smoke import EXIT_TIMED_OUT, SmokeTest
+from hemoscope.ui.store_recovery import Choice, recover
 
 __all__ = ["create_application", "inference_threads", "load_pipeline", "open_case_store", "run"]
 
@@ -105,7 +106,14 @@ def run(
     settings = SettingsStore()
     station = settings.load()
     threads = inference_threads(station.inference_threads)
-    backend, problem = (MemoryBackend(), "") if smoke_test else open_case_store(db)
+    if smoke_test:
+        backend: CaseBackend = MemoryBackend()
+        problem = ""
+    else:
+        opened = open_case_store(db, on_damaged=recover)
+        if opened is None:
+            return 1  # the technician chose to quit (restore the database from a backup)
+        backend, problem = opened
     window = MainWindow(
         sources=CaptureCatalog(),
         pipeline_factory=lambda: load_pipeline(threads),
@@ -167,16 +175,32 @@ def load_pipeline(threads: int) -> Analyzer:
     return Pipeline.load(threads=threads)
 
 
-def open_case_store(db: Path | None) -> tuple[CaseBackend, str]:
+def open_case_store(
+    db: Path | None,
+    *,
+    on_damaged: Callable[[StoreCorruptError], tuple[Choice, Path | None]] | None = None,
+) -> tuple[CaseBackend, str] | None:
     """The case database (made if new), written on its own thread; in memory, with the
     reason, when it cannot be opened (the station still works, and says the cases are not
-    saved)."""
+    saved). A database that fails its integrity check goes to `on_damaged` (which may
+    move it aside for a new one); None: the technician chose to quit."""
     if db is None:
         folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
         db = database_path(folder)
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
-        backend = StoreBackend(db, operator=login_name())
+        try:
+            backend = StoreBackend(db, operator=login_name())
+        except StoreCorruptError as damaged:
+            if on_damaged is None:
+                raise
+            choice, moved = on_damaged(damaged)
+            if choice == "quit":
+                return None
+            if choice == "memory":
+                raise
+            backend = StoreBackend(db, operator=login_name())
+            log.warning("new case database at %s; the damaged one is %s", db, moved)
     except (StoreError, OSError) as error:
         log.error("cannot open the case database %s: %s", db, error)
         return MemoryBackend(), str(error)

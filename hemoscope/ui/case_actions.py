@@ -201,10 +201,7 @@ class CaseActions(QObject):
         except (StoreError, ValueError, OSError) as error:
             self.problem.emit(f"Sign-off refused: {error}")
             return
-        self.message.emit(
-            f"Signed off by {record.reviewed_by}; the case is locked. Export or print the "
-            "report from the Report menu."
-        )
+        self.message.emit(f"Signed off by {record.reviewed_by}: the case is locked")
 
     def reopen(self) -> None:
         if not self.workspace.locked:

@@ -110,6 +110,7 @@ class ReportActions(QObject):
         self._ask_folder = ask_folder or self._folder_dialog
         self.folder = Path.home()
         self.preview: QPrintPreviewDialog | None = None
+        self._printer: QPrinter | None = None
 
     # -- what the report is made of ------------------------------------------------------
     def settings(self) -> ReportSettings:
@@ -156,8 +157,14 @@ class ReportActions(QObject):
         dialog.paintRequested.connect(self.render)
         dialog.resize(900, 1000)
         dialog.open()
-        self.preview = dialog
+        # The dialog does not own the printer, and the preview's pages live in it: keep it
+        # for as long as the dialog (a printer collected early crashes the preview).
+        self.preview, self._printer = dialog, printer
+        dialog.destroyed.connect(self._preview_closed)
         return dialog
+
+    def _preview_closed(self) -> None:
+        self.preview = self._printer = None
 
     def render(self, device: QPagedPaintDevice) -> int:
         """Lay the report out on `device` (a printer, the preview's); the page count."""

@@ -5,6 +5,7 @@ the report and data exports with their failure messages."""
 from __future__ import annotations
 
 import csv
+import gc
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -218,6 +219,13 @@ def test_report_pdf_csv_json_and_retraining_exports(
     assert win.report_actions.export_retraining() == out / "retrain"
     assert len(list((out / "retrain" / "cells").rglob("*.png"))) == 1
     assert len(list((out / "retrain" / "fields" / "images").glob("*.png"))) == 1
+
+    preview = win.report_actions.print_preview()
+    assert preview is not None
+    gc.collect()  # the preview's pages live in its printer: it must outlive this call
+    qtbot.waitExposed(preview)
+    preview.grab()  # paints the pages
+    preview.close()
 
     writer = QPdfWriter(str(tmp_path / "printed.pdf"))
     writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))

@@ -1,8 +1,10 @@
-"""A stand-in for the app at the microscope, for the crash test (run as a script).
+"""The station's case layer at work, for the crash test (run as a script).
 
-It opens the case database the way the app does, then captures fields and corrects
-cells in a loop through `CaseSession` (add field, relabel, confirm, delete, undo). After
-each action has returned, i.e. has been committed, it writes one acknowledgement line:
+It opens the case database the way the app does (`StoreBackend`: the database on its
+own writer thread) and works through the very objects the main window calls
+(`CaseWorkspace`): it captures fields and corrects cells in a loop (add field, relabel,
+confirm, delete, undo). Once an action is written (the station's writer queue flushed),
+it writes one acknowledgement line:
 
     ACK <action> <first audit seq> <last audit seq> <field id> <cell id> <new class> <digest>
 
@@ -19,9 +21,21 @@ from pathlib import Path
 
 import numpy as np
 
-from hemoscope.core import Box, Case, CaseInfo, Cell, CellKind, Confirm, Delete, Field, Relabel
+from hemoscope.core import (
+    Box,
+    Case,
+    CaseInfo,
+    Cell,
+    CellKind,
+    Confirm,
+    Correction,
+    Delete,
+    Field,
+    Relabel,
+)
 from hemoscope.core.serialize import case_to_dict
-from hemoscope.store import CaseSession, CaseStore
+from hemoscope.ui.case_backend import StoreBackend
+from hemoscope.ui.workspace import CaseWorkspace
 
 CLASSES = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "band")
 
@@ -51,49 +65,52 @@ def new_field(rng: random.Random) -> tuple[Field, np.ndarray]:
 
 def main(db: Path, seed: int) -> None:
     rng = random.Random(seed)
-    store = CaseStore.open(db, integrity="full")
-    found = store.list_cases()
+    backend = StoreBackend(db, operator="crash-test")
+    workspace = CaseWorkspace(backend=backend)
+    found = backend.list_cases()
     if found:
-        session = CaseSession.open(store, found[0].id, operator="crash-test")
+        workspace.open_case(found[0].id)
     else:
-        session = CaseSession.new(store, CaseInfo("CRASH-1"), operator="crash-test")
-    case_id = session.case.id
+        workspace.new_case(CaseInfo("CRASH-1"))
+    done: list[Correction] = []  # what Ctrl+Z would undo, newest last
+
+    def current() -> Case:
+        assert workspace.case is not None
+        return workspace.case
 
     def last_seq() -> int:
-        row = store.conn.execute("SELECT max(seq) FROM audit WHERE case_id = ?", (case_id,))
-        return int(row.fetchone()[0])
+        return backend.audit_trail(current())[-1].seq
 
-    print(f"START {digest(session.case)} {last_seq()}", flush=True)
+    print(f"START {digest(current())} {last_seq()}", flush=True)
     while True:
-        case = session.case
+        case = current()
         first = last_seq() + 1
         cells = [(f.id, c) for f in case.fields for c in f.cells if c.kind is CellKind.WBC]
         roll = rng.random()
         fid = cid = new = "-"
         if not cells or roll < 0.2:
             field, image = new_field(rng)
-            session.add_field(field, image)
+            done.append(workspace.add_field(field, image))
             action, fid = "add-field", field.id
-        elif roll < 0.35 and session.can_undo:
-            session.undo()
+        elif roll < 0.35 and done:
+            workspace.revert(done.pop())
             action = "undo"
         else:
             fid, cell = rng.choice(cells)
             cid = cell.id
             if roll < 0.75:
                 new = rng.choice(CLASSES)
-                session.do(Relabel(fid, cid, new))
+                done.append(workspace.apply(Relabel(fid, cid, new)))
                 action = "relabel"
             elif roll < 0.85 and cell.auto_class is not None:
-                session.do(Confirm(fid, cid))
+                done.append(workspace.apply(Confirm(fid, cid)))
                 action, new = "confirm", cell.auto_class
             else:
-                session.do(Delete(fid, cid))
+                done.append(workspace.apply(Delete(fid, cid)))
                 action = "delete"
-        print(
-            f"ACK {action} {first} {last_seq()} {fid} {cid} {new} {digest(session.case)}",
-            flush=True,
-        )
+        backend.flush()  # written: now it may be acknowledged
+        ack = f"ACK {action} {first} {last_seq()} {fid} {cid} {new} {digest(current())}"
+        print(ack, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""Crash safety: the app process is killed (SIGKILL) at random moments while it captures
-and corrects; every acknowledged action must be in the database, which stays sound."""
+"""Crash safety: a process running the station's case layer (the window's `CaseWorkspace`
+over `StoreBackend`, its writer thread and queue) is killed (SIGKILL) at random moments
+while it captures and corrects; every acknowledged action must be in the database,
+which stays sound."""
 
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ class WindowActions:
     open_folder: QAction
     new_case: QAction
     open_case: QAction
+    close_case: QAction
     case_details: QAction
     sign_off: QAction
     reopen: QAction
@@ -98,6 +99,8 @@ def build_menus(
                          "Close this case (it is saved) and start another"),
         open_case=_action(window, "&Open Case…", slots["open_case"], ["Ctrl+F"],
                           "Find a saved case by sample or patient ID and open it"),
+        close_case=_action(window, "&Close Case", slots["close_case"], [Key.Close],
+                           "Close this case (it is saved); the next capture starts another"),
         case_details=_action(window, "Case &Details…", slots["case_details"], ["Ctrl+I"],
                              "Sample and patient IDs, operator, analyser WBC, comments"),
         sign_off=_action(window, "&Sign Off…", slots["sign_off"], ["Ctrl+Shift+S"],
@@ -155,7 +158,7 @@ def build_menus(
     edit_menu = menu_bar.addMenu("&Edit")
     edit_menu.addActions([a.undo, a.redo])
     case_menu = menu_bar.addMenu("C&ase")
-    case_menu.addActions([a.new_case, a.open_case, a.case_details])
+    case_menu.addActions([a.new_case, a.open_case, a.close_case, a.case_details])
     case_menu.addSeparator()
     case_menu.addActions([a.sign_off, a.reopen])
     report_menu = menu_bar.addMenu("&Report")

@@ -1,4 +1,4 @@
-"""The Case menu: new case, case details, open a saved case, sign off, reopen.
+"""The Case menu: new case, open a saved case, close it, case details, sign off, reopen.
 
 `CaseActions` opens the dialogs (window-modal, with ``open()``: no nested event loop, the
 live picture goes on) and hands what they return to the `CaseController`, which keeps
@@ -75,6 +75,16 @@ class CaseActions(QObject):
             return
         self.opened.emit()
         self.message.emit(f"New case {info.sample_id}: capture fields (Space) or count")
+
+    def close_case(self) -> None:
+        """Put the case away (everything is saved already); the station is blank again."""
+        case = self.workspace.case
+        if case is None:
+            return
+        self._leave_review()
+        self.cases.new_case()
+        self.opened.emit()
+        self.message.emit(f"Closed {case.info.sample_id} (saved); Case ▸ Open Case finds it")
 
     def edit_details(self, then: Callable[[], None] | None = None) -> None:
         """The request form of the open case (made now if there is none)."""

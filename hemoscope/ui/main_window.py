@@ -263,6 +263,7 @@ class MainWindow(QMainWindow):
         return build_menus(self, self.menuBar(), {
             "open_files": self.open_files_dialog, "open_folder": self.open_folder_dialog,
             "new_case": self.case_actions.new_case, "open_case": self.case_actions.open_case,
+            "close_case": self.case_actions.close_case,
             "case_details": lambda: self.case_actions.edit_details(),
             "sign_off": self.case_actions.sign_off, "reopen": self.case_actions.reopen,
             "export_pdf": self.report_actions.export_pdf,

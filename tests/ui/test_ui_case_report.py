@@ -120,12 +120,14 @@ def test_case_list_searches_and_reopens_a_saved_case(qtbot: QtBot, stored: Stati
     capture(qtbot, win)
     assert win.workspace.case.info.sample_id == "B-2"  # type: ignore[union-attr]
 
+    win.window_actions.close_case.trigger()
+    assert win.workspace.case is None and win.differential.sample_id.text() == ""
     win.window_actions.open_case.trigger()
     dialog = win.case_actions.dialog
     assert isinstance(dialog, CaseListDialog)
     assert dialog.table.rowCount() == 2
     assert dialog.table.item(0, 0).text() == "B-2"  # newest first
-    assert "on screen now" in dialog.table.item(0, 6).text()
+    assert dialog.table.item(0, 6).text() == "open"  # not signed off
     qtbot.keyClicks(dialog.search, "p-1")  # patient ids too, any case
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=TIMEOUT_MS)
     assert dialog.table.item(0, 0).text() == "A-1"

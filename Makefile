@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 ARGS   ?=
 
-.PHONY: run test lint typecheck contracts pytest bundle clean
+.PHONY: run test lint typecheck contracts pytest bundle bundle-check bench-bundle clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,21 @@ contracts: $(VENV)/.dev
 pytest: $(VENV)/.dev
 	$(PY) -m pytest
 
-test: lint typecheck contracts pytest
+test: lint typecheck contracts pytest bundle-check
 
+# The offline bundle: dist/HemoScope/ (onedir), or with ONEFILE=1 dist/hemoscope-onefile.
+ONEFILE ?=
 bundle: $(VENV)/.dev
-	$(VENV)/bin/pyinstaller packaging/hemoscope.spec --distpath dist --workpath build -y --log-level WARN
+	HEMOSCOPE_ONEFILE=$(ONEFILE) $(VENV)/bin/pyinstaller packaging/hemoscope.spec \
+		--distpath dist --workpath build/$(if $(filter-out 0,$(ONEFILE)),onefile,onedir) \
+		-y --log-level WARN
+
+# Build the bundle, then check it against the source tree (packaging/check_bundle.py).
+bundle-check: bundle
+	$(PY) packaging/check_bundle.py dist/HemoScope
+
+bench-bundle: bundle
+	$(PY) benchmarks/bench_bundle.py dist/HemoScope
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

@@ -5,7 +5,7 @@ Depends on the standard library and numpy only (no Qt, OpenCV, ONNX Runtime or t
 
 from .case import Case, CaseCommand, CaseInfo
 from .case_edits import AddField, DeleteField, ManualIncrement
-from .cells import Cell, Field
+from .cells import Cell, Field, ModelStamp
 from .corrections import (
     AddCell,
     AuditEntry,
@@ -69,6 +69,7 @@ __all__ = [
     "Flag",
     "Interval",
     "ManualIncrement",
+    "ModelStamp",
     "ReferenceRange",
     "ReferenceSet",
     "Relabel",

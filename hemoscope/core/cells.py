@@ -12,12 +12,25 @@ from .geometry import Box
 from .ids import new_id
 from .taxonomy import CellKind
 
-__all__ = ["Cell", "Field"]
+__all__ = ["Cell", "Field", "ModelStamp"]
 
 
 def _check_unit(name: str, value: float) -> None:
     if not (math.isfinite(value) and 0.0 <= value <= 1.0):
         raise ValueError(f"{name} must be in [0, 1], got {value}")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStamp:
+    """A model that analysed a field: its name, version and the sha256 of its file."""
+
+    name: str
+    version: str
+    sha256: str = ""
+
+    def label(self) -> str:
+        digest = f" ({self.sha256[:12]})" if self.sha256 else ""
+        return f"{self.name} {self.version}{digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +111,9 @@ class Field:
     """One captured microscope field and the cells in it.
 
     ``cells`` keeps detection order; cell ids are unique within the field. ``captured_at``
-    should be timezone-aware (UTC); :meth:`create` uses the current UTC time.
+    should be timezone-aware (UTC); :meth:`create` uses the current UTC time. ``models``
+    names the models that found and classified the cells (empty: none, e.g. a field
+    whose cells were all drawn by hand).
     """
 
     id: str
@@ -107,6 +122,7 @@ class Field:
     height: int
     source: str
     captured_at: datetime
+    models: tuple[ModelStamp, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -122,6 +138,7 @@ class Field:
             raise ValueError(f"duplicate cell ids in field {self.id}: {dupes}")
         if not isinstance(self.captured_at, datetime):
             raise TypeError("Field.captured_at must be a datetime")
+        object.__setattr__(self, "models", tuple(self.models))
 
     @classmethod
     def create(
@@ -131,10 +148,11 @@ class Field:
         height: int,
         source: str = "",
         captured_at: datetime | None = None,
+        models: Iterable[ModelStamp] = (),
     ) -> Field:
         """A field with a fresh id, captured now (UTC) unless given."""
         when = captured_at if captured_at is not None else datetime.now(UTC)
-        return cls(new_id(), tuple(cells), width, height, source, when)
+        return cls(new_id(), tuple(cells), width, height, source, when, tuple(models))
 
     # -- queries ---------------------------------------------------------------------
     def count(self, kind: CellKind) -> int:

@@ -7,12 +7,12 @@ readers refuse a newer schema than they know.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from .case import Case, CaseInfo
-from .cells import Cell, Field
+from .cells import Cell, Field, ModelStamp
 from .geometry import Box
 from .taxonomy import CellKind
 
@@ -26,6 +26,8 @@ __all__ = [
     "field_to_dict",
     "info_from_dict",
     "info_to_dict",
+    "models_from_list",
+    "models_to_list",
 ]
 
 SCHEMA_VERSION = 1
@@ -67,8 +69,20 @@ def field_to_dict(fld: Field) -> dict[str, Any]:
         "height": fld.height,
         "source": fld.source,
         "captured_at": fld.captured_at.isoformat(),
+        "models": models_to_list(fld.models),
         "cells": [cell_to_dict(c) for c in fld.cells],
     }
+
+
+def models_to_list(models: Iterable[ModelStamp]) -> list[dict[str, str]]:
+    return [{"name": m.name, "version": m.version, "sha256": m.sha256} for m in models]
+
+
+def models_from_list(data: Iterable[Mapping[str, Any]]) -> tuple[ModelStamp, ...]:
+    return tuple(
+        ModelStamp(str(m["name"]), str(m.get("version", "")), str(m.get("sha256", "")))
+        for m in data
+    )
 
 
 def field_from_dict(data: Mapping[str, Any]) -> Field:
@@ -79,6 +93,7 @@ def field_from_dict(data: Mapping[str, Any]) -> Field:
         int(data["height"]),
         str(data.get("source", "")),
         datetime.fromisoformat(data["captured_at"]),
+        models_from_list(data.get("models", ())),
     )
 
 

@@ -27,7 +27,14 @@ from .export import (
 )
 from .pdf import build_report, pdf_bytes, print_report, write_pdf
 from .retrain import YOLO_CLASSES, RetrainExport, export_crops, export_yolo
-from .settings import LabInfo, ModelInfo, PageSize, ReportSettings, SoftwareInfo
+from .settings import (
+    LabInfo,
+    ModelInfo,
+    PageSize,
+    ReportSettings,
+    SoftwareInfo,
+    with_case_models,
+)
 from .signoff import (
     PendingCell,
     PendingReviewError,
@@ -78,6 +85,7 @@ __all__ = [
     "standing_decisions",
     "summary_csv",
     "to_qimage",
+    "with_case_models",
     "write_cells_csv",
     "write_json",
     "write_pdf",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from hemoscope.core import Case, CellKind, ClassTally, SmearEstimates, Tally, smear_estimates
 
-from .settings import ReportSettings
+from .settings import ReportSettings, with_case_models
 from .signoff import PendingCell, pending_review_cells
 
 __all__ = ["ReportContent", "ReviewCounts", "report_content"]
@@ -78,7 +78,7 @@ def report_content(
     case: Case, settings: ReportSettings | None = None, *, now: datetime | None = None
 ) -> ReportContent:
     """Compute the report's numbers for ``case``."""
-    s = settings or ReportSettings()
+    s = with_case_models(settings or ReportSettings(), case)
     tally = Tally.from_case(case, s.taxonomy, s.target, s.reference)
     estimates = smear_estimates(
         case, s.taxonomy, platelet_factor=s.platelet_factor, wbc_factor=s.wbc_factor

@@ -41,9 +41,9 @@ def build_report(
     """Lay out the report of ``case``. ``images`` (field id -> BGR image) is needed for
     the thumbnail page; ``crop`` replaces the built-in square crop rule."""
     ensure_gui_application()
-    s = settings or ReportSettings()
+    content = report_content(case, settings or ReportSettings(), now=now)
     return ReportDocument(
-        report_content(case, s, now=now), s, sign_off=sign_off, images=images, crop=crop
+        content, content.settings, sign_off=sign_off, images=images, crop=crop
     )
 
 

@@ -4,7 +4,7 @@ reference ranges, estimate factors, page size and optional pages."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,11 +13,19 @@ from hemoscope.core import (
     DEFAULT_PLATELET_FACTOR,
     DEFAULT_REFERENCE,
     DEFAULT_TAXONOMY,
+    Case,
     ReferenceSet,
     Taxonomy,
 )
 
-__all__ = ["LabInfo", "ModelInfo", "PageSize", "ReportSettings", "SoftwareInfo"]
+__all__ = [
+    "LabInfo",
+    "ModelInfo",
+    "PageSize",
+    "ReportSettings",
+    "SoftwareInfo",
+    "with_case_models",
+]
 
 PageSize = Literal["A4", "Letter"]
 
@@ -90,3 +98,15 @@ class ReportSettings:
     chart: bool = True
     thumbnails: bool = False
     thumbnails_per_class: int = 18
+
+
+def with_case_models(settings: ReportSettings, case: Case) -> ReportSettings:
+    """`settings` naming the models recorded in the case's fields (first seen first), so a
+    case analysed with older models says so; unchanged when no field recorded any."""
+    seen: dict[tuple[str, str, str], ModelInfo] = {}
+    for fld in case.fields:
+        for m in fld.models:
+            seen.setdefault((m.name, m.version, m.sha256), ModelInfo(m.name, m.version, m.sha256))
+    if not seen:
+        return settings
+    return replace(settings, software=replace(settings.software, models=tuple(seen.values())))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from hemoscope.core import Box, Case, CaseInfo, Cell, CellKind, Field
+from hemoscope.core.serialize import models_from_list, models_to_list
 
 __all__ = ["insert_case", "read_case", "write_change"]
 
@@ -64,9 +66,9 @@ def insert_case(conn: sqlite3.Connection, case: Case, now: str) -> None:
 
 def _insert_field(conn: sqlite3.Connection, case_id: str, fld: Field, position: int) -> None:
     conn.execute(
-        "INSERT INTO fields (case_id, id, position, width, height, source, captured_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (case_id, fld.id, position, fld.width, fld.height, fld.source, fld.captured_at.isoformat()),
+        "INSERT INTO fields (case_id, id, position, width, height, source, captured_at, "
+        "models) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (case_id, fld.id, position, *_field_values(fld)),
     )
     conn.executemany(
         _INSERT_CELL,
@@ -89,17 +91,17 @@ def _write_cells(conn: sqlite3.Connection, case_id: str, old: Field, new: Field)
             updates.append((i, *_cell_values(cell), case_id, new.id, cell.id))
     conn.executemany(_UPDATE_CELL, updates)
     conn.executemany(_INSERT_CELL, inserts)
-    if (old.width, old.height, old.source, old.captured_at) != (
-        new.width,
-        new.height,
-        new.source,
-        new.captured_at,
-    ):
+    if _field_values(old) != _field_values(new):
         conn.execute(
-            "UPDATE fields SET width = ?, height = ?, source = ?, captured_at = ? "
+            "UPDATE fields SET width = ?, height = ?, source = ?, captured_at = ?, models = ? "
             "WHERE case_id = ? AND id = ?",
-            (new.width, new.height, new.source, new.captured_at.isoformat(), case_id, new.id),
+            (*_field_values(new), case_id, new.id),
         )
+
+
+def _field_values(fld: Field) -> tuple[Any, ...]:
+    models = json.dumps(models_to_list(fld.models), sort_keys=True)
+    return (fld.width, fld.height, fld.source, fld.captured_at.isoformat(), models)
 
 
 def write_change(conn: sqlite3.Connection, before: Case, after: Case) -> None:
@@ -177,9 +179,17 @@ def read_case(conn: sqlite3.Connection, case_id: str) -> Case | None:
     ):
         cells.setdefault(r[0], []).append(_cell(r[1:]))
     fields = tuple(
-        Field(r[0], tuple(cells.get(r[0], ())), r[1], r[2], r[3], datetime.fromisoformat(r[4]))
+        Field(
+            r[0],
+            tuple(cells.get(r[0], ())),
+            r[1],
+            r[2],
+            r[3],
+            datetime.fromisoformat(r[4]),
+            models_from_list(json.loads(r[5] or "[]")),
+        )
         for r in conn.execute(
-            "SELECT id, width, height, source, captured_at FROM fields "
+            "SELECT id, width, height, source, captured_at, models FROM fields "
             "WHERE case_id = ? ORDER BY position",
             (case_id,),
         )

@@ -8,7 +8,8 @@ released step, add a new one.
 
 Version 1: cases, manual counts, fields, cells, images, field images, the audit trail
 (append-only, enforced by triggers). Version 2: the sign-off record on cases, and
-indexes for the case list's search.
+indexes for the case list's search. Version 3: the models that analysed each field
+(JSON list of name, version, sha256; empty for fields saved before).
 """
 
 from __future__ import annotations
@@ -106,7 +107,11 @@ _V2 = [
     "CREATE INDEX cases_by_created ON cases(created_at)",
 ]
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2))
+_V3 = [
+    "ALTER TABLE fields ADD COLUMN models TEXT NOT NULL DEFAULT '[]'",
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3))
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -42,7 +42,7 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from hemoscope.core import DEFAULT_TAXONOMY, Box, Cell, CellKind, Field, Taxonomy
+from hemoscope.core import DEFAULT_TAXONOMY, Box, Cell, CellKind, Field, ModelStamp, Taxonomy
 from hemoscope.vision.classifier import Classifier
 from hemoscope.vision.detector import Detections, Detector
 from hemoscope.vision.image_input import Channels, to_rgb
@@ -84,6 +84,13 @@ class Pipeline:
         self._lock = threading.Lock()
         self._rbc_diameter: float | None = None
         self.rbc_diameter = rbc_diameter
+        # The models every field records as having analysed it (from their cards).
+        self.stamps = tuple(
+            ModelStamp(str(card.get("name", role)), str(card.get("version", "")),
+                       str(card.get("sha256", "")))
+            for role, card in self.model_cards().items()
+            if card
+        )  # fmt: skip
 
     @property
     def rbc_diameter(self) -> float | None:
@@ -189,7 +196,7 @@ class Pipeline:
                 )
                 wbc_ids.append(cell.id)
             cells.append(cell)
-        field = Field.create(cells, width, height, source, captured_at)
+        field = Field.create(cells, width, height, source, captured_at, self.stamps)
         log.debug(
             "%s: %d cells (%d WBC) in %.1f + %.1f ms",
             source or "frame",

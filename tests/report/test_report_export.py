@@ -19,6 +19,7 @@ from hemoscope.core import (
     CaseInfo,
     Confirm,
     Delete,
+    ModelStamp,
     Relabel,
     UndoHistory,
     case_from_dict,
@@ -26,6 +27,9 @@ from hemoscope.core import (
 from hemoscope.report import (
     Decision,
     ExportError,
+    ModelInfo,
+    ReportSettings,
+    SoftwareInfo,
     atomic_write_text,
     export_dict,
     neutralise_formula,
@@ -206,3 +210,14 @@ def test_redo_makes_a_decision_stand_again() -> None:
         Record(3, "CD", AuditEntry("auto", "f0", "w1", None, "monocyte", "")),
     ]
     assert standing_decisions(records) == {("f0", "w0"): Decision("CD", T0.replace(minute=2))}
+
+
+def test_the_report_names_the_models_each_field_recorded() -> None:
+    loaded = ReportSettings(software=SoftwareInfo(models=(ModelInfo("now", "9", "cc" * 32),)))
+    case = case_with({"neutrophil": 20})
+    assert report_content(case, loaded).settings.software.models == loaded.software.models
+    old = ModelStamp("hemoscope-cell-detector", "2026.01.01", "aa" * 32)
+    stamped = replace(case.fields[0], models=(old,))
+    case = case.with_field(0, stamped)
+    models = report_content(case, loaded).settings.software.models
+    assert models == (ModelInfo(old.name, old.version, old.sha256),)

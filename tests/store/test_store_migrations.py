@@ -4,12 +4,13 @@ a damaged one stopped at the door with a way out."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from store_factories import make_field, make_image
 
-from hemoscope.core import CaseInfo, Confirm
+from hemoscope.core import CaseInfo, Confirm, ModelStamp
 from hemoscope.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -61,8 +62,18 @@ def test_old_database_is_migrated_with_a_backup(tmp_path: Path) -> None:
         assert cell.auto_class == "monocyte" and cell.pending_review
         assert [s.sample_id for s in store.list_cases("old")] == ["OLD-1"]
         assert [r.action for r in store.audit_trail("k1")] == ["create"]
+        # Version 3: fields saved before it name no models; new ones keep theirs.
+        assert case.fields[0].models == ()
+        stamp = ModelStamp("detector", "2026.11.22", "ab" * 32)
+        added = replace(make_field(7), models=(stamp,))
+        case, _ = store.add_field(case, added, make_image(7), operator="AB")
+        store.forget("k1")
+        case = store.load_case("k1")
+        assert [f.models for f in case.fields] == [(), (stamp,)]
         # The version-2 sign-off columns work on the migrated data.
-        case, _ = store.apply(case, Confirm("f1", "c1"), operator="AB")
+        pending = [(f.id, c.id) for f in case.fields for c in f.cells if c.pending_review]
+        for field_id, cell_id in pending:
+            case, _ = store.apply(case, Confirm(field_id, cell_id), operator="AB")
         store.record_sign_off(case, performed_by="AB", reviewed_by="CD")
         assert store.sign_off_of("k1") is not None
         versions = [r[0] for r in store.conn.execute("SELECT version FROM schema_version")]

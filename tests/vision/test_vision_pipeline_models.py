@@ -33,6 +33,10 @@ def test_tiny_models_end_to_end(model_paths: tuple[Path, Path]) -> None:
     res = p.analyze_frame(img, source="f.png")
     fld = res.field
     assert (fld.width, fld.height) == (640, 480) and fld.cells
+    cards = p.model_cards()  # each field names the models that analysed it
+    assert [(m.name, m.sha256) for m in fld.models] == [
+        (cards[r]["name"], cards[r]["sha256"]) for r in ("detector", "classifier")
+    ]
     wbc = [c for c in fld.cells if c.kind is CellKind.WBC]
     assert wbc and len(res.wbc_ids) == len(wbc)
     for c in fld.cells:

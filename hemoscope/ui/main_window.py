@@ -22,19 +22,17 @@ import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QCursor, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
     QMainWindow,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from hemoscope.capture.image_files import IMAGE_EXTENSIONS
 from hemoscope.capture.source import FrameSource
 from hemoscope.core import Box, CaseInfo, Tally
 from hemoscope.ui.about import show_about
@@ -56,6 +54,7 @@ from hemoscope.ui.inference import Analyzer, InferenceWorker
 from hemoscope.ui.legend import KeyLegend
 from hemoscope.ui.live import LiveController
 from hemoscope.ui.manual_count import ManualCountPanel
+from hemoscope.ui.open_dialogs import OpenDialogs, local_paths
 from hemoscope.ui.report_actions import AskFolder, AskSave, ReportActions
 from hemoscope.ui.review import AskClass, ReviewController
 from hemoscope.ui.settings_model import StationSettings
@@ -66,22 +65,11 @@ from hemoscope.ui.station_view import StationView
 from hemoscope.ui.status import StationStatusBar
 from hemoscope.ui.workspace import CaseWorkspace
 
-__all__ = ["MainWindow", "local_paths"]
+__all__ = ["MainWindow"]
 
 log = logging.getLogger(__name__)
 
 APP_TITLE = "HemoScope"
-_patterns = sorted(IMAGE_EXTENSIONS)
-FILE_FILTER = "Images (" + " ".join(f"*{e} *{e.upper()}" for e in _patterns) + ");;All files (*)"
-
-
-def local_paths(mime: QMimeData) -> list[Path]:
-    """The local files and folders named by dragged or pasted data."""
-    if not mime.hasUrls():
-        return []
-    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-
-
 class MainWindow(QMainWindow):
     """The station. Every collaborator may be passed in (tests do); by default there is no
     source (choose one from the Source menu), no models, and the case lives in memory."""
@@ -118,7 +106,6 @@ class MainWindow(QMainWindow):
         self._report = (
             error_reporter if error_reporter is not None else MessageBoxErrorReporter(self)
         )
-        self._last_folder = Path.home()
         self._file_title = ""
         self._closed = False
         self._opener: BestSourceOpener | None = None
@@ -199,6 +186,7 @@ class MainWindow(QMainWindow):
             window=self, workspace=self.workspace, station=lambda: self.settings,
             cards=lambda: self.worker.cards, ask_save=ask_save, ask_folder=ask_folder,
         )  # fmt: skip
+        self.dialogs = OpenDialogs(self, open_paths=self.open_paths, open_video=self._open_video)
         self.class_keys = ClassKeys(self, self._class_key)
         self.class_keys.bind(taxonomy)
         self.window_actions = self._build_menus()
@@ -261,7 +249,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> WindowActions:
         v = self.view
         return build_menus(self, self.menuBar(), {
-            "open_files": self.open_files_dialog, "open_folder": self.open_folder_dialog,
+            "open_files": self.dialogs.images, "open_folder": self.dialogs.folder,
             "new_case": self.case_actions.new_case, "open_case": self.case_actions.open_case,
             "close_case": self.case_actions.close_case,
             "case_details": lambda: self.case_actions.edit_details(),
@@ -274,7 +262,7 @@ class MainWindow(QMainWindow):
             "settings": self.open_settings, "quit": self._quit,
             "capture": self.review.capture_or_resume, "manual": self._manual_toggled,
             "next_flagged": lambda: self.review.next_flagged(),
-            "reconnect": self.live.reconnect, "open_video": self.open_video_dialog,
+            "reconnect": self.live.reconnect, "open_video": self.dialogs.video,
             "zoom_in": v.zoom_in, "zoom_out": v.zoom_out, "fit": v.fit,
             "actual_size": v.actual_size, "show_minor": self._overlay_options,
             "show_labels": self._overlay_options, "previous": lambda: self.step(-1),
@@ -325,32 +313,10 @@ class MainWindow(QMainWindow):
         else:
             self.files.step(delta)
 
-    def open_files_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(
-            self, "Open images", str(self._last_folder), FILE_FILTER
-        )
-        if files:
-            self._last_folder = Path(files[0]).parent
-            self.open_paths(files)
-
-    def open_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open folder", str(self._last_folder))
-        if folder:
-            self._last_folder = Path(folder)
-            self.open_paths([folder])
-
-    def open_video_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self,
-            "Open video",
-            str(self._last_folder),
-            "Videos (*.mp4 *.avi *.mov *.mkv);;All files (*)",
-        )
-        if path:
-            self._last_folder = Path(path).parent
-            source = self.source_menu.video(Path(path))
-            if source is not None:
-                self.set_source(source)
+    def _open_video(self, path: Path) -> None:
+        source = self.source_menu.video(path)
+        if source is not None:
+            self.set_source(source)
 
     def _files_activated(self) -> None:
         if self.review.mode != "live":

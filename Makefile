@@ -24,6 +24,7 @@ run: $(VENV)/.runtime
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check hemoscope tests benchmarks
+	$(VENV)/bin/ruff format --check hemoscope tests benchmarks
 
 typecheck: $(VENV)/.dev
 	$(VENV)/bin/mypy

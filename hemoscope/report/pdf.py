@@ -42,9 +42,7 @@ def build_report(
     the thumbnail page; ``crop`` replaces the built-in square crop rule."""
     ensure_gui_application()
     content = report_content(case, settings or ReportSettings(), now=now)
-    return ReportDocument(
-        content, content.settings, sign_off=sign_off, images=images, crop=crop
-    )
+    return ReportDocument(content, content.settings, sign_off=sign_off, images=images, crop=crop)
 
 
 def pdf_bytes(report: ReportDocument) -> bytes:

@@ -3,9 +3,10 @@
 For programs without Qt (scripts, batch tools) that work on a case step by step: each
 call is one user action, saved in one transaction with its audit records before it
 returns; the undo history is the core's `UndoHistory`. (The station writes through the
-same store from `hemoscope.ui.case_backend`, with Qt's undo stack.) A step that cannot be saved raises and leaves the session (case and undo
-stacks) exactly as it was. The undo history lives in memory: it ends when the case is
-closed, while everything done stays in the database and its audit trail.
+same store from `hemoscope.ui.case_backend`, with Qt's undo stack.) A step that cannot
+be saved raises and leaves the session (case and undo stacks) exactly as it was. The
+undo history lives in memory: it ends when the case is closed, while everything done
+stays in the database and its audit trail.
 """
 
 from __future__ import annotations

@@ -197,9 +197,7 @@ class StoreBackend:
         records: list[AuditRecord] = self._call(lambda store: store.audit_trail(case.id))
         return records
 
-    def record_sign_off(
-        self, case: Case, *, performed_by: str, reviewed_by: str
-    ) -> SignOffRecord:
+    def record_sign_off(self, case: Case, *, performed_by: str, reviewed_by: str) -> SignOffRecord:
         """Sign the case off (raises `SignOffError` while cells await review); it is locked
         until `reopen`."""
         record: SignOffRecord = self._call(

@@ -142,9 +142,7 @@ class CaseController(QObject):
 
     def sign_off(self, *, performed_by: str, reviewed_by: str) -> SignOffRecord:
         """Sign the case off; it is locked, and the undo history ends here."""
-        record = self.workspace.record_sign_off(
-            performed_by=performed_by, reviewed_by=reviewed_by
-        )
+        record = self.workspace.record_sign_off(performed_by=performed_by, reviewed_by=reviewed_by)
         self.undo_stack.clear()
         self._emit_changed("", "")
         return record

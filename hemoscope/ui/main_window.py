@@ -70,6 +70,8 @@ __all__ = ["MainWindow"]
 log = logging.getLogger(__name__)
 
 APP_TITLE = "HemoScope"
+
+
 class MainWindow(QMainWindow):
     """The station. Every collaborator may be passed in (tests do); by default there is no
     source (choose one from the Source menu), no models, and the case lives in memory."""

@@ -133,9 +133,7 @@ class MemoryBackend:
         return [] if kept is None else list(kept.audit)
 
     # -- sign-off ------------------------------------------------------------------------
-    def record_sign_off(
-        self, case: Case, *, performed_by: str, reviewed_by: str
-    ) -> SignOffRecord:
+    def record_sign_off(self, case: Case, *, performed_by: str, reviewed_by: str) -> SignOffRecord:
         if not reviewed_by.strip():
             raise ValueError("sign-off needs the reviewer's name")
         self._check_open(case)

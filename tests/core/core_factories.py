@@ -34,19 +34,33 @@ def next_id(prefix: str = "c") -> str:
     return f"{prefix}{next(_counter)}"
 
 
-def wbc(auto: str | None, final: str | None = None, *, review: bool = False,
-        kind: CellKind = CellKind.WBC) -> Cell:
+def wbc(
+    auto: str | None,
+    final: str | None = None,
+    *,
+    review: bool = False,
+    kind: CellKind = CellKind.WBC,
+) -> Cell:
     i = next(_counter)
-    return Cell(f"c{i}", Box(i % 50, 0, i % 50 + 10, 10), kind, auto, final, 0.9,
-                None if auto is None else 0.8, review)
+    return Cell(
+        f"c{i}",
+        Box(i % 50, 0, i % 50 + 10, 10),
+        kind,
+        auto,
+        final,
+        0.9,
+        None if auto is None else 0.8,
+        review,
+    )
 
 
 def field_of(cells: Iterable[Cell], fid: str | None = None) -> Field:
     return Field(fid or next_id("f"), tuple(cells), 640, 480, "test", WHEN)
 
 
-def case_of(*fields: Field, manual: dict[str, int] | None = None,
-            wbc_count: float | None = None) -> Case:
+def case_of(
+    *fields: Field, manual: dict[str, int] | None = None, wbc_count: float | None = None
+) -> Case:
     return Case(CaseInfo("S-1", wbc_count=wbc_count), fields, manual or {}, id="case-1")
 
 
@@ -64,9 +78,17 @@ def cells(draw: st.DrawFn) -> Cell:
     x = draw(st.floats(0, 600, allow_nan=False))
     y = draw(st.floats(0, 400, allow_nan=False))
     w = draw(st.floats(0, 40, allow_nan=False))
-    return Cell(next_id(), Box(x, y, x + w, y + w), draw(st.sampled_from(CellKind)),
-                draw(maybe_class), draw(maybe_class), draw(st.floats(0, 1)),
-                draw(st.none() | st.floats(0, 1)), draw(st.booleans()), draw(st.booleans()))
+    return Cell(
+        next_id(),
+        Box(x, y, x + w, y + w),
+        draw(st.sampled_from(CellKind)),
+        draw(maybe_class),
+        draw(maybe_class),
+        draw(st.floats(0, 1)),
+        draw(st.none() | st.floats(0, 1)),
+        draw(st.booleans()),
+        draw(st.booleans()),
+    )
 
 
 @st.composite

@@ -45,8 +45,12 @@ def test_cell_is_immutable_and_validated() -> None:
 
 
 def test_field_counts_and_lookup() -> None:
-    cells = [wbc("neutrophil"), wbc(None, kind=CellKind.RBC), wbc(None, kind=CellKind.RBC),
-             wbc("platelet", kind=CellKind.PLATELET)]
+    cells = [
+        wbc("neutrophil"),
+        wbc(None, kind=CellKind.RBC),
+        wbc(None, kind=CellKind.RBC),
+        wbc("platelet", kind=CellKind.PLATELET),
+    ]
     f = field_of(cells)
     assert f.kind_counts() == {CellKind.WBC: 1, CellKind.RBC: 2, CellKind.PLATELET: 1}
     assert (f.n_wbc, f.n_rbc, f.n_platelets) == (1, 2, 1)
@@ -74,8 +78,12 @@ def test_field_validation() -> None:
 def test_case_info_validation() -> None:
     info = CaseInfo("  S-42 ", specimen_date=date(2026, 1, 4), wbc_count=7)
     assert info.sample_id == "S-42" and info.wbc_count == 7.0
-    for bad in ({"sample_id": " "}, {"wbc_count": 0}, {"wbc_count": -1.0},
-                {"wbc_count": float("nan")}):
+    for bad in (
+        {"sample_id": " "},
+        {"wbc_count": 0},
+        {"wbc_count": -1.0},
+        {"wbc_count": float("nan")},
+    ):
         with pytest.raises(ValueError):
             CaseInfo(**{"sample_id": "S", **bad})  # type: ignore[arg-type]
 
@@ -89,8 +97,7 @@ def test_case_edits_and_manual_counts() -> None:
     assert grown.fields == (f1, f2) and case.fields == (f1,)
     assert grown.field_index(f2.id) == 1 and grown.get_field("nope") is None
     assert grown.count(CellKind.WBC) == 2
-    assert [c.auto_class for _, c in grown.iter_cells(CellKind.WBC)] == ["neutrophil",
-                                                                         "lymphocyte"]
+    assert [c.auto_class for _, c in grown.iter_cells(CellKind.WBC)] == ["neutrophil", "lymphocyte"]
     assert grown.without_field(0).fields == (f2,)
     with pytest.raises(ValueError, match="duplicate"):
         case.add_field(f1)

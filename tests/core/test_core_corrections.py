@@ -40,8 +40,7 @@ def test_relabel_apply_revert_and_audit() -> None:
     assert case.fields[0].cells[0].final_class is None  # original untouched
     assert cmd.revert(after) == case
     entry = cmd.audit()
-    assert entry == AuditEntry("relabel", fid, cells[0].id, "neutrophil", "band",
-                               entry.detail)
+    assert entry == AuditEntry("relabel", fid, cells[0].id, "neutrophil", "band", entry.detail)
     assert "Neutrophil (segmented)" in cmd.describe() and "Band neutrophil" in cmd.describe()
     assert entry.undone().action == "undo:relabel"
     assert (entry.undone().old_class, entry.undone().new_class) == ("band", "neutrophil")
@@ -113,25 +112,31 @@ def test_add_and_delete_field() -> None:
     assert [f.id for f in removed.fields] == [new.id] and cmd.revert(removed) == added
 
 
-@pytest.mark.parametrize("make", [
-    lambda fid, cid: Relabel("nope", cid, "band"),
-    lambda fid, cid: Relabel(fid, "nope", "band"),
-    lambda fid, cid: Confirm(fid, "nope"),
-    lambda fid, cid: Delete("nope", cid),
-    lambda fid, cid: AddCell("nope", wbc("band")),
-    lambda fid, cid: DeleteField("nope"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda fid, cid: Relabel("nope", cid, "band"),
+        lambda fid, cid: Relabel(fid, "nope", "band"),
+        lambda fid, cid: Confirm(fid, "nope"),
+        lambda fid, cid: Delete("nope", cid),
+        lambda fid, cid: AddCell("nope", wbc("band")),
+        lambda fid, cid: DeleteField("nope"),
+    ],
+)
 def test_unknown_ids(make) -> None:  # type: ignore[no-untyped-def]
     case, fid, cells = small_case()
     with pytest.raises(CorrectionError, match="nope"):
         make(fid, cells[0].id).bind(case).apply(case)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: Relabel("f", "c", "martian"),
-    lambda: ManualIncrement("martian"),
-    lambda: AddCell("f", wbc("martian")),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Relabel("f", "c", "martian"),
+        lambda: ManualIncrement("martian"),
+        lambda: AddCell("f", wbc("martian")),
+    ],
+)
 def test_unknown_classes(make) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(CorrectionError, match="unknown cell class 'martian'"):
         make()

@@ -44,10 +44,17 @@ def test_nrbc_and_correction() -> None:
 
 
 def test_per_field_counts_from_a_case() -> None:
-    f1 = field_of([wbc("neutrophil"), wbc("lymphocyte"), wbc("erythroblast"),
-                   wbc(None, kind=CellKind.PLATELET), wbc(None, kind=CellKind.PLATELET),
-                   wbc(None, kind=CellKind.RBC),
-                   wbc("platelet")])  # classifier: WBC detection is a giant platelet
+    f1 = field_of(
+        [
+            wbc("neutrophil"),
+            wbc("lymphocyte"),
+            wbc("erythroblast"),
+            wbc(None, kind=CellKind.PLATELET),
+            wbc(None, kind=CellKind.PLATELET),
+            wbc(None, kind=CellKind.RBC),
+            wbc("platelet"),
+        ]
+    )  # classifier: WBC detection is a giant platelet
     f2 = field_of([wbc(None), wbc(None, kind=CellKind.PLATELET)])  # unclassified WBC
     case = case_of(f1, f2)
     assert platelets_per_field(case) == [3, 1]

@@ -25,8 +25,9 @@ def test_constructors() -> None:
         Box.from_array([1, 2, 3])
 
 
-@pytest.mark.parametrize("coords", [(5, 0, 4, 1), (0, 5, 1, 4), (0, 0, math.inf, 1),
-                                    (math.nan, 0, 1, 1)])
+@pytest.mark.parametrize(
+    "coords", [(5, 0, 4, 1), (0, 5, 1, 4), (0, 0, math.inf, 1), (math.nan, 0, 1, 1)]
+)
 def test_invalid(coords: tuple[float, float, float, float]) -> None:
     with pytest.raises(ValueError):
         Box(*coords)

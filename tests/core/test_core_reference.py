@@ -6,8 +6,13 @@ from hemoscope.core import DEFAULT_REFERENCE, ReferenceRange, ReferenceSet
 
 
 def test_default_reference_values() -> None:
-    expected = {"neutrophil": (43, 72), "lymphocyte": (18, 43), "monocyte": (4, 12),
-                "eosinophil": (0, 8), "basophil": (0, 2)}
+    expected = {
+        "neutrophil": (43, 72),
+        "lymphocyte": (18, 43),
+        "monocyte": (4, 12),
+        "eosinophil": (0, 8),
+        "basophil": (0, 2),
+    }
     assert {k: (r.low, r.high) for k, r in DEFAULT_REFERENCE.ranges.items()} == expected
     assert all(r.abs_low is None and r.abs_high is None for r in DEFAULT_REFERENCE.ranges.values())
 

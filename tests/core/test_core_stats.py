@@ -21,17 +21,20 @@ def test_rumke_examples_from_design() -> None:
     assert pct(clopper_pearson(40, 200), 1) == (14.7, 26.2)
 
 
-@pytest.mark.parametrize(("x", "n", "low", "high"), [
-    # Exact 95 % limits in %, reference values from scipy.stats.beta.ppf (not a dependency).
-    (0, 100, 0.0, 3.62),
-    (5, 50, 3.33, 21.81),
-    (2, 100, 0.24, 7.04),
-    (10, 100, 4.90, 17.62),
-    (60, 100, 49.72, 69.67),
-    (500, 1000, 46.85, 53.15),
-    (100, 100, 96.38, 100.0),
-    (1, 3, 0.84, 90.57),
-])
+@pytest.mark.parametrize(
+    ("x", "n", "low", "high"),
+    [
+        # Exact 95 % limits in %, reference values from scipy.stats.beta.ppf (not a dependency).
+        (0, 100, 0.0, 3.62),
+        (5, 50, 3.33, 21.81),
+        (2, 100, 0.24, 7.04),
+        (10, 100, 4.90, 17.62),
+        (60, 100, 49.72, 69.67),
+        (500, 1000, 46.85, 53.15),
+        (100, 100, 96.38, 100.0),
+        (1, 3, 0.84, 90.57),
+    ],
+)
 def test_known_values(x: int, n: int, low: float, high: float) -> None:
     assert pct(clopper_pearson(x, n), 2) == (low, high)
 
@@ -54,8 +57,10 @@ def test_confidence_widens_interval() -> None:
     assert wide.low < narrow.low and wide.high > narrow.high
 
 
-@pytest.mark.parametrize(("x", "n", "conf"), [(-1, 10, 0.95), (11, 10, 0.95), (1, -1, 0.95),
-                                              (1, 10, 0.0), (1, 10, 1.0), (1.0, 10, 0.95)])
+@pytest.mark.parametrize(
+    ("x", "n", "conf"),
+    [(-1, 10, 0.95), (11, 10, 0.95), (1, -1, 0.95), (1, 10, 0.0), (1, 10, 1.0), (1.0, 10, 0.95)],
+)
 def test_invalid_arguments(x: int, n: int, conf: float) -> None:
     with pytest.raises(ValueError):
         clopper_pearson(x, n, conf)

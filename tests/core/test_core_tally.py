@@ -19,19 +19,42 @@ from hemoscope.core import (
 def hand_case() -> Case:
     """100 WBC: 60 neutrophils (55 segmented + 5 bands), 15 lymphocytes, 15 monocytes,
     8 eosinophils, 2 basophils (counted at the eyepiece); 10 NRBC, 3 smudge cells."""
-    f1 = field_of([*many("neutrophil", 40), *many("lymphocyte", 10),
-                   *many("erythroblast", 6), wbc(None, kind=CellKind.RBC),
-                   wbc(None, kind=CellKind.PLATELET)])
-    f2 = field_of([*many("neutrophil", 15), *many("lymphocyte", 4), *many("monocyte", 15),
-                   *many("eosinophil", 8), *many("erythroblast", 4), *many("smudge", 3),
-                   wbc("neutrophil", "band"), wbc("neutrophil", "lymphocyte")])
+    f1 = field_of(
+        [
+            *many("neutrophil", 40),
+            *many("lymphocyte", 10),
+            *many("erythroblast", 6),
+            wbc(None, kind=CellKind.RBC),
+            wbc(None, kind=CellKind.PLATELET),
+        ]
+    )
+    f2 = field_of(
+        [
+            *many("neutrophil", 15),
+            *many("lymphocyte", 4),
+            *many("monocyte", 15),
+            *many("eosinophil", 8),
+            *many("erythroblast", 4),
+            *many("smudge", 3),
+            wbc("neutrophil", "band"),
+            wbc("neutrophil", "lymphocyte"),
+        ]
+    )
     return case_of(f1, f2, manual={"band": 4, "basophil": 2}, wbc_count=11.0)
 
 
 def test_hand_checked_tally() -> None:
     t = Tally.from_case(hand_case())
-    assert t.counts == {"neutrophil": 55, "band": 5, "lymphocyte": 15, "monocyte": 15,
-                        "eosinophil": 8, "basophil": 2, "erythroblast": 10, "smudge": 3}
+    assert t.counts == {
+        "neutrophil": 55,
+        "band": 5,
+        "lymphocyte": 15,
+        "monocyte": 15,
+        "eosinophil": 8,
+        "basophil": 2,
+        "erythroblast": 10,
+        "smudge": 3,
+    }
     assert t.denominator == 100 and t.n_fields == 2 and t.manual_total == 6
     assert t.corrected == 2 and t.pending_review == 0 and t.unclassified == 0
     assert t.nrbc_per_100 == 10.0
@@ -56,8 +79,13 @@ def test_hand_checked_tally() -> None:
     assert sum(t.percentages().values()) == pytest.approx(100.0)
     # 5-part: bands counted as neutrophils
     fp = t.five_part()
-    assert fp.counts == {"neutrophil": 60, "lymphocyte": 15, "monocyte": 15,
-                         "eosinophil": 8, "basophil": 2}
+    assert fp.counts == {
+        "neutrophil": 60,
+        "lymphocyte": 15,
+        "monocyte": 15,
+        "eosinophil": 8,
+        "basophil": 2,
+    }
     assert fp.other == 0 and fp.percent("neutrophil") == 60.0
 
 
@@ -82,8 +110,15 @@ def test_empty_case() -> None:
 
 
 def test_review_unclassified_unknown_and_no_wbc_count() -> None:
-    f = field_of([wbc("monocyte", review=True), wbc("monocyte", "monocyte", review=True),
-                  wbc(None), wbc("martian"), wbc("lymphocyte", kind=CellKind.RBC)])
+    f = field_of(
+        [
+            wbc("monocyte", review=True),
+            wbc("monocyte", "monocyte", review=True),
+            wbc(None),
+            wbc("martian"),
+            wbc("lymphocyte", kind=CellKind.RBC),
+        ]
+    )
     t = Tally.from_case(case_of(f))
     assert t.pending_review == 1  # the second was decided by the technician
     assert t.unclassified == 1 and t.unknown == {"martian": 1}
@@ -93,16 +128,16 @@ def test_review_unclassified_unknown_and_no_wbc_count() -> None:
 
 
 def test_no_nrbc_uses_plain_wbc_count() -> None:
-    t = Tally.from_case(case_of(field_of(many("neutrophil", 3) + many("lymphocyte", 1)),
-                                wbc_count=8.0))
+    t = Tally.from_case(
+        case_of(field_of(many("neutrophil", 3) + many("lymphocyte", 1)), wbc_count=8.0)
+    )
     assert t.nrbc_per_100 == 0.0 and t.corrected_wbc_count == 8.0
     assert t.row("neutrophil").absolute == pytest.approx(6.0)
 
 
 def test_flags_on_rounded_value_and_absolute_flags() -> None:
     # 72.04 % is printed 72.0 %, inside 43-72: no flag
-    case = case_of(field_of(many("neutrophil", 1801) + many("lymphocyte", 699)),
-                   wbc_count=2.0)
+    case = case_of(field_of(many("neutrophil", 1801) + many("lymphocyte", 699)), wbc_count=2.0)
     ref = DEFAULT_REFERENCE.with_range("neutrophil", ReferenceRange(43, 72, 2.0, 7.5))
     row = Tally.from_case(case, reference=ref).row("neutrophil")
     assert row.percent == pytest.approx(72.04) and row.percent_rounded == 72.0
@@ -111,8 +146,9 @@ def test_flags_on_rounded_value_and_absolute_flags() -> None:
 
 
 def test_five_part_other_and_unknown() -> None:
-    fp = five_part({"ig": 2, "blast": 1, "band": 3, "neutrophil": 4, "smudge": 9, "x": 5},
-                   DEFAULT_TAXONOMY)
+    fp = five_part(
+        {"ig": 2, "blast": 1, "band": 3, "neutrophil": 4, "smudge": 9, "x": 5}, DEFAULT_TAXONOMY
+    )
     assert fp.counts == {"neutrophil": 7} and fp.other == 3 and fp.denominator == 10
 
 

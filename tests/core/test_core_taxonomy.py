@@ -15,14 +15,37 @@ T = DEFAULT_TAXONOMY
 
 
 def test_class_ids_and_order() -> None:
-    assert T.ids == ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
-                     "band", "blast", "erythroblast", "smudge", "artefact", "platelet")
+    assert T.ids == (
+        "neutrophil",
+        "lymphocyte",
+        "monocyte",
+        "eosinophil",
+        "basophil",
+        "ig",
+        "band",
+        "blast",
+        "erythroblast",
+        "smudge",
+        "artefact",
+        "platelet",
+    )
 
 
 def test_default_keys() -> None:
-    expected = {"neutrophil": "1", "lymphocyte": "2", "monocyte": "3", "eosinophil": "4",
-                "basophil": "5", "ig": "6", "band": "7", "blast": "8", "erythroblast": "9",
-                "smudge": "0", "artefact": "-", "platelet": "="}
+    expected = {
+        "neutrophil": "1",
+        "lymphocyte": "2",
+        "monocyte": "3",
+        "eosinophil": "4",
+        "basophil": "5",
+        "ig": "6",
+        "band": "7",
+        "blast": "8",
+        "erythroblast": "9",
+        "smudge": "0",
+        "artefact": "-",
+        "platelet": "=",
+    }
     assert T.keymap == expected
     for class_id, key in expected.items():
         cls = T.by_key(key)
@@ -31,8 +54,16 @@ def test_default_keys() -> None:
 
 
 def test_differential_membership_and_kinds() -> None:
-    assert T.differential_ids() == ("neutrophil", "lymphocyte", "monocyte", "eosinophil",
-                                    "basophil", "ig", "band", "blast")
+    assert T.differential_ids() == (
+        "neutrophil",
+        "lymphocyte",
+        "monocyte",
+        "eosinophil",
+        "basophil",
+        "ig",
+        "band",
+        "blast",
+    )
     for non_diff in ("erythroblast", "smudge", "artefact", "platelet"):
         assert not T[non_diff].in_differential
     assert T["platelet"].kind is CellKind.PLATELET
@@ -56,14 +87,29 @@ def test_colours_distinct_and_far_apart() -> None:
         assert dist > 60, (a, b)
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("Neutrophil", "neutrophil"), ("NEUTROPHIL", "neutrophil"), ("neutrophils", "neutrophil"),
-    ("IG", "ig"), ("immature granulocyte", "ig"), ("Immature_Granulocytes", "ig"),
-    ("NRBC", "erythroblast"), ("erythroblasts", "erythroblast"), ("eos", "eosinophil"),
-    ("lymph", "lymphocyte"), ("mono", "monocyte"), ("baso", "basophil"),
-    ("band-neutrophils", "band"), ("Atypical Lymphocyte", "blast"), ("platelets", "platelet"),
-    ("artifact", "artefact"), ("  Monocyte ", "monocyte"), ("Smudge cells", "smudge"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Neutrophil", "neutrophil"),
+        ("NEUTROPHIL", "neutrophil"),
+        ("neutrophils", "neutrophil"),
+        ("IG", "ig"),
+        ("immature granulocyte", "ig"),
+        ("Immature_Granulocytes", "ig"),
+        ("NRBC", "erythroblast"),
+        ("erythroblasts", "erythroblast"),
+        ("eos", "eosinophil"),
+        ("lymph", "lymphocyte"),
+        ("mono", "monocyte"),
+        ("baso", "basophil"),
+        ("band-neutrophils", "band"),
+        ("Atypical Lymphocyte", "blast"),
+        ("platelets", "platelet"),
+        ("artifact", "artefact"),
+        ("  Monocyte ", "monocyte"),
+        ("Smudge cells", "smudge"),
+    ],
+)
 def test_resolve(name: str, expected: str) -> None:
     assert T.resolve(name) == expected
 
@@ -86,12 +132,17 @@ def test_with_keys_returns_new_taxonomy() -> None:
     assert swapped.by_key("1") is swapped["lymphocyte"]
 
 
-@pytest.mark.parametrize("keys", [
-    {"neutrophil": "2"},            # clashes with lymphocyte
-    {"neutrophil": "a", "lymphocyte": "A"},  # clash ignoring case
-    {"neutrophil": ""}, {"neutrophil": "ab"}, {"neutrophil": " "},
-    {"nonsense": "q"},
-])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"neutrophil": "2"},  # clashes with lymphocyte
+        {"neutrophil": "a", "lymphocyte": "A"},  # clash ignoring case
+        {"neutrophil": ""},
+        {"neutrophil": "ab"},
+        {"neutrophil": " "},
+        {"nonsense": "q"},
+    ],
+)
 def test_with_keys_rejects_bad_keymaps(keys: dict[str, str]) -> None:
     with pytest.raises(TaxonomyError):
         T.with_keys(keys)
@@ -105,11 +156,24 @@ def test_lookup_errors() -> None:
 
 
 def test_cell_class_validation() -> None:
-    ok = dict(id="x", display_name="X", colour="#00ff00", default_key="x",
-              kind=CellKind.WBC, in_differential=True, auto=True)
+    ok = dict(
+        id="x",
+        display_name="X",
+        colour="#00ff00",
+        default_key="x",
+        kind=CellKind.WBC,
+        in_differential=True,
+        auto=True,
+    )
     CellClass(**ok)  # type: ignore[arg-type]
-    for bad in ({"id": "X"}, {"colour": "green"}, {"colour": "#00FF00"}, {"default_key": "xx"},
-                {"display_name": " "}, {"counted_as": "x"}):
+    for bad in (
+        {"id": "X"},
+        {"colour": "green"},
+        {"colour": "#00FF00"},
+        {"default_key": "xx"},
+        {"display_name": " "},
+        {"counted_as": "x"},
+    ):
         with pytest.raises(TaxonomyError):
             CellClass(**{**ok, **bad})  # type: ignore[arg-type]
 

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,6 +121,25 @@ class ImageStore:
 
     def has(self, sha256: str) -> bool:
         return self.path_for(sha256).is_file()
+
+    def remove_unreferenced(self, referenced: set[str], *, older_than_s: float) -> list[Path]:
+        """Delete image files (and interrupted temporary files) that no database row names
+        and that are older than ``older_than_s`` (a write in progress elsewhere is never
+        that old); the files removed."""
+        if not self.root.is_dir():
+            return []
+        cutoff = time.time() - older_than_s
+        removed: list[Path] = []
+        for path in self.root.glob("??/*.png"):
+            name = path.stem
+            orphan = name.startswith(".tmp-") or name not in referenced
+            try:
+                if orphan and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed.append(path)
+            except OSError as exc:  # gone already, or not ours to remove: leave it
+                logger.debug("cannot remove %s: %s", path, exc)
+        return removed
 
 
 def _write_durably(path: Path, data: bytes) -> None:

@@ -13,6 +13,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -177,6 +178,27 @@ class CaseStore(StoreBase):
         when its file is missing or damaged)."""
         sha = self.field_image_sha(case_id, field_id)
         return None if sha is None else self.images.get(sha)
+
+    def collect_orphan_images(self, *, older_than_s: float = 3600.0) -> list[Path]:
+        """Delete field image files no row refers to (written just before a crash or a
+        failed save), once they are ``older_than_s`` old; the files removed.
+
+        Nothing is removed while a damaged database moved aside by `quarantine` lies
+        beside this one: its images may be needed to recover it.
+        """
+        if any(self.path.parent.glob(f"{self.path.name}.damaged-*")):
+            logger.info("orphan images kept: a damaged database lies beside %s", self.path)
+            return []
+        referenced = {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT sha256 FROM images UNION SELECT image_sha256 FROM field_images"
+            )
+        }
+        removed = self.images.remove_unreferenced(referenced, older_than_s=older_than_s)
+        if removed:
+            logger.info("removed %d orphan field image(s) from %s", len(removed), self.images.root)
+        return removed
 
     def image_provider(self, case_id: str) -> Callable[[str], Image | None]:
         """``field_id -> image`` for one case, as the report and exports take it."""

@@ -243,6 +243,10 @@ class StoreBackend:
             return
         self._store = store
         opened.set_result(None)
+        try:  # housekeeping after a crash; never in the way of the station
+            store.collect_orphan_images()
+        except Exception:
+            log.exception("orphan field images could not be collected")
         try:
             while True:
                 item = self._jobs.get()

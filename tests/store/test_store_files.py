@@ -6,6 +6,7 @@ import errno
 import os
 import sqlite3
 import stat
+import time
 from pathlib import Path
 
 import numpy as np
@@ -134,3 +135,28 @@ def test_failed_transaction_is_rolled_back_whole(store: CaseStore) -> None:
     assert store.load_case(before.id) == before and store.audit_trail(before.id) == trail
     s.do(Relabel(field.id, field.cells[0].id, "basophil"))  # and it works again
     assert store.load_case(before.id).fields[0].cells[0].final_class == "basophil"
+
+
+def test_orphan_images_are_collected_once_old_and_never_beside_a_damaged_database(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "cases.db"
+    with CaseStore.open(db) as store:
+        case = store.create_case(CaseInfo("ORPH-1"), operator="AB")
+        kept = make_field(1)
+        store.add_field(case, kept, make_image(1), operator="AB")
+        orphan = store.images.put(make_image(2))  # written, then the save never happened
+        young = store.images.put(make_image(3))  # a save in progress elsewhere
+        temp = store.images.path_for(orphan.sha256).with_name(".tmp-abc.png")
+        temp.write_bytes(b"half")
+        old = time.time() - 7200
+        for path in (store.images.path_for(orphan.sha256), temp):
+            os.utime(path, (old, old))
+        (tmp_path / "cases.db.damaged-20260101T000000Z").write_bytes(b"x")
+        assert store.collect_orphan_images() == []  # the damaged one may need its images
+        (tmp_path / "cases.db.damaged-20260101T000000Z").unlink()
+        removed = store.collect_orphan_images()
+        assert sorted(removed) == sorted([store.images.path_for(orphan.sha256), temp])
+        assert store.images.has(young.sha256)
+        sha = store.field_image_sha(case.id, kept.id)
+        assert sha is not None and store.images.get(sha).shape == (64, 96, 3)

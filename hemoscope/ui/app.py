@@ -114,13 +114,15 @@ def run(
         if opened is None:
             return 1  # the technician chose to quit (restore the database from a backup)
         backend, problem = opened
+    catalog = CaptureCatalog()
     window = MainWindow(
-        sources=CaptureCatalog(),
+        sources=catalog,
         pipeline_factory=lambda: load_pipeline(threads),
         backend=backend,
         settings=settings,
         error_reporter=log_failures if smoke_test else None,
     )
+    catalog.camera_size = lambda: window.settings.camera_resolution()  # as set now
     if problem:
         window.notice.show_message(f"Cases are NOT being saved: {problem}", level="error")
     checker: SmokeTest | None = None
@@ -148,6 +150,7 @@ def run(
         opener = BestSourceOpener(
             prefer_camera=prefer_camera and not smoke_test,
             camera_index=station.camera_index,
+            camera_size=station.camera_resolution(),
             parent=window,
         )
         window.open_source_in_background(opener)

@@ -41,18 +41,27 @@ def source_key(source: FrameSource) -> str:
     return ""
 
 
-class CaptureCatalog:
-    """Cameras (probed when asked: slow), the simulated microscope, video files."""
+Size = tuple[int, int] | None
+"""A frame size to ask of a camera (width, height); None: the camera's default."""
 
-    def __init__(self, *, max_cameras: int = 8) -> None:
+
+class CaptureCatalog:
+    """Cameras (probed when asked: slow), the simulated microscope, video files.
+
+    ``camera_size`` says, when a camera is opened, what frame size to ask of it (the
+    settings' resolution; it is read each time, so a changed setting applies at once).
+    """
+
+    def __init__(self, *, max_cameras: int = 8, camera_size: Callable[[], Size] = lambda: None):
         self.max_cameras = max_cameras
+        self.camera_size = camera_size
 
     def choices(self) -> list[SourceChoice]:
         found = [
             SourceChoice(
                 f"camera:{camera.index}",
                 f"{camera.name} ({camera.width}×{camera.height})",
-                _camera_maker(camera.index, camera.name),
+                self._camera_maker(camera.index, camera.name),
             )
             for camera in list_cameras(self.max_cameras)
         ]
@@ -62,16 +71,23 @@ class CaptureCatalog:
     def video(self, path: Path) -> FrameSource:
         return VideoFileSource(path)
 
+    def _camera_maker(self, index: int, name: str) -> Callable[[], FrameSource]:
+        def make() -> FrameSource:
+            width, height = self.camera_size() or (None, None)
+            return CameraSource(index, width, height, name=name)
 
-def _camera_maker(index: int, name: str) -> Callable[[], FrameSource]:
-    return lambda: CameraSource(index, name=name)
+        return make
 
 
-def open_start_source(camera_index: int | None, *, prefer_camera: bool = True) -> FrameSource:
-    """The source to start with, opened: the camera chosen in the settings when it opens,
-    else the first camera that delivers, else the simulated microscope."""
+def open_start_source(
+    camera_index: int | None, *, prefer_camera: bool = True, size: Size = None
+) -> FrameSource:
+    """The source to start with, opened: the camera chosen in the settings when it opens
+    (asked for `size`), else the first camera that delivers, else the simulated
+    microscope."""
     if prefer_camera and camera_index is not None:
-        camera = CameraSource(camera_index)
+        width, height = size or (None, None)
+        camera = CameraSource(camera_index, width, height)
         try:
             camera.open()
         except SourceError as error:
@@ -93,12 +109,13 @@ class BestSourceOpener(QObject):
         *,
         prefer_camera: bool = True,
         camera_index: int | None = None,
+        camera_size: Size = None,
         open_source: Callable[[], FrameSource] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._open = open_source or (
-            lambda: open_start_source(camera_index, prefer_camera=prefer_camera)
+            lambda: open_start_source(camera_index, prefer_camera=prefer_camera, size=camera_size)
         )
         self._pool = QThreadPool(self)
         self._pool.setObjectName("hemoscope-open-source")

@@ -39,7 +39,12 @@ from hemoscope.core import (
 from hemoscope.ui.settings_model import MAX_TARGET, StationSettings
 from hemoscope.ui.settings_report_page import ReportSettingsPage
 
-__all__ = ["SettingsDialog"]
+__all__ = ["CAMERA_SIZES", "SettingsDialog"]
+
+CAMERA_SIZES = (
+    "640x480", "800x600", "1280x720", "1280x960", "1600x1200", "1920x1080", "2048x1536",
+    "2592x1944", "3840x2160",
+)  # fmt: skip
 
 
 class SettingsDialog(QDialog):
@@ -129,11 +134,20 @@ class SettingsDialog(QDialog):
         for index in sorted(set(found) | set(range(4)) | {settings.camera_index}):
             self.camera.addItem(found.get(index, f"Camera {index} (not found now)"), index)
         self.camera.setCurrentIndex(self.camera.findData(settings.camera_index))
+        self.camera_size = QComboBox()
+        self.camera_size.setObjectName("cameraSize")
+        self.camera_size.addItem("The camera's default", "")
+        for size in CAMERA_SIZES:
+            self.camera_size.addItem(size.replace("x", " × "), size)
+        if self.camera_size.findData(settings.camera_size) < 0:
+            self.camera_size.addItem(settings.camera_size.replace("x", " × "), settings.camera_size)
+        self.camera_size.setCurrentIndex(self.camera_size.findData(settings.camera_size))
         self.threads = QSpinBox()
         self.threads.setRange(0, 64)
         self.threads.setSpecialValueText("automatic")
         self.threads.setValue(settings.inference_threads)
         cam_form.addRow("Camera", self.camera)
+        cam_form.addRow("Resolution", self.camera_size)
         cam_form.addRow("Inference threads", self.threads)
         cam_form.addRow(
             "",
@@ -186,6 +200,7 @@ class SettingsDialog(QDialog):
                 target=self.target.value(),
                 reference=reference,
                 camera_index=int(self.camera.currentData()),
+                camera_size=str(self.camera_size.currentData()),
                 beep=self.beep.isChecked(),
                 inference_threads=self.threads.value(),
                 **self.report.values(),

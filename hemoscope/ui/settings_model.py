@@ -41,6 +41,7 @@ class StationSettings:
     target: int = 100
     reference: ReferenceSet = DEFAULT_REFERENCE
     camera_index: int = 0
+    camera_size: str = ""  # "WIDTHxHEIGHT" asked of the camera; "": its own default
     beep: bool = True
     inference_threads: int = 0  # 0: chosen from the number of CPU cores
     lab_name: str = ""
@@ -56,6 +57,7 @@ class StationSettings:
             raise ValueError(f"the target must be 1 to {MAX_TARGET} cells, got {self.target}")
         if self.camera_index < 0:
             raise ValueError("the camera index cannot be negative")
+        self.camera_resolution()  # raises ValueError for a bad size
         if self.page_size not in PAGE_SIZES:
             raise ValueError(f"the paper size must be one of {', '.join(PAGE_SIZES)}")
         if not self.platelet_factor > 0:
@@ -63,6 +65,18 @@ class StationSettings:
         if not self.wbc_factor >= 0:
             raise ValueError("the WBC factor cannot be negative")
         self.taxonomy()  # raises TaxonomyError for a bad keymap
+
+    def camera_resolution(self) -> tuple[int, int] | None:
+        """The frame size to ask of the camera, or None for the camera's default."""
+        if not self.camera_size:
+            return None
+        try:
+            width, height = (int(v) for v in self.camera_size.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"a camera size is WIDTHxHEIGHT, got {self.camera_size!r}") from None
+        if not (160 <= width <= 10_000 and 120 <= height <= 10_000):
+            raise ValueError(f"camera size out of range: {self.camera_size}")
+        return width, height
 
     def taxonomy(self, base: Taxonomy = DEFAULT_TAXONOMY) -> Taxonomy:
         """`base` with this keymap applied."""
@@ -82,6 +96,7 @@ class StationSettings:
             "target": int(self.target),
             "reference": self.reference.to_dict(),
             "camera_index": int(self.camera_index),
+            "camera_size": self.camera_size,
             "beep": bool(self.beep),
             "inference_threads": int(self.inference_threads),
             "lab_name": self.lab_name,
@@ -115,7 +130,7 @@ class StationSettings:
         take("camera_index", _int)
         take("beep", _bool)
         take("inference_threads", _int)
-        for name in ("lab_name", "lab_address", "lab_logo", "page_size"):
+        for name in ("camera_size", "lab_name", "lab_address", "lab_logo", "page_size"):
             take(name, str, text=True)
         take("report_thumbnails", _bool)
         take("platelet_factor", _float)

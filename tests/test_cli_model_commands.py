@@ -94,6 +94,21 @@ def test_evaluate_classifier_maps_folder_names_and_reports_unknown(
     assert img is not None and img.shape[0] > 100
 
 
+def test_evaluate_classifier_on_the_training_split(tmp_path: Path) -> None:
+    root = tmp_path / "set"
+    for folder, colour in {"neutrophil": (150, 60, 90), "lymphocyte": (120, 40, 140)}.items():
+        (root / folder).mkdir(parents=True)
+        for i in range(20):
+            cv2.imwrite(str(root / folder / f"{i}.png"), _cell_image(colour))
+    counts = {}
+    for split in ("all", "val", "train"):
+        js = tmp_path / f"{split}.json"
+        args = ["evaluate", "classifier", "--data", str(root), "--json", str(js)]
+        assert main([*args, "--split", split, "--val-fraction", "0.25"]) == 0
+        counts[split] = json.loads(js.read_text(encoding="utf-8"))["images"]
+    assert counts == {"all": 40, "val": 10, "train": 30}  # 25 % of each class
+
+
 def test_evaluate_detector_on_a_flat_yolo_folder(tmp_path: Path) -> None:
     root = tmp_path / "yolo"
     (root / "images").mkdir(parents=True)

@@ -40,12 +40,20 @@ ESTIMATE_NOTE = (
 
 
 def cell_row(cell: Cell, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> dict[str, Any]:
-    """One cell for the JSON: ``kind`` is what it counts as, ``detected_kind`` the detector's."""
+    """One cell for the JSON: ``kind`` is what it counts as, ``detected_kind`` the detector's.
+
+    ``class`` is the taxonomy id: the white cell's class, ``"platelet"`` for a detected
+    platelet, null for a red cell (and for a white cell the models could not classify).
+    """
+    kind = effective_kind(cell, taxonomy)
+    label = cell.effective_class
+    if label is None and kind is CellKind.PLATELET and "platelet" in taxonomy:
+        label = "platelet"
     return {
         "box": [round(v, 1) for v in cell.box.as_tuple()],
-        "kind": effective_kind(cell, taxonomy).value,
+        "kind": kind.value,
         "detected_kind": cell.kind.value,
-        "class": cell.effective_class,
+        "class": label,
         "score": round(cell.score, 4),
         "probability": None if cell.probability is None else round(cell.probability, 4),
         "review": cell.review,

@@ -29,6 +29,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     c.add_argument("--json", type=Path, help="write the metrics here")
     c.add_argument("--png", type=Path, help="write the confusion matrix as an image here")
     add_framing_args(c)
+    c.add_argument(
+        "--split",
+        choices=("all", "val", "train"),
+        default="all",
+        help="all images (default), or the seeded split the classifier was trained with "
+        "(the validation part: files ranked by sha1 of seed and name, per class)",
+    )
+    c.add_argument("--seed", type=int, default=20261122, help="split seed (with --split)")
+    c.add_argument(
+        "--val-fraction", type=float, default=0.15, help="validation share (with --split)"
+    )
     c.add_argument("--model", type=Path, help="classifier ONNX file (default: the shipped one)")
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(handler=evaluate_classifier)
@@ -49,7 +60,7 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
     from hemoscope.capture.image_files import ImageReadError, read_image
     from hemoscope.vision.classification_metrics import classification_report, confusion_matrix
     from hemoscope.vision.classifier import Classifier
-    from hemoscope.vision.datasets import image_files, map_folders
+    from hemoscope.vision.datasets import map_folders
     from hemoscope.vision.model_card import ModelError
 
     try:
@@ -80,16 +91,15 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
             batch.clear()
             batch_labels.clear()
 
-    for folder, label in mapping.labels.items():
-        for path in image_files(args.data / folder):
-            try:
-                batch.append(crop(read_image(path))[0])
-                batch_labels.append(label)
-            except ImageReadError as exc:
-                failed.append({"file": str(path), "error": exc.reason})
-                error(f"{path}: {exc.reason}")
-            if len(batch) >= 64:
-                flush()
+    for path, label in _split_files(args, mapping.labels):
+        try:
+            batch.append(crop(read_image(path))[0])
+            batch_labels.append(label)
+        except ImageReadError as exc:
+            failed.append({"file": str(path), "error": exc.reason})
+            error(f"{path}: {exc.reason}")
+        if len(batch) >= 64:
+            flush()
     flush()
     if not y_true:
         error("no readable images")
@@ -102,6 +112,9 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
         "model": model_info(clf.card),
         "data": str(args.data),
         "framing": args.framing,
+        "split": args.split
+        if args.split == "all"
+        else f"{args.split} (seed {args.seed}, validation {args.val_fraction:g})",
         "images": len(y_true),
         "accuracy": rep.accuracy,
         "macro_f1": rep.macro_f1,
@@ -183,3 +196,19 @@ def evaluate_detector(args: argparse.Namespace) -> int:
             {"version": 1, "model": model_info(det.card), "data": str(args.data), **rep.as_dict()},
         )
     return EXIT_OK
+
+
+def _split_files(args: argparse.Namespace, labels: dict[str, int]) -> list[tuple[Path, int]]:
+    """The images to evaluate, ``(path, class index)``, in folder order."""
+    from hemoscope.vision.datasets import Sample, image_files, stratified_split
+
+    files = [
+        (p, label) for folder, label in labels.items() for p in image_files(args.data / folder)
+    ]
+    if args.split == "all":
+        return files
+    train, val = stratified_split(
+        [Sample(p, label) for p, label in files], args.val_fraction, args.seed
+    )
+    keep = {s.path for s in (val if args.split == "val" else train)}
+    return [(p, label) for p, label in files if p in keep]

@@ -29,7 +29,14 @@ from hemoscope.vision.classification_metrics import (
     softmax,
 )
 from hemoscope.vision.classifier import Classifier
-from hemoscope.vision.crops import CROP_SCALE, cut_crop, whole_image_geometry
+from hemoscope.vision.crops import (
+    CROP_SCALE,
+    MIN_BOX_FACTOR,
+    MIN_RBC,
+    RBC_CROP_FACTOR,
+    cut_crop,
+    whole_image_geometry,
+)
 from hemoscope.vision.perturb import PERTURBATIONS
 
 log = logging.getLogger(__name__)
@@ -133,9 +140,16 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
         },
         "crop_rule": {
             "scale": CROP_SCALE,
+            "rbc_factor": RBC_CROP_FACTOR,
+            "min_box_factor": MIN_BOX_FACTOR,
+            "min_rbc": MIN_RBC,
             "size": INPUT_SIZE,
-            "description": "square centred on the cell's box, side = scale x longer box side, "
-            "bilinear resize to size x size, edge pixels repeated outside the image",
+            "description": "square centred on the cell's box; side = rbc_factor x the median "
+            "diameter of the whole red cells in the image (at least min_box_factor x the "
+            "longer box side), or scale x the longer box side when fewer than min_rbc whole "
+            "red cells are found; bilinear resize to size x size, edge pixels repeated "
+            "outside the image. Training crops PBC images at 2 x 0.39 of the shorter side, "
+            "which is rbc_factor red-cell diameters (benchmarks/measure_crop_scale.py)",
         },
         "outputs": {
             "logits": ["n", len(CLASSES)],

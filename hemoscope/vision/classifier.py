@@ -95,20 +95,25 @@ class Classifier:
             classes=self.classes,
         )
 
-    def crops_for_boxes(self, image_rgb: U8, boxes: npt.ArrayLike) -> U8:
-        """Cut the crop rule's square around each (x1, y1, x2, y2) box."""
+    def crops_for_boxes(self, image_rgb: U8, boxes: npt.ArrayLike, rbc: float | None = None) -> U8:
+        """Cut the crop rule's square around each (x1, y1, x2, y2) box; ``rbc``: the
+        image's red-cell diameter (`crops.rbc_diameter`), None when unknown."""
         b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         out = np.empty((len(b), self.input_size, self.input_size, 3), np.uint8)
         for i, (x1, y1, x2, y2) in enumerate(b):
-            cx, cy, side = crop_geometry(x1, y1, x2, y2, self.crop_scale)
+            cx, cy, side = crop_geometry(x1, y1, x2, y2, self.crop_scale, rbc)
             out[i] = cut_crop(image_rgb, cx, cy, side, self.input_size)
         return out
 
     def classify_boxes(
-        self, image: npt.NDArray[np.generic], boxes: npt.ArrayLike, channels: Channels = "bgr"
+        self,
+        image: npt.NDArray[np.generic],
+        boxes: npt.ArrayLike,
+        channels: Channels = "bgr",
+        rbc: float | None = None,
     ) -> Classification:
         rgb = to_rgb(image, channels)
-        return self.classify_crops(self.crops_for_boxes(rgb, boxes))
+        return self.classify_crops(self.crops_for_boxes(rgb, boxes, rbc))
 
     def crop_whole_image(self, image: npt.NDArray[np.generic], channels: Channels = "bgr") -> U8:
         """An image that is itself one cell's crop, squared and resized."""

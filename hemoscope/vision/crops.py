@@ -1,9 +1,20 @@
 """The one rule for cutting a white-cell crop from a detector box.
 
-Training (PBC single-cell images) and run time (detector boxes in a field) both call
-:func:`crop_geometry` and :func:`cut_crop`, so the classifier always sees cells framed
-the same way: a square centred on the box, ``CROP_SCALE`` times the box's longer side,
-resized to the classifier's input size. Pixels outside the image repeat the edge.
+Training (PBC single-cell images) and run time (detector boxes in a field or in a
+single-cell image) frame cells the same way: a square centred on the cell's box,
+resized to the classifier's input size; pixels outside the image repeat the edge.
+
+The square's side follows the physical scale of the picture when it can: red cells are
+a ruler of known size (about 7.5 µm), so the side is ``RBC_CROP_FACTOR`` times the
+median red-cell diameter of the field (`rbc_diameter`), never less than
+``MIN_BOX_FACTOR`` times the cell's own box (a large blast stays whole). A small
+lymphocyte thus stays small in its crop and a monocyte large, as in training, whatever
+the camera's magnification. Where too few whole red cells are seen, the side is
+``CROP_SCALE`` times the box's longer side.
+
+Training crops PBC images at a fixed fraction of the image (all PBC images share one
+magnification); ``RBC_CROP_FACTOR`` is that crop's side over the red-cell diameter the
+detector measures in those images (``python benchmarks/measure_crop_scale.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 CROP_SCALE = 2.0
-"""Side of the square crop as a multiple of the longer side of the cell's box."""
+"""Side of the square crop as a multiple of the longer side of the cell's box, when the
+red cells cannot give the scale."""
 
 PBC_CELL_FRACTION = 0.39
 """Median longer side of the white cell's box over the side of a PBC image.
@@ -24,12 +36,41 @@ Measured on the PBC-sourced fields of TXL-PBC (WBC boxes, median 141 px in 360x3
 images). Training derives its nominal cell box on PBC images from it.
 """
 
+RBC_CROP_FACTOR = 3.51
+"""Crop side over the median red-cell diameter: the training crop of PBC images
+(``2 x PBC_CELL_FRACTION`` of the image side) measured against the shipped detector's
+red cells in 300 PBC images (median 3.51, 10th-90th percentile 3.23-3.80)."""
+
+MIN_BOX_FACTOR = 1.25
+"""With the red-cell scale, the crop is still at least this many times the box's longer
+side."""
+
+MIN_RBC = 3
+"""Whole red cells (not touching the image's edge) needed to measure the scale."""
+
+
+def rbc_diameter(boxes: npt.ArrayLike, width: int, height: int) -> float | None:
+    """The median diameter of the red cells ``boxes`` (x1, y1, x2, y2) that lie wholly
+    inside a ``width`` x ``height`` image; None when fewer than `MIN_RBC` do."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    inner = b[(b[:, 0] > 2) & (b[:, 1] > 2) & (b[:, 2] < width - 2) & (b[:, 3] < height - 2)]
+    if len(inner) < MIN_RBC:
+        return None
+    return float(np.median((inner[:, 2] - inner[:, 0] + inner[:, 3] - inner[:, 1]) / 2))
+
 
 def crop_geometry(
-    x1: float, y1: float, x2: float, y2: float, scale: float = CROP_SCALE
+    x1: float,
+    y1: float,
+    x2: float,
+    y2: float,
+    scale: float = CROP_SCALE,
+    rbc: float | None = None,
 ) -> tuple[float, float, float]:
-    """Centre and side ``(cx, cy, side)`` of the square crop for a box."""
-    side = max(x2 - x1, y2 - y1, 1.0) * scale
+    """Centre and side ``(cx, cy, side)`` of the square crop for a box; ``rbc``: the
+    field's red-cell diameter (`rbc_diameter`), None when unknown."""
+    longer = max(x2 - x1, y2 - y1, 1.0)
+    side = longer * scale if rbc is None else max(RBC_CROP_FACTOR * rbc, MIN_BOX_FACTOR * longer)
     return (x1 + x2) / 2.0, (y1 + y2) / 2.0, side
 
 

@@ -5,6 +5,7 @@ Used by evaluation at run time and by training; no torch here.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -158,3 +159,28 @@ def iter_yolo(
             h, w = img.shape[:2]
             boxes, classes = read_yolo_labels(lab_dir / (p.stem + ".txt"), w, h, num_classes)
             yield p, img, boxes, classes
+
+
+def _rank(name: str, seed: int) -> str:
+    return hashlib.sha1(f"{seed}:{name}".encode()).hexdigest()
+
+
+def stratified_split(
+    samples: Sequence[Sample], val_fraction: float, seed: int
+) -> tuple[list[Sample], list[Sample]]:
+    """Per class, the files whose seeded hash ranks lowest go to validation.
+
+    The split depends only on the seed and the file names, so it stays fixed when the
+    folder is read again or other files are added.
+    """
+    train: list[Sample] = []
+    val: list[Sample] = []
+    labels = sorted({s.label for s in samples})
+    for label in labels:
+        group = sorted(
+            (s for s in samples if s.label == label), key=lambda s: _rank(s.path.name, seed)
+        )
+        n_val = max(1, round(len(group) * val_fraction)) if len(group) > 1 else 0
+        val += group[:n_val]
+        train += group[n_val:]
+    return train, val

@@ -44,6 +44,7 @@ import numpy.typing as npt
 
 from hemoscope.core import DEFAULT_TAXONOMY, Box, Cell, CellKind, Field, ModelStamp, Taxonomy
 from hemoscope.vision.classifier import Classifier
+from hemoscope.vision.crops import rbc_diameter
 from hemoscope.vision.detector import Detections, Detector
 from hemoscope.vision.image_input import Channels, to_rgb
 from hemoscope.vision.pipeline_parts import (
@@ -176,7 +177,9 @@ class Pipeline:
             t1 = time.perf_counter()
             boxes, kinds, scores = self._valid(det, width, height)
             wbc = np.flatnonzero(np.array([k is CellKind.WBC for k in kinds], dtype=bool))
-            labels, conf, review, probs, emb = self._classify(rgb, boxes[wbc])
+            rbc_mask = np.array([k is CellKind.RBC for k in kinds], dtype=bool)
+            scale = self._rbc_diameter or rbc_diameter(boxes[rbc_mask], width, height)
+            labels, conf, review, probs, emb = self._classify(rgb, boxes[wbc], scale)
             t2 = time.perf_counter()
         cells: list[Cell] = []
         wbc_ids: list[str] = []
@@ -242,7 +245,7 @@ class Pipeline:
         return boxes[keep], kinds, [min(1.0, max(0.0, float(s))) for s in scores[ok][keep]]
 
     def _classify(
-        self, rgb: U8, boxes: npt.NDArray[np.float64]
+        self, rgb: U8, boxes: npt.NDArray[np.float64], rbc: float | None = None
     ) -> tuple[
         list[str], list[float], list[bool], npt.NDArray[np.float64], npt.NDArray[np.float32]
     ]:
@@ -253,7 +256,7 @@ class Pipeline:
         emb: list[npt.NDArray[np.float32]] = []
         index = {c: i for i, c in enumerate(self.classifier.classes)}
         for start in range(0, len(boxes), CROP_CHUNK):
-            crops = self._crops(rgb, boxes[start : start + CROP_CHUNK])
+            crops = self._crops(rgb, boxes[start : start + CROP_CHUNK], rbc)
             res = self.classifier.classify_crops(crops)
             labels += [self._class_ids[index[lbl]] for lbl in res.labels]
             conf += [min(1.0, max(0.0, float(c))) for c in res.confidence]
@@ -265,6 +268,7 @@ class Pipeline:
         all_emb = np.concatenate(emb) if emb else np.zeros((0, 0), np.float32)
         return labels, conf, review, all_probs, all_emb
 
-    def _crops(self, rgb: U8, boxes: npt.NDArray[np.float64]) -> U8:
-        """The crop rule's crops of the white cells (each costs its crop, not the frame)."""
-        return self.classifier.crops_for_boxes(rgb, boxes)
+    def _crops(self, rgb: U8, boxes: npt.NDArray[np.float64], rbc: float | None = None) -> U8:
+        """The crop rule's crops of the white cells (each costs its crop, not the frame),
+        at the scale of the field's red cells (`crops.rbc_diameter`) when known."""
+        return self.classifier.crops_for_boxes(rgb, boxes, rbc)

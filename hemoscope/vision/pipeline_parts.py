@@ -35,7 +35,9 @@ class ClassifierLike(Protocol):
     review_threshold: float
     crop_scale: float
 
-    def crops_for_boxes(self, image_rgb: U8, boxes: npt.ArrayLike) -> U8: ...
+    def crops_for_boxes(
+        self, image_rgb: U8, boxes: npt.ArrayLike, rbc: float | None = None
+    ) -> U8: ...
 
     def classify_crops(self, crops: U8 | Sequence[U8]) -> Classification: ...
 

@@ -3,9 +3,9 @@
 Such images come framed in many ways: PBC's CellaVision crops show the cell at about
 40% of the side with red cells around it, other laboratories crop tighter. To give the
 classifier the framing it was trained on, the detector finds the white cell nearest the
-centre and the crop rule cuts around its box, exactly as for cells found in a field
-(never larger than the image itself). When no white cell is found, the whole image is
-used as the crop.
+centre and the crop rule cuts around its box, at the scale the red cells around it
+give, exactly as for cells found in a field (never larger than the image itself).
+When no white cell is found, the whole image is used as the crop.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from hemoscope.vision.crops import crop_geometry, cut_crop, whole_image_geometry
+from hemoscope.vision.crops import crop_geometry, cut_crop, rbc_diameter, whole_image_geometry
 from hemoscope.vision.detector import Detections
 from hemoscope.vision.image_input import Channels, to_rgb
 
@@ -45,7 +45,10 @@ def frame_single_cell(
             centres = (wbc[:, :2] + wbc[:, 2:]) / 2
             nearest = int(np.argmin(((centres - (w / 2, h / 2)) ** 2).sum(axis=1)))
             x1, y1, x2, y2 = (float(v) for v in wbc[nearest])
-            cx, cy, side = crop_geometry(x1, y1, x2, y2, scale)
+            rbc = None
+            if "rbc" in finder.names:
+                rbc = rbc_diameter(d.boxes[d.classes == finder.names.index("rbc")], w, h)
+            cx, cy, side = crop_geometry(x1, y1, x2, y2, scale, rbc)
             return cut_crop(rgb, cx, cy, min(side, float(max(h, w))), size), "detected"
     cx, cy, side = whole_image_geometry(h, w)
     return cut_crop(rgb, cx, cy, side, size), "whole image"

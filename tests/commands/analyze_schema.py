@@ -23,8 +23,9 @@ def _check_cell(cell: dict[str, Any], width: int, height: int) -> None:
         assert 0 <= cell["probability"] <= 1
         expected = DEFAULT_TAXONOMY[cell["class"]].kind.value
         assert cell["kind"] == expected  # what it counts as
-    else:
-        assert cell["class"] is None and cell["probability"] is None
+    else:  # a detected platelet is the "platelet" class; a red cell has none
+        expected_class = "platelet" if cell["detected_kind"] == "platelet" else None
+        assert cell["class"] == expected_class and cell["probability"] is None
         assert cell["kind"] == cell["detected_kind"] and cell["review"] is False
 
 

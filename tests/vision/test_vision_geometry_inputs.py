@@ -6,7 +6,15 @@ import cv2
 import numpy as np
 import pytest
 
-from hemoscope.vision.crops import CROP_SCALE, crop_geometry, cut_crop, whole_image_geometry
+from hemoscope.vision.crops import (
+    CROP_SCALE,
+    MIN_BOX_FACTOR,
+    RBC_CROP_FACTOR,
+    crop_geometry,
+    cut_crop,
+    rbc_diameter,
+    whole_image_geometry,
+)
 from hemoscope.vision.image_input import to_rgb
 from hemoscope.vision.letterbox import PAD_VALUE, letterbox
 
@@ -36,6 +44,19 @@ def test_crop_rule_is_scale_times_longer_side() -> None:
     cx, cy, side = crop_geometry(10, 20, 50, 40)
     assert (cx, cy, side) == (30, 30, 40 * CROP_SCALE)
     assert whole_image_geometry(100, 60) == (30, 50, 100)
+
+
+def test_with_red_cells_the_crop_follows_their_scale_but_keeps_big_cells_whole() -> None:
+    small = crop_geometry(10, 20, 40, 50, rbc=20.0)  # a 30 px lymphocyte
+    large = crop_geometry(10, 20, 60, 70, rbc=20.0)  # a 50 px monocyte
+    assert small[2] == large[2] == pytest.approx(RBC_CROP_FACTOR * 20)  # same physical size
+    blast = crop_geometry(0, 0, 80, 80, rbc=20.0)
+    assert blast[2] == pytest.approx(MIN_BOX_FACTOR * 80)
+    assert blast[2] > RBC_CROP_FACTOR * 20
+    inside = [[10, 10, 30, 30], [40, 10, 62, 32], [70, 10, 94, 34]]
+    assert rbc_diameter(inside, 200, 100) == pytest.approx(22.0)
+    assert rbc_diameter([*inside[:2], [0, 50, 20, 70], [180, 50, 200, 70]], 200, 100) is None
+    assert rbc_diameter(np.zeros((0, 4)), 200, 100) is None
 
 
 def test_cut_crop_centres_the_box_and_repeats_edges() -> None:

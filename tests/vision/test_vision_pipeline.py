@@ -63,11 +63,13 @@ class ScriptedClassifier:
         self.calls = 0
         self.done = 0
         self.crop_sources: list[npt.NDArray[np.uint8]] = []
+        self.scales: list[float | None] = []
 
     def crops_for_boxes(
-        self, image_rgb: npt.NDArray[np.uint8], boxes: npt.ArrayLike
+        self, image_rgb: npt.NDArray[np.uint8], boxes: npt.ArrayLike, rbc: float | None = None
     ) -> npt.NDArray[np.uint8]:
         self.crop_sources.append(image_rgb)
+        self.scales.append(rbc)
         b = np.asarray(boxes, np.float64).reshape(-1, 4)
         return np.zeros((len(b), 8, 8, 3), np.uint8)
 
@@ -125,6 +127,19 @@ def test_cells_kinds_classes_probability_and_review() -> None:
     assert platelets_per_field(case) == [2] and wbc_per_field(case) == [2]
     tally = Tally.from_case(case)
     assert tally.denominator == 2 and tally.count("platelet") == 1
+
+
+def test_white_cells_are_cropped_at_the_scale_of_the_fields_red_cells() -> None:
+    rbc = [[20 + 30 * i, 40, 40 + 30 * i, 62] for i in range(4)]  # 20 x 22: diameter 21
+    edge = [[0, 0, 50, 50]]  # touches the edge: not a whole red cell, not measured
+    det = ScriptedDetector([[150, 30, 180, 60], *rbc, *edge], [0, 1, 1, 1, 1, 1], [0.9] * 6)
+    clf = ScriptedClassifier(["neutrophil"], [0.9])
+    Pipeline(det, clf).analyze(frame())
+    assert clf.scales == [pytest.approx(21.0)]
+    few = ScriptedDetector([[150, 30, 180, 60], *rbc[:2], *edge], [0, 1, 1, 1], [0.9] * 4)
+    clf = ScriptedClassifier(["neutrophil"], [0.9])
+    Pipeline(few, clf).analyze(frame())
+    assert clf.scales == [None]  # too few whole red cells: the box rule
 
 
 def test_frame_analysis_rows_match_cells_and_bgr_becomes_rgb() -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from hemoscope.core import DEFAULT_TAXONOMY, CellKind
 from hemoscope.vision.classifier import Classifier
+from hemoscope.vision.crops import rbc_diameter
 from hemoscope.vision.model_card import models_dir
 from hemoscope.vision.pipeline import Pipeline
 
@@ -45,7 +46,9 @@ def test_tiny_models_end_to_end(model_paths: tuple[Path, Path]) -> None:
         assert 0 <= c.score <= 1
     # The same calls as the classifier on its own give the same classes and probabilities.
     clf: Classifier = p.classifier  # type: ignore[assignment]
-    direct = clf.classify_boxes(img, [c.box.as_tuple() for c in wbc])
+    red = [c.box.as_tuple() for c in fld.cells if c.kind is CellKind.RBC]
+    rbc = rbc_diameter(red, fld.width, fld.height)
+    direct = clf.classify_boxes(img, [c.box.as_tuple() for c in wbc], rbc=rbc)
     assert [c.auto_class for c in wbc] == list(direct.labels)
     assert np.allclose([c.probability for c in wbc], direct.confidence, atol=1e-6)
     assert [c.review for c in wbc] == [bool(r) for r in direct.review]

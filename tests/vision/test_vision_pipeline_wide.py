@@ -55,7 +55,7 @@ class NoClassifier:
     crop_scale = 2.0
 
     def crops_for_boxes(
-        self, image_rgb: npt.NDArray[np.uint8], boxes: npt.ArrayLike
+        self, image_rgb: npt.NDArray[np.uint8], boxes: npt.ArrayLike, rbc: float | None = None
     ) -> npt.NDArray[np.uint8]:
         raise AssertionError("no white cells in these fields")
 

@@ -48,13 +48,33 @@ def export_onnx(model: CellDetector, path: Path) -> None:
     )
 
 
+PEAK_FLOOR = 0.05
+"""Heat-map values compared in the parity check: peaks either side scores this high."""
+
+
 def parity(model: CellDetector, path: Path) -> float:
+    """The largest difference between the torch model and its ONNX graph on random input:
+    absolute on the heat map's peaks of at least `PEAK_FLOOR` and on the offsets,
+    relative on the sizes (pixels, up to hundreds).
+
+    The graph zeroes every heat-map value that is not the maximum of its 3 x 3
+    neighbourhood; where two neighbours differ by a rounding error either may be kept,
+    so weak values below `PEAK_FLOOR` (far below any detection threshold) are not
+    compared.
+    """
     x = torch.rand(2, 3, 256, 320, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         ref = [t.numpy() for t in DetectorExport(model).eval()(x)]
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = sess.run(None, {"image": x.numpy()})
-    return float(max(np.abs(a - b).max() for a, b in zip(ref, got, strict=True)))
+    heat, size, offset = sess.run(None, {"image": x.numpy()})
+    strong = (ref[0] >= PEAK_FLOOR) | (heat >= PEAK_FLOOR)
+    return float(
+        max(
+            np.abs(ref[0] - heat)[strong].max(initial=0.0),
+            (np.abs(ref[1] - size) / np.maximum(np.abs(ref[1]), 1.0)).max(),
+            np.abs(ref[2] - offset).max(),
+        )
+    )
 
 
 def finalise(
@@ -135,7 +155,9 @@ def finalise(
     card["metrics"] = {
         "val": rep.as_dict(),
         "count_thresholds": "per class, chosen on the validation split (lowest count MAE)",
-        "onnx_torch_max_abs_diff": diff,
+        "onnx_torch_max_diff": diff,
+        "onnx_torch_parity": "largest difference on random input: absolute on heat-map "
+        f"peaks >= {PEAK_FLOOR} and offsets, relative on sizes",
     }
     if card_extra:
         card.update(card_extra)

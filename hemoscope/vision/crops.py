@@ -36,10 +36,10 @@ Measured on the PBC-sourced fields of TXL-PBC (WBC boxes, median 141 px in 360x3
 images). Training derives its nominal cell box on PBC images from it.
 """
 
-RBC_CROP_FACTOR = 3.51
+RBC_CROP_FACTOR = 3.53
 """Crop side over the median red-cell diameter: the training crop of PBC images
 (``2 x PBC_CELL_FRACTION`` of the image side) measured against the shipped detector's
-red cells in 300 PBC images (median 3.51, 10th-90th percentile 3.23-3.80)."""
+red cells in 300 PBC images (median 3.53, 10th-90th percentile 3.23-3.79)."""
 
 MIN_BOX_FACTOR = 1.25
 """With the red-cell scale, the crop is still at least this many times the box's longer

@@ -144,12 +144,13 @@ def lymphocyte(cx: float, cy: float, radius: float, rng: np.random.Generator) ->
     cell = _Cell(cx, cy, radius, rng)
     r = cell.radius
     centre = cell.point(r * rng.uniform(0.04, 0.12), cell.angle)
-    cell.ellipse(centre, (r * rng.uniform(0.8, 0.87), r * rng.uniform(0.74, 0.82)), cell.angle)
+    # The nucleus fills most of the cell; its chromatin is finely speckled, not granular.
+    cell.ellipse(centre, (r * rng.uniform(0.89, 0.95), r * rng.uniform(0.83, 0.89)), cell.angle)
     if rng.uniform() < 0.35:  # a small notch
         cell.ellipse(cell.point(r * 0.85, cell.angle + 180), (r * 0.22, r * 0.16), cell.angle, 0)
     nucleus = cell.nucleus()
     od = paint(cell.coverage * (1 - 0.7 * nucleus), tinted(LYMPHO_OD, rng, 0.2))
-    od += paint(nucleus * cell.chromatin(0.3, 1.3), tinted(NUCLEUS_OD, rng, 0.08))
+    od += paint(nucleus * cell.chromatin(0.15, 0.8), tinted(NUCLEUS_OD, rng, 0.08))
     return cell.finish(od)
 
 
@@ -204,10 +205,13 @@ def basophil(cx: float, cy: float, radius: float, rng: np.random.Generator) -> P
 
 
 WBC_KINDS: dict[str, tuple[float, tuple[float, float], WbcRenderer]] = {
-    "neutrophil": (0.52, (1.5, 1.75), neutrophil),
+    "neutrophil": (0.52, (1.6, 2.0), neutrophil),
     "lymphocyte": (0.28, (1.05, 1.35), lymphocyte),
-    "monocyte": (0.10, (1.7, 2.0), monocyte),
+    "monocyte": (0.10, (1.9, 2.4), monocyte),
     "eosinophil": (0.08, (1.6, 1.9), eosinophil),
     "basophil": (0.02, (1.4, 1.65), basophil),
 }
-"""White-cell kinds: share of the white cells, radius relative to a red cell's, renderer."""
+"""White-cell kinds: share of the white cells, radius relative to a red cell's, renderer.
+The radii follow the shipped detector's boxes in PBC images (diameter over the median
+red-cell diameter: neutrophil 1.6-2.1, lymphocyte 1.1-1.5, monocyte 1.9-2.5, eosinophil
+1.5-2.0, basophil 1.4-1.9, 10th-90th percentiles)."""

@@ -65,6 +65,13 @@ def add_detector_args(p: argparse.ArgumentParser) -> None:
         default=0,
         help="use only the first N images of each split (smoke tests)",
     )
+    p.add_argument(
+        "--min-visible",
+        type=float,
+        default=0.25,
+        help="share of a cell that must lie inside a training view for it to be labelled",
+    )
+    p.add_argument("--init", type=Path, help="start from these weights (a run's best.pt)")
 
 
 def run_detector(args: argparse.Namespace, command: str) -> int:
@@ -79,6 +86,8 @@ def run_detector(args: argparse.Namespace, command: str) -> int:
         seed=args.seed,
         threads=args.threads,
         limit=args.limit,
+        min_visible=args.min_visible,
+        init=str(args.init) if args.init else "",
     )
     train(cfg)
     from hemoscope.training.export_detector import finalise

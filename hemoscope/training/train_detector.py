@@ -48,6 +48,8 @@ class DetectorTrainConfig:
     limit: int = 0  # >0: only the first N images of each split (smoke tests)
     count_threshold: float = 0.3
     nms_iou: float = 0.5
+    min_visible: float = 0.25  # share of a box inside a training view for it to be kept
+    init: str = ""  # weights (a run's best.pt) to start from instead of random ones
 
 
 def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -89,7 +91,9 @@ def make_batch(
     imgs, targets = [], []
     out_hw = cfg.canvas // STRIDE
     for i in idx:
-        img, boxes, cls = random_view(samples[i], rng, cfg.canvas, INPUT_LONG_SIDE, cfg.scale_range)
+        img, boxes, cls = random_view(
+            samples[i], rng, cfg.canvas, INPUT_LONG_SIDE, cfg.scale_range, cfg.min_visible
+        )
         imgs.append(img)
         targets.append(make_targets(boxes, cls, out_hw, out_hw, STRIDE, len(CLASSES)))
     x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float().div_(255.0)
@@ -137,7 +141,11 @@ def train(cfg: DetectorTrainConfig) -> dict[str, Any]:
     g = seed_everything(cfg.seed)
     train_s = load_split(Path(cfg.data), "train", len(CLASSES), cfg.limit)
     val_s = load_split(Path(cfg.data), "val", len(CLASSES), cfg.limit)
-    model = CellDetector(len(CLASSES)).to(memory_format=torch.channels_last)
+    model = CellDetector(len(CLASSES))
+    if cfg.init:  # fine-tuning: start from earlier weights (a checkpoint resumes over them)
+        model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
+        log.info("starting from the weights in %s", cfg.init)
+    model = model.to(memory_format=torch.channels_last)
     steps = max(1, len(train_s) // cfg.batch)
     state = TrainState(
         model, g, lr=cfg.lr, weight_decay=cfg.weight_decay,

@@ -51,8 +51,13 @@ def random_view(
     canvas: int,
     long_side: int,
     scale_range: tuple[float, float],
+    min_visible: float = 0.25,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A training view: rescale as if at another magnification, crop/pad, rotate, flip."""
+    """A training view: rescale as if at another magnification, crop/pad, rotate, flip.
+
+    A box cut by the view's edge is kept (clipped) when at least ``min_visible`` of its
+    area is inside, as the datasets label cells cut by the image's edge; below that it
+    is dropped."""
     h, w = s.image.shape[:2]
     scale = (
         long_side
@@ -78,7 +83,7 @@ def random_view(
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     carea = (clipped[:, 2] - clipped[:, 0]).clip(0) * (clipped[:, 3] - clipped[:, 1]).clip(0)
     keep = (
-        (carea >= 0.25 * np.maximum(area, 1e-6))
+        (carea >= min_visible * np.maximum(area, 1e-6))
         & ((clipped[:, 2] - clipped[:, 0]) >= 2)
         & ((clipped[:, 3] - clipped[:, 1]) >= 2)
     )

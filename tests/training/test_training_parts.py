@@ -51,6 +51,20 @@ def test_random_view_moves_boxes_with_pixels(seed: int) -> None:
     assert abs(ys.min() - y1) <= 2 and abs(ys.max() + 1 - y2) <= 2
 
 
+def test_cells_cut_by_the_view_are_kept_when_visible_enough() -> None:
+    img = np.zeros((400, 400, 3), np.uint8)
+    box = np.array([[0, 100, 100, 200]], np.float32)  # a cell at the image's left edge
+    sample = FieldSample(Path("x"), img, box, np.array([0]))
+    kept = {0.0: 0, 0.25: 0, 0.9: 0}
+    for seed in range(40):  # views that cut the cell to various shares
+        for floor in kept:
+            _, boxes, _ = random_view(
+                sample, np.random.default_rng(seed), 128, 400, (0.9, 1.1), min_visible=floor
+            )
+            kept[floor] += len(boxes)
+    assert kept[0.0] >= kept[0.25] >= kept[0.9] and kept[0.0] > kept[0.9]
+
+
 def test_split_is_stratified_fixed_and_order_independent() -> None:
     samples = [Sample(Path(f"c{label}/img{i}.jpg"), label) for label in range(3) for i in range(40)]
     train, val = stratified_split(samples, 0.25, seed=7)

@@ -358,6 +358,7 @@ class MainWindow(QMainWindow):
         a.sign_off.setEnabled(not locked)
         a.reopen.setEnabled(locked)
         a.case_details.setEnabled(not locked)
+        a.close_case.setEnabled(self.workspace.case is not None)
 
     def _show_tally(self, tally: Tally) -> None:
         self.differential.show_tally(tally)

@@ -122,6 +122,7 @@ def test_case_list_searches_and_reopens_a_saved_case(qtbot: QtBot, stored: Stati
 
     win.window_actions.close_case.trigger()
     assert win.workspace.case is None and win.differential.sample_id.text() == ""
+    assert not win.window_actions.close_case.isEnabled()  # nothing left to close
     win.window_actions.open_case.trigger()
     dialog = win.case_actions.dialog
     assert isinstance(dialog, CaseListDialog)

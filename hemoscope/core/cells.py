@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from .geometry import Box
 from .ids import new_id
@@ -28,8 +29,20 @@ class ModelStamp:
     version: str
     sha256: str = ""
 
+    @property
+    def short_hash(self) -> str:
+        return self.sha256[:12]
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any], name: str = "model") -> ModelStamp:
+        """From a model card (``name``, ``version``, ``sha256`` keys); ``name`` when the
+        card has none."""
+        return cls(
+            str(card.get("name", name)), str(card.get("version", "?")), str(card.get("sha256", ""))
+        )
+
     def label(self) -> str:
-        digest = f" ({self.sha256[:12]})" if self.sha256 else ""
+        digest = f", sha256 {self.short_hash}" if self.sha256 else ""
         return f"{self.name} {self.version}{digest}"
 
 

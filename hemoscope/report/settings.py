@@ -3,10 +3,9 @@ reference ranges, estimate factors, page size and optional pages."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from hemoscope import __version__
 from hemoscope.core import (
@@ -14,6 +13,7 @@ from hemoscope.core import (
     DEFAULT_REFERENCE,
     DEFAULT_TAXONOMY,
     Case,
+    ModelStamp,
     ReferenceSet,
     Taxonomy,
 )
@@ -39,30 +39,9 @@ class LabInfo:
     logo: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ModelInfo:
-    """One model the differential ran with: name, version and file hash."""
-
-    name: str
-    version: str
-    sha256: str
-
-    @property
-    def short_hash(self) -> str:
-        return self.sha256[:12]
-
-    @classmethod
-    def from_card(cls, card: Mapping[str, Any]) -> ModelInfo:
-        """From a model card (``name``, ``version``, ``sha256`` keys)."""
-        return cls(
-            str(card.get("name", "model")),
-            str(card.get("version", "?")),
-            str(card.get("sha256", "")),
-        )
-
-    def label(self) -> str:
-        digest = f", sha256 {self.short_hash}" if self.sha256 else ""
-        return f"{self.name} {self.version}{digest}"
+ModelInfo = ModelStamp
+"""One model the differential ran with: name, version and file hash (the core's
+`ModelStamp`, which every field records)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +82,7 @@ class ReportSettings:
 def with_case_models(settings: ReportSettings, case: Case) -> ReportSettings:
     """`settings` naming the models recorded in the case's fields (first seen first), so a
     case analysed with older models says so; unchanged when no field recorded any."""
-    seen: dict[tuple[str, str, str], ModelInfo] = {}
-    for fld in case.fields:
-        for m in fld.models:
-            seen.setdefault((m.name, m.version, m.sha256), ModelInfo(m.name, m.version, m.sha256))
+    seen = dict.fromkeys(m for fld in case.fields for m in fld.models)
     if not seen:
         return settings
-    return replace(settings, software=replace(settings.software, models=tuple(seen.values())))
+    return replace(settings, software=replace(settings.software, models=tuple(seen)))

@@ -87,11 +87,8 @@ class Pipeline:
         self.rbc_diameter = rbc_diameter
         # The models every field records as having analysed it (from their cards).
         self.stamps = tuple(
-            ModelStamp(str(card.get("name", role)), str(card.get("version", "")),
-                       str(card.get("sha256", "")))
-            for role, card in self.model_cards().items()
-            if card
-        )  # fmt: skip
+            ModelStamp.from_card(card, role) for role, card in self.model_cards().items() if card
+        )
 
     @property
     def rbc_diameter(self) -> float | None:

@@ -19,6 +19,7 @@ from hemoscope.core import (
     Tally,
     Taxonomy,
     effective_kind,
+    reported_class,
     round_half_up,
     smear_estimates,
 )
@@ -45,15 +46,11 @@ def cell_row(cell: Cell, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> dict[str, Any
     ``class`` is the taxonomy id: the white cell's class, ``"platelet"`` for a detected
     platelet, null for a red cell (and for a white cell the models could not classify).
     """
-    kind = effective_kind(cell, taxonomy)
-    label = cell.effective_class
-    if label is None and kind is CellKind.PLATELET and "platelet" in taxonomy:
-        label = "platelet"
     return {
         "box": [round(v, 1) for v in cell.box.as_tuple()],
-        "kind": kind.value,
+        "kind": effective_kind(cell, taxonomy).value,
         "detected_kind": cell.kind.value,
-        "class": label,
+        "class": reported_class(cell, taxonomy),
         "score": round(cell.score, 4),
         "probability": None if cell.probability is None else round(cell.probability, 4),
         "review": cell.review,

@@ -31,6 +31,7 @@ __all__ = [
     "nrbc_per_100_wbc",
     "platelet_estimate",
     "platelets_per_field",
+    "reported_class",
     "smear_estimates",
     "wbc_estimate",
     "wbc_per_field",
@@ -116,6 +117,18 @@ def effective_kind(cell: Cell, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> CellKin
     """The kind of the cell's effective class when the taxonomy knows it, else its kind."""
     cls = None if cell.effective_class is None else taxonomy.get(cell.effective_class)
     return cell.kind if cls is None else cls.kind
+
+
+def reported_class(cell: Cell, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> str | None:
+    """The class id an export gives a cell: its effective class; for an unclassified
+    cell that counts as a platelet, the taxonomy's platelet class; else None (a red
+    cell, or a white cell nobody classified)."""
+    if cell.effective_class is not None:
+        return cell.effective_class
+    if effective_kind(cell, taxonomy) is CellKind.PLATELET:
+        platelet = taxonomy.of_kind(CellKind.PLATELET)
+        return platelet[0].id if platelet else None
+    return None
 
 
 def platelets_per_field(case: Case, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hemoscope.core import Case, Taxonomy, effective_kind
+from hemoscope.core import Case, Taxonomy, effective_kind, reported_class
 
 from .content import ReportContent
 from .decisions import Decisions
@@ -43,7 +43,8 @@ def cell_rows(
                 "x1": cell.box.x1, "y1": cell.box.y1, "x2": cell.box.x2, "y2": cell.box.y2,
                 "kind": effective_kind(cell, taxonomy).value, "detector_score": cell.score,
                 "auto_class": cell.auto_class, "probability": cell.probability,
-                "final_class": cell.final_class, "effective_class": cell.effective_class,
+                "final_class": cell.final_class,
+                "effective_class": reported_class(cell, taxonomy),
                 "review_pending": cell.pending_review, "manual": cell.manual,
                 "corrected": cell.corrected,
                 "corrected_by": None if d is None else d.operator,

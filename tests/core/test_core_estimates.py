@@ -2,12 +2,16 @@ import pytest
 from core_factories import case_of, field_of, wbc
 
 from hemoscope.core import (
+    DEFAULT_TAXONOMY,
     PLATELET_FACTOR_RANGE,
+    Box,
+    Cell,
     CellKind,
     corrected_wbc_count,
     nrbc_per_100_wbc,
     platelet_estimate,
     platelets_per_field,
+    reported_class,
     smear_estimates,
     wbc_estimate,
     wbc_per_field,
@@ -63,3 +67,15 @@ def test_per_field_counts_from_a_case() -> None:
     assert est.platelets is not None and est.platelets.value == 2 * 15_000
     assert est.wbc is not None and est.wbc.value == 1_500
     assert smear_estimates(case).wbc is None
+
+
+def test_the_class_an_export_gives_each_cell() -> None:
+    box = Box(0, 0, 10, 10)
+    platelet = Cell.create(box, CellKind.PLATELET, score=0.9)
+    rbc = Cell.create(box, CellKind.RBC, score=0.9)
+    wbc = Cell.create(box, CellKind.WBC, score=0.9, auto_class="monocyte", probability=0.9)
+    unclassified = Cell.create(box, CellKind.WBC, score=0.9)
+    relabelled = Cell.create(box, CellKind.PLATELET, score=0.9, final_class="lymphocyte")
+    assert reported_class(platelet) == DEFAULT_TAXONOMY.of_kind(CellKind.PLATELET)[0].id
+    assert reported_class(rbc) is None and reported_class(unclassified) is None
+    assert reported_class(wbc) == "monocyte" and reported_class(relabelled) == "lymphocyte"

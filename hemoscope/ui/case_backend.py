@@ -162,13 +162,7 @@ class StoreBackend:
 
     def reload(self, case: Case) -> Case:
         """The case as the database has it; writes are accepted again."""
-
-        def load(store: CaseStore) -> Case:
-            self._broken = False
-            return store.load_case(case.id)
-
-        loaded: Case = self._call(load)
-        return loaded
+        return self.open_case(case.id)[0]
 
     def list_cases(
         self, query: str = "", *, date_from: date | None = None, date_to: date | None = None
@@ -180,7 +174,8 @@ class StoreBackend:
         return found
 
     def open_case(self, case_id: str) -> tuple[Case, SignOffRecord | None]:
-        """A saved case as the database has it, with its sign-off (None: not signed)."""
+        """A saved case as the database has it, with its sign-off (None: not signed);
+        writes are accepted again (see `on_error`)."""
 
         def load(store: CaseStore) -> tuple[Case, SignOffRecord | None]:
             self._broken = False

@@ -141,8 +141,7 @@ class CaseWorkspace:
 
     def record_sign_off(self, *, performed_by: str, reviewed_by: str) -> SignOffRecord:
         """Sign the open case off (raises `SignOffError` while cells await review)."""
-        case = self._current()
-        self.backend.flush()
+        case = self._current()  # the backend signs off after every write queued before
         self.sign_off = self.backend.record_sign_off(
             case, performed_by=performed_by, reviewed_by=reviewed_by
         )

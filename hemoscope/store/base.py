@@ -23,7 +23,7 @@ from .errors import (
     StoreError,
     StoreVersionError,
 )
-from .images import ImageStore
+from .images import ImageStore, MemoryImageStore
 from .rows import write_change
 from .schema import SCHEMA_VERSION, current_version, migrate
 
@@ -39,11 +39,22 @@ def now_utc() -> datetime:
 class StoreBase:
     """Connection, transactions and the revision/lock/audit checks of every change."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, path: Path, images: ImageStore | None = None
+    ) -> None:
         self._conn: sqlite3.Connection | None = conn
         self.path = path
-        self.images = ImageStore(path.with_name(f"{path.stem}-images"))
+        self.images = images or ImageStore(path.with_name(f"{path.stem}-images"))
         self._known: dict[str, tuple[Case, int]] = {}
+
+    @classmethod
+    def in_memory(cls) -> Self:
+        """A store that keeps everything in memory (SQLite's ``:memory:`` database and
+        the field images): the same rules, audit trail and sign-off, nothing on disk."""
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn)
+        return cls(conn, Path(":memory:"), MemoryImageStore())
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, integrity: IntegrityLevel = "quick") -> Self:

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from .errors import ImageStoreError
 
-__all__ = ["ImageRef", "ImageStore", "image_sha256"]
+__all__ = ["ImageRef", "ImageStore", "MemoryImageStore", "image_sha256"]
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +140,32 @@ class ImageStore:
             except OSError as exc:  # gone already, or not ours to remove: leave it
                 logger.debug("cannot remove %s: %s", path, exc)
         return removed
+
+
+class MemoryImageStore(ImageStore):
+    """Field images kept in memory (a case store that writes nothing to disk)."""
+
+    def __init__(self) -> None:
+        super().__init__(Path("(memory)"))
+        self._images: dict[str, Image] = {}
+
+    def put(self, image: Image) -> ImageRef:
+        sha = image_sha256(image)
+        self._images.setdefault(sha, image.copy())
+        channels = 1 if image.ndim == 2 else image.shape[2]
+        return ImageRef(sha, image.shape[1], image.shape[0], channels, image.nbytes)
+
+    def get(self, sha256: str) -> Image:
+        image = self._images.get(sha256)
+        if image is None:
+            raise ImageStoreError(f"field image {sha256[:12]} is not in memory")
+        return image
+
+    def has(self, sha256: str) -> bool:
+        return sha256 in self._images
+
+    def remove_unreferenced(self, referenced: set[str], *, older_than_s: float) -> list[Path]:
+        return []  # nothing outlives the process
 
 
 def _write_durably(path: Path, data: bytes) -> None:

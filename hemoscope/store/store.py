@@ -186,6 +186,8 @@ class CaseStore(StoreBase):
         Nothing is removed while a damaged database moved aside by `quarantine` lies
         beside this one: its images may be needed to recover it.
         """
+        if not self.images.root.is_dir():
+            return []  # no image folder (yet, or the images are kept in memory)
         if any(self.path.parent.glob(f"{self.path.name}.damaged-*")):
             logger.info("orphan images kept: a damaged database lies beside %s", self.path)
             return []

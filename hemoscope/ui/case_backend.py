@@ -11,8 +11,8 @@ very computation the store repeats), so the picture never waits for a disk:
   that fails is reported through ``on_error`` (called on the store's thread); the writes
   queued after it are dropped (they build on it) until `reload` reads the case back from
   the database, which is then the truth again.
-- `MemoryBackend` (`memory_backend`) keeps the cases in memory only; ``saves`` is False
-  and the window says so ("not saved").
+- `MemoryBackend` (`memory_backend`) is the same over a store kept in memory only;
+  ``saves`` is False and the window says so ("not saved").
 
 Reads (the case list, a past case, its audit trail and sign-off) and the sign-off itself
 wait for the writes queued before them, so they see every action already made.
@@ -99,11 +99,21 @@ class StoreBackend:
 
     saves = True
 
-    def __init__(self, path: Path, *, operator: str, on_error: ErrorCallback | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        operator: str,
+        on_error: ErrorCallback | None = None,
+        open_store: Callable[[], CaseStore] | None = None,
+    ) -> None:
+        """``open_store`` opens the store instead of ``CaseStore.open(path)`` (on the
+        store's thread)."""
         self.path = Path(path)
         self.operator = operator
         self.on_error = on_error
         self.description = f"saved in {self.path}"
+        self._open_store = open_store or (lambda: CaseStore.open(self.path))
         self._jobs: queue.Queue[tuple[Callable[[CaseStore], Any], Future[Any] | None, str]] = (
             queue.Queue()
         )
@@ -232,7 +242,7 @@ class StoreBackend:
 
     def _run(self, opened: Future[None]) -> None:
         try:
-            store = CaseStore.open(self.path)
+            store = self._open_store()
         except BaseException as error:
             opened.set_exception(error)
             return

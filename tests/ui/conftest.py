@@ -17,6 +17,7 @@ from station_fixtures import Station, make_station
 from ui_helpers import ReportedErrors
 
 from hemoscope.ui.main_window import MainWindow
+from hemoscope.ui.memory_backend import MemoryBackend
 from hemoscope.ui.settings_store import SettingsStore
 
 
@@ -67,3 +68,11 @@ def station(
     st = make_station(qtbot, settings_store, reported)
     yield st
     st.window.close()
+
+
+@pytest.fixture
+def memory_backend() -> Iterator[MemoryBackend]:
+    """Cases in memory, operator "tech"; its store's thread is ended afterwards."""
+    backend = MemoryBackend(operator="tech")
+    yield backend
+    backend.close()

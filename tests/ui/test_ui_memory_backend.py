@@ -1,4 +1,4 @@
-"""The in-memory case backend does what the store does: audit, list, sign-off and lock."""
+"""The in-memory case backend is the store kept in memory: audit, list, sign-off and lock."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def image() -> object:
     return np.zeros((100, 100, 3), np.uint8)
 
 
-def test_audit_trail_list_and_search() -> None:
-    backend = MemoryBackend(operator="tech")
+def test_audit_trail_list_and_search(memory_backend: MemoryBackend) -> None:
+    backend = memory_backend
     a = backend.create_case(CaseInfo("A-1", patient_id="P-9", specimen_date=date(2026, 1, 5)))
     b = backend.create_case(CaseInfo("B-2"))
     f = field(review=False)
@@ -47,8 +47,10 @@ def test_audit_trail_list_and_search() -> None:
         backend.open_case("nope")
 
 
-def test_sign_off_is_refused_while_cells_await_review_and_locks_the_case() -> None:
-    workspace = CaseWorkspace(backend=MemoryBackend(operator="tech"))
+def test_sign_off_is_refused_while_cells_await_review_and_locks_the_case(
+    memory_backend: MemoryBackend,
+) -> None:
+    workspace = CaseWorkspace(backend=memory_backend)
     f = field(review=True)
     workspace.add_field(f, image())  # type: ignore[arg-type]
     assert is_provisional(workspace.case.info)  # type: ignore[union-attr]

@@ -211,8 +211,10 @@ def test_tally_lines_show_percent_ci_reference_and_per_100() -> None:
 
 
 # -- workspace -------------------------------------------------------------------------------
-def test_workspace_creates_the_case_on_first_use_and_watches_the_target() -> None:
-    workspace = CaseWorkspace(backend=MemoryBackend(), target=3)
+def test_workspace_creates_the_case_on_first_use_and_watches_the_target(
+    memory_backend: MemoryBackend,
+) -> None:
+    workspace = CaseWorkspace(backend=memory_backend, target=3)
     assert workspace.case is None and workspace.tally().denominator == 0
     watch = TargetWatch()
     field = FakePipeline().analyze(smear(), source="cam")

@@ -32,7 +32,7 @@ class UndoHistory:
     ``limit`` (when set) keeps only that many undo steps.
 
     By default the steps are done in memory. ``apply`` and ``revert`` replace how (the
-    case store saves each one, see ``hemoscope.store.CaseSession``); :meth:`push`
+    case store saves each one); :meth:`push`
     records a step done elsewhere.
     """
 

@@ -2,7 +2,6 @@
 
 - :class:`CaseStore` opens (creating owner-only), checks and migrates the database and
   saves each change of a case with its audit records.
-- :class:`CaseSession` is one open case with undo/redo on top of the store.
 - Field images are stored once each, lossless and content-addressed
   (:class:`ImageStore`), in ``<db stem>-images/`` beside the database.
 - :func:`quarantine` is the way out when the integrity check fails.
@@ -28,7 +27,6 @@ from .errors import (
 from .images import ImageRef, ImageStore, image_sha256
 from .records import AuditRecord, CaseSummary, SignOffRecord
 from .schema import MIGRATIONS, SCHEMA_VERSION, migrate
-from .session import CaseSession
 from .store import CaseStore
 
 #: The database's file name inside the user-data folder (GUI and command line alike).
@@ -47,7 +45,6 @@ __all__ = [
     "AuditRecord",
     "CaseLockedError",
     "CaseNotFoundError",
-    "CaseSession",
     "CaseStore",
     "CaseSummary",
     "ImageRef",

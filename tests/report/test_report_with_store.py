@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
+from case_session import CaseSession
 from pypdf import PdfReader
 from report_factories import case_with, images_of
 from report_pdf_text import pdf_pages
@@ -23,7 +24,7 @@ from hemoscope.report import (
     write_cells_csv,
     write_pdf,
 )
-from hemoscope.store import CaseSession, CaseStore
+from hemoscope.store import CaseStore
 
 
 def test_stored_case_to_signed_report_and_exports(tmp_path: Path) -> None:

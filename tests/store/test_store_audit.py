@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from case_session import CaseSession
 from store_factories import make_field, make_image
 
 from hemoscope.core import (
@@ -21,7 +22,7 @@ from hemoscope.core import (
     ManualIncrement,
     Relabel,
 )
-from hemoscope.store import CaseLockedError, CaseSession, CaseStore, SignOffError
+from hemoscope.store import CaseLockedError, CaseStore, SignOffError
 
 
 def _rows(store: CaseStore, case_id: str) -> list[tuple[object, ...]]:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from case_session import CaseSession
 from store_factories import make_field, make_image
 
 from hemoscope.core import CaseInfo, Relabel
 from hemoscope.store import (
-    CaseSession,
     CaseStore,
     ImageStore,
     ImageStoreError,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from case_session import CaseSession
 from store_factories import make_field, make_image
 
 from hemoscope.core import (
@@ -26,7 +27,6 @@ from hemoscope.core import (
 from hemoscope.store import (
     DEFAULT_DB_NAME,
     CaseNotFoundError,
-    CaseSession,
     CaseStore,
     StaleCaseError,
     database_path,

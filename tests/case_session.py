@@ -1,12 +1,10 @@
-"""`CaseSession`: one open case with undo/redo, saved to the store at every step.
+"""`CaseSession`: the store tests' way to work on a case step by step, with undo.
 
-For programs without Qt (scripts, batch tools) that work on a case step by step: each
-call is one user action, saved in one transaction with its audit records before it
-returns; the undo history is the core's `UndoHistory`. (The station writes through the
-same store from `hemoscope.ui.case_backend`, with Qt's undo stack.) A step that cannot
-be saved raises and leaves the session (case and undo stacks) exactly as it was. The
-undo history lives in memory: it ends when the case is closed, while everything done
-stays in the database and its audit trail.
+Each call is one user action, saved in one transaction with its audit records before it
+returns; the undo history is the core's `UndoHistory` with store-backed steps. (The
+station writes through the same store from `hemoscope.ui.case_backend`, with Qt's undo
+stack.) A step that cannot be saved raises and leaves the session (case and undo stacks)
+exactly as it was.
 """
 
 from __future__ import annotations
@@ -17,10 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hemoscope.core import Case, CaseInfo, Correction, Field, UndoHistory
-
-from .images import ImageRef
-from .records import SignOffRecord
-from .store import CaseStore
+from hemoscope.store import CaseStore, ImageRef, SignOffRecord
 
 __all__ = ["CaseSession"]
 

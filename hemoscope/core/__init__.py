@@ -3,7 +3,7 @@
 Depends on the standard library and numpy only (no Qt, OpenCV, ONNX Runtime or torch).
 """
 
-from .case import Case, CaseCommand, CaseInfo
+from .case import Case, CaseCommand, CaseInfo, SignOff
 from .case_edits import AddField, DeleteField, ManualIncrement
 from .cells import Cell, Field, ModelStamp
 from .corrections import (
@@ -74,6 +74,7 @@ __all__ = [
     "ReferenceRange",
     "ReferenceSet",
     "Relabel",
+    "SignOff",
     "SmearEstimate",
     "SmearEstimates",
     "Tally",

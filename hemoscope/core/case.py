@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol, cast
 
 from .cells import Cell, Field
@@ -13,7 +13,16 @@ from .counts import Counts
 from .ids import new_id
 from .taxonomy import CellKind
 
-__all__ = ["Case", "CaseCommand", "CaseInfo"]
+__all__ = ["Case", "CaseCommand", "CaseInfo", "SignOff"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignOff:
+    """Who performed the differential, who reviewed it, and when it was signed off."""
+
+    performed_by: str
+    reviewed_by: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hemoscope.core import DEFAULT_TAXONOMY, Case, Confirm, Taxonomy
+from hemoscope.core import DEFAULT_TAXONOMY, Case, Confirm, SignOff, Taxonomy
 
 __all__ = [
     "PendingCell",
@@ -43,15 +43,6 @@ class PendingReviewError(ValueError):
             f"Case {sample_id!r} cannot be signed off: {len(cells)} cell(s) flagged for review "
             "are not confirmed. Confirm or relabel them, then sign off."
         )
-
-
-@dataclass(frozen=True, slots=True)
-class SignOff:
-    """Who performed the differential, who reviewed it, and when it was signed off."""
-
-    performed_by: str
-    reviewed_by: str
-    at: datetime
 
 
 def pending_review_cells(case: Case) -> tuple[PendingCell, ...]:

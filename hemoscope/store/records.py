@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from hemoscope.core import SignOff
+
 __all__ = ["AuditRecord", "CaseSummary", "SignOffRecord"]
 
 
@@ -30,13 +32,8 @@ class AuditRecord:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class SignOffRecord:
-    """Who performed and who reviewed the differential, and when it was signed off."""
-
-    performed_by: str
-    reviewed_by: str
-    signed_off_at: datetime
+SignOffRecord = SignOff
+"""A case's sign-off as the store keeps it: the core's `SignOff`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -277,7 +277,7 @@ class CaseStore(StoreBase):
                         None,
                         None,
                         f"Reopened (signed off by {previous.reviewed_by} on "
-                        f"{previous.signed_off_at:%Y-%m-%d %H:%M}): {reason}",
+                        f"{previous.at:%Y-%m-%d %H:%M}): {reason}",
                     )
                 ],
             )

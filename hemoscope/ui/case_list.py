@@ -184,7 +184,7 @@ def _date_edit(day: QDate) -> QDateEdit:
 def _status(summary: CaseSummary, current_id: str) -> str:
     parts = []
     if summary.sign_off is not None:
-        when = summary.sign_off.signed_off_at.astimezone().strftime("%Y-%m-%d")
+        when = summary.sign_off.at.astimezone().strftime("%Y-%m-%d")
         parts.append(f"signed off by {summary.sign_off.reviewed_by} ({when})")
     else:
         parts.append("open")

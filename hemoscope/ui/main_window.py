@@ -344,7 +344,7 @@ class MainWindow(QMainWindow):
         state = self.workspace.backend.description
         sign_off = self.workspace.sign_off
         if sign_off is not None:
-            when = sign_off.signed_off_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            when = sign_off.at.astimezone().strftime("%Y-%m-%d %H:%M")
             state = f"Signed off by {sign_off.reviewed_by}, {when} (locked); {state}"
         self.differential.show_case(
             "" if info is None else info.sample_id, state, locked=sign_off is not None

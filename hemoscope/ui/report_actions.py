@@ -30,7 +30,6 @@ from hemoscope.report import (
     LabInfo,
     ModelInfo,
     ReportSettings,
-    SignOff,
     SoftwareInfo,
     configure_page,
     export_crops,
@@ -43,7 +42,6 @@ from hemoscope.report import (
     write_pdf,
     write_summary_csv,
 )
-from hemoscope.store import SignOffRecord
 from hemoscope.ui.settings_model import StationSettings
 from hemoscope.ui.workspace import CaseWorkspace
 
@@ -79,12 +77,6 @@ def safe_file_stem(sample_id: str) -> str:
     """A file name stem from a sample id (no path separators or odd characters)."""
     stem = re.sub(r"[^\w.-]+", "_", sample_id).strip("._")
     return stem or "case"
-
-
-def as_report_sign_off(record: SignOffRecord | None) -> SignOff | None:
-    if record is None:
-        return None
-    return SignOff(record.performed_by, record.reviewed_by, record.signed_off_at)
 
 
 class ReportActions(QObject):
@@ -138,7 +130,7 @@ class ReportActions(QObject):
                 written = write_pdf(
                     case, _with_suffix(path, ".pdf"), self.settings(),
                     images=self.workspace.field_image,
-                    sign_off=as_report_sign_off(self.workspace.sign_off),
+                    sign_off=self.workspace.sign_off,
                 )  # fmt: skip
             except (ExportError, OSError, RuntimeError) as error:
                 return self._failed("The report could not be written", error)
@@ -175,7 +167,7 @@ class ReportActions(QObject):
             try:
                 return print_report(
                     case, device, self.settings(), images=self.workspace.field_image,
-                    sign_off=as_report_sign_off(self.workspace.sign_off),
+                    sign_off=self.workspace.sign_off,
                 )  # fmt: skip
             except (OSError, RuntimeError, ValueError) as error:
                 self._failed("The report could not be laid out", error)

@@ -4,6 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 ARGS   ?=
+# pip also looks in packaging/wheels/, which holds the station's own OpenCV build
+# (packaging/opencv/build-wheel.sh); pip prefers it to PyPI's where the platform matches.
+WHEELS := $(wildcard packaging/wheels/*.whl)
+INSTALL := $(PIP) install --find-links packaging/wheels
 
 .PHONY: run test lint typecheck contracts pytest bundle bundle-check bench-bundle clean
 
@@ -11,12 +15,12 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip setuptools wheel
 
-$(VENV)/.runtime: pyproject.toml | $(PY)
-	$(PIP) install -e .
+$(VENV)/.runtime: pyproject.toml $(WHEELS) | $(PY)
+	$(INSTALL) -e . --upgrade opencv-python-headless
 	touch $@
 
-$(VENV)/.dev: pyproject.toml | $(PY)
-	$(PIP) install -e ".[dev]"
+$(VENV)/.dev: pyproject.toml $(WHEELS) | $(PY)
+	$(INSTALL) -e ".[dev]" --upgrade opencv-python-headless
 	touch $@ $(VENV)/.runtime
 
 run: $(VENV)/.runtime

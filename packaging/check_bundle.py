@@ -220,9 +220,13 @@ def check_analyze(exe: Path, folder: Path | None, out: Path, work: Path) -> str:
     images, origin = _images(folder, work)
     out.mkdir(parents=True, exist_ok=True)
     frozen_json, source_json = out / "frozen.json", out / "source.json"
+    frozen_pdf = out / "frozen.pdf"
     source_cmd = [sys.executable, "-m", "hemoscope.cli"]
     t0 = time.monotonic()
-    frozen = _run([str(exe), "analyze", "--quiet", "--json", str(frozen_json), *map(str, images)])
+    frozen = _run(
+        [str(exe), "analyze", "--quiet", "--json", str(frozen_json), "--pdf", str(frozen_pdf)]
+        + [str(image) for image in images]
+    )
     t_frozen = time.monotonic() - t0
     source = _run(
         [*source_cmd, "analyze", "--quiet", "--json", str(source_json), *map(str, images)], cwd=ROOT
@@ -237,10 +241,28 @@ def check_analyze(exe: Path, folder: Path | None, out: Path, work: Path) -> str:
         raise CheckFailed("; ".join(differences[:8]))
     cells = sum(len(image["cells"]) for image in a["images"])
     wbc = sum(1 for image in a["images"] for c in image["cells"] if c["kind"] == "wbc")
+    pages = check_report_pdf(frozen_pdf, a)
     return (
         f"{len(images)} {origin} images, {cells} cells ({wbc} WBC): the same as the source "
-        f"tree (frozen run {t_frozen:.1f} s)"
+        f"tree (frozen run {t_frozen:.1f} s); its PDF report: {pages} page(s)"
     )
+
+
+def check_report_pdf(path: Path, run: dict) -> int:
+    """The frozen run's PDF report (Qt's PDF writer, the workstation's fonts) is a PDF
+    whose text names the build that wrote it."""
+    from pypdf import PdfReader
+
+    if not path.is_file() or not path.read_bytes().startswith(b"%PDF-"):
+        raise CheckFailed(f"the frozen analyze wrote no PDF report at {path}")
+    reader = PdfReader(str(path))
+    text = " ".join(page.extract_text() or "" for page in reader.pages)
+    version = str(run.get("software", "")).removeprefix("hemoscope ")
+    if "Differential" not in text and "differential" not in text:
+        raise CheckFailed(f"the frozen PDF report has no differential: {text[:200]!r}")
+    if not version or version not in text:
+        raise CheckFailed(f"the frozen PDF report does not name its build {version}")
+    return len(reader.pages)
 
 
 def compare_runs(frozen: dict, source: dict) -> list[str]:

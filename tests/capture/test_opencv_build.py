@@ -1,6 +1,12 @@
 """The OpenCV the station runs on (on Linux x86-64 its own build, packaging/opencv/) has
-what the station needs: every image format it opens, FFmpeg for recordings, the
-platform's camera backend, and the functions the vision layer calls."""
+what the station needs: every image format it opens, FFmpeg for recordings in the usual
+containers and codecs, the platform's camera backend, and the functions the vision layer
+calls.
+
+recordings/ holds one second (10 frames, 96x64) of FFmpeg's test pattern in each
+container and codec the station plays, made with
+``ffmpeg -f lavfi -i testsrc2=size=96x64:rate=10:duration=1 -c:v CODEC FILE``
+(libx264, libx265, mpeg4, mjpeg, libvpx-vp9, libvpx)."""
 
 from __future__ import annotations
 
@@ -13,6 +19,9 @@ import pytest
 from cv2 import videoio_registry
 
 from hemoscope.capture.image_files import IMAGE_EXTENSIONS
+from hemoscope.capture.video import VideoEnded, VideoFileSource
+
+RECORDINGS = sorted((Path(__file__).parent / "recordings").iterdir())
 
 CAMERA_BACKEND = {"linux": cv2.CAP_V4L2, "win32": cv2.CAP_DSHOW, "darwin": cv2.CAP_AVFOUNDATION}
 
@@ -32,6 +41,25 @@ def test_every_image_format_the_station_opens_round_trips(tmp_path: Path, suffix
 
 def test_recordings_play_through_ffmpeg() -> None:
     assert videoio_registry.hasBackend(cv2.CAP_FFMPEG), cv2.getBuildInformation()
+
+
+@pytest.mark.parametrize("recording", RECORDINGS, ids=lambda p: p.name)
+def test_recordings_in_every_container_and_codec_play(recording: Path) -> None:
+    source = VideoFileSource(recording, loop=False, sleep=lambda _s: None)
+    info = source.open()
+    assert (info.width, info.height) == (96, 64)
+    frames = []
+    try:
+        while True:
+            frames.append(source.read())
+    except VideoEnded:
+        pass
+    finally:
+        source.close()
+    assert len(frames) == 10
+    assert all(f.shape == (64, 96, 3) and f.dtype == np.uint8 for f in frames)
+    # the test pattern moves: the frames differ
+    assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1
 
 
 @pytest.mark.skipif(sys.platform not in CAMERA_BACKEND, reason="no known camera backend")

@@ -3,6 +3,7 @@ adjudicate.
 
     python benchmarks/detector_disagreements.py [--data ../shared/data/txl-pbc]
                                                 [--split val] [--out disagreements.png]
+                                                [--adjudicated FILE]
 
 At the card's counting thresholds, every labelled white cell the detector does not find
 as a white cell (IoU >= 0.5), and every white cell it finds where none is labelled, is
@@ -10,11 +11,19 @@ listed with what the detector says there instead, and drawn on a contact sheet: 
 field around it, the labelled boxes (white cell red, red cell green, platelet blue) and the
 disputed box in yellow. Nothing is relabelled here; the sheet is for a haematologist to
 say which side is right.
+
+``--adjudicated FILE`` then scores the detector against the labels with a reviewer's
+decisions applied: a JSON list of {"image": file name, "box": [x1, y1, x2, y2], "label":
+class name}, each the label a reviewer gives the labelled box that box overlaps most
+(IoU >= 0.5). It prints WBC AP50 and the share of fields with the exact WBC count, as
+labelled and as adjudicated. ``benchmarks/txl-pbc-val-suspected-labels.json`` holds the
+five validation labels that look wrong on the sheet, as read here, not by a haematologist.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hemoscope.vision.datasets import iter_yolo  # noqa: E402
+from hemoscope.vision.detection_metrics import ImageResult, evaluate  # noqa: E402
 from hemoscope.vision.detector import Detector  # noqa: E402
 from hemoscope.vision.detector_decode import box_iou  # noqa: E402
 
@@ -50,16 +60,26 @@ def main() -> int:
     parser.add_argument("--split", default="val")
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=Path("disagreements.png"))
+    parser.add_argument("--adjudicated", type=Path, default=None, help="a reviewer's labels")
     args = parser.parse_args()
     det = Detector(args.model)  # the card's per-class counting thresholds
     names = list(det.names)
+    decisions = _read_decisions(args.adjudicated, names) if args.adjudicated else {}
+    scoring = Detector(args.model, threshold=EVAL_THRESHOLD) if decisions else None
     found: list[Disagreement] = []
+    as_labelled: list[ImageResult] = []
+    as_adjudicated: list[ImageResult] = []
     labelled = fields = 0
     for path, rgb, boxes, classes in iter_yolo(args.data, args.split, len(names)):
         fields += 1
         labelled += int((classes == WBC).sum())
         d = det.detect(rgb, channels="rgb")
         found += disagreements(path, rgb.shape[:2], boxes, classes, d, names)
+        if scoring is not None:
+            s = scoring.detect(rgb, channels="rgb")
+            relabelled = apply_decisions(boxes, classes, decisions.pop(path.name, []))
+            as_labelled.append(ImageResult(boxes, classes, s.boxes, s.classes, s.scores))
+            as_adjudicated.append(ImageResult(boxes, relabelled, s.boxes, s.classes, s.scores))
     missed = sum(x.kind == "missed" for x in found)
     print(f"{fields} fields, {labelled} labelled white cells: {missed} not found as white cells,")
     print(f"{len(found) - missed} white cells found where none is labelled")
@@ -73,7 +93,40 @@ def main() -> int:
             print(f"cannot write {args.out}", file=sys.stderr)
             return 1
         print(f"sheet: {args.out}")
+    if scoring is not None:
+        if decisions:
+            print(f"decisions for images not in the split: {sorted(decisions)}", file=sys.stderr)
+            return 1
+        counting = [float(t) for t in det.class_thresholds]
+        for what, results in (("as labelled", as_labelled), ("adjudicated", as_adjudicated)):
+            report = evaluate(results, names, counting)
+            print(
+                f"{what:12s} WBC AP50 {report.ap50[names[WBC]]:.4f}   exact WBC count "
+                f"{100 * report.exact_count_fraction[names[WBC]]:.1f} % of fields"
+            )
     return 0
+
+
+EVAL_THRESHOLD = 0.05  # as the training run and the card's metrics: the whole useful curve
+
+
+def _read_decisions(path: Path, names: list[str]) -> dict[str, list[tuple[np.ndarray, int]]]:
+    decisions: dict[str, list[tuple[np.ndarray, int]]] = {}
+    for item in json.loads(path.read_text(encoding="utf-8")):
+        box = np.array(item["box"], np.float32)
+        decisions.setdefault(item["image"], []).append((box, names.index(item["label"])))
+    return decisions
+
+
+def apply_decisions(boxes, classes, decisions) -> npt.NDArray[np.int64]:
+    """``classes`` with each decision's label on the labelled box it overlaps most."""
+    out = classes.copy()
+    for box, label in decisions:
+        iou = box_iou(box[None], boxes)[0] if len(boxes) else np.zeros(0)
+        if not len(iou) or iou.max() < 0.5:
+            raise SystemExit(f"no labelled box matches the decision {box.tolist()}")
+        out[int(iou.argmax())] = label
+    return out
 
 
 def disagreements(path, shape, boxes, classes, d, names) -> list[Disagreement]:

@@ -158,7 +158,7 @@ def _device_name(index: int) -> str:
 
 @contextlib.contextmanager
 def _quiet_opencv() -> Iterator[None]:
-    """Silence OpenCV's warnings about indexes that do not open, while probing."""
+    """Silence OpenCV's warnings about devices that do not open (HemoScope says so itself)."""
     logging_api = getattr(getattr(cv2, "utils", None), "logging", None)
     if logging_api is None:
         yield
@@ -203,7 +203,8 @@ class CameraSource:
     def open(self) -> SourceInfo:
         self.close()
         try:
-            capture = self._factory(self.index, self._backend)
+            with _quiet_opencv():  # a camera that is not there is our message, not OpenCV's
+                capture = self._factory(self.index, self._backend)
         except cv2.error as error:
             raise SourceError(f"{self._name} could not be opened: {error}") from error
         if not capture.isOpened():

@@ -59,6 +59,9 @@ HOST_LIBRARY_PREFIXES = (
     "libwayland-",
     "libxcb.so",
 )
+# Taken from the workstation for an optional plugin: without CUPS, Qt does not load its
+# CUPS print plugin and the station shows no printers (reports are still saved as PDF).
+OPTIONAL_HOST_LIBRARIES = {"libcups.so.2": "printing through CUPS"}
 
 
 class CheckFailed(Exception):
@@ -133,14 +136,20 @@ def check_contents(bundle: Path, exe: Path) -> str:
         problems.append("hemoscope.cli is not in the frozen archive")
     missing_libs = _missing_libraries(internal) if sys.platform.startswith("linux") else []
     problems += [
-        f"{lib} (needed by {who}) is neither bundled nor installed" for lib, who in missing_libs
+        f"{lib} (needed by {who}) is neither bundled nor installed"
+        for lib, who in missing_libs
+        if lib not in OPTIONAL_HOST_LIBRARIES
     ]
     if problems:
         raise CheckFailed("; ".join(problems[:10]) + (" ..." if len(problems) > 10 else ""))
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
+    absent = sorted(
+        {OPTIONAL_HOST_LIBRARIES[lib] for lib, _ in missing_libs if lib in OPTIONAL_HOST_LIBRARIES}
+    )
     return (
         f"{len(files)} files, {size / 2**20:.0f} MiB, {len(modules)} frozen modules; "
         "no torch, torchvision or hemoscope.training"
+        + (f"; not on this machine: {', '.join(absent)}" if absent else "")
     )
 
 

@@ -96,15 +96,48 @@ def run_detector(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
-def _command_line() -> str:
-    """The command as typed, for the model card (program name normalised)."""
+def add_soup_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, type=Path, help="YOLO-layout folder (for the metrics)")
+    p.add_argument("--out", required=True, type=Path, help="folder for the soup (best.pt, ONNX)")
+    p.add_argument(
+        "--runs", required=True, type=Path, nargs="+", help="detector runs from one start"
+    )
+    p.add_argument(
+        "--weights", type=float, nargs="+", help="one per run, summing to 1 (default: equal)"
+    )
+    p.add_argument("--limit", type=int, default=0, help="only the first N validation images")
+
+
+def run_detector_soup(args: argparse.Namespace, command: str) -> int:
+    from hemoscope.training.export_detector import finalise
+    from hemoscope.training.soup import make_soup, member_cards
+    from hemoscope.training.train_detector import DetectorTrainConfig
+
+    runs = list(args.runs)
+    weights = args.weights or [1.0 / len(runs)] * len(runs)
+    make_soup(runs, weights, Path(args.out))
+    cfg = DetectorTrainConfig(data=str(args.data), out=str(args.out), limit=args.limit)
+    training = {
+        "command": command,
+        "method": "weight average (model soup) of detector runs that share a starting point",
+        "weights": weights,
+        "members": member_cards(runs),
+    }
+    finalise(Path(args.out), cfg, command, card_extra={"training": training})
+    return 0
+
+
+def _command_line(args: argparse.Namespace | None = None) -> str:
+    """The command as typed, for the model card (program name normalised); the arguments
+    given to `main`, when it was called with some."""
     import os
     import shlex
     import sys
 
-    prog = os.path.basename(sys.argv[0])
+    given = getattr(args, "argv", None)
+    prog = "python" if given is not None else os.path.basename(sys.argv[0])
     head = "hemoscope" if prog in ("hemoscope", "hemoscope.exe") else "python -m hemoscope.training"
-    tail = sys.argv[1:]
+    tail = list(given) if given is not None else sys.argv[1:]
     if head == "hemoscope" and tail[:1] == ["train"]:
         tail = tail[1:]
         head = "hemoscope train"
@@ -112,13 +145,18 @@ def _command_line() -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``classifier`` and ``detector`` to a sub-parser group."""
+    """Add ``classifier``, ``detector`` and ``detector-soup`` to a sub-parser group."""
     p = sub.add_parser("classifier", help="train the white-cell classifier")
     add_classifier_args(p)
-    p.set_defaults(handler=lambda a: run_classifier(a, _command_line()))
+    p.set_defaults(handler=lambda a: run_classifier(a, _command_line(a)))
     p = sub.add_parser("detector", help="train the cell detector (WBC, RBC, platelets)")
     add_detector_args(p)
-    p.set_defaults(handler=lambda a: run_detector(a, _command_line()))
+    p.set_defaults(handler=lambda a: run_detector(a, _command_line(a)))
+    p = sub.add_parser(
+        "detector-soup", help="average the weights of detector runs (model soup) and export"
+    )
+    add_soup_args(p)
+    p.set_defaults(handler=lambda a: run_detector_soup(a, _command_line(a)))
 
 
 def register_train(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -131,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hemoscope.training")
     register(parser.add_subparsers(dest="model", required=True))
     args = parser.parse_args(argv)
+    args.argv = argv
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -108,3 +108,19 @@ def test_detector_onnx_matches_torch() -> None:
         ref = model(x)
     for a, b in zip(ref, sess.run(None, {"image": x.numpy()}), strict=True):
         np.testing.assert_allclose(a.numpy(), b, atol=1e-4)
+
+
+def test_average_weights_refuses_what_is_not_one_model() -> None:
+    from hemoscope.training.soup import average_weights
+
+    a = {"w": torch.ones(2), "steps": torch.tensor(5)}
+    b = {"w": torch.zeros(2), "steps": torch.tensor(9)}
+    avg = average_weights([a, b], [0.75, 0.25])
+    assert torch.allclose(avg["w"], torch.full((2,), 0.75))
+    assert int(avg["steps"]) == 5  # integer buffers: the first run's
+    with pytest.raises(ValueError, match="sum to 1"):
+        average_weights([a, b], [0.5, 0.6])
+    with pytest.raises(ValueError, match="not the same model"):
+        average_weights([a, {"v": torch.ones(2), "steps": torch.tensor(1)}], [0.5, 0.5])
+    with pytest.raises(ValueError, match="two or more"):
+        average_weights([a], [1.0])

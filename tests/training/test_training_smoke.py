@@ -78,3 +78,31 @@ def test_detector_fine_tunes_from_earlier_weights(yolo_folder: Path, tmp_path: P
     for name, value in start.items():
         if value.dtype.is_floating_point and "running_" not in name:
             assert torch.allclose(value, end["model"][name], atol=1e-4), name
+
+
+def test_detector_soup_averages_runs_and_exports(yolo_folder: Path, tmp_path: Path) -> None:
+    from hemoscope.training.cli import main as training_main
+    from hemoscope.training.detector_model import CellDetector
+
+    runs, states = [], []
+    for seed, name in enumerate("ab"):
+        torch.manual_seed(seed)
+        states.append(CellDetector(3).state_dict())
+        (tmp_path / name).mkdir()
+        torch.save({"model": states[-1], "epoch": 3, "classes": ["wbc", "rbc", "platelet"]},
+                   tmp_path / name / "best.pt")  # fmt: skip
+        runs.append(tmp_path / name)
+    out = tmp_path / "soup"
+    args = ["detector-soup", "--data", str(yolo_folder), "--out", str(out), "--runs"]
+    assert training_main([*args, *map(str, runs), "--weights", "0.25", "0.75"]) == 0
+    soup = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
+    for name, value in soup["model"].items():
+        if value.is_floating_point():
+            expected = 0.25 * states[0][name] + 0.75 * states[1][name]
+            assert torch.allclose(value, expected, atol=1e-6), name
+    card = json.loads((out / "detector.json").read_text())
+    assert card["sha256"] == file_sha256(out / "detector.onnx")
+    assert card["training"]["weights"] == [0.25, 0.75]
+    assert [m["run"] for m in card["training"]["members"]] == [str(r) for r in runs]
+    assert "detector-soup" in card["training"]["command"]
+    assert "map50" in card["metrics"]["val"]

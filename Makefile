@@ -27,8 +27,8 @@ run: $(VENV)/.runtime
 	$(VENV)/bin/hemoscope $(ARGS)
 
 lint: $(VENV)/.dev
-	$(VENV)/bin/ruff check hemoscope tests benchmarks
-	$(VENV)/bin/ruff format --check hemoscope tests benchmarks
+	$(VENV)/bin/ruff check hemoscope tests benchmarks packaging
+	$(VENV)/bin/ruff format --check hemoscope tests benchmarks packaging
 
 typecheck: $(VENV)/.dev
 	$(VENV)/bin/mypy

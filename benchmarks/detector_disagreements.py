@@ -16,8 +16,8 @@ say which side is right.
 decisions applied: a JSON list of {"image": file name, "box": [x1, y1, x2, y2], "label":
 class name}, each the label a reviewer gives the labelled box that box overlaps most
 (IoU >= 0.5). It prints WBC AP50 and the share of fields with the exact WBC count, as
-labelled and as adjudicated. ``benchmarks/txl-pbc-val-suspected-labels.json`` holds the
-five validation labels that look wrong on the sheet, as read here, not by a haematologist.
+labelled and as adjudicated. Decisions are about the dataset's labels and are kept beside
+the data (never in this repository).
 """
 
 from __future__ import annotations

@@ -32,6 +32,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from elf_info import symbol_bytes
+
 __all__ = ["build_library", "filter_package", "keep_item", "read_package"]
 
 ALIGN = 16  # ICU's packages align every item (and the package itself) to 16 bytes
@@ -64,24 +67,8 @@ def _is_locale(leaf: str) -> bool:
 
 
 def read_package(library: Path, symbol: str) -> bytes:
-    """The bytes of ``symbol`` (the common data package) in an ELF shared library."""
-    data = library.read_bytes()
-    (shoff,) = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum, _ = struct.unpack_from("<HHH", data, 0x3A)
-    headers = [struct.unpack_from("<IIQQQQII", data, shoff + i * shentsize) for i in range(shnum)]
-    SHT_DYNSYM = 11
-    for _, kind, _, _, offset, size, link, _ in headers:
-        if kind != SHT_DYNSYM:
-            continue
-        strings = headers[link][4]
-        for at in range(offset, offset + size, 24):
-            name_at, _, _, shndx, value, length = struct.unpack_from("<IBBHQQ", data, at)
-            name = data[strings + name_at : data.index(b"\0", strings + name_at)].decode()
-            if name == symbol and shndx:
-                section = headers[shndx]
-                start = section[4] + (value - section[3])  # file offset of the address
-                return data[start : start + length]
-    raise ValueError(f"{library}: no symbol {symbol}")
+    """The common data package (``symbol``) inside an ICU data library."""
+    return symbol_bytes(library, symbol)
 
 
 def _items(package: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:

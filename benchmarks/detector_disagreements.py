@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from hemoscope.vision.datasets import iter_yolo  # noqa: E402
 from hemoscope.vision.detection_metrics import ImageResult, evaluate  # noqa: E402
-from hemoscope.vision.detector import Detector  # noqa: E402
+from hemoscope.vision.detector import Detections, Detector  # noqa: E402
 from hemoscope.vision.detector_decode import box_iou  # noqa: E402
 
 WBC = 0
@@ -62,11 +62,13 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("disagreements.png"))
     parser.add_argument("--adjudicated", type=Path, default=None, help="a reviewer's labels")
     args = parser.parse_args()
-    det = Detector(args.model)  # the card's per-class counting thresholds
+    det = Detector(args.model)
     names = list(det.names)
+    counting = det.class_thresholds.copy()  # the card's per-class counting thresholds
+    det.set_threshold(EVAL_THRESHOLD)  # one run per field gives both the curve and the counts
     decisions = _read_decisions(args.adjudicated, names) if args.adjudicated else {}
-    scoring = Detector(args.model, threshold=EVAL_THRESHOLD) if decisions else None
     found: list[Disagreement] = []
+    labels: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
     as_labelled: list[ImageResult] = []
     as_adjudicated: list[ImageResult] = []
     labelled = fields = 0
@@ -74,12 +76,16 @@ def main() -> int:
         fields += 1
         labelled += int((classes == WBC).sum())
         d = det.detect(rgb, channels="rgb")
-        found += disagreements(path, rgb.shape[:2], boxes, classes, d, names)
-        if scoring is not None:
-            s = scoring.detect(rgb, channels="rgb")
+        keep = d.scores >= counting[d.classes]
+        counted = Detections(d.boxes[keep], d.classes[keep], d.scores[keep], d.names)
+        here = disagreements(path, rgb.shape[:2], boxes, classes, counted, names)
+        if here:
+            found += here
+            labels[path] = (boxes, classes)
+        if args.adjudicated:
             relabelled = apply_decisions(boxes, classes, decisions.pop(path.name, []))
-            as_labelled.append(ImageResult(boxes, classes, s.boxes, s.classes, s.scores))
-            as_adjudicated.append(ImageResult(boxes, relabelled, s.boxes, s.classes, s.scores))
+            as_labelled.append(ImageResult(boxes, classes, d.boxes, d.classes, d.scores))
+            as_adjudicated.append(ImageResult(boxes, relabelled, d.boxes, d.classes, d.scores))
     missed = sum(x.kind == "missed" for x in found)
     print(f"{fields} fields, {labelled} labelled white cells: {missed} not found as white cells,")
     print(f"{len(found) - missed} white cells found where none is labelled")
@@ -88,18 +94,17 @@ def main() -> int:
         edge = " (cut by the edge)" if x.edge else ""
         print(f"  {x.kind:6s} {x.image.name}  box [{box}]{edge}: {x.other}")
     if found:
-        sheet = contact_sheet(found, args.data, args.split, len(names))
+        sheet = contact_sheet(found, labels)
         if not cv2.imwrite(str(args.out), sheet):
             print(f"cannot write {args.out}", file=sys.stderr)
             return 1
         print(f"sheet: {args.out}")
-    if scoring is not None:
+    if args.adjudicated:
         if decisions:
             print(f"decisions for images not in the split: {sorted(decisions)}", file=sys.stderr)
             return 1
-        counting = [float(t) for t in det.class_thresholds]
         for what, results in (("as labelled", as_labelled), ("adjudicated", as_adjudicated)):
-            report = evaluate(results, names, counting)
+            report = evaluate(results, names, [float(t) for t in counting])
             print(
                 f"{what:12s} WBC AP50 {report.ap50[names[WBC]]:.4f}   exact WBC count "
                 f"{100 * report.exact_count_fraction[names[WBC]]:.1f} % of fields"
@@ -164,10 +169,7 @@ def _edge(box, w: int, h: int, margin: float = 2.0) -> bool:
     return x1 <= margin or y1 <= margin or x2 >= w - margin or y2 >= h - margin
 
 
-def contact_sheet(found: list[Disagreement], data: Path, split: str, n_classes: int):
-    labels = {}
-    for path, _, boxes, classes in iter_yolo(data, split, n_classes):
-        labels[path] = (boxes, classes)
+def contact_sheet(found: list[Disagreement], labels: dict[Path, tuple[np.ndarray, np.ndarray]]):
     tiles = []
     for x in found:
         image = cv2.imread(str(x.image), cv2.IMREAD_COLOR)

@@ -26,9 +26,11 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from hemoscope.core import Case
 from hemoscope.report import (
+    Decision,
     ExportError,
     LabInfo,
     ModelInfo,
+    ReportContent,
     ReportSettings,
     SoftwareInfo,
     configure_page,
@@ -184,8 +186,7 @@ class ReportActions(QObject):
         path = _with_suffix(path, ".csv")
         summary = path.with_name(f"{path.stem}-summary.csv")
         try:
-            content = report_content(case, self.settings())
-            decisions = standing_decisions(self.workspace.backend.audit_trail(case))
+            content, decisions = self._data(case)
             write_cells_csv(path, content, decisions)
             write_summary_csv(summary, content)
         except (ExportError, OSError, RuntimeError) as error:
@@ -200,8 +201,7 @@ class ReportActions(QObject):
         if path is None:
             return None
         try:
-            content = report_content(case, self.settings())
-            decisions = standing_decisions(self.workspace.backend.audit_trail(case))
+            content, decisions = self._data(case)
             written = write_json(_with_suffix(path, ".json"), content, decisions)
         except (ExportError, OSError, RuntimeError) as error:
             return self._failed("The JSON file could not be written", error)
@@ -232,6 +232,12 @@ class ReportActions(QObject):
         return folder
 
     # -- helpers -------------------------------------------------------------------------
+    def _data(self, case: Case) -> tuple[ReportContent, dict[tuple[str, str], Decision]]:
+        """What the CSV and JSON exports write: the report's content and, per cell, the
+        technician's standing decision from the audit trail."""
+        content = report_content(case, self.settings())
+        return content, standing_decisions(self.workspace.backend.audit_trail(case))
+
     def _suggest(self, case: Case, suffix: str) -> Path:
         return self.folder / f"{safe_file_stem(case.info.sample_id)}{suffix}"
 

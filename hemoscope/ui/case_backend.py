@@ -9,7 +9,7 @@ very computation the store repeats), so the picture never waits for a disk:
   database connection, in the order the actions were made; field images are written on
   that thread first. A crash or power cut loses at most the action being written. A save
   that fails is reported through ``on_error`` (called on the store's thread); the writes
-  queued after it are dropped (they build on it) until `reload` reads the case back from
+  queued after it are dropped (they build on it) until `open_case` reads the case back from
   the database, which is then the truth again.
 - `MemoryBackend` (`memory_backend`) is the same over a store kept in memory only;
   ``saves`` is False and the window says so ("not saved").
@@ -67,8 +67,6 @@ class CaseBackend(Protocol):
 
     def field_image(self, case: Case, field_id: str) -> Image | None: ...
 
-    def reload(self, case: Case) -> Case: ...
-
     def list_cases(
         self, query: str = "", *, date_from: date | None = None, date_to: date | None = None
     ) -> list[CaseSummary]: ...
@@ -117,7 +115,7 @@ class StoreBackend:
         self._jobs: queue.Queue[tuple[Callable[[CaseStore], Any], Future[Any] | None, str]] = (
             queue.Queue()
         )
-        self._broken = False  # a write failed: later ones are dropped until `reload`
+        self._broken = False  # a write failed: later ones are dropped until `open_case`
         self._store: CaseStore | None = None
         opened: Future[None] = Future()
         self._thread = threading.Thread(
@@ -169,10 +167,6 @@ class StoreBackend:
     def field_image(self, case: Case, field_id: str) -> Image | None:
         image: Image | None = self._call(lambda store: store.field_image(case.id, field_id))
         return image
-
-    def reload(self, case: Case) -> Case:
-        """The case as the database has it; writes are accepted again."""
-        return self.open_case(case.id)[0]
 
     def list_cases(
         self, query: str = "", *, date_from: date | None = None, date_to: date | None = None

@@ -191,9 +191,10 @@ class CaseWorkspace:
         self.case = self.backend.revert(self._current(), bound)
 
     def reload(self) -> Case | None:
-        """Read the case back from where it is kept (after a save failed)."""
+        """Read the case (and its sign-off) back from where it is kept (after a save
+        failed)."""
         if self.case is not None:
-            self.case = self.backend.reload(self.case)
+            self.case, self.sign_off = self.backend.open_case(self.case.id)
         return self.case
 
     # -- derived -------------------------------------------------------------------------

@@ -1,10 +1,9 @@
 """`CaseSession`: the store tests' way to work on a case step by step, with undo.
 
 Each call is one user action, saved in one transaction with its audit records before it
-returns; the undo history is the core's `UndoHistory` with store-backed steps. (The
-station writes through the same store from `hemoscope.ui.case_backend`, with Qt's undo
-stack.) A step that cannot be saved raises and leaves the session (case and undo stacks)
-exactly as it was.
+returns; undo and redo are saved the same way. (The station writes through the same
+store from `hemoscope.ui.case_backend`, with Qt's undo stack.) A step that cannot be
+saved raises and leaves the session (case and undo stacks) exactly as it was.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import logging
 import numpy as np
 import numpy.typing as npt
 
-from hemoscope.core import Case, CaseInfo, Correction, Field, UndoHistory
+from hemoscope.core import Case, CaseInfo, Correction, CorrectionError, Field
 from hemoscope.store import CaseStore, ImageRef, SignOffRecord
 
 __all__ = ["CaseSession"]
@@ -24,8 +23,8 @@ logger = logging.getLogger(__name__)
 Image = npt.NDArray[np.uint8]
 
 
-class CaseSession(UndoHistory):
-    """An open case: `UndoHistory` whose every step is saved by the store.
+class CaseSession:
+    """An open case whose every step, undo and redo is saved by the store.
 
     ``operator`` (who is at the microscope) signs every audit record; ``undo_limit``
     keeps at most that many undo steps (``None``: all).
@@ -36,13 +35,68 @@ class CaseSession(UndoHistory):
     ) -> None:
         self.store = store
         self.operator = operator
-        super().__init__(case, undo_limit, apply=self._save, revert=self._save_revert)
+        self._case = case
+        self._limit = undo_limit
+        self._undo: list[Correction] = []
+        self._redo: list[Correction] = []
 
-    def _save(self, case: Case, command: Correction, redo: bool) -> tuple[Case, Correction]:
-        return self.store.apply(case, command, operator=self.operator, redo=redo)
+    @property
+    def case(self) -> Case:
+        return self._case
 
-    def _save_revert(self, case: Case, command: Correction) -> Case:
-        return self.store.revert(case, command, operator=self.operator)
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def undo_text(self) -> str | None:
+        """Description of the step `undo` would revert, or None."""
+        return self._undo[-1].describe() if self._undo else None
+
+    @property
+    def done(self) -> tuple[Correction, ...]:
+        """The bound commands that can be undone, oldest first."""
+        return tuple(self._undo)
+
+    def do(self, command: Correction) -> Case:
+        """Apply and save ``command``; returns the new case."""
+        case, bound = self.store.apply(self._case, command, operator=self.operator)
+        return self._push(bound, case)
+
+    def undo(self) -> Case:
+        if not self._undo:
+            raise CorrectionError("nothing to undo")
+        self._case = self.store.revert(self._case, self._undo[-1], operator=self.operator)
+        self._redo.append(self._undo.pop())
+        return self._case
+
+    def redo(self) -> Case:
+        if not self._redo:
+            raise CorrectionError("nothing to redo")
+        self._case, bound = self.store.apply(
+            self._case, self._redo[-1], operator=self.operator, redo=True
+        )
+        self._redo.pop()
+        self._undo.append(bound)
+        return self._case
+
+    def reset(self, case: Case) -> None:
+        """Start over from ``case``: both stacks cleared."""
+        self._case = case
+        self._undo.clear()
+        self._redo.clear()
+
+    def _push(self, bound: Correction, case: Case) -> Case:
+        self._case = case
+        self._undo.append(bound)
+        if self._limit is not None and len(self._undo) > self._limit:
+            del self._undo[0]
+        self._redo.clear()
+        return case
 
     @classmethod
     def open(cls, store: CaseStore, case_id: str, *, operator: str) -> CaseSession:
@@ -59,7 +113,7 @@ class CaseSession(UndoHistory):
     def add_field(self, field: Field, image: Image | ImageRef) -> Case:
         """Add a captured field and its image (undoable)."""
         case, command = self.store.add_field(self.case, field, image, operator=self.operator)
-        return self.push(command, case)
+        return self._push(command, case)
 
     def update_info(self, info: CaseInfo) -> Case:
         """Change the request-form data (saved and audited; not on the undo stack)."""

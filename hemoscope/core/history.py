@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .case import Case
 from .corrections import Correction, CorrectionError
 
-__all__ = ["ApplyFn", "RevertFn", "UndoHistory"]
-
-#: ``(case, command, redo) -> (new case, bound command)``: how a step is done.
-ApplyFn = Callable[[Case, Correction, bool], tuple[Case, Correction]]
-#: ``(case, bound command) -> case``: how a step is undone.
-RevertFn = Callable[[Case, Correction], Case]
-
-
-def _apply_in_memory(case: Case, command: Correction, redo: bool) -> tuple[Case, Correction]:
-    bound = command if redo else command.bind(case)
-    return bound.apply(case), bound
-
-
-def _revert_in_memory(case: Case, command: Correction) -> Case:
-    return command.revert(case)
+__all__ = ["UndoHistory"]
 
 
 class UndoHistory:
@@ -30,26 +14,13 @@ class UndoHistory:
     :meth:`do` binds the command to the current case, applies it and records it; a new
     command clears the redo stack. A command that fails leaves the history unchanged.
     ``limit`` (when set) keeps only that many undo steps.
-
-    By default the steps are done in memory. ``apply`` and ``revert`` replace how (the
-    case store saves each one); :meth:`push`
-    records a step done elsewhere.
     """
 
-    def __init__(
-        self,
-        case: Case,
-        limit: int | None = None,
-        *,
-        apply: ApplyFn = _apply_in_memory,
-        revert: RevertFn = _revert_in_memory,
-    ) -> None:
+    def __init__(self, case: Case, limit: int | None = None) -> None:
         if limit is not None and limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")
         self._case = case
         self._limit = limit
-        self._apply = apply
-        self._revert = revert
         self._undo: list[Correction] = []
         self._redo: list[Correction] = []
 
@@ -81,12 +52,8 @@ class UndoHistory:
 
     def do(self, command: Correction) -> Case:
         """Apply ``command``; returns the new case."""
-        case, bound = self._apply(self._case, command, False)
-        return self.push(bound, case)
-
-    def push(self, bound: Correction, case: Case) -> Case:
-        """Record ``bound``, already applied, whose result is ``case``."""
-        self._case = case
+        bound = command.bind(self._case)
+        self._case = bound.apply(self._case)
         self._undo.append(bound)
         if self._limit is not None and len(self._undo) > self._limit:
             del self._undo[0]
@@ -98,7 +65,7 @@ class UndoHistory:
         if not self._undo:
             raise CorrectionError("nothing to undo")
         command = self._undo[-1]
-        self._case = self._revert(self._case, command)
+        self._case = command.revert(self._case)
         self._undo.pop()
         self._redo.append(command)
         return self._case
@@ -107,9 +74,10 @@ class UndoHistory:
         """Apply again the last undone command."""
         if not self._redo:
             raise CorrectionError("nothing to redo")
-        self._case, bound = self._apply(self._case, self._redo[-1], True)
+        command = self._redo[-1]
+        self._case = command.apply(self._case)
         self._redo.pop()
-        self._undo.append(bound)
+        self._undo.append(command)
         return self._case
 
     def reset(self, case: Case) -> None:

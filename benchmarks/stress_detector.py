@@ -20,11 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hemoscope.vision.datasets import iter_yolo  # noqa: E402
-from hemoscope.vision.detection_metrics import ImageResult, evaluate  # noqa: E402
+from hemoscope.vision.detection_metrics import AP_SCORE_FLOOR, ImageResult, evaluate  # noqa: E402
 from hemoscope.vision.detector import Detector  # noqa: E402
 from hemoscope.vision.perturb import PERTURBATIONS  # noqa: E402
-
-EVAL_THRESHOLD = 0.05  # as the training run evaluates: the whole useful precision-recall curve
 
 
 def main() -> int:
@@ -35,7 +33,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    det = Detector(args.model, threshold=EVAL_THRESHOLD, threads=args.threads)
+    det = Detector(args.model, threshold=AP_SCORE_FLOOR, threads=args.threads)
     names = list(det.names)
     thresholds = det.card["thresholds"]
     counting = thresholds.get("score_per_class", {})

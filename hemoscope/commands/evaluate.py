@@ -159,7 +159,7 @@ def _print_classifier_report(rep: Any, classes: tuple[str, ...]) -> None:
 
 def evaluate_detector(args: argparse.Namespace) -> int:
     from hemoscope.vision.datasets import iter_yolo
-    from hemoscope.vision.detection_metrics import ImageResult, evaluate
+    from hemoscope.vision.detection_metrics import AP_SCORE_FLOOR, ImageResult, evaluate
     from hemoscope.vision.detector import Detector
     from hemoscope.vision.model_card import ModelError
 
@@ -169,7 +169,7 @@ def evaluate_detector(args: argparse.Namespace) -> int:
         error(str(exc))
         return EXIT_FAILED
     count_thresholds = [float(t) for t in det.class_thresholds]
-    det.threshold = min(0.05, *count_thresholds)  # the whole precision-recall curve for AP
+    det.threshold = min(AP_SCORE_FLOOR, *count_thresholds)
     results: list[ImageResult] = []
     try:
         for _path, rgb, boxes, classes in iter_yolo(args.data, args.split, len(det.names)):

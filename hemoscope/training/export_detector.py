@@ -14,9 +14,14 @@ import torch
 
 from hemoscope.training.detector_model import INPUT_LONG_SIDE, STRIDE, CellDetector, DetectorExport
 from hemoscope.training.export_classifier import OPSET, sha256
-from hemoscope.training.train_detector import CLASSES, EVAL_THRESHOLD, DetectorTrainConfig
+from hemoscope.training.train_detector import CLASSES, DetectorTrainConfig
 from hemoscope.training.yolo_data import load_split
-from hemoscope.vision.detection_metrics import ImageResult, best_count_threshold, evaluate
+from hemoscope.vision.detection_metrics import (
+    AP_SCORE_FLOOR,
+    ImageResult,
+    best_count_threshold,
+    evaluate,
+)
 from hemoscope.vision.detector import Detector
 
 log = logging.getLogger(__name__)
@@ -143,7 +148,7 @@ def finalise(
     }
     (run / "detector.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     # Metrics from the exported model through the run-time code path.
-    det = Detector(onnx_path, threshold=EVAL_THRESHOLD)
+    det = Detector(onnx_path, threshold=AP_SCORE_FLOOR)
     results = []
     for s in load_split(Path(cfg.data), "val", len(CLASSES), cfg.limit):
         d = det.detect(s.image, channels="rgb")

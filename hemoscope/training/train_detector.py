@@ -23,14 +23,18 @@ from hemoscope.training.common import (
 )
 from hemoscope.training.detector_model import INPUT_LONG_SIDE, STRIDE, CellDetector, DetectorExport
 from hemoscope.training.yolo_data import FieldSample, load_split, make_targets, random_view
-from hemoscope.vision.detection_metrics import DetectionReport, ImageResult, evaluate
+from hemoscope.vision.detection_metrics import (
+    AP_SCORE_FLOOR,
+    DetectionReport,
+    ImageResult,
+    evaluate,
+)
 from hemoscope.vision.detector_decode import postprocess
 from hemoscope.vision.letterbox import letterbox
 
 log = logging.getLogger(__name__)
 
 CLASSES = ("wbc", "rbc", "platelet")
-EVAL_THRESHOLD = 0.05  # low, so AP sees the whole precision-recall curve
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ def evaluate_model(
     model.eval()
     results = []
     for s in samples:
-        boxes, classes, scores = predict(model, s.image, EVAL_THRESHOLD, cfg.nms_iou)
+        boxes, classes, scores = predict(model, s.image, AP_SCORE_FLOOR, cfg.nms_iou)
         results.append(ImageResult(s.boxes, s.classes, boxes, classes, scores))
     return evaluate(results, CLASSES, cfg.count_threshold)
 

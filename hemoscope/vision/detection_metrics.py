@@ -13,6 +13,9 @@ from hemoscope.vision.detector_decode import box_iou
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 IOU_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
+AP_SCORE_FLOOR = 0.001
+"""Lowest score kept when AP is measured, so AP sees the whole precision-recall curve
+(the confidence floor of COCO-style and Ultralytics validation)."""
 
 
 @dataclass

@@ -23,6 +23,9 @@ F32 = npt.NDArray[np.float32]
 RBC_MIN_INPUT_PX = 18.0
 """Median red-cell size (input pixels) below which a frame is re-run in tiles."""
 RBC_TARGET_INPUT_PX = 50.0
+SIZE_EVIDENCE_SCORE = 0.5
+"""Only red cells found with at least this score say how large the cells are, so a low
+threshold (an AP measurement keeps scores down to 0.001) does not change the decision."""
 MAX_TILES = 64
 
 
@@ -123,7 +126,8 @@ class Detector:
         rgb = to_rgb(image, channels)
         boxes, classes, scores = self._run(rgb)
         scale0 = self.long_side / max(rgb.shape[:2])
-        rbc_px = self._median_size(boxes, classes, "rbc") * scale0
+        sure = scores >= SIZE_EVIDENCE_SCORE
+        rbc_px = self._median_size(boxes[sure], classes[sure], "rbc") * scale0
         if 0 < rbc_px < RBC_MIN_INPUT_PX:
             return self._tiled(rgb, scale0 * RBC_TARGET_INPUT_PX / rbc_px)
         return Detections(boxes, classes, scores, self.names)

@@ -120,6 +120,50 @@ def test_detector_finds_cells_in_a_tiled_wide_field(detector: Detector) -> None:
     assert d.count("wbc") >= 3
 
 
+class _WeakPeaks:
+    """An ONNX session stand-in: a few sure 50 px red cells among many weak 8 px peaks."""
+
+    def run(self, _names: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        _, _, h, w = feeds["image"].shape
+        heat = np.zeros((1, 3, h // 4, w // 4), np.float32)
+        size = np.full((1, 2, h // 4, w // 4), 8.0, np.float32)
+        heat[0, 1, 2::6, 2::6] = 0.01
+        for y, x in ((10, 10), (10, 30), (10, 50), (30, 10), (30, 30), (30, 50)):
+            heat[0, 1, y, x] = 0.9
+            size[0, :, y, x] = 50.0
+        return [heat, size, np.zeros_like(size)]
+
+
+def test_weak_peaks_do_not_decide_the_cell_size() -> None:
+    """Only sure red cells say how large cells are: a low threshold must not send an
+    ordinary field to tiles because its many weak peaks are small."""
+    det = Detector()
+    det.session = _WeakPeaks()  # type: ignore[assignment]
+    det.set_threshold(0.001)
+    d = det.detect(np.zeros((480, 640, 3), np.uint8))
+    assert d.tiles == 1
+    assert d.count("rbc") > 6
+
+
+@needs_data
+def test_a_low_score_floor_keeps_the_counted_boxes_and_the_scale() -> None:
+    """Measuring AP keeps scores down to AP_SCORE_FLOOR: the many weak peaks must not
+    change how large the cells look (no tiling) nor the boxes above the card's thresholds."""
+    from hemoscope.vision.datasets import load_rgb
+    from hemoscope.vision.detection_metrics import AP_SCORE_FLOOR
+
+    counting, floor = Detector(), Detector()
+    floor.set_threshold(AP_SCORE_FLOOR)
+    for path in sorted((DATA / "txl-pbc" / "images" / "val").iterdir())[:12]:
+        rgb = load_rgb(path)
+        card, low = counting.detect(rgb, channels="rgb"), floor.detect(rgb, channels="rgb")
+        assert low.tiles == card.tiles == 1
+        assert len(low) > len(card)
+        keep = low.scores >= counting.class_thresholds[low.classes]
+        np.testing.assert_array_equal(low.classes[keep], card.classes)
+        np.testing.assert_allclose(low.boxes[keep], card.boxes)
+
+
 @needs_data
 def test_classifier_on_a_sample_of_the_validation_split(classifier: Classifier) -> None:
     from hemoscope.training.pbc_data import list_samples, stratified_split

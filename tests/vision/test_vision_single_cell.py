@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hemoscope.vision.detector import Detections
-from hemoscope.vision.single_cell import frame_single_cell
+from hemoscope.vision.single_cell import MAX_CELL_SHARE, frame_single_cell
 
 
 class FakeFinder:
@@ -37,12 +37,25 @@ def test_the_white_cell_nearest_the_centre_is_framed_by_the_crop_rule() -> None:
     assert (crop[:8, :8] == 220).all()
 
 
-def test_the_crop_never_exceeds_the_image() -> None:
-    finder = FakeFinder([[20, 20, 180, 180]], [0])
+def test_the_crop_stays_inside_the_image_while_the_cell_fits() -> None:
+    # The rule asks for 2 x 110 = 220 px; 200 px (the image) keeps the cell at 0.55.
+    finder = FakeFinder([[45, 45, 155, 155]], [0])
     crop, how = frame_single_cell(_image(), 50, 2.0, finder, channels="rgb")
     assert how == "detected"
     corner = crop[4:6, 4:6].astype(int)  # the corner cell is still in view (blurred by the shrink)
     assert (corner[..., 1] > 150).all() and (corner[..., 0] < 100).all()
+
+
+def test_a_tight_image_is_extended_so_the_cell_keeps_its_trained_size() -> None:
+    img = np.full((200, 200, 3), 220, np.uint8)
+    img[20:180, 20:180] = (0, 0, 255)  # the cell fills 0.8 of the image
+    finder = FakeFinder([[20, 20, 180, 180]], [0])
+    crop, how = frame_single_cell(img, 50, 2.0, finder, channels="rgb")
+    assert how == "detected"
+    share = MAX_CELL_SHARE * 50  # the box spans this many crop pixels, centred
+    lo, hi = round(25 - share / 2), round(25 + share / 2)
+    assert (crop[lo + 2 : hi - 2, lo + 2 : hi - 2] == (0, 0, 255)).all()
+    assert (crop[: lo - 2, :] == 220).all() and (crop[hi + 2 :, :] == 220).all()
 
 
 def test_whole_image_when_no_white_cell_is_found() -> None:

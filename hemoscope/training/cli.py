@@ -24,6 +24,13 @@ def add_classifier_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--limit-per-class", type=int, default=0, help="use only N images per class (smoke tests)"
     )
+    p.add_argument(
+        "--tight-views",
+        type=float,
+        default=0.0,
+        help="share of training views taken from images cut tighter around the cell",
+    )
+    p.add_argument("--init", type=Path, help="start from these weights (a run's best.pt)")
 
 
 def run_classifier(args: argparse.Namespace, command: str) -> int:
@@ -38,6 +45,8 @@ def run_classifier(args: argparse.Namespace, command: str) -> int:
         seed=args.seed,
         threads=args.threads,
         limit_per_class=args.limit_per_class,
+        tight_views=args.tight_views,
+        init=str(args.init) if args.init else "",
     )
     train(cfg)
     from hemoscope.training.export_classifier import finalise

@@ -177,7 +177,15 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
             "batch": cfg.batch,
             "optimiser": f"AdamW lr {cfg.lr} wd {cfg.weight_decay}, cosine, EMA weights",
             "augmentation": "crop scale x0.7-1.35 and offset jitter, any rotation, flips; HED stain, "
-            "brightness/contrast/saturation/hue, gamma, white balance, blur, noise, JPEG",
+            "brightness/contrast/saturation/hue, gamma, white balance, blur, noise, JPEG"
+            + (
+                f"; {cfg.tight_views:.0%} of views from the image cut to "
+                f"{cfg.tight_range[0]:g}-{cfg.tight_range[1]:g} of its side around the cell, "
+                "framed as run time frames such images"
+                if cfg.tight_views
+                else ""
+            ),
+            **({"init": cfg.init} if cfg.init else {}),
             "torch": torch.__version__,
             "seed": cfg.seed,
         },

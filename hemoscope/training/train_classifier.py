@@ -30,6 +30,7 @@ from hemoscope.vision.classification_metrics import (
     confusion_matrix,
 )
 from hemoscope.vision.crops import CROP_SCALE, PBC_CELL_FRACTION, cut_crop
+from hemoscope.vision.single_cell import MAX_CELL_SHARE
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,9 @@ class ClassifierTrainConfig:
     limit_per_class: int = 0  # >0: a few images per class, for smoke tests
     scale_jitter: tuple[float, float] = (0.7, 1.35)  # x CROP_SCALE, log-uniform
     offset_jitter: float = 0.12  # x nominal cell size
+    tight_views: float = 0.0  # share of views from images cut tighter around the cell
+    tight_range: tuple[float, float] = (0.4, 0.8)  # their side, x the image's shorter side
+    init: str = ""  # weights (a run's best.pt) to start from instead of random ones
 
 
 def nominal_geometry(img: np.ndarray) -> tuple[float, float, float]:
@@ -88,6 +92,8 @@ def make_batch(
             side *= math.exp(rng.uniform(math.log(lo), math.log(hi)))
             cx += rng.uniform(-1, 1) * cfg.offset_jitter * cell
             cy += rng.uniform(-1, 1) * cfg.offset_jitter * cell
+            if rng.random() < cfg.tight_views:
+                img, cx, cy, side = tight_view(img, cx, cy, side, cell, rng, cfg.tight_range)
             crops[j] = cut_crop(
                 img, cx, cy, side, INPUT_SIZE, rng.uniform(0, 360), rng.random() < 0.5
             )
@@ -97,6 +103,27 @@ def make_batch(
     if g is not None:
         x = photometric(x, g, pcfg)
     return x.contiguous(memory_format=torch.channels_last), torch.from_numpy(labels[idx])
+
+
+def tight_view(
+    img: np.ndarray,
+    cx: float,
+    cy: float,
+    side: float,
+    cell: float,
+    rng: np.random.Generator,
+    fraction: tuple[float, float],
+) -> tuple[np.ndarray, float, float, float]:
+    """The image as another laboratory might crop it, tighter around the cell, and the
+    crop framed in it as run time frames such an image (`frame_single_cell`): no larger
+    than the cut image unless the cell would then fill more than `MAX_CELL_SHARE` of it,
+    the cut image's edge repeated past it."""
+    h, w = img.shape[:2]
+    cut = round(min(h, w) * rng.uniform(*fraction))
+    x0 = int(np.clip(round(w / 2 - cut / 2 + rng.uniform(-0.1, 0.1) * cut), 0, w - cut))
+    y0 = int(np.clip(round(h / 2 - cut / 2 + rng.uniform(-0.1, 0.1) * cut), 0, h - cut))
+    side = min(side, max(float(cut), cell / MAX_CELL_SHARE))
+    return img[y0 : y0 + cut, x0 : x0 + cut], cx - x0, cy - y0, side
 
 
 @torch.no_grad()
@@ -139,7 +166,11 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     y_train = np.array([s.label for s in train_s], np.int64)
     y_val = np.array([s.label for s in val_s], np.int64)
 
-    model = CellClassifier(len(CLASSES)).to(memory_format=torch.channels_last)
+    model = CellClassifier(len(CLASSES))
+    if cfg.init:  # fine-tuning: start from earlier weights (a checkpoint resumes over them)
+        model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
+        log.info("starting from the weights in %s", cfg.init)
+    model = model.to(memory_format=torch.channels_last)
     steps_per_epoch = max(1, len(train_s) // cfg.batch)
     state = TrainState(
         model, g, lr=cfg.lr, weight_decay=cfg.weight_decay,

@@ -15,8 +15,10 @@ from hemoscope.training.augment import PhotometricConfig, photometric  # noqa: E
 from hemoscope.training.classifier_model import CellClassifier, ClassifierExport  # noqa: E402
 from hemoscope.training.detector_model import CellDetector, DetectorExport  # noqa: E402
 from hemoscope.training.pbc_data import stratified_split  # noqa: E402
+from hemoscope.training.train_classifier import tight_view  # noqa: E402
 from hemoscope.training.yolo_data import FieldSample, make_targets, random_view  # noqa: E402
 from hemoscope.vision.datasets import Sample  # noqa: E402
+from hemoscope.vision.single_cell import MAX_CELL_SHARE  # noqa: E402
 
 
 def test_photometric_is_seeded_and_in_range() -> None:
@@ -124,3 +126,17 @@ def test_average_weights_refuses_what_is_not_one_model() -> None:
         average_weights([a, {"v": torch.ones(2), "steps": torch.tensor(1)}], [0.5, 0.5])
     with pytest.raises(ValueError, match="two or more"):
         average_weights([a], [1.0])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_tight_views_cut_around_the_cell_and_frame_it_as_run_time_does(seed: int) -> None:
+    img = np.zeros((218, 216, 3), np.uint8)
+    img[108, 108] = 255  # the image's centre, where PBC puts the cell
+    cell = 0.39 * 216
+    rng = np.random.default_rng(seed)
+    cut, cx, cy, side = tight_view(img, 108.0, 108.0, 2 * cell, cell, rng, (0.4, 0.8))
+    assert cut.shape[0] == cut.shape[1] and 0.4 * 216 - 1 <= cut.shape[0] <= 0.8 * 216 + 1
+    assert cut[round(cy), round(cx)].max() == 255  # the crop's centre is the same point
+    # Never beyond the cut image unless the cell would fill more than MAX_CELL_SHARE.
+    assert side == pytest.approx(min(2 * cell, max(cut.shape[0], cell / MAX_CELL_SHARE)))
+    assert cell / side <= max(0.5, MAX_CELL_SHARE) + 1e-9

@@ -59,20 +59,30 @@ def test_detector_trains_and_exports(yolo_folder: Path, tmp_path: Path) -> None:
     assert d.boxes.shape[1] == 4 and len(d.classes) == len(d.scores)
 
 
-def test_detector_fine_tunes_from_earlier_weights(yolo_folder: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["detector", "classifier"])
+def test_training_fine_tunes_from_earlier_weights(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from hemoscope.training.classifier_model import CellClassifier
     from hemoscope.training.detector_model import CellDetector
 
     # Weights no seeded initialisation would give: every parameter set to 0.01.
-    model = CellDetector(3)
+    model = CellDetector(3) if kind == "detector" else CellClassifier(8)
     start = {k: (torch.full_like(v, 0.01) if v.is_floating_point() else v)
              for k, v in model.state_dict().items()}  # fmt: skip
     torch.save({"model": start, "epoch": 0}, tmp_path / "init.pt")
-    tuned = DetectorTrainConfig(
-        data=str(yolo_folder), out=str(tmp_path / "b"), epochs=1, batch=3, canvas=128,
-        threads=1, lr=1e-9, init=str(tmp_path / "init.pt"), min_visible=0.0,
-    )  # fmt: skip
-    train_detector(tuned)
-    end = torch.load(tmp_path / "b" / "best.pt", map_location="cpu", weights_only=False)
+    out, init = tmp_path / "b", str(tmp_path / "init.pt")
+    if kind == "detector":
+        train_detector(DetectorTrainConfig(
+            data=str(request.getfixturevalue("yolo_folder")), out=str(out), epochs=1, batch=3,
+            canvas=128, threads=1, lr=1e-9, init=init, min_visible=0.0,
+        ))  # fmt: skip
+    else:
+        train_classifier(ClassifierTrainConfig(
+            data=str(request.getfixturevalue("cell_folder")), out=str(out), epochs=1, batch=8,
+            threads=1, lr=1e-9, init=init, tight_views=0.5,
+        ))  # fmt: skip
+    end = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
     # With a vanishing learning rate the tuned weights stay those it started from (the
     # batch-norm statistics follow the data whatever the rate).
     for name, value in start.items():

@@ -1,7 +1,8 @@
 """Single-cell images cut tighter than PBC's, as other laboratories crop: prints a table.
 
     python benchmarks/stress_single_cell.py [--data ../shared/data/pbc] [--every 1]
-                                            [--max-cell-share 0.6] [--json FILE]
+                                            [--max-cell-share 0.6] [--model FILE]
+                                            [--json FILE]
 
 PBC shows the white cell at about 0.39 of the image's side. Each validation image of the
 classifier's own split is taken as it is (1.0) and cut, around its centre, to a square of
@@ -57,11 +58,12 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "pbc")
     parser.add_argument("--every", type=int, default=1, help="use every n-th image")
     parser.add_argument("--max-cell-share", type=float, default=single_cell.MAX_CELL_SHARE)
+    parser.add_argument("--model", type=Path, default=None, help="classifier ONNX file")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     single_cell.MAX_CELL_SHARE = args.max_cell_share
-    clf = Classifier(threads=args.threads)
+    clf = Classifier(args.model, threads=args.threads)
     det = Detector(threads=args.threads)
     mapping = map_folders(args.data, clf.classes)
     samples = [

@@ -26,9 +26,9 @@ Framing = Literal["detected", "whole image"]
 MAX_CELL_SHARE = 0.6
 """Largest share of the crop's side the white cell's box may fill. Training frames the
 cell at 0.37-0.71 of the side (the crop rule's 0.5, scaled x0.7-1.35). On PBC validation
-images cut to 0.45 of their side, capping the crop at the image instead scored 3.1 points
-lower clean and 7.0 blurrier, bluer and JPEG-compressed; at 0.55, 0.3-0.4 lower; whole
-images and cuts to 0.7 scored the same within 0.1 (``benchmarks/stress_single_cell.py``)."""
+images cut to 0.45 of their side, capping the crop at the image instead scored 3.6 points
+lower on white cells clean and 7.9 blurrier, bluer and JPEG-compressed; at 0.55, 0.3-0.5
+lower; whole images and cuts to 0.7 the same within 0.1 (benchmarks/stress_single_cell.py)."""
 
 
 class CellFinder(Protocol):

@@ -59,6 +59,19 @@ def test_classify_reports_each_image_and_failures(
     assert "broken.jpg" in captured.err
 
 
+def test_a_picture_without_a_cell_is_sent_to_review(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((200, 200, 3), 200, np.uint8))
+    out = tmp_path / "out.json"
+    assert main(["classify", str(blank), "--json", str(out)]) == 0
+    row = json.loads(out.read_text(encoding="utf-8"))["images"][0]
+    assert row["framing"] == "no cell found"
+    assert row["review"] is True and row["review_reason"] == "no cell found"
+    assert "yes: no cell found" in capsys.readouterr().out
+
+
 def test_classify_with_nothing_readable_fails(tmp_path: Path) -> None:
     (tmp_path / "x.jpg").write_bytes(b"nope")
     assert main(["classify", str(tmp_path / "x.jpg")]) == 1

@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="classify single-cell crop images (files or folders)",
         description="Treats each image as one white cell's crop. The detector finds the white "
         "cell nearest the centre and the crop rule frames it as in a field (--framing whole: "
-        "use the whole image). Prints the class, its calibrated probability and whether the "
-        "cell should be reviewed.",
+        "use the whole image). Prints the class, its calibrated probability and, when the "
+        "cell should be reviewed, why (low confidence, no white cell or no cell found).",
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders")
     p.add_argument("--recursive", action="store_true", help="include sub-folders")
@@ -61,6 +61,7 @@ def classify(args: argparse.Namespace) -> int:
     from hemoscope.capture.image_files import ImageReadError, list_images, read_image
     from hemoscope.vision.classifier import Classifier
     from hemoscope.vision.model_card import ModelError
+    from hemoscope.vision.single_cell import review_reason
 
     try:
         clf = Classifier(args.model, threads=args.threads)
@@ -92,11 +93,13 @@ def classify(args: argparse.Namespace) -> int:
         if crops:
             res = clf.classify_crops(np.stack(crops))
             for i, row in enumerate(ok_rows):
+                reason = review_reason(row["framing"], res.labels[i], bool(res.review[i]))
                 row.update(
                     {
                         "class": res.labels[i],
                         "probability": round(float(res.confidence[i]), 4),
-                        "review": bool(res.review[i]),
+                        "review": bool(reason),
+                        "review_reason": reason,
                         "probabilities": {
                             c: round(float(p), 4)
                             for c, p in zip(clf.classes, res.probabilities[i], strict=True)
@@ -105,7 +108,7 @@ def classify(args: argparse.Namespace) -> int:
                 )
         for row in rows[start:]:
             if row["status"] == "ok":
-                mark = "yes" if row["review"] else ""
+                mark = f"yes: {row['review_reason']}" if row["review"] else ""
                 name = row["file"][-width:]
                 prob = row["probability"]
                 sys.stdout.write(f"{name:<{width}}  {row['class']:<13}{prob:>6.3f}  {mark}\n")

@@ -7,7 +7,10 @@ centre and the crop rule cuts around its box, at the scale the red cells around 
 give, exactly as for cells found in a field. The crop stays inside the image as long as
 the cell's box fills at most `MAX_CELL_SHARE` of its side; a tighter image (the cell
 fills most of it) is extended by repeating its edge, so the cell keeps a size the
-classifier was trained on. When no white cell is found, the whole image is the crop.
+classifier was trained on. When no white cell is found ("no white cell found", or "no
+cell found" when the detector finds no cell of any kind), or without a detector ("whole
+image"), the whole image is the crop; `review_reason` says when a result needs a
+person's look.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from hemoscope.vision.crops import crop_geometry, cut_crop, rbc_diameter, whole_
 from hemoscope.vision.detector import Detections
 from hemoscope.vision.image_input import Channels, to_rgb
 
-Framing = Literal["detected", "whole image"]
+Framing = Literal["detected", "whole image", "no white cell found", "no cell found"]
 
 MAX_CELL_SHARE = 0.6
 """Largest share of the crop's side the white cell's box may fill. Training frames the
@@ -60,5 +63,19 @@ def frame_single_cell(
             cx, cy, side = crop_geometry(x1, y1, x2, y2, scale, rbc)
             fits = max(float(max(h, w)), max(x2 - x1, y2 - y1) / MAX_CELL_SHARE)
             return cut_crop(rgb, cx, cy, min(side, fits), size), "detected"
+        framing: Framing = "no white cell found" if len(d) else "no cell found"
+    else:
+        framing = "whole image"
     cx, cy, side = whole_image_geometry(h, w)
-    return cut_crop(rgb, cx, cy, side, size), "whole image"
+    return cut_crop(rgb, cx, cy, side, size), framing
+
+
+def review_reason(framing: Framing, label: str, low_confidence: bool) -> str:
+    """Why a single-cell result needs review ("" when it does not): the classifier is
+    unsure, or the detector found no cell at all (a blank or unusable picture, whatever
+    the classifier makes of it), or no white cell where a white cell is named."""
+    if framing == "no cell found":
+        return "no cell found"
+    if framing == "no white cell found" and label != "platelet":
+        return framing
+    return "low confidence" if low_confidence else ""

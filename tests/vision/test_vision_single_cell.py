@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from hemoscope.vision.detector import Detections
-from hemoscope.vision.single_cell import MAX_CELL_SHARE, frame_single_cell
+from hemoscope.vision.single_cell import (
+    MAX_CELL_SHARE,
+    Framing,
+    frame_single_cell,
+    review_reason,
+)
 
 
 class FakeFinder:
@@ -58,9 +64,33 @@ def test_a_tight_image_is_extended_so_the_cell_keeps_its_trained_size() -> None:
     assert (crop[: lo - 2, :] == 220).all() and (crop[hi + 2 :, :] == 220).all()
 
 
-def test_whole_image_when_no_white_cell_is_found() -> None:
-    for finder in (FakeFinder([[60, 60, 70, 70]], [1]), None):
-        crop, how = frame_single_cell(_image(), 50, 2.0, finder, channels="rgb")
-        assert how == "whole image" and crop.shape == (50, 50, 3)
-        middle = crop[22:28, 22:28].astype(int)
-        assert (middle[..., 2] > 200).all() and (middle[..., 0] < 50).all()
+@pytest.mark.parametrize(
+    ("finder", "framing"),
+    [
+        (FakeFinder([[60, 60, 70, 70]], [1]), "no white cell found"),
+        (FakeFinder([], []), "no cell found"),
+        (None, "whole image"),
+    ],
+)
+def test_whole_image_when_no_white_cell_is_found(finder: FakeFinder | None, framing: str) -> None:
+    crop, how = frame_single_cell(_image(), 50, 2.0, finder, channels="rgb")
+    assert how == framing and crop.shape == (50, 50, 3)
+    middle = crop[22:28, 22:28].astype(int)
+    assert (middle[..., 2] > 200).all() and (middle[..., 0] < 50).all()
+
+
+@pytest.mark.parametrize(
+    ("framing", "label", "unsure", "reason"),
+    [
+        ("detected", "neutrophil", False, ""),
+        ("detected", "neutrophil", True, "low confidence"),
+        ("whole image", "lymphocyte", False, ""),  # framed whole by choice
+        ("no white cell found", "platelet", False, ""),  # a platelet image
+        ("no white cell found", "monocyte", False, "no white cell found"),
+        ("no cell found", "platelet", False, "no cell found"),  # a blank picture
+    ],
+)
+def test_results_framed_without_a_white_cell_go_to_review(
+    framing: Framing, label: str, unsure: bool, reason: str
+) -> None:
+    assert review_reason(framing, label, unsure) == reason

@@ -13,7 +13,7 @@ import logging
 import numpy as np
 import numpy.typing as npt
 
-from hemoscope.core import Case, CaseInfo, Correction, CorrectionError, Field
+from hemoscope.core import Case, CaseInfo, Correction, CorrectionError, Field, UndoHistory
 from hemoscope.store import CaseStore, ImageRef, SignOffRecord
 
 __all__ = ["CaseSession"]
@@ -23,44 +23,20 @@ logger = logging.getLogger(__name__)
 Image = npt.NDArray[np.uint8]
 
 
-class CaseSession:
+class CaseSession(UndoHistory):
     """An open case whose every step, undo and redo is saved by the store.
 
     ``operator`` (who is at the microscope) signs every audit record; ``undo_limit``
-    keeps at most that many undo steps (``None``: all).
+    keeps at most that many undo steps (``None``: all). The stacks, their texts and
+    `reset` are the core's `UndoHistory`; each step goes through the store instead.
     """
 
     def __init__(
         self, store: CaseStore, case: Case, *, operator: str, undo_limit: int | None = None
     ) -> None:
+        super().__init__(case, undo_limit)
         self.store = store
         self.operator = operator
-        self._case = case
-        self._limit = undo_limit
-        self._undo: list[Correction] = []
-        self._redo: list[Correction] = []
-
-    @property
-    def case(self) -> Case:
-        return self._case
-
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
-
-    @property
-    def can_redo(self) -> bool:
-        return bool(self._redo)
-
-    @property
-    def undo_text(self) -> str | None:
-        """Description of the step `undo` would revert, or None."""
-        return self._undo[-1].describe() if self._undo else None
-
-    @property
-    def done(self) -> tuple[Correction, ...]:
-        """The bound commands that can be undone, oldest first."""
-        return tuple(self._undo)
 
     def do(self, command: Correction) -> Case:
         """Apply and save ``command``; returns the new case."""
@@ -83,12 +59,6 @@ class CaseSession:
         self._redo.pop()
         self._undo.append(bound)
         return self._case
-
-    def reset(self, case: Case) -> None:
-        """Start over from ``case``: both stacks cleared."""
-        self._case = case
-        self._undo.clear()
-        self._redo.clear()
 
     def _push(self, bound: Correction, case: Case) -> Case:
         self._case = case

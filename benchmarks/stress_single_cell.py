@@ -26,17 +26,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hemoscope.capture.image_files import read_image  # noqa: E402
 from hemoscope.vision import single_cell  # noqa: E402
 from hemoscope.vision.classifier import Classifier  # noqa: E402
-from hemoscope.vision.datasets import (  # noqa: E402
-    Sample,
-    image_files,
-    map_folders,
-    stratified_split,
-)
+from hemoscope.vision.datasets import list_samples, load_rgb, stratified_split  # noqa: E402
 from hemoscope.vision.detector import Detector  # noqa: E402
-from hemoscope.vision.image_input import to_rgb  # noqa: E402
 from hemoscope.vision.perturb import PERTURBATIONS  # noqa: E402
 
 FRACTIONS = (1.0, 0.7, 0.55, 0.45)
@@ -65,10 +58,7 @@ def main() -> int:
     single_cell.MAX_CELL_SHARE = args.max_cell_share
     clf = Classifier(args.model, threads=args.threads)
     det = Detector(threads=args.threads)
-    mapping = map_folders(args.data, clf.classes)
-    samples = [
-        Sample(p, label) for f, label in mapping.labels.items() for p in image_files(args.data / f)
-    ]
+    samples, _ = list_samples(args.data, clf.classes)
     _, val = stratified_split(samples, 0.15, int(clf.card["training"]["seed"]))
     val = val[:: max(1, args.every)]
     if not val:
@@ -76,7 +66,7 @@ def main() -> int:
         return 1
     truth = np.array([s.label for s in val])
     white = truth != clf.classes.index("platelet") if "platelet" in clf.classes else truth >= 0
-    originals = [to_rgb(read_image(s.path)) for s in val]
+    originals = [load_rgb(s.path) for s in val]
     print(
         f"{len(val)} PBC validation images, white cell at most {args.max_cell_share:g} of the crop"
     )

@@ -11,16 +11,20 @@ import logging
 from pathlib import Path
 
 
-def add_classifier_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--data", required=True, type=Path, help="ImageFolder tree of single-cell images"
-    )
+def _add_run_args(p: argparse.ArgumentParser, data_help: str, epochs: int, batch: int) -> None:
+    """The arguments every training run takes."""
+    p.add_argument("--data", required=True, type=Path, help=data_help)
     p.add_argument("--out", required=True, type=Path, help="run folder (checkpoints, logs, ONNX)")
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--batch", type=int, default=batch)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=20261122)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--init", type=Path, help="start from these weights (a run's best.pt)")
+
+
+def add_classifier_args(p: argparse.ArgumentParser) -> None:
+    _add_run_args(p, "ImageFolder tree of single-cell images", epochs=40, batch=64)
     p.add_argument(
         "--limit-per-class", type=int, default=0, help="use only N images per class (smoke tests)"
     )
@@ -30,7 +34,6 @@ def add_classifier_args(p: argparse.ArgumentParser) -> None:
         default=0.0,
         help="share of training views taken from images cut tighter around the cell",
     )
-    p.add_argument("--init", type=Path, help="start from these weights (a run's best.pt)")
 
 
 def run_classifier(args: argparse.Namespace, command: str) -> int:
@@ -56,18 +59,9 @@ def run_classifier(args: argparse.Namespace, command: str) -> int:
 
 
 def add_detector_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--data",
-        required=True,
-        type=Path,
-        help="YOLO-layout folder (images/train, labels/train, .../val)",
+    _add_run_args(
+        p, "YOLO-layout folder (images/train, labels/train, .../val)", epochs=140, batch=16
     )
-    p.add_argument("--out", required=True, type=Path, help="run folder (checkpoints, logs, ONNX)")
-    p.add_argument("--epochs", type=int, default=140)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--seed", type=int, default=20261122)
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument(
         "--limit",
         type=int,
@@ -80,7 +74,6 @@ def add_detector_args(p: argparse.ArgumentParser) -> None:
         default=0.25,
         help="share of a cell that must lie inside a training view for it to be labelled",
     )
-    p.add_argument("--init", type=Path, help="start from these weights (a run's best.pt)")
 
 
 def run_detector(args: argparse.Namespace, command: str) -> int:

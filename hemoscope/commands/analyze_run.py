@@ -288,10 +288,11 @@ def _finish(
 
 def _write_pdf(case: Case, pipeline: Pipeline, options: Options) -> bool:
     """The same differential report the station prints, written headless."""
-    from hemoscope.report import ExportError, ModelInfo, ReportSettings, SoftwareInfo, write_pdf
+    from hemoscope.core import ModelStamp
+    from hemoscope.report import ExportError, ReportSettings, SoftwareInfo, write_pdf
 
     assert options.pdf is not None
-    models = tuple(ModelInfo.from_card(card) for card in pipeline.model_cards().values())
+    models = tuple(ModelStamp.from_card(card) for card in pipeline.model_cards().values())
     settings = ReportSettings(
         software=SoftwareInfo(models=models),
         taxonomy=pipeline.taxonomy,

@@ -29,7 +29,6 @@ from .pdf import build_report, pdf_bytes, print_report, write_pdf
 from .retrain import YOLO_CLASSES, RetrainExport, export_crops, export_yolo
 from .settings import (
     LabInfo,
-    ModelInfo,
     PageSize,
     ReportSettings,
     SoftwareInfo,
@@ -54,7 +53,6 @@ __all__ = [
     "ExportError",
     "FieldImages",
     "LabInfo",
-    "ModelInfo",
     "PageSize",
     "PendingCell",
     "PendingReviewError",

@@ -20,7 +20,6 @@ from hemoscope.core import (
 
 __all__ = [
     "LabInfo",
-    "ModelInfo",
     "PageSize",
     "ReportSettings",
     "SoftwareInfo",
@@ -39,17 +38,12 @@ class LabInfo:
     logo: Path | None = None
 
 
-ModelInfo = ModelStamp
-"""One model the differential ran with: name, version and file hash (the core's
-`ModelStamp`, which every field records)."""
-
-
 @dataclass(frozen=True, slots=True)
 class SoftwareInfo:
     """The program and the models that produced the differential."""
 
     version: str = __version__
-    models: tuple[ModelInfo, ...] = ()
+    models: tuple[ModelStamp, ...] = ()
     name: str = "HemoScope"
 
     def label(self) -> str:

@@ -24,12 +24,11 @@ from PySide6.QtGui import QGuiApplication, QPagedPaintDevice
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from hemoscope.core import Case
+from hemoscope.core import Case, ModelStamp
 from hemoscope.report import (
     Decision,
     ExportError,
     LabInfo,
-    ModelInfo,
     ReportContent,
     ReportSettings,
     SoftwareInfo,
@@ -64,7 +63,7 @@ def report_settings(
     logo = Path(station.lab_logo) if station.lab_logo else None
     return ReportSettings(
         lab=LabInfo(station.lab_name, station.lab_address, logo),
-        software=SoftwareInfo(models=tuple(ModelInfo.from_card(c) for c in cards.values() if c)),
+        software=SoftwareInfo(models=tuple(ModelStamp.from_card(c) for c in cards.values() if c)),
         taxonomy=workspace.taxonomy,
         reference=workspace.reference,
         target=workspace.target,

@@ -27,7 +27,6 @@ from hemoscope.core import (
 from hemoscope.report import (
     Decision,
     ExportError,
-    ModelInfo,
     ReportSettings,
     SoftwareInfo,
     atomic_write_text,
@@ -213,11 +212,11 @@ def test_redo_makes_a_decision_stand_again() -> None:
 
 
 def test_the_report_names_the_models_each_field_recorded() -> None:
-    loaded = ReportSettings(software=SoftwareInfo(models=(ModelInfo("now", "9", "cc" * 32),)))
+    loaded = ReportSettings(software=SoftwareInfo(models=(ModelStamp("now", "9", "cc" * 32),)))
     case = case_with({"neutrophil": 20})
     assert report_content(case, loaded).settings.software.models == loaded.software.models
     old = ModelStamp("hemoscope-cell-detector", "2026.01.01", "aa" * 32)
     stamped = replace(case.fields[0], models=(old,))
     case = case.with_field(0, stamped)
     models = report_content(case, loaded).settings.software.models
-    assert models == (ModelInfo(old.name, old.version, old.sha256),)
+    assert models == (ModelStamp(old.name, old.version, old.sha256),)

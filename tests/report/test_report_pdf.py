@@ -12,10 +12,9 @@ from PySide6.QtGui import QColor, QImage
 from report_factories import case_with, images_of
 from report_pdf_text import pdf_pages, row_after
 
-from hemoscope.core import CaseInfo, ReferenceRange, clopper_pearson
+from hemoscope.core import CaseInfo, ModelStamp, ReferenceRange, clopper_pearson
 from hemoscope.report import (
     LabInfo,
-    ModelInfo,
     ReportSettings,
     SoftwareInfo,
     sign_off,
@@ -86,8 +85,8 @@ def test_header_escaping_versions_and_signatures(tmp_path: Path) -> None:
         comments="<b>not bold</b> & co\nsecond line",
     )
     case = case_with(LYMPHOCYTOSIS, info=info)
-    models = (ModelInfo("detector", "2026.03.01", "a3f9c2e4b1d07788aa99"),
-              ModelInfo.from_card({"name": "classifier", "version": "2026.03.02",
+    models = (ModelStamp("detector", "2026.03.01", "a3f9c2e4b1d07788aa99"),
+              ModelStamp.from_card({"name": "classifier", "version": "2026.03.02",
                                    "sha256": "77be12d09f3e4411cc00"}))  # fmt: skip
     settings = ReportSettings(
         lab=LabInfo("City Lab", "1 Road\nTown"), software=SoftwareInfo("9.9.9", models)
@@ -179,8 +178,8 @@ def test_chart_gives_way_to_keep_results_and_signatures_on_one_page(tmp_path: Pa
     counts = {"neutrophil": 50, "lymphocyte": 25, "monocyte": 9, "eosinophil": 6,
               "basophil": 1, "ig": 3, "band": 3, "erythroblast": 4, "smudge": 2}  # fmt: skip
     case = case_with(counts, info=info)
-    models = SoftwareInfo(models=(ModelInfo("detector", "1", "ab" * 32),
-                                  ModelInfo("classifier", "1", "cd" * 32)))  # fmt: skip
+    models = SoftwareInfo(models=(ModelStamp("detector", "1", "ab" * 32),
+                                  ModelStamp("classifier", "1", "cd" * 32)))  # fmt: skip
     for size in ("A4", "Letter"):
         settings = ReportSettings(lab=LabInfo("Lab", "Street 1\nTown"), software=models,
                                   page_size=size)  # type: ignore[arg-type]  # fmt: skip

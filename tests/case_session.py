@@ -13,8 +13,16 @@ import logging
 import numpy as np
 import numpy.typing as npt
 
-from hemoscope.core import Case, CaseInfo, Correction, CorrectionError, Field, UndoHistory
-from hemoscope.store import CaseStore, ImageRef, SignOffRecord
+from hemoscope.core import (
+    Case,
+    CaseInfo,
+    Correction,
+    CorrectionError,
+    Field,
+    SignOff,
+    UndoHistory,
+)
+from hemoscope.store import CaseStore, ImageRef
 
 __all__ = ["CaseSession"]
 
@@ -90,7 +98,7 @@ class CaseSession(UndoHistory):
         self._case = self.store.update_info(self.case, info, operator=self.operator)
         return self._case
 
-    def sign_off(self, *, performed_by: str, reviewed_by: str) -> SignOffRecord:
+    def sign_off(self, *, performed_by: str, reviewed_by: str) -> SignOff:
         """Record the sign-off (refused while cells await review); clears undo/redo."""
         record = self.store.record_sign_off(
             self.case, performed_by=performed_by, reviewed_by=reviewed_by

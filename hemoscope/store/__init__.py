@@ -25,7 +25,7 @@ from .errors import (
     StoreVersionError,
 )
 from .images import ImageRef, ImageStore, image_sha256
-from .records import AuditRecord, CaseSummary, SignOffRecord
+from .records import AuditRecord, CaseSummary
 from .schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from .store import CaseStore
 
@@ -52,7 +52,6 @@ __all__ = [
     "ImageStoreError",
     "IntegrityLevel",
     "SignOffError",
-    "SignOffRecord",
     "StaleCaseError",
     "StoreCorruptError",
     "StoreError",

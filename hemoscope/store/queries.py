@@ -6,7 +6,9 @@ import sqlite3
 from datetime import date, datetime
 from typing import Any
 
-from .records import AuditRecord, CaseSummary, SignOffRecord
+from hemoscope.core import SignOff
+
+from .records import AuditRecord, CaseSummary
 
 __all__ = ["audit_trail", "list_cases", "pending_review_cells", "sign_off_of"]
 
@@ -15,10 +17,10 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _sign_off(performed: Any, reviewed: Any, at: Any) -> SignOffRecord | None:
+def _sign_off(performed: Any, reviewed: Any, at: Any) -> SignOff | None:
     if at is None:
         return None
-    return SignOffRecord(str(performed or ""), str(reviewed or ""), datetime.fromisoformat(at))
+    return SignOff(str(performed or ""), str(reviewed or ""), datetime.fromisoformat(at))
 
 
 def list_cases(
@@ -90,7 +92,7 @@ def audit_trail(conn: sqlite3.Connection, case_id: str) -> list[AuditRecord]:
     ]
 
 
-def sign_off_of(conn: sqlite3.Connection, case_id: str) -> SignOffRecord | None:
+def sign_off_of(conn: sqlite3.Connection, case_id: str) -> SignOff | None:
     row = conn.execute(
         "SELECT performed_by, reviewed_by, signed_off_at FROM cases WHERE id = ?", (case_id,)
     ).fetchone()

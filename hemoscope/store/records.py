@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from hemoscope.core import SignOff
 
-__all__ = ["AuditRecord", "CaseSummary", "SignOffRecord"]
+__all__ = ["AuditRecord", "CaseSummary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +32,6 @@ class AuditRecord:
     detail: str
 
 
-SignOffRecord = SignOff
-"""A case's sign-off as the store keeps it: the core's `SignOff`."""
-
-
 @dataclass(frozen=True, slots=True)
 class CaseSummary:
     """One row of the case list (no fields or cells loaded)."""
@@ -49,7 +45,7 @@ class CaseSummary:
     created_at: datetime
     updated_at: datetime
     n_fields: int
-    sign_off: SignOffRecord | None
+    sign_off: SignOff | None
 
     @property
     def signed_off(self) -> bool:

@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from hemoscope.core import AddField, AuditEntry, Case, CaseInfo, Correction, Field
+from hemoscope.core import AddField, AuditEntry, Case, CaseInfo, Correction, Field, SignOff
 
 from . import queries
 from .audit_entries import auto_entries, field_entry, info_change_entry
 from .base import StoreBase, now_utc
 from .errors import CaseNotFoundError, SignOffError, StoreError
 from .images import ImageRef
-from .records import AuditRecord, CaseSummary, SignOffRecord
+from .records import AuditRecord, CaseSummary
 from .rows import insert_case, read_case
 
 __all__ = ["CaseStore"]
@@ -207,12 +207,12 @@ class CaseStore(StoreBase):
         return lambda field_id: self.field_image(case_id, field_id)
 
     # -- sign-off --------------------------------------------------------------------------
-    def sign_off_of(self, case_id: str) -> SignOffRecord | None:
+    def sign_off_of(self, case_id: str) -> SignOff | None:
         return queries.sign_off_of(self.conn, case_id)
 
     def record_sign_off(
         self, case: Case, *, performed_by: str, reviewed_by: str, at: datetime | None = None
-    ) -> SignOffRecord:
+    ) -> SignOff:
         """Record the sign-off; refused (`SignOffError`) while cells await review.
 
         Afterwards the case is locked: changes raise `CaseLockedError` until
@@ -248,7 +248,7 @@ class CaseStore(StoreBase):
                 ],
             )
         self._known[case.id] = (case, revision + 1)
-        return SignOffRecord(performed_by, reviewed_by, when)
+        return SignOff(performed_by, reviewed_by, when)
 
     def reopen(self, case: Case, *, operator: str, reason: str) -> None:
         """Clear a sign-off so the case can be amended (audited with the reason)."""

@@ -35,8 +35,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from hemoscope.core import AddField, Case, CaseInfo, Correction, Field
-from hemoscope.store import AuditRecord, CaseStore, CaseSummary, SignOffRecord
+from hemoscope.core import AddField, Case, CaseInfo, Correction, Field, SignOff
+from hemoscope.store import AuditRecord, CaseStore, CaseSummary
 
 __all__ = ["CaseBackend", "StoreBackend"]
 
@@ -71,15 +71,13 @@ class CaseBackend(Protocol):
         self, query: str = "", *, date_from: date | None = None, date_to: date | None = None
     ) -> list[CaseSummary]: ...
 
-    def open_case(self, case_id: str) -> tuple[Case, SignOffRecord | None]: ...
+    def open_case(self, case_id: str) -> tuple[Case, SignOff | None]: ...
 
     def close_case(self, case: Case) -> None: ...
 
     def audit_trail(self, case: Case) -> list[AuditRecord]: ...
 
-    def record_sign_off(
-        self, case: Case, *, performed_by: str, reviewed_by: str
-    ) -> SignOffRecord: ...
+    def record_sign_off(self, case: Case, *, performed_by: str, reviewed_by: str) -> SignOff: ...
 
     def reopen(self, case: Case, *, reason: str) -> None: ...
 
@@ -177,15 +175,15 @@ class StoreBackend:
         )
         return found
 
-    def open_case(self, case_id: str) -> tuple[Case, SignOffRecord | None]:
+    def open_case(self, case_id: str) -> tuple[Case, SignOff | None]:
         """A saved case as the database has it, with its sign-off (None: not signed);
         writes are accepted again (see `on_error`)."""
 
-        def load(store: CaseStore) -> tuple[Case, SignOffRecord | None]:
+        def load(store: CaseStore) -> tuple[Case, SignOff | None]:
             self._broken = False
             return store.load_case(case_id), store.sign_off_of(case_id)
 
-        opened: tuple[Case, SignOffRecord | None] = self._call(load)
+        opened: tuple[Case, SignOff | None] = self._call(load)
         return opened
 
     def close_case(self, case: Case) -> None:
@@ -196,10 +194,10 @@ class StoreBackend:
         records: list[AuditRecord] = self._call(lambda store: store.audit_trail(case.id))
         return records
 
-    def record_sign_off(self, case: Case, *, performed_by: str, reviewed_by: str) -> SignOffRecord:
+    def record_sign_off(self, case: Case, *, performed_by: str, reviewed_by: str) -> SignOff:
         """Sign the case off (raises `SignOffError` while cells await review); it is locked
         until `reopen`."""
-        record: SignOffRecord = self._call(
+        record: SignOff = self._call(
             lambda store: store.record_sign_off(
                 case, performed_by=performed_by, reviewed_by=reviewed_by
             )

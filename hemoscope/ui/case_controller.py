@@ -34,8 +34,8 @@ from hemoscope.core import (
     Field,
     ManualIncrement,
     Relabel,
+    SignOff,
 )
-from hemoscope.store import SignOffRecord
 from hemoscope.ui.workspace import CaseWorkspace, TargetWatch
 
 __all__ = ["CaseController"]
@@ -140,7 +140,7 @@ class CaseController(QObject):
         self.workspace.set_info(info)
         self._emit_changed("", "")
 
-    def sign_off(self, *, performed_by: str, reviewed_by: str) -> SignOffRecord:
+    def sign_off(self, *, performed_by: str, reviewed_by: str) -> SignOff:
         """Sign the case off; it is locked, and the undo history ends here."""
         record = self.workspace.record_sign_off(performed_by=performed_by, reviewed_by=reviewed_by)
         self.undo_stack.clear()

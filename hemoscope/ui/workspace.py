@@ -33,10 +33,11 @@ from hemoscope.core import (
     Correction,
     Field,
     ReferenceSet,
+    SignOff,
     Tally,
     Taxonomy,
 )
-from hemoscope.store import CaseLockedError, SignOffRecord
+from hemoscope.store import CaseLockedError
 from hemoscope.ui.case_backend import CaseBackend
 from hemoscope.ui.memory_backend import MemoryBackend
 
@@ -99,7 +100,7 @@ class CaseWorkspace:
         self.target = target
         self.reference = reference
         self.case: Case | None = None
-        self.sign_off: SignOffRecord | None = None
+        self.sign_off: SignOff | None = None
         self._images: OrderedDict[str, Image] = OrderedDict()
         self._cache_bytes = cache_bytes
 
@@ -139,7 +140,7 @@ class CaseWorkspace:
         """The open case is signed off: it cannot change until reopened."""
         return self.sign_off is not None
 
-    def record_sign_off(self, *, performed_by: str, reviewed_by: str) -> SignOffRecord:
+    def record_sign_off(self, *, performed_by: str, reviewed_by: str) -> SignOff:
         """Sign the open case off (raises `SignOffError` while cells await review)."""
         case = self._current()  # the backend signs off after every write queued before
         self.sign_off = self.backend.record_sign_off(

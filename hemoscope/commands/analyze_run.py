@@ -288,11 +288,10 @@ def _finish(
 
 def _write_pdf(case: Case, pipeline: Pipeline, options: Options) -> bool:
     """The same differential report the station prints, written headless."""
-    from hemoscope.core import ModelStamp
     from hemoscope.report import ExportError, ReportSettings, SoftwareInfo, write_pdf
 
     assert options.pdf is not None
-    models = tuple(ModelStamp.from_card(card) for card in pipeline.model_cards().values())
+    models = pipeline.stamps  # the models every field records
     settings = ReportSettings(
         software=SoftwareInfo(models=models),
         taxonomy=pipeline.taxonomy,

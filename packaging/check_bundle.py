@@ -31,6 +31,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from elf_info import elf_info
+from workstation import OPTIONAL
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL_IMAGES = ROOT.parent / "shared" / "data" / "txl-pbc" / "images" / "val"
 IMAGE_COUNT = 6
@@ -59,9 +63,6 @@ HOST_LIBRARY_PREFIXES = (
     "libwayland-",
     "libxcb.so",
 )
-# Taken from the workstation for an optional plugin: without CUPS, Qt does not load its
-# CUPS print plugin and the station shows no printers (reports are still saved as PDF).
-OPTIONAL_HOST_LIBRARIES = {"libcups.so.2": "printing through CUPS"}
 
 
 class CheckFailed(Exception):
@@ -138,14 +139,12 @@ def check_contents(bundle: Path, exe: Path) -> str:
     problems += [
         f"{lib} (needed by {who}) is neither bundled nor installed"
         for lib, who in missing_libs
-        if lib not in OPTIONAL_HOST_LIBRARIES
+        if lib not in OPTIONAL
     ]
     if problems:
         raise CheckFailed("; ".join(problems[:10]) + (" ..." if len(problems) > 10 else ""))
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
-    absent = sorted(
-        {OPTIONAL_HOST_LIBRARIES[lib] for lib, _ in missing_libs if lib in OPTIONAL_HOST_LIBRARIES}
-    )
+    absent = sorted({OPTIONAL[lib] for lib, _ in missing_libs if lib in OPTIONAL})
     return (
         f"{len(files)} files, {size / 2**20:.0f} MiB, {len(modules)} frozen modules; "
         "no torch, torchvision or hemoscope.training"
@@ -178,9 +177,6 @@ def _frozen_modules(exe: Path) -> set[str]:
 
 
 def _missing_libraries(internal: Path) -> list[tuple[str, str]]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from elf_info import elf_info
-
     bundled = {p.name for p in internal.rglob("*.so*")}
     host = _host_libraries()
     missing = []

@@ -169,7 +169,7 @@ def evaluate_detector(args: argparse.Namespace) -> int:
         error(str(exc))
         return EXIT_FAILED
     count_thresholds = [float(t) for t in det.class_thresholds]
-    det.threshold = min(AP_SCORE_FLOOR, *count_thresholds)
+    det.set_threshold(AP_SCORE_FLOOR)  # the whole precision-recall curve
     results: list[ImageResult] = []
     try:
         for _path, rgb, boxes, classes in iter_yolo(args.data, args.split, len(det.names)):

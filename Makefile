@@ -9,7 +9,16 @@ ARGS   ?=
 WHEELS := $(wildcard packaging/wheels/*.whl)
 INSTALL := $(PIP) install --find-links packaging/wheels
 
-.PHONY: run test lint typecheck contracts pytest bundle bundle-check bench-bundle clean
+.PHONY: run test lint typecheck contracts pytest bundle bundle-check bench-bundle clean \
+	system-deps-run system-deps-bundle system-deps-test
+
+# System packages (Qt's X11/Wayland libraries, fonts, CUPS; the bundle's build tools; the
+# test tools): packaging/system_deps.py looks for them at every start (milliseconds when
+# all are there) and installs what is missing with apt-get as root on Debian/Ubuntu,
+# elsewhere names the command to run and stops. SYSTEM_DEPS=0 skips the check.
+SYSTEM_DEPS ?= 1
+system-deps-run system-deps-bundle system-deps-test:
+	@$(if $(filter-out 0,$(SYSTEM_DEPS)),$(PYTHON) packaging/system_deps.py $(@:system-deps-%=%) --venv $(VENV),:)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +32,7 @@ $(VENV)/.dev: pyproject.toml $(WHEELS) | $(PY)
 	$(INSTALL) -e ".[dev]" --upgrade opencv-python-headless
 	touch $@ $(VENV)/.runtime
 
-run: $(VENV)/.runtime
+run: system-deps-run $(VENV)/.runtime
 	$(VENV)/bin/hemoscope $(ARGS)
 
 lint: $(VENV)/.dev
@@ -36,20 +45,20 @@ typecheck: $(VENV)/.dev
 contracts: $(VENV)/.dev
 	$(VENV)/bin/lint-imports
 
-pytest: $(VENV)/.dev
+pytest: system-deps-test $(VENV)/.dev
 	$(PY) -m pytest
 
-test: lint typecheck contracts pytest bundle-check
+test: system-deps-test lint typecheck contracts pytest bundle-check
 
 # The offline bundle: dist/HemoScope/ (onedir), or with ONEFILE=1 dist/hemoscope-onefile.
 ONEFILE ?=
-bundle: $(VENV)/.dev
+bundle: system-deps-bundle $(VENV)/.dev
 	HEMOSCOPE_ONEFILE=$(ONEFILE) $(VENV)/bin/pyinstaller packaging/hemoscope.spec \
 		--distpath dist --workpath build/$(if $(filter-out 0,$(ONEFILE)),onefile,onedir) \
 		-y --log-level WARN
 
 # Build the bundle, then check it against the source tree (packaging/check_bundle.py).
-bundle-check: bundle
+bundle-check: system-deps-test bundle
 	$(PY) packaging/check_bundle.py dist/HemoScope
 
 bench-bundle: bundle

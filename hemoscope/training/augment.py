@@ -46,6 +46,33 @@ class PhotometricConfig:
     p_jpeg: float = 0.3
     jpeg_quality: tuple[int, int] = (25, 90)
     p_gray: float = 0.02
+    p_lowres: float = 0.0  # share of samples taken down to a lower resolution and back
+    lowres: tuple[float, float] = (0.35, 0.8)  # the lower resolution, x the crop's side
+
+
+WIDE = PhotometricConfig(
+    hed_scale=0.5,
+    hed_shift=0.08,
+    brightness=0.35,
+    contrast=0.4,
+    saturation=0.6,
+    hue=0.15,
+    gamma=(0.6, 1.8),
+    white_balance=0.35,
+    p_blur=0.55,
+    blur_sigma=(0.4, 3.0),
+    p_noise=0.4,
+    noise_std=(0.005, 0.05),
+    p_jpeg=0.4,
+    jpeg_quality=(20, 90),
+    p_gray=0.02,
+    p_lowres=0.35,
+)
+"""Other laboratories' cameras and stains, far wider than PBC's own variation: stain
+concentrations x0.5-1.5, hue +-54 degrees, white balance x0.65-1.35, strong blur, and
+pictures taken at a third to four fifths of the resolution (a lower magnification)."""
+
+AUGMENTATIONS = {"pbc": PhotometricConfig(), "wide": WIDE}
 
 
 def _uniform(g: torch.Generator, n: int, lo: float, hi: float) -> torch.Tensor:
@@ -148,9 +175,28 @@ def jpeg_artefacts(
     return out
 
 
+def low_resolution(
+    x: torch.Tensor, g: torch.Generator, p: float, scale: tuple[float, float]
+) -> torch.Tensor:
+    """Some samples taken down to a lower resolution (area) and back up (bilinear), as a
+    camera at a lower magnification sees the same cell."""
+    chosen = torch.nonzero(torch.rand(x.shape[0], generator=g) < p).flatten().tolist()
+    if not chosen:
+        return x
+    out = x.clone()
+    size = x.shape[-1]
+    for i in chosen:
+        side = max(8, round(size * float(_uniform(g, 1, *scale))))
+        small = F.interpolate(x[i : i + 1], size=(side, side), mode="area")
+        out[i : i + 1] = F.interpolate(small, size=(size, size), mode="bilinear")
+    return out
+
+
 def photometric(x: torch.Tensor, g: torch.Generator, cfg: PhotometricConfig) -> torch.Tensor:
-    """The full photometric chain: stain, colour, focus, noise, compression."""
+    """The full photometric chain: resolution, stain, colour, focus, noise, compression."""
     n = x.shape[0]
+    if cfg.p_lowres > 0:
+        x = low_resolution(x, g, cfg.p_lowres, cfg.lowres)
     x = hed_jitter(x, g, cfg.hed_scale, cfg.hed_shift)
     x = colour_jitter(x, g, cfg)
     gray = torch.rand(n, generator=g) < cfg.p_gray

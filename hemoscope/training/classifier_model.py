@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hemoscope.training.layers import Normalise, conv_bn_relu, stage
+from hemoscope.training.layers import Norm, Normalise, conv_bn_relu, stage
 
 INPUT_SIZE = 128
 MEAN = (0.5, 0.5, 0.5)
@@ -23,14 +23,18 @@ class CellClassifier(nn.Module):
         widths: tuple[int, int, int, int] = (32, 64, 128, 192),
         blocks: tuple[int, int, int, int] = (2, 2, 2, 2),
         dropout: float = 0.2,
+        norm: Norm = "batch",
     ) -> None:
         super().__init__()
+        self.norm_kind = norm
         self.norm = Normalise(MEAN, STD)
-        self.stem = nn.Sequential(conv_bn_relu(3, 24, 2), conv_bn_relu(24, widths[0], 2))
+        self.stem = nn.Sequential(
+            conv_bn_relu(3, 24, 2, norm=norm), conv_bn_relu(24, widths[0], 2, norm=norm)
+        )
         stages = []
         cin = widths[0]
         for i, (w, n) in enumerate(zip(widths, blocks, strict=True)):
-            stages.append(stage(cin, w, n, 1 if i == 0 else 2))
+            stages.append(stage(cin, w, n, 1 if i == 0 else 2, norm))
             cin = w
         self.stages = nn.Sequential(*stages)
         self.dropout = nn.Dropout(dropout)

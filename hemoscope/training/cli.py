@@ -34,6 +34,27 @@ def add_classifier_args(p: argparse.ArgumentParser) -> None:
         default=0.0,
         help="share of training views taken from images cut tighter around the cell",
     )
+    p.add_argument(
+        "--norm", choices=("batch", "group"), default="batch", help="normalisation layers"
+    )
+    p.add_argument(
+        "--augment",
+        choices=("pbc", "wide"),
+        default="pbc",
+        help="photometric augmentation: PBC's own variation or other laboratories' (wide)",
+    )
+    p.add_argument(
+        "--standardise",
+        action="store_true",
+        help="render every crop with the run-time colour standardisation (vision.stain)",
+    )
+    p.add_argument(
+        "--monitor",
+        action="append",
+        default=[],
+        metavar="NAME=FOLDER",
+        help="labelled cells of another laboratory measured every epoch (never selected on)",
+    )
 
 
 def run_classifier(args: argparse.Namespace, command: str) -> int:
@@ -50,6 +71,10 @@ def run_classifier(args: argparse.Namespace, command: str) -> int:
         limit_per_class=args.limit_per_class,
         tight_views=args.tight_views,
         init=str(args.init) if args.init else "",
+        norm=args.norm,
+        augment=args.augment,
+        standardise=args.standardise,
+        monitor=tuple(args.monitor),
     )
     train(cfg)
     from hemoscope.training.export_classifier import finalise

@@ -1,15 +1,34 @@
-"""Building blocks shared by the classifier and the detector."""
+"""Building blocks shared by the classifier and the detector.
+
+``norm`` chooses the normalisation after each convolution: ``"batch"`` (BatchNorm: the
+statistics of the training images, frozen at run time) or ``"group"`` (GroupNorm, 8
+groups: each image normalised by its own statistics, which holds better when another
+laboratory's camera and stain shift them; Tsutsui et al., ICASSP 2023).
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from torch import nn
 
+Norm = Literal["batch", "group"]
+GROUPS = 8
 
-def conv_bn_relu(cin: int, cout: int, stride: int = 1, k: int = 3) -> nn.Sequential:
+
+def norm_layer(channels: int, norm: Norm = "batch") -> nn.Module:
+    if norm == "group":
+        return nn.GroupNorm(GROUPS if channels % GROUPS == 0 else 1, channels)
+    return nn.BatchNorm2d(channels)
+
+
+def conv_bn_relu(
+    cin: int, cout: int, stride: int = 1, k: int = 3, norm: Norm = "batch"
+) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(cin, cout, k, stride, k // 2, bias=False),
-        nn.BatchNorm2d(cout),
+        norm_layer(cout, norm),
         nn.ReLU(inplace=True),
     )
 
@@ -17,25 +36,25 @@ def conv_bn_relu(cin: int, cout: int, stride: int = 1, k: int = 3) -> nn.Sequent
 class ResBlock(nn.Module):
     """Basic residual block (two 3x3 convolutions), optionally strided."""
 
-    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+    def __init__(self, cin: int, cout: int, stride: int = 1, norm: Norm = "batch") -> None:
         super().__init__()
-        self.a = conv_bn_relu(cin, cout, stride)
-        self.b = nn.Sequential(nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+        self.a = conv_bn_relu(cin, cout, stride, norm=norm)
+        self.b = nn.Sequential(nn.Conv2d(cout, cout, 3, 1, 1, bias=False), norm_layer(cout, norm))
         self.short: nn.Module
         if cin == cout and stride == 1:
             self.short = nn.Identity()
         else:
             self.short = nn.Sequential(
-                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+                nn.Conv2d(cin, cout, 1, stride, bias=False), norm_layer(cout, norm)
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(self.b(self.a(x)) + self.short(x))
 
 
-def stage(cin: int, cout: int, blocks: int, stride: int) -> nn.Sequential:
-    layers = [ResBlock(cin, cout, stride)]
-    layers += [ResBlock(cout, cout) for _ in range(blocks - 1)]
+def stage(cin: int, cout: int, blocks: int, stride: int, norm: Norm = "batch") -> nn.Sequential:
+    layers = [ResBlock(cin, cout, stride, norm)]
+    layers += [ResBlock(cout, cout, norm=norm) for _ in range(blocks - 1)]
     return nn.Sequential(*layers)
 
 

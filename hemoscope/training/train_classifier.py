@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from hemoscope.training.augment import PhotometricConfig, photometric
+from hemoscope.training.augment import AUGMENTATIONS, PhotometricConfig, photometric
 from hemoscope.training.classifier_model import INPUT_SIZE, CellClassifier
 from hemoscope.training.common import (
     TrainState,
@@ -24,6 +24,8 @@ from hemoscope.training.common import (
     seed_everything,
     set_threads,
 )
+from hemoscope.training.layers import Norm
+from hemoscope.training.monitor import Monitor
 from hemoscope.training.pbc_data import Sample, list_samples, load_all, stratified_split
 from hemoscope.vision.classification_metrics import (
     classification_report,
@@ -31,6 +33,7 @@ from hemoscope.vision.classification_metrics import (
 )
 from hemoscope.vision.crops import CROP_SCALE, PBC_CELL_FRACTION, cut_crop
 from hemoscope.vision.single_cell import MAX_CELL_SHARE
+from hemoscope.vision.stain import standardise_batch
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,10 @@ class ClassifierTrainConfig:
     tight_views: float = 0.0  # share of views from images cut tighter around the cell
     tight_range: tuple[float, float] = (0.4, 0.8)  # their side, x the image's shorter side
     init: str = ""  # weights (a run's best.pt) to start from instead of random ones
+    norm: str = "batch"  # "batch" or "group" (layers.norm_layer)
+    augment: str = "pbc"  # photometric strength: "pbc" or "wide" (augment.AUGMENTATIONS)
+    standardise: bool = False  # crops rendered by vision.stain after augmentation
+    monitor: tuple[str, ...] = ()  # NAME=FOLDER sets measured every epoch (never selected on)
 
 
 def nominal_geometry(img: np.ndarray) -> tuple[float, float, float]:
@@ -102,7 +109,17 @@ def make_batch(
     x = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0)
     if g is not None:
         x = photometric(x, g, pcfg)
+    if cfg.standardise:
+        x = standardised(x)
     return x.contiguous(memory_format=torch.channels_last), torch.from_numpy(labels[idx])
+
+
+def standardised(x: torch.Tensor) -> torch.Tensor:
+    """A float batch (N, 3, S, S) in 0..1 quantised to 8 bits as a camera gives it and
+    rendered by the run-time colour standardisation (`hemoscope.vision.stain`)."""
+    u8 = (x.permute(0, 2, 3, 1).clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).numpy()
+    out, _ = standardise_batch(u8)
+    return torch.from_numpy(out).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 def tight_view(
@@ -166,7 +183,8 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     y_train = np.array([s.label for s in train_s], np.int64)
     y_val = np.array([s.label for s in val_s], np.int64)
 
-    model = CellClassifier(len(CLASSES))
+    model = CellClassifier(len(CLASSES), norm=_norm(cfg.norm))
+    monitor = Monitor.load(cfg.monitor, CLASSES, cfg.standardise)
     if cfg.init:  # fine-tuning: start from earlier weights (a checkpoint resumes over them)
         model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
         log.info("starting from the weights in %s", cfg.init)
@@ -177,7 +195,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         steps_per_epoch=steps_per_epoch, epochs=cfg.epochs, warmup_epochs=2,
     )  # fmt: skip
     state.resume(out / "last.ckpt")
-    pcfg = PhotometricConfig()
+    pcfg = AUGMENTATIONS[cfg.augment]
     for epoch in range(state.epoch, cfg.epochs):
         model.train()
         rng = np.random.default_rng([cfg.seed, epoch])
@@ -210,22 +228,35 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
             "val_macro_f1": rep.macro_f1,
             "lr": state.sched.get_last_lr()[0],
             "seconds": time.time() - t0,
+            **monitor.measure(state.ema.model),
         }
         state.history.append(rec)
         append_jsonl(out / "history.jsonl", rec)
         tqdm.write(
             f"epoch {epoch + 1}: loss {rec['train_loss']:.4f} val acc {rep.accuracy:.4f} "
             f"macro-F1 {rep.macro_f1:.4f} ({rec['seconds']:.0f} s)"
+            + "".join(f" {k} {v:.4f}" for k, v in rec.items() if k.startswith("monitor"))
         )
         if rep.macro_f1 > state.best:
             state.best = rep.macro_f1
             torch.save(
-                {"model": state.ema.model.state_dict(), "epoch": epoch + 1, "classes": CLASSES},
+                {
+                    "model": state.ema.model.state_dict(),
+                    "epoch": epoch + 1,
+                    "classes": CLASSES,
+                    "norm": cfg.norm,
+                },
                 out / "best.pt",
             )
         state.epoch = epoch + 1
         state.save(out / "last.ckpt", asdict(cfg))
     return {"best_macro_f1": state.best, "history": state.history}
+
+
+def _norm(name: str) -> Norm:
+    if name not in ("batch", "group"):
+        raise SystemExit(f"unknown normalisation '{name}' (batch or group)")
+    return "group" if name == "group" else "batch"
 
 
 def _limit(samples: list[Sample], n: int) -> list[Sample]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,8 @@ from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.crops import crop_geometry, cut_crop, whole_image_geometry
 from hemoscope.vision.image_input import Channels, to_rgb
 from hemoscope.vision.model_card import ModelError, create_session, load_card, models_dir
+from hemoscope.vision.stain import standardise_batch
+from hemoscope.vision.unfamiliar import UnfamiliarModel
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +23,18 @@ F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 
 
+LOW_CONFIDENCE = "low confidence"
+UNFAMILIAR = "unfamiliar"
+
+
 @dataclass(frozen=True)
 class Classification:
     """Per crop: calibrated probabilities (N, C), best class and its probability,
-    the review flag, and the pooled embedding (N, D)."""
+    the review flag, and the pooled embedding (N, D); why each flagged crop is flagged
+    (``reasons``: "low confidence", "unfamiliar", or both joined by "; "), its
+    unfamiliarity score (`vision.unfamiliar`, NaN without the statistics) and what its
+    colour standardisation was based on (`vision.stain.StainBasis`, "off" when the
+    model takes crops as they are)."""
 
     probabilities: npt.NDArray[np.float64]
     labels: tuple[str, ...]
@@ -32,6 +42,9 @@ class Classification:
     review: npt.NDArray[np.bool_]
     embedding: F32
     classes: tuple[str, ...]
+    reasons: tuple[str, ...] = ()
+    unfamiliarity: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    stain: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -60,6 +73,9 @@ class Classifier:
             raise ModelError(f"model card of {self.path.name} lacks {exc}") from exc
         self.review_threshold = review_threshold if review_threshold is not None else card_threshold
         self.batch_size = max(1, batch_size)
+        # Models trained on standardised crops (`vision.stain`) get standardised crops.
+        self.standardise = bool(self.card.get("standardisation"))
+        self.unfamiliar = UnfamiliarModel.from_card(self.path, self.card)
 
     @property
     def version(self) -> str:
@@ -71,6 +87,11 @@ class Classifier:
         if arr.ndim != 4 or arr.shape[1:] != (self.input_size, self.input_size, 3):
             side = self.input_size
             raise ValueError(f"expected crops of shape (N, {side}, {side}, 3), got {arr.shape}")
+        if self.standardise and len(arr):
+            arr, bases = standardise_batch(arr)
+            stain: tuple[str, ...] = bases
+        else:
+            stain = ("off",) * len(arr)
         logits, emb = [], []
         for s in range(0, len(arr), self.batch_size):
             x = arr[s : s + self.batch_size].transpose(0, 3, 1, 2).astype(np.float32) * np.float32(
@@ -84,15 +105,28 @@ class Classifier:
         probs = softmax(all_logits, self.temperature)
         best = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
         conf = probs.max(axis=1) if len(probs) else np.zeros(0)
+        embedding = np.concatenate(emb).astype(np.float32) if emb else np.zeros((0, 0), np.float32)
+        low = conf < self.review_threshold
+        if self.unfamiliar is not None and len(embedding):
+            score = self.unfamiliar.scores(embedding)
+            odd = score > self.unfamiliar.threshold
+        else:
+            score = np.full(len(conf), np.nan)
+            odd = np.zeros(len(conf), bool)
+        reasons = tuple(
+            "; ".join(r for r, on in ((LOW_CONFIDENCE, lo), (UNFAMILIAR, od)) if on)
+            for lo, od in zip(low, odd, strict=True)
+        )
         return Classification(
             probabilities=probs,
             labels=tuple(self.classes[i] for i in best),
             confidence=conf,
-            review=conf < self.review_threshold,
-            embedding=np.concatenate(emb).astype(np.float32)
-            if emb
-            else np.zeros((0, 0), np.float32),
+            review=low | odd,
+            embedding=embedding,
             classes=self.classes,
+            reasons=reasons,
+            unfamiliarity=score,
+            stain=stain,
         )
 
     def crops_for_boxes(self, image_rgb: U8, boxes: npt.ArrayLike, rbc: float | None = None) -> U8:

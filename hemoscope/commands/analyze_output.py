@@ -36,7 +36,7 @@ __all__ = [
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CELL_COLUMNS = (
     "file", "cell", "kind", "detected_kind", "class", "score", "probability", "review",
-    "x1", "y1", "x2", "y2",
+    "x1", "y1", "x2", "y2", "review_reason",
 )  # fmt: skip
 SUMMARY_COLUMNS = (
     "class", "name", "in_differential", "count", "percent", "ci95_low", "ci95_high",

@@ -15,9 +15,11 @@ from hemoscope.core import (
     Cell,
     CellKind,
     Field,
+    FlagCounts,
     SmearEstimate,
     Tally,
     Taxonomy,
+    count_flags,
     effective_kind,
     reported_class,
     round_half_up,
@@ -26,10 +28,12 @@ from hemoscope.core import (
 
 __all__ = [
     "ESTIMATE_NOTE",
+    "case_flags",
     "cell_row",
     "differential_json",
     "estimates_json",
     "field_counts",
+    "flags_json",
     "summary_rows",
     "table",
 ]
@@ -45,6 +49,7 @@ def cell_row(cell: Cell, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> dict[str, Any
 
     ``class`` is the taxonomy id: the white cell's class, ``"platelet"`` for a detected
     platelet, null for a red cell (and for a white cell the models could not classify).
+    ``review_reason``: why the cell is flagged (reasons joined by "; "), "" when it is not.
     """
     return {
         "box": [round(v, 1) for v in cell.box.as_tuple()],
@@ -54,7 +59,19 @@ def cell_row(cell: Cell, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> dict[str, Any
         "score": round(cell.score, 4),
         "probability": None if cell.probability is None else round(cell.probability, 4),
         "review": cell.review,
+        "review_reason": cell.review_reason,
     }
+
+
+def case_flags(case: Case) -> FlagCounts:
+    """The case's cells flagged for review, by reason."""
+    return count_flags(c for _, c in case.iter_cells())
+
+
+def flags_json(flags: FlagCounts) -> dict[str, Any]:
+    """``{"total": cells flagged for review, "by_reason": {reason: cells}}``; a cell
+    with two reasons counts under both, one without under "reason not recorded"."""
+    return {"total": flags.flagged, "by_reason": flags.by_reason}
 
 
 def field_counts(field: Field, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> dict[str, int]:
@@ -141,8 +158,15 @@ def summary_rows(tally: Tally) -> list[dict[str, object]]:
     return rows
 
 
-def table(tally: Tally, estimates: dict[str, Any], n_ok: int, n_failed: int) -> str:
-    """The differential as a text table, with the estimates, for stdout."""
+def table(
+    tally: Tally,
+    estimates: dict[str, Any],
+    n_ok: int,
+    n_failed: int,
+    flags: FlagCounts | None = None,
+) -> str:
+    """The differential as a text table, with the estimates, for stdout; with ``flags``,
+    the cells flagged for review by reason."""
     failed = f", {n_failed} failed" if n_failed else ""
     reached = "reached" if tally.target_reached else f"not reached, {tally.remaining} to go"
     lines = [
@@ -165,7 +189,8 @@ def table(tally: Tally, estimates: dict[str, Any], n_ok: int, n_failed: int) -> 
             lines.append(f"  {r.display_name:<28}{r.count:>6}   {per}")
     if tally.unclassified:
         lines.append(f"unclassified white cells: {tally.unclassified}")
-    lines.append(f"cells flagged for review: {tally.pending_review}")
+    flagged = str(tally.pending_review) if flags is None else flags.text()
+    lines.append(f"cells flagged for review: {flagged}")
     lines += ["", "Estimates (from cells per field; not counts):"]
     lines.append("  " + _estimate_line("platelets", estimates.get("platelets"), None))
     lines.append("  " + _estimate_line("WBC", estimates.get("wbc"), "set --wbc-factor"))

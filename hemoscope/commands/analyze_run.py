@@ -29,10 +29,12 @@ from hemoscope.commands.analyze_output import (
     write_stdout,
 )
 from hemoscope.commands.analyze_report import (
+    case_flags,
     cell_row,
     differential_json,
     estimates_json,
     field_counts,
+    flags_json,
     summary_rows,
     table,
 )
@@ -263,10 +265,12 @@ def _finish(
         wbc_factor=options.wbc_factor,
         taxonomy=pipeline.taxonomy,
     )
+    flags = case_flags(case)
     cards = pipeline.model_cards()
     tail = {
         "files": {"total": len(fields) + n_failed, "ok": len(fields), "failed": n_failed},
         "differential": differential_json(tally),
+        "flagged": flags_json(flags),
         "estimates": estimates,
         "models": {name: model_info(card) for name, card in cards.items()},
         "review_threshold": pipeline.review_threshold,
@@ -282,7 +286,7 @@ def _finish(
     if not fields:
         error(f"none of the {n_failed} files could be analysed")
         return True
-    write_stdout(table(tally, estimates, len(fields), n_failed))
+    write_stdout(table(tally, estimates, len(fields), n_failed, flags))
     return options.pdf is None or _write_pdf(case, pipeline, options)
 
 

@@ -58,8 +58,12 @@ class Cell:
         final_class: the technician's class id, ``None`` until a human decides.
         score: detector confidence in [0, 1] (1.0 for hand-added cells).
         probability: classifier probability of ``auto_class`` in [0, 1], or ``None``.
-        review: flagged for the technician to look at (low confidence, rare class...).
+        review: flagged for the technician to look at. It records the machine's flag
+            and stays when a human decides (see `pending_review`).
         manual: added by a human.
+        review_reason: why the cell is flagged: one reason or several joined by
+            ``"; "`` (see :mod:`hemoscope.core.review`); ``""`` when not flagged, and
+            on cells flagged before reasons were recorded. A reason needs ``review``.
     """
 
     id: str
@@ -71,6 +75,7 @@ class Cell:
     probability: float | None = None
     review: bool = False
     manual: bool = False
+    review_reason: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -86,6 +91,12 @@ class Cell:
         _check_unit("Cell.score", self.score)
         if self.probability is not None:
             _check_unit("Cell.probability", self.probability)
+        if not isinstance(self.review_reason, str):
+            raise TypeError(f"Cell.review_reason must be a str, got {self.review_reason!r}")
+        if self.review_reason and not self.review:
+            raise ValueError(
+                f"Cell.review_reason {self.review_reason!r} given but the cell is not flagged"
+            )
 
     @classmethod
     def create(
@@ -99,9 +110,21 @@ class Cell:
         probability: float | None = None,
         review: bool = False,
         manual: bool = False,
+        review_reason: str = "",
     ) -> Cell:
-        """A cell with a fresh id."""
-        return cls(new_id(), box, kind, auto_class, final_class, score, probability, review, manual)
+        """A cell with a fresh id (``review_reason``: see :func:`~.review.join_reasons`)."""
+        return cls(
+            new_id(),
+            box,
+            kind,
+            auto_class,
+            final_class,
+            score,
+            probability,
+            review,
+            manual,
+            review_reason,
+        )
 
     @property
     def effective_class(self) -> str | None:

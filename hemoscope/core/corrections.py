@@ -161,10 +161,12 @@ class _CellEdit(Correction):
 
 @dataclass(frozen=True)
 class Relabel(_CellEdit):
-    """Set the technician's class of a cell; clears its review flag.
+    """Set the technician's class of a cell.
 
     The cell takes the kind of its new class (relabelling a red-cell detection as a
-    lymphocyte makes it a white cell that counts).
+    lymphocyte makes it a white cell that counts). Its review flag and reason stay: they
+    record why the machine flagged it; the decision (``final_class``) ends the review
+    (`Cell.pending_review`).
     """
 
     action: ClassVar[str] = "relabel"
@@ -174,9 +176,7 @@ class Relabel(_CellEdit):
         _check_class(self.taxonomy, self.new_class)
 
     def _edit(self, cell: Cell) -> Cell:
-        return replace(
-            cell, final_class=self.new_class, review=False, kind=self.taxonomy[self.new_class].kind
-        )
+        return replace(cell, final_class=self.new_class, kind=self.taxonomy[self.new_class].kind)
 
     def audit(self) -> AuditEntry:
         old = None if self.before is None else self.before.effective_class
@@ -194,14 +194,15 @@ class Relabel(_CellEdit):
 
 @dataclass(frozen=True)
 class Confirm(_CellEdit):
-    """Accept the classifier's class: ``final_class = auto_class``, review cleared."""
+    """Accept the classifier's class: ``final_class = auto_class``; like `Relabel`, the
+    review flag and reason stay as the machine's record and the review is over."""
 
     action: ClassVar[str] = "confirm"
 
     def _edit(self, cell: Cell) -> Cell:
         if cell.auto_class is None:
             raise CorrectionError(f"cell {_short(cell.id)} has no automatic class to confirm")
-        return replace(cell, final_class=cell.auto_class, review=False)
+        return replace(cell, final_class=cell.auto_class)
 
     def audit(self) -> AuditEntry:
         b = self.before

@@ -4,7 +4,8 @@
   :func:`write_pdf`, :func:`build_report` then :meth:`ReportDocument.render` onto a
   `QPdfWriter` or the `QPrinter` of a print or preview dialog, :func:`print_report`.
   Headless when needed (:func:`ensure_gui_application`).
-- Sign-off: :func:`pending_review_cells`, :func:`confirm_pending`, :func:`sign_off`.
+- Sign-off: :func:`pending_review_cells` (and :func:`pending_flags`, by reason),
+  :func:`confirm_pending`, :func:`sign_off`.
 - CSV / JSON: :func:`write_cells_csv`, :func:`write_summary_csv`, :func:`write_json`
   (formula-safe, atomic, `ExportError` on failure); :func:`standing_decisions` turns an
   audit trail into "corrected by / at".
@@ -39,6 +40,7 @@ from .signoff import (
     PendingReviewError,
     SignOff,
     confirm_pending,
+    pending_flags,
     pending_review_cells,
     sign_off,
 )
@@ -75,6 +77,7 @@ __all__ = [
     "export_yolo",
     "neutralise_formula",
     "pdf_bytes",
+    "pending_flags",
     "pending_review_cells",
     "print_report",
     "report_content",

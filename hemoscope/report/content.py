@@ -8,10 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hemoscope.core import Case, CellKind, ClassTally, SmearEstimates, Tally, smear_estimates
+from hemoscope.core import (
+    Case,
+    CellKind,
+    ClassTally,
+    FlagCounts,
+    SmearEstimates,
+    Tally,
+    count_flags,
+    smear_estimates,
+)
 
 from .settings import ReportSettings, with_case_models
-from .signoff import PendingCell, pending_review_cells
+from .signoff import PendingCell, pending_flags, pending_review_cells
 
 __all__ = ["ReportContent", "ReviewCounts", "report_content"]
 
@@ -37,7 +46,11 @@ class ReviewCounts:
 
 @dataclass(frozen=True, slots=True)
 class ReportContent:
-    """Everything a report shows, computed once."""
+    """Everything a report shows, computed once.
+
+    ``flags``: the cells the machine flagged for review, by reason (decided ones too);
+    :attr:`pending_flags`: those still without a human decision.
+    """
 
     case: Case
     tally: Tally
@@ -46,6 +59,7 @@ class ReportContent:
     pending: tuple[PendingCell, ...]
     generated_at: datetime
     settings: ReportSettings
+    flags: FlagCounts
 
     @property
     def differential_rows(self) -> tuple[ClassTally, ...]:
@@ -60,6 +74,11 @@ class ReportContent:
     def preliminary(self) -> bool:
         """Cells await review: the report may be printed but not signed off."""
         return bool(self.pending)
+
+    @property
+    def pending_flags(self) -> FlagCounts:
+        """The cells awaiting review, by reason."""
+        return pending_flags(self.case)
 
 
 def _review(case: Case) -> ReviewCounts:
@@ -85,4 +104,5 @@ def report_content(
     )
     pending = pending_review_cells(case)
     when = now or datetime.now(UTC)
-    return ReportContent(case, tally, estimates, _review(case), pending, when, s)
+    flags = count_flags(c for _, c in case.iter_cells())
+    return ReportContent(case, tally, estimates, _review(case), pending, when, s, flags)

@@ -96,6 +96,8 @@ def export_dict(content: ReportContent, decisions: Decisions | None = None) -> d
             "nrbc_per_100_wbc": t.nrbc_per_100, "wbc_count": t.wbc_count,
             "corrected_wbc_count": t.corrected_wbc_count,
             "pending_review": len(content.pending),
+            "flagged_for_review": {"total": content.flags.flagged,
+                                   "by_reason": content.flags.by_reason},
             "review": {"nucleated": content.review.nucleated,
                        "reviewed": content.review.reviewed,
                        "corrected": content.review.corrected, "added": content.review.added,

@@ -193,13 +193,15 @@ def _review(c: ReportContent) -> str:
         f"technician: {r.reviewed}; corrected: {r.corrected}; added by hand: {r.added}; "
         f"counted at the eyepiece without images: {r.manual_counts}."
     )
+    flagged = f"<p>{_e(c.flags.line())}.</p>"
     warning = ""
     if c.pending:
+        why = c.pending_flags.breakdown()
         warning = (
             f'<p class="flag">PRELIMINARY: {len(c.pending)} cell(s) flagged for review '
-            "are not confirmed yet. This report cannot be signed off.</p>"
+            f"are not confirmed yet ({_e(why)}). This report cannot be signed off.</p>"
         )
-    return f"{_heading('Review')}<p>{text}</p>{warning}"
+    return f"{_heading('Review')}<p>{text}</p>{flagged}{warning}"
 
 
 def _banner(c: ReportContent) -> str:

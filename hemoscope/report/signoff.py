@@ -11,13 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hemoscope.core import DEFAULT_TAXONOMY, Case, Confirm, SignOff, Taxonomy
+from hemoscope.core import (
+    DEFAULT_TAXONOMY,
+    Case,
+    Confirm,
+    FlagCounts,
+    SignOff,
+    Taxonomy,
+    count_flags,
+)
 
 __all__ = [
     "PendingCell",
     "PendingReviewError",
     "SignOff",
     "confirm_pending",
+    "pending_flags",
     "pending_review_cells",
     "sign_off",
 ]
@@ -25,13 +34,14 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class PendingCell:
-    """A cell flagged for review with no human decision yet."""
+    """A cell flagged for review with no human decision yet, and why it was flagged."""
 
     field_id: str
     cell_id: str
     field_index: int
     auto_class: str | None
     probability: float | None
+    review_reason: str = ""
 
 
 class PendingReviewError(ValueError):
@@ -48,11 +58,16 @@ class PendingReviewError(ValueError):
 def pending_review_cells(case: Case) -> tuple[PendingCell, ...]:
     """The cells flagged for review and not yet confirmed or relabelled, in case order."""
     return tuple(
-        PendingCell(f.id, c.id, i, c.auto_class, c.probability)
+        PendingCell(f.id, c.id, i, c.auto_class, c.probability, c.review_reason)
         for i, f in enumerate(case.fields)
         for c in f.cells
         if c.pending_review
     )
+
+
+def pending_flags(case: Case) -> FlagCounts:
+    """The cells awaiting review, counted by the reason they were flagged."""
+    return count_flags(c for _, c in case.iter_cells() if c.pending_review)
 
 
 def confirm_pending(case: Case, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> list[Confirm]:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from hemoscope.core import Case, Taxonomy, effective_kind, reported_class
+from hemoscope.core import Case, Taxonomy, effective_kind, reason_label, reported_class
 
 from .content import ReportContent
 from .decisions import Decisions
 
-__all__ = ["CELL_COLUMNS", "SUMMARY_COLUMNS", "cell_rows", "summary_rows"]
+__all__ = ["CELL_COLUMNS", "FLAGGED_ID", "SUMMARY_COLUMNS", "cell_rows", "summary_rows"]
+
+FLAGGED_ID = "review_flagged"
+"""``class_id`` of the summary rows that count the cells flagged for review."""
 
 CELL_COLUMNS = (
     "case_id", "sample_id", "field_id", "field_index", "field_source", "cell_id",
     "x1", "y1", "x2", "y2", "kind", "detector_score", "auto_class", "probability",
     "final_class", "effective_class", "review_pending", "manual", "corrected",
-    "corrected_by", "corrected_at",
+    "corrected_by", "corrected_at", "review_flagged", "review_reason",
 )  # fmt: skip
 SUMMARY_COLUMNS = (
     "sample_id", "class_id", "class_name", "in_differential", "count", "percent",
@@ -30,7 +33,9 @@ def cell_rows(
     """One row per cell of every field, in capture and detection order.
 
     ``kind`` is the effective kind (a red-cell detection relabelled as a lymphocyte is a
-    WBC). ``corrected_by``/``corrected_at`` come from ``decisions`` (see
+    WBC). ``review_flagged``/``review_reason``: whether and why the machine flagged the
+    cell (kept after a human decision; ``review_pending`` says whether one is awaited).
+    ``corrected_by``/``corrected_at`` come from ``decisions`` (see
     :func:`standing_decisions`) and are empty without one.
     """
     rows: list[dict[str, Any]] = []
@@ -49,12 +54,15 @@ def cell_rows(
                 "corrected": cell.corrected,
                 "corrected_by": None if d is None else d.operator,
                 "corrected_at": None if d is None else d.at.isoformat(),
+                "review_flagged": cell.review, "review_reason": cell.review_reason,
             })  # fmt: skip
     return rows
 
 
 def summary_rows(content: ReportContent) -> list[dict[str, Any]]:
-    """One row per class of the tally, then a ``wbc_total`` row (the denominator)."""
+    """One row per class of the tally, then a ``wbc_total`` row (the denominator), a
+    ``review_flagged`` row (cells flagged for review) and a ``review_flagged:<reason>``
+    row per reason that occurs (a cell with two reasons counts under both)."""
     t = content.tally
     reference = content.settings.reference
     rows: list[dict[str, Any]] = []
@@ -79,4 +87,13 @@ def summary_rows(content: ReportContent) -> list[dict[str, Any]]:
         "class_name": "White cells counted", "in_differential": True,
         "count": t.denominator, "percent": 100.0 if t.denominator else None,
     })  # fmt: skip
+    flags = content.flags
+    blank = dict.fromkeys(SUMMARY_COLUMNS) | {"sample_id": content.case.info.sample_id}
+    rows.append(blank | {"class_id": FLAGGED_ID, "class_name": "Flagged for review",
+                         "count": flags.flagged})  # fmt: skip
+    rows += [
+        blank | {"class_id": f"{FLAGGED_ID}:{reason}", "count": n,
+                 "class_name": f"Flagged for review: {reason_label(reason)}"}
+        for reason, n in flags.reasons
+    ]  # fmt: skip
     return rows

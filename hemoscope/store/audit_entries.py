@@ -30,6 +30,8 @@ def auto_entries(field: Field) -> Iterator[AuditEntry]:
             continue
         prob = "" if cell.probability is None else f"p {cell.probability:.2f}, "
         flag = ", flagged for review" if cell.review else ""
+        if cell.review_reason:
+            flag += f": {cell.review_reason}"
         yield AuditEntry(
             "auto",
             field.id,

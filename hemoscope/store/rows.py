@@ -15,13 +15,13 @@ __all__ = ["insert_case", "read_case", "write_change"]
 
 _CELL_COLS = (
     "case_id, field_id, id, position, x1, y1, x2, y2, kind, auto_class, "
-    "final_class, score, probability, review, manual"
+    "final_class, score, probability, review, manual, review_reason"
 )
-_INSERT_CELL = f"INSERT INTO cells ({_CELL_COLS}) VALUES ({', '.join('?' * 15)})"
+_INSERT_CELL = f"INSERT INTO cells ({_CELL_COLS}) VALUES ({', '.join('?' * 16)})"
 _UPDATE_CELL = (
     "UPDATE cells SET position = ?, x1 = ?, y1 = ?, x2 = ?, y2 = ?, kind = ?, "
     "auto_class = ?, final_class = ?, score = ?, probability = ?, review = ?, "
-    "manual = ? WHERE case_id = ? AND field_id = ? AND id = ?"
+    "manual = ?, review_reason = ? WHERE case_id = ? AND field_id = ? AND id = ?"
 )
 
 
@@ -52,6 +52,7 @@ def _cell_values(cell: Cell) -> tuple[Any, ...]:
         cell.probability,
         int(cell.review),
         int(cell.manual),
+        cell.review_reason,
     )
 
 
@@ -149,6 +150,7 @@ def _cell(row: Sequence[Any]) -> Cell:
         None if row[9] is None else float(row[9]),
         bool(row[10]),
         bool(row[11]),
+        str(row[12] or ""),
     )
 
 
@@ -173,7 +175,7 @@ def read_case(conn: sqlite3.Connection, case_id: str) -> Case | None:
     cells: dict[str, list[Cell]] = {}
     for r in conn.execute(
         "SELECT field_id, id, x1, y1, x2, y2, kind, auto_class, final_class,"
-        " score, probability, review, manual FROM cells WHERE case_id = ? "
+        " score, probability, review, manual, review_reason FROM cells WHERE case_id = ? "
         "ORDER BY field_id, position",
         (case_id,),
     ):

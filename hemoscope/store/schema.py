@@ -9,7 +9,9 @@ released step, add a new one.
 Version 1: cases, manual counts, fields, cells, images, field images, the audit trail
 (append-only, enforced by triggers). Version 2: the sign-off record on cases, and
 indexes for the case list's search. Version 3: the models that analysed each field
-(JSON list of name, version, sha256; empty for fields saved before).
+(JSON list of name, version, sha256; empty for fields saved before). Version 4: why each
+cell is flagged for review (``review_reason``, reasons joined by "; "; empty for cells
+saved before).
 """
 
 from __future__ import annotations
@@ -111,7 +113,11 @@ _V3 = [
     "ALTER TABLE fields ADD COLUMN models TEXT NOT NULL DEFAULT '[]'",
 ]
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3))
+_V4 = [
+    "ALTER TABLE cells ADD COLUMN review_reason TEXT NOT NULL DEFAULT ''",
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3), tuple(_V4))
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from hemoscope.core import CaseInfo
-from hemoscope.report import PendingCell, pending_review_cells
+from hemoscope.report import PendingCell, pending_flags, pending_review_cells
 from hemoscope.store import StoreError
 from hemoscope.ui.case_controller import CaseController
 from hemoscope.ui.case_dialog import CaseInfoDialog
@@ -157,7 +157,8 @@ class CaseActions(QObject):
             return
         pending = pending_review_cells(case)
         if pending:
-            self._ask_about_pending(len(pending), [p for p in pending if p.auto_class])
+            why = pending_flags(case).breakdown()
+            self._ask_about_pending(len(pending), [p for p in pending if p.auto_class], why)
             return
         tally = self.workspace.tally()
         dialog = SignOffDialog(
@@ -169,14 +170,17 @@ class CaseActions(QObject):
         dialog.accepted.connect(lambda: self._record(*dialog.names()))
         self._show(dialog)
 
-    def _ask_about_pending(self, n_pending: int, confirmable: list[PendingCell]) -> None:
+    def _ask_about_pending(
+        self, n_pending: int, confirmable: list[PendingCell], why: str = ""
+    ) -> None:
         box = QMessageBox(self._window)
         box.setObjectName("pendingReviewBox")
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Cells await review")
         box.setText(
-            f"{n_pending} cell(s) flagged for review are not confirmed. The case cannot be "
-            "signed off until each is confirmed or relabelled."
+            f"{n_pending} cell(s) flagged for review are not confirmed"
+            + (f" ({why})" if why else "")
+            + ". The case cannot be signed off until each is confirmed or relabelled."
         )
         unclassified = n_pending - len(confirmable)
         if unclassified:

@@ -1,12 +1,12 @@
 """The cell gallery: thumbnails of the case's cells, grouped by class.
 
 One section per class (its key, colour, name and count), each a wrapping grid of
-thumbnails. Cells flagged for review carry an amber frame and "?"; cells decided by hand a
-"✓" or "✎". Dragging a thumbnail onto another section, or pressing a class key while
-thumbnails are selected (the window routes class keys here when the gallery has focus),
-asks for a relabel (`relabel_requested`); a double click asks to see the cell in its
-field (`cell_activated`). The gallery never changes the case itself: it is rebuilt from
-the case the window gives it (`show_case`).
+thumbnails. Cells flagged for review carry an amber frame and "?" (the tooltip says
+why); cells decided by hand a "✓" or "✎". Dragging a thumbnail onto another section, or
+pressing a class key while thumbnails are selected (the window routes class keys here
+when the gallery has focus), asks for a relabel (`relabel_requested`); a double click
+asks to see the cell in its field (`cell_activated`). The gallery never changes the case
+itself: it is rebuilt from the case the window gives it (`show_case`).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from hemoscope.ui.gallery_model import (
     GalleryGroup,
     background,
     cell_crop,
+    cell_tooltip,
     gallery_groups,
 )
 from hemoscope.ui.overlay import REVIEW_COLOUR
@@ -177,7 +178,7 @@ class CellGallery(QScrollArea):
         for entry in group.entries:
             item = QListWidgetItem(self._thumbnail(entry.field_id, entry.cell), "")
             item.setData(ROLE_KEY, (entry.field_id, entry.cell.id))
-            item.setToolTip(_tooltip(entry.cell, entry.field_number, self.taxonomy))
+            item.setToolTip(cell_tooltip(entry.cell, entry.field_number, self.taxonomy))
             section.addItem(item)
             item.setSelected((entry.field_id, entry.cell.id) in selected)
         section.fit_height()
@@ -312,21 +313,3 @@ def _make_thumbnail(
     icon = QIcon(pixmap)
     icon.addPixmap(pixmap, QIcon.Mode.Selected)  # the stain's colours stay when selected
     return icon
-
-
-def _tooltip(cell: Cell, field_number: int, taxonomy: Taxonomy) -> str:
-    lines = [f"Field {field_number}"]
-    if cell.auto_class is not None:
-        auto = taxonomy.get(cell.auto_class)
-        name = auto.display_name if auto is not None else cell.auto_class
-        prob = f" ({cell.probability * 100:.0f}%)" if cell.probability is not None else ""
-        lines.append(f"Classifier: {name}{prob}")
-    if cell.final_class is not None:
-        final = taxonomy.get(cell.final_class)
-        lines.append(f"Technician: {final.display_name if final else cell.final_class}")
-    if cell.pending_review:
-        lines.append("Flagged for review")
-    if cell.manual:
-        lines.append("Added by hand")
-    lines.append("Double-click: show in its field")
-    return "\n".join(lines)

@@ -3,7 +3,8 @@
 Like CellaVision's cell view, every white cell of the case (and anything classified or
 added by hand) is shown as a thumbnail under its class, classes in taxonomy order, then
 "Unclassified". `cell_crop` cuts a square round a cell, padded with the background
-colour where the square leaves the image.
+colour where the square leaves the image. `cell_tooltip` is a thumbnail's tooltip: the
+classifier's and the technician's calls, and why the cell was flagged for review.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from hemoscope.core import Box, Case, Cell, Taxonomy
-from hemoscope.ui.review_model import reading_order
+from hemoscope.core import Box, Case, Cell, Taxonomy, reason_description, split_reasons
+from hemoscope.ui.review_model import flag_labels, reading_order
 
 __all__ = [
     "UNCLASSIFIED",
@@ -23,6 +24,7 @@ __all__ = [
     "GalleryGroup",
     "background",
     "cell_crop",
+    "cell_tooltip",
     "gallery_groups",
 ]
 
@@ -95,3 +97,28 @@ def cell_crop(
         out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = image[sy0:sy1, sx0:sx1, :3]
     interpolation = cv2.INTER_AREA if s > size else cv2.INTER_LINEAR
     return np.ascontiguousarray(cv2.resize(out, (size, size), interpolation=interpolation))
+
+
+def cell_tooltip(cell: Cell, field_number: int, taxonomy: Taxonomy) -> str:
+    """A thumbnail's tooltip: its field, the calls made on it, and why it was flagged
+    ("Flagged for review:" and each reason explained while it awaits a decision, "Was
+    flagged: ..." after one)."""
+    lines = [f"Field {field_number}"]
+    if cell.auto_class is not None:
+        auto = taxonomy.get(cell.auto_class)
+        name = auto.display_name if auto is not None else cell.auto_class
+        prob = f" ({cell.probability * 100:.0f}%)" if cell.probability is not None else ""
+        lines.append(f"Classifier: {name}{prob}")
+    if cell.final_class is not None:
+        final = taxonomy.get(cell.final_class)
+        lines.append(f"Technician: {final.display_name if final else cell.final_class}")
+    if cell.pending_review:
+        reasons = split_reasons(cell.review_reason)
+        lines.append("Flagged for review" + (":" if reasons else ""))
+        lines += [f"  {reason_description(r)}" for r in reasons]
+    elif flag_labels(cell):
+        lines.append(f"Was flagged: {flag_labels(cell)}")
+    if cell.manual:
+        lines.append("Added by hand")
+    lines.append("Double-click: show in its field")
+    return "\n".join(lines)

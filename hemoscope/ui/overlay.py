@@ -6,11 +6,11 @@ in screen pixels, whatever the zoom.
 
 White cells get a box in their class colour and a label ("Neutrophil 93%"); red cells
 and platelets a thin, faint outline (they are counted, not labelled; hidden with
-`show_minor`). A cell flagged for review and not decided yet has a dashed box and an
-amber "?" badge; a cell the technician decided gets a "✓" (or "✎" when changed). Red
-cells and platelets are hidden unless `show_minor` (View ▸ Show Red Cells and Platelets).
-The
-selected cell has a white halo. While a box is being drawn its outline follows the mouse.
+`show_minor`). A cell flagged for review and not decided yet has a dashed box, an
+amber "?" badge and its reason in the label; a cell the technician decided gets a "✓"
+(or "✎" when changed). Red cells and platelets are hidden unless `show_minor` (View ▸
+Show Red Cells and Platelets). The selected cell has a white halo. While a box is being
+drawn its outline follows the mouse.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from hemoscope.core import DEFAULT_TAXONOMY, Box, Cell, CellKind, Field, Taxonomy
-from hemoscope.ui.review_model import reviewable
+from hemoscope.ui.review_model import flag_labels, reviewable
 
 __all__ = ["REVIEW_COLOUR", "CellOverlay", "label_text"]
 
@@ -33,7 +33,8 @@ MARGIN = 400.0  # scene units around the field where labels may be painted
 
 
 def label_text(cell: Cell, taxonomy: Taxonomy) -> str:
-    """The label over a box: class name, probability, and a mark for human decisions."""
+    """The label over a box: class name, probability, and a mark for human decisions;
+    a cell awaiting review adds why it is flagged ("Monocyte 41% · Low confidence")."""
     class_id = cell.effective_class
     cls = taxonomy.get(class_id) if class_id is not None else None
     name = cls.display_name.split(" (")[0] if cls is not None else (class_id or "Unclassified")
@@ -44,8 +45,9 @@ def label_text(cell: Cell, taxonomy: Taxonomy) -> str:
     if cell.final_class is not None:
         return f"✓ {name}"
     if cell.probability is not None:
-        return f"{name} {cell.probability * 100:.0f}%"
-    return name
+        name = f"{name} {cell.probability * 100:.0f}%"
+    why = flag_labels(cell) if cell.pending_review else ""
+    return f"{name} · {why}" if why else name
 
 
 class CellOverlay(QGraphicsItem):

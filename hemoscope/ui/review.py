@@ -27,7 +27,13 @@ from hemoscope.core import Box, Case, Field
 from hemoscope.ui.case_controller import CaseController
 from hemoscope.ui.frames import Frame
 from hemoscope.ui.live import LiveController
-from hemoscope.ui.review_model import Direction, neighbour, next_flagged, reading_order
+from hemoscope.ui.review_model import (
+    Direction,
+    neighbour,
+    next_flagged,
+    reading_order,
+    review_caption,
+)
 from hemoscope.ui.station_view import StationView
 
 __all__ = ["AskClass", "Mode", "ReviewController"]
@@ -194,6 +200,8 @@ class ReviewController(QObject):
     def select(self, cell_id: str) -> None:
         self.cell_id = cell_id or None
         self.view.overlay.set_selected(self.cell_id)
+        if self.mode == "review":
+            self._caption(self._field())
         self.selection_changed.emit(self.field_id or "", cell_id)
 
     def class_key(self, class_id: str) -> None:
@@ -312,8 +320,7 @@ class ReviewController(QObject):
         case = self.cases.case
         number = 0 if case is None else (case.field_index(field.id) or 0) + 1
         total = 0 if case is None else len(case.fields)
-        pending = sum(c.pending_review for c in field.cells)
-        text = f"REVIEW  field {number} of {total}"
-        if pending:
-            text += f"  ·  {pending} to review"
+        selected = field.get(self.cell_id) if self.cell_id else None
+        pending = any(c.pending_review for c in field.cells)
+        text = review_caption(number, total, field, selected)
         self.view.set_caption(text, "#8a5a00" if pending else "#2f6f9f")

@@ -5,6 +5,8 @@
 - `neighbour`: the nearest reviewable cell in an arrow key's direction.
 - `next_flagged`: the next cell flagged for review and not decided yet, in reading order,
   going on into the following fields and wrapping round the case (Tab).
+- `flag_labels`, `review_caption`: why a cell is flagged, and the caption over a field
+  under review (with the selected cell's reasons while it awaits a decision).
 
 "Reviewable" cells are those of the differential: white cells, cells the classifier
 named, and cells a technician labelled or added; the hundreds of red cells are not
@@ -16,9 +18,18 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from hemoscope.core import Case, Cell, CellKind, Field
+from hemoscope.core import Case, Cell, CellKind, Field, reason_label, split_reasons
 
-__all__ = ["Direction", "cell_at", "neighbour", "next_flagged", "reading_order", "reviewable"]
+__all__ = [
+    "Direction",
+    "cell_at",
+    "flag_labels",
+    "neighbour",
+    "next_flagged",
+    "reading_order",
+    "review_caption",
+    "reviewable",
+]
 
 Direction = Literal["left", "right", "up", "down"]
 
@@ -113,3 +124,24 @@ def next_flagged(
         if flagged:
             return field.id, flagged[0].id
     return None
+
+
+def flag_labels(cell: Cell) -> str:
+    """Why the cell is flagged, for display ("Low confidence, Unfamiliar cell"); "" when
+    it is not flagged or its flag has no recorded reason."""
+    if not cell.review:
+        return ""
+    return ", ".join(reason_label(r) for r in split_reasons(cell.review_reason))
+
+
+def review_caption(number: int, total: int, field: Field, selected: Cell | None) -> str:
+    """The caption over a captured field: which field, how many of its cells await
+    review, and why the selected cell is flagged while it awaits a decision."""
+    text = f"REVIEW  field {number} of {total}"
+    pending = sum(c.pending_review for c in field.cells)
+    if pending:
+        text += f"  ·  {pending} to review"
+    why = flag_labels(selected) if selected is not None and selected.pending_review else ""
+    if why:
+        text += f"  ·  selected: {why}"
+    return text

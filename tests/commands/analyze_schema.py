@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
-from hemoscope.core import DEFAULT_TAXONOMY
+from hemoscope.core import (
+    DEFAULT_TAXONOMY,
+    REASON_LOW_CONFIDENCE,
+    REASON_NOT_RECORDED,
+    split_reasons,
+)
 
 KINDS = {"wbc", "rbc", "platelet"}
 IMAGE_KEYS = {"file", "width", "height", "status", "error", "cells", "counts"}
-CELL_KEYS = {"box", "kind", "detected_kind", "class", "score", "probability", "review"}
+CELL_KEYS = {"box", "kind", "detected_kind", "class", "score", "probability", "review",
+             "review_reason"}  # fmt: skip
 
 
 def _check_cell(cell: dict[str, Any], width: int, height: int) -> None:
@@ -18,6 +25,8 @@ def _check_cell(cell: dict[str, Any], width: int, height: int) -> None:
     assert 0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height, cell["box"]
     assert cell["kind"] in KINDS and cell["detected_kind"] in KINDS
     assert 0 <= cell["score"] <= 1 and isinstance(cell["review"], bool)
+    assert isinstance(cell["review_reason"], str)
+    assert cell["review"] or cell["review_reason"] == ""  # a reason only on a flagged cell
     if cell["detected_kind"] == "wbc":
         assert cell["class"] in DEFAULT_TAXONOMY
         assert 0 <= cell["probability"] <= 1
@@ -43,6 +52,16 @@ def _check_image(image: dict[str, Any]) -> None:
         _check_cell(cell, image["width"], image["height"])
     kinds = [c["kind"] for c in image["cells"]]
     assert image["counts"] == {k: kinds.count(k) for k in ("wbc", "rbc", "platelet")}
+
+
+def _check_flagged(flagged: dict[str, Any], cells: list[dict[str, Any]]) -> None:
+    """``flagged`` counts the flagged cells, and each of their reasons."""
+    marked = [c for c in cells if c["review"]]
+    assert flagged["total"] == len(marked)
+    reasons: Counter[str] = Counter()
+    for c in marked:
+        reasons.update(split_reasons(c["review_reason"]) or (REASON_NOT_RECORDED,))
+    assert flagged["by_reason"] == dict(reasons)
 
 
 def check_document(doc: dict[str, Any], review_threshold: float | None = None) -> None:
@@ -73,6 +92,7 @@ def check_document(doc: dict[str, Any], review_threshold: float | None = None) -
     else:
         assert all(r["percent"] is None and r["ci95"] is None for r in in_diff)
     assert diff["review"] == sum(c["review"] for c in wbc_cells)
+    _check_flagged(doc["flagged"], [c for i in ok for c in i["cells"]])
     assert diff["target_reached"] == (diff["total"] >= diff["target"])
     est = doc["estimates"]
     assert est["is_estimate"] is True and est["fields"] == len(ok)
@@ -85,5 +105,10 @@ def check_document(doc: dict[str, Any], review_threshold: float | None = None) -
     if review_threshold is not None:
         assert doc["review_threshold"] == review_threshold
         for c in wbc_cells:
-            assert c["review"] == (c["probability"] < review_threshold)
+            low = c["probability"] < review_threshold
+            if c["review_reason"]:  # low confidence is one reason among others
+                said_low = REASON_LOW_CONFIDENCE in split_reasons(c["review_reason"])
+                assert c["review"] and (low or not said_low)
+            else:
+                assert c["review"] == low
     assert set(doc["models"]) == {"detector", "classifier"}

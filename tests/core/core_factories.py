@@ -9,6 +9,9 @@ from hypothesis import strategies as st
 
 from hemoscope.core import (
     DEFAULT_TAXONOMY,
+    REASON_DISAGREE,
+    REASON_LOW_CONFIDENCE,
+    REASON_UNFAMILIAR,
     AddCell,
     AddField,
     Box,
@@ -23,6 +26,7 @@ from hemoscope.core import (
     Field,
     ManualIncrement,
     Relabel,
+    join_reasons,
 )
 
 WHEN = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
@@ -40,6 +44,7 @@ def wbc(
     *,
     review: bool = False,
     kind: CellKind = CellKind.WBC,
+    reason: str = "",
 ) -> Cell:
     i = next(_counter)
     return Cell(
@@ -51,6 +56,8 @@ def wbc(
         0.9,
         None if auto is None else 0.8,
         review,
+        False,
+        reason,
     )
 
 
@@ -73,11 +80,19 @@ class_ids = st.sampled_from(CLASS_IDS)
 maybe_class = st.none() | class_ids
 
 
+#: Stored review reasons: none, one, several, one the vocabulary does not know.
+review_reasons = st.sampled_from(
+    ["", REASON_LOW_CONFIDENCE, join_reasons([REASON_UNFAMILIAR, REASON_DISAGREE]),
+     "a reason from a newer version"]
+)  # fmt: skip
+
+
 @st.composite
 def cells(draw: st.DrawFn) -> Cell:
     x = draw(st.floats(0, 600, allow_nan=False))
     y = draw(st.floats(0, 400, allow_nan=False))
     w = draw(st.floats(0, 40, allow_nan=False))
+    review = draw(st.booleans())
     return Cell(
         next_id(),
         Box(x, y, x + w, y + w),
@@ -86,8 +101,9 @@ def cells(draw: st.DrawFn) -> Cell:
         draw(maybe_class),
         draw(st.floats(0, 1)),
         draw(st.none() | st.floats(0, 1)),
+        review,
         draw(st.booleans()),
-        draw(st.booleans()),
+        draw(review_reasons) if review else "",
     )
 
 

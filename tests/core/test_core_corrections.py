@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hemoscope.core import (
+    REASON_LOW_CONFIDENCE,
     AddCell,
     AddField,
     AuditEntry,
@@ -25,7 +26,8 @@ from hemoscope.core import (
 
 
 def small_case() -> tuple[Case, str, list[Cell]]:
-    cells = [wbc("neutrophil", review=True), wbc("lymphocyte"), wbc(None, kind=CellKind.RBC)]
+    flagged = wbc("neutrophil", review=True, reason=REASON_LOW_CONFIDENCE)
+    cells = [flagged, wbc("lymphocyte"), wbc(None, kind=CellKind.RBC)]
     f = field_of(cells, "field-1")
     return case_of(f), f.id, cells
 
@@ -36,7 +38,10 @@ def test_relabel_apply_revert_and_audit() -> None:
     after = cmd.apply(case)
     cell = after.fields[0].cells[0]
     assert cell.final_class == "band" and cell.effective_class == "band"
-    assert cell.corrected and not cell.review and cell.auto_class == "neutrophil"
+    assert cell.corrected and cell.auto_class == "neutrophil"
+    # The machine's flag and its reason stay; the human decision ends the review.
+    assert cell.review and cell.review_reason == REASON_LOW_CONFIDENCE
+    assert not cell.pending_review
     assert case.fields[0].cells[0].final_class is None  # original untouched
     assert cmd.revert(after) == case
     entry = cmd.audit()
@@ -58,7 +63,8 @@ def test_confirm() -> None:
     cmd = Confirm(fid, cells[0].id).bind(case)
     after = cmd.apply(case)
     cell = after.fields[0].cells[0]
-    assert cell.final_class == "neutrophil" and not cell.review and not cell.corrected
+    assert cell.final_class == "neutrophil" and not cell.corrected and not cell.pending_review
+    assert cell.review and cell.review_reason == REASON_LOW_CONFIDENCE
     assert cmd.revert(after) == case
     assert cmd.audit().new_class == "neutrophil"
     with pytest.raises(CorrectionError, match="no automatic class"):

@@ -5,7 +5,20 @@ import pytest
 from core_factories import cases
 from hypothesis import given, settings
 
-from hemoscope.core import SCHEMA_VERSION, Case, CaseInfo, CellKind, case_from_dict, case_to_dict
+from hemoscope.core import (
+    REASON_DISAGREE,
+    REASON_LOW_CONFIDENCE,
+    SCHEMA_VERSION,
+    Box,
+    Case,
+    CaseInfo,
+    Cell,
+    CellKind,
+    case_from_dict,
+    case_to_dict,
+    join_reasons,
+)
+from hemoscope.core.serialize import cell_from_dict, cell_to_dict
 
 
 @settings(max_examples=40, deadline=None)
@@ -31,3 +44,23 @@ def test_newer_schema_refused() -> None:
     data["schema"] = SCHEMA_VERSION + 1
     with pytest.raises(ValueError, match="schema"):
         case_from_dict(data)
+
+
+def test_review_reason_is_written_and_read() -> None:
+    reason = join_reasons([REASON_LOW_CONFIDENCE, REASON_DISAGREE])
+    cell = Cell.create(Box(1, 2, 30, 40), CellKind.WBC, auto_class="platelet", probability=0.4,
+                       review=True, review_reason=reason)  # fmt: skip
+    data = json.loads(json.dumps(cell_to_dict(cell)))
+    assert data["review"] is True and data["review_reason"] == reason
+    assert cell_from_dict(data) == cell
+
+
+def test_old_data_without_a_reason_reads_empty() -> None:
+    cell = Cell.create(Box(1, 2, 30, 40), CellKind.WBC, auto_class="monocyte", review=True)
+    data = cell_to_dict(cell)
+    del data["review_reason"]  # as written before reasons were recorded
+    back = cell_from_dict(data)
+    assert back.review and back.review_reason == "" and back == cell
+    quiet = cell_to_dict(Cell.create(Box(0, 0, 5, 5), CellKind.RBC))
+    del quiet["review_reason"], quiet["review"]
+    assert cell_from_dict(quiet).review_reason == ""

@@ -152,6 +152,7 @@ def test_sign_off_waits_for_review_then_locks_until_reopened(
     fill_case_dialog(qtbot, win, CaseInfo("S-9", operator="Ann"))
     box = win.case_actions.dialog  # then: one flagged cell awaits review
     assert isinstance(box, QMessageBox) and "1 cell(s) flagged" in box.text()
+    assert "not confirmed (low confidence 1)." in box.text()  # and why
     confirm = next(b for b in box.buttons() if b.text().startswith("Confirm 1"))
     confirm.click()
     dialog = win.case_actions.dialog  # and now the sign-off itself

@@ -3,8 +3,8 @@
 `FakeSource` implements the `FrameSource` protocol: it serves a smear-like picture at a
 steady rate (each frame numbered in its top-left pixels), and can be made to lose its
 device (`lose`) and to refuse reopening a few times. `FakePipeline` implements
-``analyze``: fixed cells (three white cells, one of them flagged for review, a few red
-cells and platelets), after an optional delay.
+``analyze``: fixed cells (three white cells, one of them flagged for review for low
+confidence, a few red cells and platelets), after an optional delay.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from hemoscope.capture.source import Frame, SourceError, SourceInfo, SourceLost
-from hemoscope.core import Box, Cell, CellKind, Field
+from hemoscope.core import REASON_LOW_CONFIDENCE, Box, Cell, CellKind, Field
 
 WBC_BOXES = [(60, 60, 120, 120), (300, 200, 370, 270), (500, 80, 560, 140)]
 WBC_CLASSES = ["neutrophil", "lymphocyte", "monocyte"]
@@ -102,7 +102,13 @@ class FakePipeline:
             time.sleep(self.delay_s)
         cells = [
             Cell.create(
-                Box(*box), CellKind.WBC, auto_class=cls, score=0.9, probability=p, review=p < 0.6
+                Box(*box),
+                CellKind.WBC,
+                auto_class=cls,
+                score=0.9,
+                probability=p,
+                review=p < 0.6,
+                review_reason=REASON_LOW_CONFIDENCE if p < 0.6 else "",
             )
             for box, cls, p in zip(WBC_BOXES, WBC_CLASSES, WBC_PROBS, strict=True)
         ]

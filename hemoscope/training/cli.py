@@ -172,7 +172,8 @@ def _command_line(args: argparse.Namespace | None = None) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``classifier``, ``detector`` and ``detector-soup`` to a sub-parser group."""
+    """Add ``classifier``, ``detector``, ``detector-soup`` and ``calibrate`` to a sub-parser
+    group."""
     p = sub.add_parser("classifier", help="train the white-cell classifier")
     add_classifier_args(p)
     p.set_defaults(handler=lambda a: run_classifier(a, _command_line(a)))
@@ -184,6 +185,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     add_soup_args(p)
     p.set_defaults(handler=lambda a: run_detector_soup(a, _command_line(a)))
+    from hemoscope.training import calibrate
+
+    p = sub.add_parser(
+        "calibrate",
+        help="set the classifier's review threshold on other laboratories (leave one out)",
+    )
+    calibrate.add_args(p)
+    p.set_defaults(handler=lambda a: calibrate.run(a, _command_line(a)))
 
 
 def register_train(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -158,7 +158,9 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
         },
         "temperature": round(temperature, 4),
         "review_threshold": threshold,
-        "architecture": "residual CNN, widths 32-64-128-192, 2 blocks per stage, global average pooling, linear head",
+        **({"standardisation": standardisation_entry()} if cfg.standardise else {}),
+        "architecture": "residual CNN, widths 32-64-128-192, 2 blocks per stage, global average pooling, linear head"
+        + (", GroupNorm (8 groups)" if model.norm_kind == "group" else ", BatchNorm"),
         "test_time_augmentation": "inside the graph: logits and embedding averaged over the crop and its mirror image; CAM from the crop as given",
         "data": {
             "dataset": "PBC (Acevedo et al., 'A dataset of microscopic peripheral blood cell images for "
@@ -178,6 +180,14 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
             "optimiser": f"AdamW lr {cfg.lr} wd {cfg.weight_decay}, cosine, EMA weights",
             "augmentation": "crop scale x0.7-1.35 and offset jitter, any rotation, flips; HED stain, "
             "brightness/contrast/saturation/hue, gamma, white balance, blur, noise, JPEG"
+            + (
+                " at other laboratories' strength (augment.WIDE: stain x0.5-1.5, hue +-54 deg, "
+                "white balance x0.65-1.35, blur sigma 0.4-3, a third to four fifths of the "
+                "resolution)"
+                if cfg.augment == "wide"
+                else " at PBC's own strength"
+            )
+            + ("; then the run-time colour standardisation" if cfg.standardise else "")
             + (
                 f"; {cfg.tight_views:.0%} of views from the image cut to "
                 f"{cfg.tight_range[0]:g}-{cfg.tight_range[1]:g} of its side around the cell, "
@@ -212,10 +222,72 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
         },
     }
     (run / "classifier.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    train_s = [by_name[n] for n in split["train"] if n in by_name]
+    card["unfamiliar"] = fit_unfamiliar(onnx_path, load_all(train_s), train_s, val_images, y)
+    (run / "classifier.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     card["metrics"]["stress"] = stress_table(Classifier(onnx_path), val_images, y)
     (run / "classifier.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     log.info("val accuracy %.4f macro-F1 %.4f T=%.3f", rep.accuracy, rep.macro_f1, temperature)
     return card
+
+
+UNFAMILIAR_QUANTILE = 0.99
+"""The unfamiliar-cell threshold: this quantile of the training laboratory's validation
+cells' scores (1 % of its own cells, of classes it knows, are flagged)."""
+
+
+def standardisation_entry() -> dict[str, Any]:
+    from hemoscope.vision import stain
+
+    return {
+        "method": "hemoscope.vision.stain: background white point and red-cell optical "
+        "density of the crop's outer ring, rendered with PBC's",
+        "reference_background_rgb": list(stain.REF_BACKGROUND),
+        "reference_rbc_od": list(stain.REF_RBC_OD),
+        "fallbacks": "background only (too few red-cell pixels); none (no plausible background)",
+    }
+
+
+def embeddings(clf: Classifier, images: list[np.ndarray]) -> np.ndarray:
+    """The shipped graph's embedding of each image's nominal crop (as run time gives it)."""
+    out = []
+    for s in range(0, len(images), 256):
+        out.append(
+            clf.classify_crops(
+                framed_crops(images[s : s + 256], clf.input_size, "nominal")
+            ).embedding
+        )
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def fit_unfamiliar(
+    onnx_path: Path,
+    train_images: list[np.ndarray],
+    train_s: list[Sample],
+    val_images: list[np.ndarray],
+    y_val: np.ndarray,
+) -> dict[str, Any]:
+    """Fit the unfamiliar-cell statistics on the training cells' embeddings, set the
+    threshold on the validation cells, save ``<model>.unfamiliar.npz``; the card entry."""
+    from hemoscope.vision.unfamiliar import UnfamiliarModel, fit
+
+    clf = Classifier(onnx_path)
+    emb = embeddings(clf, train_images)
+    means, whiten = fit(emb, np.array([s.label for s in train_s]), len(CLASSES))
+    scores = UnfamiliarModel(means, whiten, np.inf).scores(embeddings(clf, val_images))
+    threshold = float(np.quantile(scores, UNFAMILIAR_QUANTILE))
+    path = onnx_path.with_suffix(".unfamiliar.npz")
+    UnfamiliarModel(means, whiten, threshold).save(path)
+    return {
+        "file": path.name,
+        "sha256": sha256(path),
+        "threshold": round(threshold, 4),
+        "method": "squared Mahalanobis distance of the embedding to the nearest class mean "
+        "over its dimension (class means and one shared covariance, shrunk by 0.1, from "
+        f"the {len(train_s)} training cells); threshold: the {UNFAMILIAR_QUANTILE:.0%} "
+        "quantile of the validation cells' scores",
+        "val_flagged": round(float((scores > threshold).mean()), 4),
+    }
 
 
 def framed_crops(images: list[np.ndarray], size: int, framing: str) -> np.ndarray:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from hemoscope.core import REASON_LOW_CONFIDENCE, REASON_UNFAMILIAR, join_reasons
 from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.crops import crop_geometry, cut_crop, whole_image_geometry
 from hemoscope.vision.image_input import Channels, to_rgb
@@ -23,8 +24,8 @@ F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 
 
-LOW_CONFIDENCE = "low confidence"
-UNFAMILIAR = "unfamiliar"
+LOW_CONFIDENCE = REASON_LOW_CONFIDENCE
+UNFAMILIAR = REASON_UNFAMILIAR
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class Classifier:
             score = np.full(len(conf), np.nan)
             odd = np.zeros(len(conf), bool)
         reasons = tuple(
-            "; ".join(r for r, on in ((LOW_CONFIDENCE, lo), (UNFAMILIAR, od)) if on)
+            join_reasons(r for r, on in ((LOW_CONFIDENCE, lo), (UNFAMILIAR, od)) if on)
             for lo, od in zip(low, odd, strict=True)
         )
         return Classification(

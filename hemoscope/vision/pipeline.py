@@ -17,8 +17,13 @@ What a cell carries
     is below the classifier card's review threshold.
   - Red cells and platelets are counted, not classified (``auto_class`` is ``None``).
 
-A white-cell detection that the classifier calls ``platelet`` (a large platelet or a
-clump) keeps ``kind = WBC`` with ``auto_class = "platelet"``. The taxonomy gives that
+No white cell vanishes: a white-cell detection of a white cell's size (its box at least
+`WBC_MIN_RBC_SHARE` of the field's red-cell diameter; any size when the field gives no
+red-cell scale) that the classifier calls a platelet or a red cell keeps the white-cell
+class the classifier ranks highest, and is flagged for review with the reason
+"detector and classifier disagree": it stays in the differential until a person decides.
+A smaller white-cell detection that the classifier calls ``platelet`` (a large platelet
+or a clump) keeps ``kind = WBC`` with ``auto_class = "platelet"``. The taxonomy gives that
 class the platelet kind and keeps it out of the differential denominator, and the core
 counts by the *effective* kind (`hemoscope.core.effective_kind`): it counts as a
 platelet in the smear estimates, as a per-100-WBC row in the tally, and goes back into
@@ -42,7 +47,17 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from hemoscope.core import DEFAULT_TAXONOMY, Box, Cell, CellKind, Field, ModelStamp, Taxonomy
+from hemoscope.core import (
+    DEFAULT_TAXONOMY,
+    REASON_DISAGREE,
+    Box,
+    Cell,
+    CellKind,
+    Field,
+    ModelStamp,
+    Taxonomy,
+    join_reasons,
+)
 from hemoscope.vision.classifier import Classifier
 from hemoscope.vision.crops import rbc_diameter
 from hemoscope.vision.detector import Detections, Detector
@@ -61,6 +76,13 @@ __all__ = ["CROP_CHUNK", "ClassifierLike", "DetectorLike", "FrameAnalysis", "Pip
 log = logging.getLogger(__name__)
 
 U8 = npt.NDArray[np.uint8]
+
+DISAGREE = REASON_DISAGREE
+
+WBC_MIN_RBC_SHARE = 0.8
+"""A white-cell box whose longer side is at least this share of the field's red-cell
+diameter has a white cell's size (the smallest lymphocytes are about a red cell across,
+platelets a third, giant platelets rarely more than two thirds)."""
 
 CROP_CHUNK = 256
 """White cells cut and classified per step: bounds the crops held in memory (12 MiB)."""
@@ -82,6 +104,8 @@ class Pipeline:
         self.taxonomy = taxonomy
         self._kinds = detector_kinds(detector.names)
         self._class_ids = classifier_ids(classifier.classes, taxonomy)
+        self._class_kinds = tuple(taxonomy[c].kind for c in self._class_ids)
+        self._white = np.array([k is CellKind.WBC for k in self._class_kinds], dtype=bool)
         self._lock = threading.Lock()
         self._rbc_diameter: float | None = None
         self.rbc_diameter = rbc_diameter
@@ -131,6 +155,11 @@ class Pipeline:
         return cls(detector, classifier, taxonomy=taxonomy, rbc_diameter=rbc_diameter)
 
     @property
+    def taxonomy_ids(self) -> tuple[str, ...]:
+        """The taxonomy id of each of the classifier's classes, in its order."""
+        return self._class_ids
+
+    @property
     def review_threshold(self) -> float:
         return float(self.classifier.review_threshold)
 
@@ -176,7 +205,7 @@ class Pipeline:
             wbc = np.flatnonzero(np.array([k is CellKind.WBC for k in kinds], dtype=bool))
             rbc_mask = np.array([k is CellKind.RBC for k in kinds], dtype=bool)
             scale = self._rbc_diameter or rbc_diameter(boxes[rbc_mask], width, height)
-            labels, conf, review, probs, emb = self._classify(rgb, boxes[wbc], scale)
+            labels, conf, reasons, probs, emb = self._classify(rgb, boxes[wbc], scale)
             t2 = time.perf_counter()
         cells: list[Cell] = []
         wbc_ids: list[str] = []
@@ -192,7 +221,8 @@ class Pipeline:
                     auto_class=labels[j],
                     score=score,
                     probability=conf[j],
-                    review=review[j],
+                    review=bool(reasons[j]),
+                    review_reason=reasons[j],
                 )
                 wbc_ids.append(cell.id)
             cells.append(cell)
@@ -243,29 +273,48 @@ class Pipeline:
 
     def _classify(
         self, rgb: U8, boxes: npt.NDArray[np.float64], rbc: float | None = None
-    ) -> tuple[
-        list[str], list[float], list[bool], npt.NDArray[np.float64], npt.NDArray[np.float32]
-    ]:
+    ) -> tuple[list[str], list[float], list[str], npt.NDArray[np.float64], npt.NDArray[np.float32]]:
+        """Per white cell: class id, probability, review reason ("" when not flagged),
+        and the probabilities and embeddings of all of them."""
         labels: list[str] = []
         conf: list[float] = []
-        review: list[bool] = []
+        reasons: list[str] = []
         probs: list[npt.NDArray[np.float64]] = []
         emb: list[npt.NDArray[np.float32]] = []
         index = {c: i for i, c in enumerate(self.classifier.classes)}
         for start in range(0, len(boxes), CROP_CHUNK):
             crops = self._crops(rgb, boxes[start : start + CROP_CHUNK], rbc)
             res = self.classifier.classify_crops(crops)
-            labels += [self._class_ids[index[lbl]] for lbl in res.labels]
-            conf += [min(1.0, max(0.0, float(c))) for c in res.confidence]
-            review += [bool(r) for r in res.review]
-            probs.append(np.asarray(res.probabilities, dtype=np.float64))
+            p = np.asarray(res.probabilities, dtype=np.float64)
+            why = res.reasons or tuple("low confidence" if r else "" for r in res.review)
+            for i, lbl in enumerate(res.labels):
+                k = index[lbl]
+                reason = why[i]
+                if (
+                    self._white.any()
+                    and self._class_kinds[k] is not CellKind.WBC
+                    and _wbc_sized(boxes[start + i], rbc)
+                ):
+                    k = int(np.argmax(np.where(self._white, p[i], -1.0)))
+                    reason = join_reasons((reason, DISAGREE))
+                labels.append(self._class_ids[k])
+                conf.append(min(1.0, max(0.0, float(p[i, k]))))
+                reasons.append(reason)
+            probs.append(p)
             emb.append(np.asarray(res.embedding, dtype=np.float32))
         n_cls = len(self._class_ids)
         all_probs = np.concatenate(probs) if probs else np.zeros((0, n_cls), np.float64)
         all_emb = np.concatenate(emb) if emb else np.zeros((0, 0), np.float32)
-        return labels, conf, review, all_probs, all_emb
+        return labels, conf, reasons, all_probs, all_emb
 
     def _crops(self, rgb: U8, boxes: npt.NDArray[np.float64], rbc: float | None = None) -> U8:
         """The crop rule's crops of the white cells (each costs its crop, not the frame),
         at the scale of the field's red cells (`crops.rbc_diameter`) when known."""
         return self.classifier.crops_for_boxes(rgb, boxes, rbc)
+
+
+def _wbc_sized(box: npt.NDArray[np.float64], rbc: float | None) -> bool:
+    """Whether a white-cell box has a white cell's size (`WBC_MIN_RBC_SHARE`)."""
+    if rbc is None:
+        return True
+    return max(float(box[2] - box[0]), float(box[3] - box[1])) >= WBC_MIN_RBC_SHARE * rbc

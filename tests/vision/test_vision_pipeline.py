@@ -12,6 +12,7 @@ import pytest
 
 import hemoscope.vision.pipeline as pipeline_module
 from hemoscope.core import (
+    DEFAULT_TAXONOMY,
     Case,
     CaseInfo,
     CellKind,
@@ -109,24 +110,58 @@ def test_cells_kinds_classes_probability_and_review() -> None:
         [0, 1, 0, 2, 0],
         [0.9, 0.8, 0.7, 0.6, 0.5],
     )
-    clf = ScriptedClassifier(["neutrophil", "lymphocyte", "platelet"], [0.95, 0.4, 0.8])
+    clf = ScriptedClassifier(["neutrophil", "lymphocyte", "neutrophil"], [0.95, 0.4, 0.8])
     fld = Pipeline(det, clf).analyze(frame(), source="slide/1.png")
     assert (fld.width, fld.height, fld.source) == (200, 100, "slide/1.png")
     kinds = [c.kind for c in fld.cells]
     assert kinds == [CellKind.WBC, CellKind.RBC, CellKind.WBC, CellKind.PLATELET, CellKind.WBC]
-    assert [c.auto_class for c in fld.cells] == ["neutrophil", None, "lymphocyte", None, "platelet"]
+    assert [c.auto_class for c in fld.cells] == [
+        "neutrophil", None, "lymphocyte", None, "neutrophil",
+    ]  # fmt: skip
     assert [c.probability for c in fld.cells] == [0.95, None, pytest.approx(0.4), None, 0.8]
     assert [c.review for c in fld.cells] == [False, False, True, False, False]
+    assert [c.review_reason for c in fld.cells] == ["", "", "low confidence", "", ""]
     assert [c.score for c in fld.cells] == pytest.approx([0.9, 0.8, 0.7, 0.6, 0.5])
     assert fld.cells[0].box.as_tuple() == (10, 10, 40, 40)
     assert len({c.id for c in fld.cells}) == 5 and all(c.final_class is None for c in fld.cells)
-    # A WBC detection called "platelet" stays WBC as detected, counts as a platelet.
-    plt = fld.cells[4]
-    assert plt.kind is CellKind.WBC and effective_kind(plt) is CellKind.PLATELET
+
+
+def _field_with_red_cells(wbc_boxes: list[list[int]]) -> ScriptedDetector:
+    """White-cell boxes and four whole red cells 40 px across (the field's scale)."""
+    rbc = [[10 + 45 * i, 100, 50 + 45 * i, 140] for i in range(4)]
+    boxes = wbc_boxes + rbc
+    classes = [0] * len(wbc_boxes) + [1] * len(rbc)
+    return ScriptedDetector(boxes, classes, [0.9] * len(boxes))
+
+
+def test_a_white_cell_called_platelet_stays_in_the_differential_flagged() -> None:
+    # 36 px against red cells 40 px across: a white cell's size.
+    det = _field_with_red_cells([[20, 20, 56, 56]])
+    clf = ScriptedClassifier(["platelet"], [0.97])
+    fld = Pipeline(det, clf).analyze(frame(200, 300))
+    cell = fld.cells[0]
+    assert cell.kind is CellKind.WBC and cell.auto_class != "platelet"
+    assert effective_kind(cell) is CellKind.WBC
+    assert cell.review and cell.review_reason == "detector and classifier disagree"
+    # It keeps a white-cell class the classifier ranked (all tied here), with its probability.
+    assert DEFAULT_TAXONOMY[cell.auto_class].kind is CellKind.WBC
+    assert cell.probability == pytest.approx(0.03 / (len(CLASSES) - 1))
+    tally = Tally.from_case(Case(CaseInfo("t"), (fld,)))
+    assert tally.denominator == 1 and tally.count("platelet") == 0
+
+
+def test_a_small_white_cell_detection_called_platelet_counts_as_a_platelet() -> None:
+    # 12 px against red cells 40 px across: a large platelet or a clump, not flagged.
+    det = _field_with_red_cells([[20, 20, 32, 32]])
+    clf = ScriptedClassifier(["platelet"], [0.97])
+    fld = Pipeline(det, clf).analyze(frame(200, 300))
+    plt = fld.cells[0]
+    assert plt.kind is CellKind.WBC and plt.auto_class == "platelet" and not plt.review
+    assert effective_kind(plt) is CellKind.PLATELET
     case = Case(CaseInfo("t"), (fld,))
-    assert platelets_per_field(case) == [2] and wbc_per_field(case) == [2]
+    assert platelets_per_field(case) == [1] and wbc_per_field(case) == [0]
     tally = Tally.from_case(case)
-    assert tally.denominator == 2 and tally.count("platelet") == 1
+    assert tally.denominator == 0 and tally.count("platelet") == 1
 
 
 def test_white_cells_are_cropped_at_the_scale_of_the_fields_red_cells() -> None:
@@ -188,7 +223,8 @@ def test_many_white_cells_are_classified_in_chunks(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(pipeline_module, "CROP_CHUNK", 4)
     n = 10
     det = ScriptedDetector([[i * 10, 0, i * 10 + 9, 9] for i in range(n)], [0] * n, [0.9] * n)
-    labels = [CLASSES[i % 4] for i in range(n)]
+    white = [c for c in CLASSES if c != "platelet"]  # a platelet call would be relabelled
+    labels = [white[i % len(white)] for i in range(n)]
     clf = ScriptedClassifier(labels, [0.9] * n)
     res = Pipeline(det, clf).analyze_frame(frame())
     assert clf.calls == 3

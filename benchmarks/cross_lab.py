@@ -1,0 +1,114 @@
+"""White cells from other laboratories: accuracy beside the fraction flagged, per set.
+
+    python benchmarks/cross_lab.py [--data ../shared/data] [--model FILE] [--detector FILE]
+                                   [--set NAME=MODE:FOLDER ...] [--every N] [--json FILE]
+
+Default sets (those present under ``--data``):
+
+- ``pbc-val``: the classifier's own validation split of PBC (CellaVision, Barcelona; the
+  training laboratory), single-cell images as ``hemoscope classify`` frames them;
+- ``jiangxi``: ``other-labs/jiangxi`` (Motic camera, rapid stain), 120x120 crops;
+- ``bionet``: ``other-labs/bionet`` (Olympus + EP50, low magnification), 640x480 fields
+  through the whole pipeline as ``hemoscope analyze`` runs it.
+
+Per set: accuracy, balanced accuracy, accuracy of the cells not flagged, flagged
+fraction, flags by reason and the confusion (`hemoscope.vision.cross_lab`). ``--set``
+adds or replaces a set: MODE is ``cells`` or ``fields``; FOLDER has one sub-folder per
+class, named as ``hemoscope evaluate`` names them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hemoscope.vision import cross_lab  # noqa: E402
+from hemoscope.vision.classifier import Classifier  # noqa: E402
+from hemoscope.vision.datasets import stratified_split  # noqa: E402
+from hemoscope.vision.detector import Detector  # noqa: E402
+from hemoscope.vision.pipeline import Pipeline  # noqa: E402
+
+PBC_SEED = 20261122
+PBC_VAL_FRACTION = 0.15
+
+
+def default_sets(data: Path) -> list[tuple[str, str, Path]]:
+    candidates = [
+        ("pbc-val", "cells", data / "pbc"),
+        ("jiangxi", "cells", data / "other-labs" / "jiangxi"),
+        ("bionet", "fields", data / "other-labs" / "bionet"),
+    ]
+    return [c for c in candidates if c[2].is_dir()]
+
+
+def parse_set(spec: str) -> tuple[str, str, Path]:
+    name, _, rest = spec.partition("=")
+    mode, _, folder = rest.partition(":")
+    if not name or mode not in ("cells", "fields") or not folder:
+        raise SystemExit(f"--set takes NAME=cells:FOLDER or NAME=fields:FOLDER, got '{spec}'")
+    return name, mode, Path(folder)
+
+
+def run(
+    sets: list[tuple[str, str, Path]],
+    model: Path | None,
+    detector: Path | None,
+    threads: int,
+    every: int = 1,
+) -> list[cross_lab.SetResult]:
+    clf = Classifier(model, threads=threads)
+    det = Detector(detector, threads=threads)
+    pipeline = Pipeline(det, clf)
+    results = []
+    for name, mode, folder in sets:
+        samples = cross_lab.labelled_samples(folder, clf.classes)
+        if name == "pbc-val":  # the classifier's own validation split, never trained on
+            samples = stratified_split(samples, PBC_VAL_FRACTION, PBC_SEED)[1]
+        samples = samples[::every]
+        t0 = time.perf_counter()
+        if mode == "fields":
+            res = cross_lab.measure_fields(name, samples, pipeline)
+        else:
+            res = cross_lab.measure_cells(name, samples, clf, det)
+        print(f"{name}: {res.n} cells in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        results.append(res)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--model", type=Path, default=None, help="classifier ONNX file")
+    parser.add_argument("--detector", type=Path, default=None, help="detector ONNX file")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=MODE:FOLDER")
+    parser.add_argument("--only", action="append", default=[], help="only these sets")
+    parser.add_argument("--every", type=int, default=1, help="every n-th image of each set")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    sets = {s[0]: s for s in default_sets(args.data)}
+    sets.update({s[0]: s for s in map(parse_set, args.set)})
+    chosen = [sets[n] for n in (args.only or list(sets)) if n in sets]
+    if not chosen:
+        print(f"no labelled sets under {args.data} (and none given with --set)", file=sys.stderr)
+        return 1
+    results = run(chosen, args.model, args.detector, args.threads, max(1, args.every))
+    print(cross_lab.format_table(results))
+    for r in results:
+        print()
+        print(cross_lab.format_confusion(r))
+    if args.json:
+        args.json.write_text(
+            json.dumps([r.as_dict() for r in results], indent=2) + "\n", encoding="utf-8"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

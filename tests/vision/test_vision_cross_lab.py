@@ -1,0 +1,122 @@
+"""Cross-lab measurement: the figures on hand-made predictions, and the benchmark script
+end to end on a tiny generated laboratory."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from hemoscope.vision.cross_lab import MISSED, Prediction, SetResult, with_threshold
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "commands"))
+from tiny_models import smear_field
+
+ROOT = Path(__file__).resolve().parents[2]
+CLASSES = ("lymphocyte", "monocyte", "neutrophil")
+
+
+def result() -> SetResult:
+    r = SetResult("lab", "cells", CLASSES)
+    r.predictions += [
+        Prediction(0, 0, False, "", 0.99),
+        Prediction(0, 0, False, "", 0.95),
+        Prediction(0, 2, True, "low confidence", 0.55),
+        Prediction(1, 1, True, "unfamiliar", 0.97),
+        Prediction(2, 2, False, "", 0.80),
+        Prediction(2, 0, False, "", 0.70),
+        Prediction(2, -1, True, MISSED, 0.0),
+    ]
+    return r
+
+
+def test_figures_from_hand_made_predictions() -> None:
+    r = result()
+    assert r.n == 7
+    assert r.accuracy == pytest.approx(4 / 7)
+    # recalls: lymphocyte 2/3, monocyte 1/1, neutrophil 1/3
+    assert r.balanced_accuracy == pytest.approx((2 / 3 + 1 + 1 / 3) / 3)
+    assert r.flagged_fraction == pytest.approx(3 / 7)
+    assert r.accuracy_unflagged == pytest.approx(3 / 4)
+    cm = r.confusion()
+    assert cm.shape == (3, 4) and cm[2, 3] == 1 and cm[0, 2] == 1 and cm.sum() == 7
+    assert r.reasons() == {"low confidence": 1, "unfamiliar": 1, MISSED: 1}
+    d = r.as_dict()
+    assert d["confusion"]["columns"][-1] == "none reported" and d["cells"] == 7
+
+
+def test_a_review_threshold_applied_afterwards() -> None:
+    r = with_threshold(result(), 0.75)
+    # 0.70 (wrong) is now flagged; 0.55 stays flagged; the unfamiliar and missed stay.
+    assert [p.flagged for p in r.predictions] == [False, False, True, True, False, True, True]
+    assert r.accuracy_unflagged == pytest.approx(1.0)
+    assert r.predictions[3].reason == "unfamiliar" and r.predictions[5].reason == "low confidence"
+    none = with_threshold(result(), 0.0)
+    assert none.predictions[2].flagged is False  # only low confidence flagged it
+    assert math.isnan(with_threshold(SetResult("e", "cells", CLASSES), 0.5).accuracy_unflagged)
+
+
+def _tiny_lab(root: Path) -> tuple[Path, Path]:
+    """A laboratory of fields and one of single-cell crops, two classes each."""
+    fields, cells = root / "fields", root / "cells"
+    for i, cls in enumerate(["Neutrophil", "LYMPHOCYTE"]):
+        (fields / cls).mkdir(parents=True)
+        (cells / cls).mkdir(parents=True)
+        for j in range(3):
+            img = smear_field(10 * i + j)
+            cv2.imwrite(str(fields / cls / f"{j}.jpg"), img)
+            cv2.imwrite(str(cells / cls / f"{j}.bmp"), img[150:330, 230:410])
+    (cells / "unknown-class").mkdir()
+    return fields, cells
+
+
+def test_benchmark_script_on_a_tiny_generated_lab(
+    model_paths: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "cross_lab_bench", ROOT / "benchmarks" / "cross_lab.py"
+    )
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    fields, cells = _tiny_lab(tmp_path)
+    det, clf = model_paths
+    out = tmp_path / "table.json"
+    rc = bench.main(
+        [
+            "--data", str(tmp_path / "no-data"),
+            "--detector", str(det), "--model", str(clf), "--threads", "1",
+            "--set", f"tiny-fields=fields:{fields}", "--set", f"tiny-cells=cells:{cells}",
+            "--json", str(out),
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    table = json.loads(out.read_text())
+    assert [t["name"] for t in table] == ["tiny-fields", "tiny-cells"]
+    for t in table:
+        assert t["cells"] == 6
+        cm = np.array(t["confusion"]["matrix"])
+        assert cm.sum() == 6 and cm.shape == (8, 9)
+        assert t["accuracy"] == pytest.approx(np.trace(cm[:, :8]) / 6, abs=1e-4)
+        assert 0.0 <= t["flagged_fraction"] <= 1.0
+        assert sum(t["flag_reasons"].values()) >= round(t["flagged_fraction"] * 6)
+    printed = capsys.readouterr().out
+    assert (
+        "tiny-fields" in printed and "unflagged right" in printed and "flagged by reason" in printed
+    )
+
+
+def test_benchmark_script_without_data_says_so(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "cross_lab_bench2", ROOT / "benchmarks" / "cross_lab.py"
+    )
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--data", str(tmp_path)]) == 1

@@ -1,0 +1,71 @@
+"""The unfamiliar-cell signal (`vision.unfamiliar`) on generated embeddings and crops."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hemoscope.vision.model_card import ModelError, file_sha256
+from hemoscope.vision.unfamiliar import UnfamiliarModel, fit
+
+D = 16
+
+
+def clusters(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three classes, each a Gaussian around its own centre, one shared covariance."""
+    centres = np.eye(3, D) * 8.0
+    mix = np.random.default_rng(99).normal(size=(D, D)) / np.sqrt(D)
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    x = centres[y] + rng.normal(size=(n, D)) @ mix
+    return x, y
+
+
+def test_cells_of_known_classes_score_low_and_others_high() -> None:
+    x, y = clusters(3000)
+    means, whiten = fit(x, y, 3)
+    model = UnfamiliarModel(means, whiten, threshold=np.inf)
+    scores = model.scores(x)
+    assert 0.7 < float(np.median(scores)) < 1.3  # about 1 per dimension for its own kind
+    threshold = float(np.quantile(scores, 0.99))
+    model = UnfamiliarModel(means, whiten, threshold)
+    fresh, _ = clusters(2000, seed=1)
+    assert model.flags(fresh).mean() < 0.03  # new cells of known classes: rarely flagged
+    # Between two classes, far out, or along a direction no class varies in: flagged.
+    odd = np.stack([(means[0] + means[1]) / 2, means[2] * 3, means[0] + 6 * np.eye(D)[D - 1]])
+    assert model.flags(odd).all()
+    assert model.scores(np.zeros((0, D))).shape == (0,)
+    with pytest.raises(ValueError, match="embeddings"):
+        model.scores(np.zeros((2, D + 1)))
+
+
+def test_a_class_without_samples_gets_the_overall_mean() -> None:
+    x, y = clusters(500)
+    means, _ = fit(x, y, 4)
+    assert np.allclose(means[3], x.mean(axis=0))
+    with pytest.raises(ValueError, match="two embeddings"):
+        fit(x[:1], y[:1], 3)
+
+
+def test_saved_statistics_round_trip_and_are_checked_against_the_card(tmp_path: Path) -> None:
+    x, y = clusters(400)
+    means, whiten = fit(x, y, 3)
+    path = tmp_path / "classifier.unfamiliar.npz"
+    UnfamiliarModel(means, whiten, 2.5).save(path)
+    card = {"unfamiliar": {"file": path.name, "sha256": file_sha256(path), "threshold": 2.5}}
+    loaded = UnfamiliarModel.from_card(tmp_path / "classifier.onnx", card)
+    assert loaded is not None and loaded.threshold == 2.5
+    assert np.allclose(loaded.scores(x), UnfamiliarModel(means, whiten, 2.5).scores(x))
+    assert UnfamiliarModel.from_card(tmp_path / "classifier.onnx", {}) is None
+    card["unfamiliar"]["sha256"] = "0" * 64
+    with pytest.raises(ModelError, match="does not match"):
+        UnfamiliarModel.from_card(tmp_path / "classifier.onnx", card)
+    path.unlink()
+    with pytest.raises(ModelError, match="missing"):
+        UnfamiliarModel.load(path)
+    path.write_text(json.dumps({"not": "npz"}))
+    with pytest.raises(ModelError, match="cannot be read"):
+        UnfamiliarModel.load(path)

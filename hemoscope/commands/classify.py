@@ -93,11 +93,13 @@ def classify(args: argparse.Namespace) -> int:
         if crops:
             res = clf.classify_crops(np.stack(crops))
             for i, row in enumerate(ok_rows):
-                reason = review_reason(row["framing"], res.labels[i], bool(res.review[i]))
+                own = res.reasons[i] if res.reasons else bool(res.review[i])
+                reason = review_reason(row["framing"], res.labels[i], own)
                 row.update(
                     {
                         "class": res.labels[i],
                         "probability": round(float(res.confidence[i]), 4),
+                        "stain_standardisation": res.stain[i] if res.stain else "off",
                         "review": bool(reason),
                         "review_reason": reason,
                         "probabilities": {

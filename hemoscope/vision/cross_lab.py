@@ -174,12 +174,10 @@ def measure_cells(
         if not batch:
             return
         res = classifier.classify_crops(np.stack([c for c, _, _ in batch]))
-        reasons = res.reasons or tuple("low confidence" if r else "" for r in res.review)
+        reasons = res.reasons or tuple(bool(r) for r in res.review)
         for i, (_, truth, framing) in enumerate(batch):
             label = res.labels[i]
-            why = review_reason(framing, label, bool(res.review[i]))
-            if why == "low confidence":
-                why = reasons[i]
+            why = review_reason(framing, label, reasons[i])
             result.predictions.append(
                 Prediction(
                     truth,

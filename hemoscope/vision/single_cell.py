@@ -20,6 +20,14 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from hemoscope.core import (
+    REASON_DISAGREE,
+    REASON_LOW_CONFIDENCE,
+    REASON_NO_CELL,
+    REASON_NO_WHITE_CELL,
+    join_reasons,
+    split_reasons,
+)
 from hemoscope.vision.crops import crop_geometry, cut_crop, rbc_diameter, whole_image_geometry
 from hemoscope.vision.detector import Detections
 from hemoscope.vision.image_input import Channels, to_rgb
@@ -70,12 +78,19 @@ def frame_single_cell(
     return cut_crop(rgb, cx, cy, side, size), framing
 
 
-def review_reason(framing: Framing, label: str, low_confidence: bool) -> str:
-    """Why a single-cell result needs review ("" when it does not): the classifier is
-    unsure, or the detector found no cell at all (a blank or unusable picture, whatever
-    the classifier makes of it), or no white cell where a white cell is named."""
+def review_reason(framing: Framing, label: str, classifier: bool | str) -> str:
+    """Why a single-cell result needs review ("" when it does not), several reasons
+    joined by "; ": the detector found no cell at all (a blank or unusable picture,
+    whatever the classifier makes of it), or no white cell where a white cell is named,
+    or a white cell where the classifier names a platelet; and the classifier's own
+    reasons (``classifier``: its reasons, e.g. "low confidence; unfamiliar", or True for
+    "low confidence")."""
+    own = REASON_LOW_CONFIDENCE if classifier is True else (classifier or "")
     if framing == "no cell found":
-        return "no cell found"
+        return REASON_NO_CELL
+    reasons = []
     if framing == "no white cell found" and label != "platelet":
-        return framing
-    return "low confidence" if low_confidence else ""
+        reasons.append(REASON_NO_WHITE_CELL)
+    if framing == "detected" and label == "platelet":
+        reasons.append(REASON_DISAGREE)
+    return join_reasons([*reasons, *split_reasons(own)])

@@ -88,9 +88,18 @@ def test_whole_image_when_no_white_cell_is_found(finder: FakeFinder | None, fram
         ("no white cell found", "platelet", False, ""),  # a platelet image
         ("no white cell found", "monocyte", False, "no white cell found"),
         ("no cell found", "platelet", False, "no cell found"),  # a blank picture
+        # The detector found a white cell, the classifier names a platelet.
+        ("detected", "platelet", False, "detector and classifier disagree"),
+        ("detected", "monocyte", "unfamiliar", "unfamiliar"),
+        (
+            "no white cell found",
+            "monocyte",
+            "low confidence; unfamiliar",
+            "no white cell found; low confidence; unfamiliar",
+        ),
     ],
 )
 def test_results_framed_without_a_white_cell_go_to_review(
-    framing: Framing, label: str, unsure: bool, reason: str
+    framing: Framing, label: str, unsure: bool | str, reason: str
 ) -> None:
     assert review_reason(framing, label, unsure) == reason

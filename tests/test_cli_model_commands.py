@@ -102,7 +102,11 @@ def test_evaluate_classifier_maps_folder_names_and_reports_unknown(
     assert data["folders_counted_as"] == {"band_cells": "neutrophil"}
     assert sum(map(sum, data["confusion"]["matrix"])) == 9
     assert 0.0 <= data["accuracy"] <= 1.0
-    assert "Macrophage" in capsys.readouterr().err
+    # The flagged fraction beside the accuracy, and the flags counted by reason.
+    assert 0.0 <= data["flagged_fraction"] <= 1.0 and 0.0 <= data["balanced_accuracy"] <= 1.0
+    assert sum(data["flagged_by_reason"].values()) >= round(data["flagged_fraction"] * 9)
+    captured = capsys.readouterr()
+    assert "Macrophage" in captured.err and "flagged for review" in captured.out
     img = cv2.imread(str(png))
     assert img is not None and img.shape[0] > 100
 

@@ -77,24 +77,34 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
     if not mapping.labels:
         error(f"no sub-folder of {args.data} matches a class ({', '.join(clf.classes)})")
         return EXIT_FAILED
+    from hemoscope.vision.single_cell import review_reason
+
     y_true: list[int] = []
     y_pred: list[int] = []
+    reasons: list[str] = []
     failed: list[dict[str, str]] = []
     batch: list[np.ndarray] = []
     batch_labels: list[int] = []
+    framings: list[Any] = []
 
     def flush() -> None:
         if batch:
             res = clf.classify_crops(np.stack(batch))
             y_pred.extend(clf.classes.index(lbl) for lbl in res.labels)
             y_true.extend(batch_labels)
+            for i, framing in enumerate(framings):
+                own = res.reasons[i] if res.reasons else bool(res.review[i])
+                reasons.append(review_reason(framing, res.labels[i], own))
             batch.clear()
             batch_labels.clear()
+            framings.clear()
 
     for path, label in _split_files(args, mapping.labels):
         try:
-            batch.append(crop(read_image(path))[0])
+            image_crop, framing = crop(read_image(path))
+            batch.append(image_crop)
             batch_labels.append(label)
+            framings.append(framing)
         except ImageReadError as exc:
             failed.append({"file": str(path), "error": exc.reason})
             error(f"{path}: {exc.reason}")
@@ -106,7 +116,8 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     cm = confusion_matrix(y_true, y_pred, len(clf.classes))
     rep = classification_report(cm)
-    _print_classifier_report(rep, clf.classes)
+    review = _review_figures(y_true, y_pred, reasons)
+    _print_classifier_report(rep, clf.classes, review)
     result: dict[str, Any] = {
         "version": 1,
         "model": model_info(clf.card),
@@ -118,6 +129,7 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
         "images": len(y_true),
         "accuracy": rep.accuracy,
         "macro_f1": rep.macro_f1,
+        **review,
         "per_class": {
             c: {
                 "precision": rep.precision[i],
@@ -143,9 +155,34 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_classifier_report(rep: Any, classes: tuple[str, ...]) -> None:
+def _review_figures(y_true: list[int], y_pred: list[int], reasons: list[str]) -> dict[str, Any]:
+    """Balanced accuracy, the flagged fraction, the accuracy of the cells not flagged and
+    the flags by reason: no accuracy without the flagged fraction beside it."""
+    from collections import Counter
+
+    y, p = np.array(y_true), np.array(y_pred)
+    flagged = np.array([bool(r) for r in reasons])
+    by_reason: Counter[str] = Counter(x for r in reasons if r for x in r.split("; "))
+    recalls = [float((p[y == k] == k).mean()) for k in np.unique(y)]
+    return {
+        "balanced_accuracy": float(np.mean(recalls)),
+        "flagged_fraction": float(flagged.mean()),
+        "accuracy_unflagged": float((y == p)[~flagged].mean()) if (~flagged).any() else None,
+        "flagged_by_reason": dict(by_reason.most_common()),
+    }
+
+
+def _print_classifier_report(rep: Any, classes: tuple[str, ...], review: dict[str, Any]) -> None:
     out = sys.stdout
-    out.write(f"accuracy {rep.accuracy:.4f}   macro-F1 {rep.macro_f1:.4f}\n\n")
+    unflagged = review["accuracy_unflagged"]
+    out.write(
+        f"accuracy {rep.accuracy:.4f}   balanced {review['balanced_accuracy']:.4f}   "
+        f"macro-F1 {rep.macro_f1:.4f}\n"
+        f"flagged for review {review['flagged_fraction']:.1%}   accuracy of the cells not "
+        f"flagged {'-' if unflagged is None else f'{unflagged:.4f}'}\n"
+    )
+    reasons = ", ".join(f"{k} {v}" for k, v in review["flagged_by_reason"].items())
+    out.write(f"flagged by reason: {reasons or 'none'}\n\n")
     out.write(f"{'class':<14}{'precision':>10}{'recall':>10}{'F1':>10}{'n':>8}\n")
     for i, c in enumerate(classes):
         out.write(

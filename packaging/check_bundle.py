@@ -33,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from elf_info import elf_info
+from system_deps import host_libraries
 from workstation import OPTIONAL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,11 +192,9 @@ def _missing_libraries(internal: Path) -> list[tuple[str, str]]:
 
 
 def _host_libraries() -> set[str]:
-    try:
-        out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return set()
-    return {line.split()[0] for line in out.stdout.splitlines()[1:] if line.strip()}
+    """The workstation's libraries, as the set-up check sees them: ldconfig found also
+    where /sbin is not on a user's PATH (Debian), this machine's architecture only."""
+    return host_libraries()
 
 
 # --- 2. version -----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -99,39 +100,80 @@ def ring_mask(size: int) -> npt.NDArray[np.bool_]:
     return mask
 
 
+_LOG = np.log(np.arange(256, dtype=np.float64) + _EPS)
+_LEVELS = np.arange(256, dtype=np.float32)
+
+
+def _order_stats(values: npt.NDArray[np.integer], ks: tuple[int, ...], top: int) -> list[int]:
+    """The k-th smallest of integer ``values`` in 0..top for each k (a counting sort:
+    exact, and much faster than sorting for 8-bit pixels)."""
+    cum = np.cumsum(np.bincount(values, minlength=top + 1))
+    return [int(v) for v in np.searchsorted(cum, np.asarray(ks) + 1)]
+
+
+def _quantile(values: npt.NDArray[np.integer], q: float, top: int) -> float:
+    """``np.quantile(values, q)`` (linear interpolation) of integers in 0..top."""
+    h = (len(values) - 1) * q
+    lo = int(np.floor(h))
+    a, b = _order_stats(values, (lo, min(lo + 1, len(values) - 1)), top)
+    return a + (h - lo) * (b - a)
+
+
+def _middle(values: npt.NDArray[np.uint8]) -> tuple[int, int]:
+    """The two middle order statistics of 8-bit ``values`` (equal when their count is
+    odd): their mean is the median, and the median of any monotone function of them is
+    the mean of the function at these two."""
+    n = len(values)
+    a, b = _order_stats(values, ((n - 1) // 2, n // 2), 255)
+    return a, b
+
+
 def estimate(crop: U8) -> StainEstimate:
     """Background, red-cell density and gains of one RGB crop ``(S, S, 3)`` uint8."""
     if crop.ndim != 3 or crop.shape[2] != 3 or crop.shape[0] != crop.shape[1]:
         raise ValueError(f"expected a square RGB crop (S, S, 3), got {crop.shape}")
-    px = crop[ring_mask(crop.shape[0])].astype(np.float64)
-    lum = px.mean(axis=1)
-    bright = px[lum >= np.quantile(lum, BACKGROUND_QUANTILE)]
-    bg = np.median(bright, axis=0)
+    ring = ring_mask(crop.shape[0])
+    planes = [np.ascontiguousarray(crop[..., c])[ring] for c in range(3)]
+    lum = planes[0].astype(np.int32) + planes[1] + planes[2]  # 3 x luminance: same order
+    bright = lum >= _quantile(lum, BACKGROUND_QUANTILE, 765)
+    bg = np.array([sum(_middle(p[bright])) / 2.0 for p in planes])
     unit = (1.0, 1.0, 1.0)
     if float(bg.mean()) < MIN_BACKGROUND_LUMINANCE:
         return StainEstimate(_t3(bg), None, unit, "none")
-    od = np.log((bg + _EPS) / (px + _EPS))
-    total = od.sum(axis=1)
+    log_bg = np.log(bg + _EPS)
+    total = (log_bg[0] - _LOG[planes[0]]) + (log_bg[1] - _LOG[planes[1]])
+    total += log_bg[2] - _LOG[planes[2]]  # ln((bg + 1) / (pixel + 1)) summed over channels
     if float(np.mean(total < BACKGROUND_OD)) < MIN_BACKGROUND_SHARE:
         return StainEstimate(_t3(bg), None, unit, "none")
     lo, hi = RBC_OD_RANGE
     rbc = (total >= lo) & (total <= hi)
     if float(rbc.mean()) < MIN_RBC_SHARE:
         return StainEstimate(_t3(bg), None, unit, "background only")
-    rbc_od = np.maximum(np.median(od[rbc], axis=0), 1e-3)
+    # The density falls as the pixel brightens: its median from the two middle pixels.
+    med = np.array(
+        [
+            (2 * log_bg[c] - _LOG[a] - _LOG[b]) / 2
+            for c, (a, b) in enumerate(_middle(p[rbc]) for p in planes)
+        ]
+    )
+    rbc_od = np.maximum(med, 1e-3)
     gain = np.clip(np.asarray(REF_RBC_OD) / rbc_od, *OD_GAIN)
     return StainEstimate(_t3(bg), _t3(rbc_od), _t3(gain), "background and red cells")
 
 
 def apply(crop: U8, est: StainEstimate) -> U8:
-    """The crop rendered with PBC's background and red-cell density (see module doc)."""
+    """The crop rendered with PBC's background and red-cell density (see module doc).
+
+    Each output channel depends on that channel's input level only, so the rendering is
+    one 256-entry table per channel."""
     if est.basis == "none":
         return crop
-    bg = np.asarray(est.background, np.float32)
-    gain = np.asarray(est.gain, np.float32)
-    od = np.log((bg + _EPS) / (crop.astype(np.float32) + _EPS))
-    out = (np.asarray(REF_BACKGROUND, np.float32) + _EPS) * np.exp(-od * gain) - _EPS
-    res: U8 = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    bg = np.asarray(est.background, np.float32)[:, None]
+    gain = np.asarray(est.gain, np.float32)[:, None]
+    od = np.log((bg + _EPS) / (_LEVELS[None, :] + _EPS))
+    ref = np.asarray(REF_BACKGROUND, np.float32)[:, None]
+    table = np.clip((ref + _EPS) * np.exp(-od * gain) - _EPS + 0.5, 0, 255).astype(np.uint8)
+    res: U8 = cv2.LUT(crop, np.ascontiguousarray(table.T).reshape(256, 1, 3))
     return res
 
 

@@ -173,7 +173,7 @@ def apply(crop: U8, est: StainEstimate) -> U8:
     od = np.log((bg + _EPS) / (_LEVELS[None, :] + _EPS))
     ref = np.asarray(REF_BACKGROUND, np.float32)[:, None]
     table = np.clip((ref + _EPS) * np.exp(-od * gain) - _EPS + 0.5, 0, 255).astype(np.uint8)
-    res: U8 = cv2.LUT(crop, np.ascontiguousarray(table.T).reshape(256, 1, 3))
+    res: U8 = np.asarray(cv2.LUT(crop, np.ascontiguousarray(table.T).reshape(256, 1, 3)), np.uint8)
     return res
 
 

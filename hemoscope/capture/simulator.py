@@ -11,6 +11,10 @@ focus drifts off (a Gaussian blur, mostly sharp), times a fixed vignette with a 
 specks on the sensor, plus a little sensor noise: at 640 x 480 about 0.4 ms in focus and
 1.5 ms (at most ~6 ms) while defocused, on a busy 2-core machine.
 
+The stage moves with :meth:`SimulatedMicroscope.move_stage` (the station's arrow keys),
+as a technician moves the slide between fields; :meth:`SimulatedMicroscope.jump` goes to
+another area.
+
 Losing the device is simulated with :meth:`SimulatedMicroscope.disconnect` (now) or
 :meth:`SimulatedMicroscope.fail_after` (after n more frames): ``read`` then raises
 `SourceLost` until ``open`` is called again, which may be made to fail a few times first
@@ -219,6 +223,12 @@ class SimulatedMicroscope:
                 dx, dy = self._jump_rng.uniform(0.25, 0.75, 2) * (width, height)
             else:
                 dx, dy = to[0] - raw_x, to[1] - raw_y
+            self._offset = (self._offset[0] + dx, self._offset[1] + dy)
+
+    def move_stage(self, dx: float, dy: float) -> None:
+        """Move the stage: the view shifts by (dx, dy) frame pixels (right and down
+        positive) at once, then drifts on from there (see `MovableStage`)."""
+        with self._lock:
             self._offset = (self._offset[0] + dx, self._offset[1] + dy)
 
     def fail_after(self, frames: int, *, failed_reopens: int = 0) -> None:

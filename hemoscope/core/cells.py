@@ -64,6 +64,9 @@ class Cell:
         review_reason: why the cell is flagged: one reason or several joined by
             ``"; "`` (see :mod:`hemoscope.core.review`); ``""`` when not flagged, and
             on cells flagged before reasons were recorded. A reason needs ``review``.
+        uncounted: why the cell is out of the tally although found: ``"already
+            counted"`` (an earlier field of the case showed it) or ``"cut by the edge"``
+            (see :mod:`hemoscope.core.overlap`); ``""`` for a cell that counts.
     """
 
     id: str
@@ -76,6 +79,7 @@ class Cell:
     review: bool = False
     manual: bool = False
     review_reason: str = ""
+    uncounted: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -93,6 +97,8 @@ class Cell:
             _check_unit("Cell.probability", self.probability)
         if not isinstance(self.review_reason, str):
             raise TypeError(f"Cell.review_reason must be a str, got {self.review_reason!r}")
+        if not isinstance(self.uncounted, str):
+            raise TypeError(f"Cell.uncounted must be a str, got {self.uncounted!r}")
         if self.review_reason and not self.review:
             raise ValueError(
                 f"Cell.review_reason {self.review_reason!r} given but the cell is not flagged"
@@ -111,6 +117,7 @@ class Cell:
         review: bool = False,
         manual: bool = False,
         review_reason: str = "",
+        uncounted: str = "",
     ) -> Cell:
         """A cell with a fresh id (``review_reason``: see :func:`~.review.join_reasons`)."""
         return cls(
@@ -124,6 +131,7 @@ class Cell:
             review,
             manual,
             review_reason,
+            uncounted,
         )
 
     @property
@@ -137,9 +145,15 @@ class Cell:
         return self.final_class is not None and self.final_class != self.auto_class
 
     @property
+    def counted(self) -> bool:
+        """Whether the cell enters the tally (not already counted, not cut by the edge)."""
+        return not self.uncounted
+
+    @property
     def pending_review(self) -> bool:
-        """Flagged for review and no human decision yet."""
-        return self.review and self.final_class is None
+        """Flagged for review, no human decision yet, and counted (a cell outside the
+        tally needs no decision)."""
+        return self.review and self.final_class is None and not self.uncounted
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 Dates are ISO 8601 strings; boxes are ``[x1, y1, x2, y2]``; kinds are their enum values.
 ``case_from_dict(case_to_dict(case)) == case``. Data carry ``"schema": SCHEMA_VERSION``;
 readers refuse a newer schema than they know. Keys added later are optional and read
-with their default when absent (``review_reason``: ``""``), so they need no new schema.
+with their default when absent (``review_reason``, ``uncounted``: ``""``), so they need
+no new schema.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def cell_to_dict(cell: Cell) -> dict[str, Any]:
         "review": cell.review,
         "manual": cell.manual,
         "review_reason": cell.review_reason,
+        "uncounted": cell.uncounted,
     }
 
 
@@ -62,6 +64,7 @@ def cell_from_dict(data: Mapping[str, Any]) -> Cell:
         bool(data.get("review", False)),
         bool(data.get("manual", False)),
         str(data.get("review_reason") or ""),
+        str(data.get("uncounted") or ""),
     )
 
 

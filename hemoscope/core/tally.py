@@ -3,7 +3,8 @@
 A `Tally` is computed from a `Case` by a pure function and never edited.
 
 - Counted: the effective class of every WBC-kind cell in every field, plus the case's
-  manual (eyepiece) counts.
+  manual (eyepiece) counts. Cells marked ``uncounted`` (already counted in an earlier,
+  overlapping field, or cut by the field's edge: see `overlap`) stay out.
 - Denominator: the sum of the classes with ``in_differential`` (the WBC counted).
   Percentages and their Clopper-Pearson intervals are of this denominator. Classes outside
   the differential (NRBC, smudge, artefact, platelet) get a value per 100 WBC instead.
@@ -151,7 +152,7 @@ class Tally:
         for _, cell in case.iter_cells():
             pending += cell.pending_review
             corrected += cell.corrected
-            if cell.kind is not CellKind.WBC:
+            if cell.kind is not CellKind.WBC or not cell.counted:
                 continue
             if cell.effective_class is None:
                 unclassified += 1

@@ -56,8 +56,8 @@ def class_thumbnails(
     wanted: dict[str, list[tuple[str, Cell]]] = {}
     for fld, cell in case.iter_cells(CellKind.WBC):
         cid = cell.effective_class
-        if cid is None or cid not in taxonomy:
-            continue
+        if cid is None or cid not in taxonomy or not cell.counted:
+            continue  # out of the tally: already counted in another field, or cut
         totals[cid] = totals.get(cid, 0) + 1
         chosen = wanted.setdefault(cid, [])
         if len(chosen) < per_class:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 from hemoscope.core import AuditEntry, CaseInfo, Field
@@ -57,6 +58,9 @@ def info_change_entry(old: CaseInfo, new: CaseInfo) -> AuditEntry:
 def field_entry(field: Field) -> AuditEntry:
     """The ``"add-field"`` entry of a new field, with what the detector found in it."""
     found = f"{field.n_wbc} WBC, {field.n_rbc} RBC, {field.n_platelets} platelets"
+    out = Counter(c.uncounted for c in field.cells if c.uncounted)
+    if out:
+        found += "; not counted: " + ", ".join(f"{n} {why}" for why, n in sorted(out.items()))
     return AuditEntry(
         "add-field",
         field.id,

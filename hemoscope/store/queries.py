@@ -100,13 +100,15 @@ def sign_off_of(conn: sqlite3.Connection, case_id: str) -> SignOff | None:
 
 
 def pending_review_cells(conn: sqlite3.Connection, case_id: str) -> list[tuple[str, str]]:
-    """``(field_id, cell_id)`` of the cells flagged for review with no human decision."""
+    """``(field_id, cell_id)`` of the cells flagged for review with no human decision
+    (and in the tally: see `Cell.pending_review`)."""
     return [
         (r[0], r[1])
         for r in conn.execute(
             "SELECT c.field_id, c.id FROM cells c JOIN fields f "
             "ON f.case_id = c.case_id AND f.id = c.field_id "
             "WHERE c.case_id = ? AND c.review = 1 AND c.final_class IS NULL "
+            "AND c.uncounted = '' "
             "ORDER BY f.position, c.position",
             (case_id,),
         )

@@ -15,13 +15,13 @@ __all__ = ["insert_case", "read_case", "write_change"]
 
 _CELL_COLS = (
     "case_id, field_id, id, position, x1, y1, x2, y2, kind, auto_class, "
-    "final_class, score, probability, review, manual, review_reason"
+    "final_class, score, probability, review, manual, review_reason, uncounted"
 )
-_INSERT_CELL = f"INSERT INTO cells ({_CELL_COLS}) VALUES ({', '.join('?' * 16)})"
+_INSERT_CELL = f"INSERT INTO cells ({_CELL_COLS}) VALUES ({', '.join('?' * 17)})"
 _UPDATE_CELL = (
     "UPDATE cells SET position = ?, x1 = ?, y1 = ?, x2 = ?, y2 = ?, kind = ?, "
     "auto_class = ?, final_class = ?, score = ?, probability = ?, review = ?, "
-    "manual = ?, review_reason = ? WHERE case_id = ? AND field_id = ? AND id = ?"
+    "manual = ?, review_reason = ?, uncounted = ? WHERE case_id = ? AND field_id = ? AND id = ?"
 )
 
 
@@ -53,6 +53,7 @@ def _cell_values(cell: Cell) -> tuple[Any, ...]:
         int(cell.review),
         int(cell.manual),
         cell.review_reason,
+        cell.uncounted,
     )
 
 
@@ -151,6 +152,7 @@ def _cell(row: Sequence[Any]) -> Cell:
         bool(row[10]),
         bool(row[11]),
         str(row[12] or ""),
+        str(row[13] or ""),
     )
 
 
@@ -175,7 +177,8 @@ def read_case(conn: sqlite3.Connection, case_id: str) -> Case | None:
     cells: dict[str, list[Cell]] = {}
     for r in conn.execute(
         "SELECT field_id, id, x1, y1, x2, y2, kind, auto_class, final_class,"
-        " score, probability, review, manual, review_reason FROM cells WHERE case_id = ? "
+        " score, probability, review, manual, review_reason, uncounted FROM cells"
+        " WHERE case_id = ? "
         "ORDER BY field_id, position",
         (case_id,),
     ):

@@ -11,7 +11,9 @@ Version 1: cases, manual counts, fields, cells, images, field images, the audit 
 indexes for the case list's search. Version 3: the models that analysed each field
 (JSON list of name, version, sha256; empty for fields saved before). Version 4: why each
 cell is flagged for review (``review_reason``, reasons joined by "; "; empty for cells
-saved before).
+saved before). Version 5: why a found cell is out of the tally (``uncounted``: "already
+counted" in an earlier, overlapping field, or "cut by the edge"; empty for a cell that
+counts, and for cells saved before).
 """
 
 from __future__ import annotations
@@ -117,7 +119,17 @@ _V4 = [
     "ALTER TABLE cells ADD COLUMN review_reason TEXT NOT NULL DEFAULT ''",
 ]
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3), tuple(_V4))
+_V5 = [
+    "ALTER TABLE cells ADD COLUMN uncounted TEXT NOT NULL DEFAULT ''",
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    tuple(_V1),
+    tuple(_V2),
+    tuple(_V3),
+    tuple(_V4),
+    tuple(_V5),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

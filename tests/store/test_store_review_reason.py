@@ -108,7 +108,7 @@ def test_schema_4_adds_the_reason_and_old_cells_read_empty(tmp_path: Path) -> No
     with CaseStore.open(db) as store:
         assert store.schema_version == SCHEMA_VERSION >= 4
         columns = [r[1] for r in store.conn.execute("PRAGMA table_info(cells)")]
-        assert columns[-1] == "review_reason"
+        assert "review_reason" in columns
         case = store.load_case("k3")
         old, plain = case.fields[0].cells
         assert old.pending_review and old.review_reason == ""

@@ -211,9 +211,17 @@ class CaseStore(StoreBase):
         return queries.sign_off_of(self.conn, case_id)
 
     def record_sign_off(
-        self, case: Case, *, performed_by: str, reviewed_by: str, at: datetime | None = None
+        self,
+        case: Case,
+        *,
+        performed_by: str,
+        reviewed_by: str,
+        at: datetime | None = None,
+        note: str = "",
     ) -> SignOff:
         """Record the sign-off; refused (`SignOffError`) while cells await review.
+        ``note``: what the signer confirmed besides (e.g. a count below the target), kept
+        on the audit trail with the sign-off.
 
         Afterwards the case is locked: changes raise `CaseLockedError` until
         :meth:`reopen`.
@@ -243,7 +251,8 @@ class CaseStore(StoreBase):
                         None,
                         None,
                         None,
-                        f"Signed off: performed by {performed_by}, reviewed by {reviewed_by}",
+                        f"Signed off: performed by {performed_by}, reviewed by {reviewed_by}"
+                        + (f"; {note}" if note else ""),
                     )
                 ],
             )

@@ -69,7 +69,14 @@ def _action(
 ) -> QAction:
     action = QAction(text, window)
     if shortcuts:
-        action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        # Once each: a sequence given twice (QKeySequence.Quit is Ctrl+Q on Linux) makes
+        # Qt call the shortcut ambiguous and do nothing.
+        sequences: list[QKeySequence] = []
+        for s in shortcuts:
+            sequence = QKeySequence(s)
+            if not sequence.isEmpty() and sequence not in sequences:
+                sequences.append(sequence)
+        action.setShortcuts(sequences)
     if tip:
         action.setStatusTip(tip)
         action.setToolTip(tip)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
@@ -25,6 +26,7 @@ from hemoscope.ui.case_controller import CaseController
 from hemoscope.ui.case_dialog import CaseInfoDialog
 from hemoscope.ui.case_list import CaseListDialog
 from hemoscope.ui.signoff_dialog import SignOffDialog
+from hemoscope.ui.tally_text import shortfall_text
 from hemoscope.ui.workspace import CaseWorkspace, is_provisional
 
 __all__ = ["CaseActions"]
@@ -142,6 +144,53 @@ class CaseActions(QObject):
         self.opened.emit()
         self.message.emit(f"Opened {case.info.sample_id}: {len(case.fields)} field(s){state}")
 
+    # -- the sample id typed into the differential panel ----------------------------------
+    def rename(self, sample_id: str) -> None:
+        """Give the case the sample id typed in the panel; a case with cells is renamed
+        only when the technician confirms it (Keep leaves it as it was)."""
+        case = self.workspace.case
+        if case is not None and case.info.sample_id == sample_id:
+            return
+        if self._refuse_if_locked("Its sample ID"):
+            self.cases.refresh()
+            return
+        if case is None or not (any(f.cells for f in case.fields) or case.manual_counts):
+            self._save_sample_id(sample_id)
+            return
+        if isinstance(self.dialog, QMessageBox) and self.dialog.isVisible():
+            return  # already asking
+        box = QMessageBox(self._window)
+        box.setObjectName("renameCaseBox")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Rename the case?")
+        n = sum(len(f.cells) for f in case.fields) + case.manual.total()
+        box.setText(
+            f"Rename case {case.info.sample_id} ({n} cells) to {sample_id}? "
+            "Every count of the case goes with the new sample ID."
+        )
+        rename = box.addButton("Rename", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton(f"Keep {case.info.sample_id}", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.finished.connect(
+            lambda _r: (
+                self._save_sample_id(sample_id)
+                if box.clickedButton() is rename
+                else self.cases.refresh()
+            )
+        )
+        self._show(box)
+
+    def _save_sample_id(self, sample_id: str) -> None:
+        case = self.workspace.case
+        info = CaseInfo(sample_id) if case is None else replace(case.info, sample_id=sample_id)
+        try:
+            self.cases.set_info(info)
+        except (StoreError, OSError, ValueError) as error:
+            self.problem.emit(f"The sample id could not be saved: {error}")
+            self.cases.refresh()
+            return
+        self.message.emit(f"Sample ID: {info.sample_id}")
+
     # -- sign-off --------------------------------------------------------------------------
     def sign_off(self) -> None:
         case = self.workspace.case
@@ -163,11 +212,13 @@ class CaseActions(QObject):
         tally = self.workspace.tally()
         dialog = SignOffDialog(
             sample_id=case.info.sample_id,
-            summary=f"{tally.denominator} white cells counted in {len(case.fields)} field(s)",
+            summary=f"{tally.denominator} of {tally.target} white cells counted "
+            f"in {len(case.fields)} field(s)",
             performed_by=case.info.operator or self.workspace.backend.operator,
+            shortfall=shortfall_text(tally),
             parent=self._window,
         )
-        dialog.accepted.connect(lambda: self._record(*dialog.names()))
+        dialog.accepted.connect(lambda: self._record(*dialog.names(), note=dialog.note))
         self._show(dialog)
 
     def _ask_about_pending(
@@ -209,9 +260,11 @@ class CaseActions(QObject):
         box.finished.connect(lambda _result: answered())
         self._show(box)
 
-    def _record(self, performed_by: str, reviewed_by: str) -> None:
+    def _record(self, performed_by: str, reviewed_by: str, *, note: str = "") -> None:
         try:
-            record = self.cases.sign_off(performed_by=performed_by, reviewed_by=reviewed_by)
+            record = self.cases.sign_off(
+                performed_by=performed_by, reviewed_by=reviewed_by, note=note
+            )
         except (StoreError, ValueError, OSError) as error:
             self.problem.emit(f"Sign-off refused: {error}")
             return

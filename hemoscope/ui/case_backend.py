@@ -77,7 +77,9 @@ class CaseBackend(Protocol):
 
     def audit_trail(self, case: Case) -> list[AuditRecord]: ...
 
-    def record_sign_off(self, case: Case, *, performed_by: str, reviewed_by: str) -> SignOff: ...
+    def record_sign_off(
+        self, case: Case, *, performed_by: str, reviewed_by: str, note: str = ""
+    ) -> SignOff: ...
 
     def reopen(self, case: Case, *, reason: str) -> None: ...
 
@@ -194,12 +196,14 @@ class StoreBackend:
         records: list[AuditRecord] = self._call(lambda store: store.audit_trail(case.id))
         return records
 
-    def record_sign_off(self, case: Case, *, performed_by: str, reviewed_by: str) -> SignOff:
+    def record_sign_off(
+        self, case: Case, *, performed_by: str, reviewed_by: str, note: str = ""
+    ) -> SignOff:
         """Sign the case off (raises `SignOffError` while cells await review); it is locked
         until `reopen`."""
         record: SignOff = self._call(
             lambda store: store.record_sign_off(
-                case, performed_by=performed_by, reviewed_by=reviewed_by
+                case, performed_by=performed_by, reviewed_by=reviewed_by, note=note
             )
         )
         return record

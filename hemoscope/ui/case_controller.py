@@ -140,9 +140,11 @@ class CaseController(QObject):
         self.workspace.set_info(info)
         self._emit_changed("", "")
 
-    def sign_off(self, *, performed_by: str, reviewed_by: str) -> SignOff:
+    def sign_off(self, *, performed_by: str, reviewed_by: str, note: str = "") -> SignOff:
         """Sign the case off; it is locked, and the undo history ends here."""
-        record = self.workspace.record_sign_off(performed_by=performed_by, reviewed_by=reviewed_by)
+        record = self.workspace.record_sign_off(
+            performed_by=performed_by, reviewed_by=reviewed_by, note=note
+        )
         self.undo_stack.clear()
         self._emit_changed("", "")
         return record

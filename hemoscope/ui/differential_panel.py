@@ -41,6 +41,7 @@ FLAG_COLOURS = {"H": "#b42318", "L": "#1d4ed8"}
 class DifferentialPanel(QWidget):
     target_changed = Signal(int)
     sample_id_edited = Signal(str)
+    editing_done = Signal()  # Enter or Escape in the sample box: the picture takes the keys
 
     def __init__(
         self,
@@ -58,7 +59,11 @@ class DifferentialPanel(QWidget):
         self.sample_id = QLineEdit(self)
         self.sample_id.setObjectName("sampleId")
         self.sample_id.setPlaceholderText("Sample id (set on the first capture)")
+        # Only a click puts the cursor here: Tab never does, so a class key or Space
+        # never types into the sample id by accident.
+        self.sample_id.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.sample_id.editingFinished.connect(self._sample_edited)
+        self.sample_id.returnPressed.connect(self.editing_done)
         self.saved = QLabel(self)
         self.saved.setObjectName("savedLabel")
         self.target = QComboBox(self)
@@ -70,6 +75,7 @@ class DifferentialPanel(QWidget):
         self.custom.setValue(300)
         self.custom.setSuffix(" WBC")
         self.custom.setVisible(False)
+        self.custom.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.target.currentTextChanged.connect(self._target_chosen)
         self.custom.valueChanged.connect(self._custom_changed)
 

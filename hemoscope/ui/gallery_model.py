@@ -2,9 +2,11 @@
 
 Like CellaVision's cell view, every white cell of the case (and anything classified or
 added by hand) is shown as a thumbnail under its class, classes in taxonomy order, then
-"Unclassified". `cell_crop` cuts a square round a cell, padded with the background
-colour where the square leaves the image. `cell_tooltip` is a thumbnail's tooltip: the
-classifier's and the technician's calls, and why the cell was flagged for review.
+"Unclassified"; cells out of the tally (already counted in an earlier field, cut by the
+edge) are left out, so that no cell shows twice. `cell_crop` cuts a square round a
+cell, padded with the background colour where the square leaves the image.
+`cell_tooltip` is a thumbnail's tooltip: the classifier's and the technician's calls,
+and why the cell was flagged for review.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def gallery_groups(case: Case | None, taxonomy: Taxonomy) -> list[GalleryGroup]:
     if case is not None:
         for number, field in enumerate(case.fields, start=1):
             for cell in reading_order(field):
+                if not cell.counted:
+                    continue  # already shown where it was counted, or cut by the edge
                 entry = GalleryEntry(field.id, number, cell)
                 class_id = cell.effective_class
                 if class_id is not None and class_id in by_class:

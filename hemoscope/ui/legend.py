@@ -15,13 +15,20 @@ from hemoscope.core import DEFAULT_TAXONOMY, Taxonomy
 __all__ = ["HINTS", "KeyLegend"]
 
 HINTS = {
-    "live": "Space capture field  ·  Ctrl+M manual count  ·  Ctrl+wheel or Ctrl+= zoom",
-    "review": (
-        "Click a cell, then its key  ·  Enter confirm  ·  Del delete  ·  drag: add a missed "
-        "cell  ·  ←→↑↓ next cell  ·  Tab next flagged  ·  Ctrl+Z undo  ·  Space/Esc back to live"
+    "live": (
+        "Space capture field  ·  ←→↑↓ move the stage (Shift: a whole field)  ·  Tab next to "
+        "review  ·  Ctrl+M manual count  ·  Ctrl+wheel or Ctrl+= zoom"
     ),
-    "manual": "Press a class key for each cell seen  ·  Ctrl+Z undo  ·  Ctrl+M or Esc: leave",
-    "files": "Space capture image  ·  PgUp/PgDn previous/next image",
+    "review": (
+        "Click a cell, then its key (goes on)  ·  Enter confirm  ·  Del delete  ·  drag: add "
+        "a missed cell  ·  ←→↑↓ next cell  ·  Tab next flagged  ·  Ctrl+Z undo  ·  Esc live  "
+        "·  Space: next field once all are reviewed"
+    ),
+    "manual": (
+        "Press a class key for each cell seen (stops at the target)  ·  Ctrl+Z undo  ·  "
+        "Ctrl+M or Esc: leave"
+    ),
+    "files": "Space capture image  ·  PgUp/PgDn previous/next image (also while reviewing)",
 }
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from hemoscope.capture.source import FrameSource
+from hemoscope.capture.stage import MovableStage, stage_step
 from hemoscope.core import Field
 from hemoscope.ui.frames import Frame, LatestFrame, RateMeter, StampedFrame
 from hemoscope.ui.inference import InferenceResult, InferenceWorker
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 INTERVAL_MS = 10
 STATUS_EVERY_S = 0.5
 FRESH_S = 1.0  # a streaming result this recent may be captured
+STAGE_SETTLE_S = 0.1  # frames this soon after a stage move may show the old view
 LAGS_KEPT = 600
 
 CaptureCallback = Callable[[Frame, Field], None]
@@ -67,6 +69,7 @@ class LiveController(QObject):
         self.still_name = ""  # name of the opened image shown, when the source is files
         self.active = True  # False while a captured field or the manual counter is shown
         self.latest: InferenceResult | None = None
+        self._moved_t = 0.0  # when the stage last moved (monotonic), plus settling
         self.shown = RateMeter()
         self.shown_count = 0
         self.lags_ms: deque[float] = deque(maxlen=LAGS_KEPT)  # frame arrival -> overlay
@@ -162,7 +165,7 @@ class LiveController(QObject):
             done(result.frame.image, result.field)
             return "now"
         self._pending_capture = done
-        if self._submitted_seq != frame.seq:
+        if self._submitted_seq != frame.seq and frame.t > self._moved_t:
             self.worker.submit(frame)
             self._submitted_seq = frame.seq
         return "pending"
@@ -170,7 +173,20 @@ class LiveController(QObject):
     def cancel_capture(self) -> None:
         self._pending_capture = None
 
+    def move_stage(self, direction: str, *, whole: bool = False) -> bool:
+        """Move the source's stage one arrow key's step; False when it has none. Frames
+        and results from before the move are not captured any more."""
+        source = None if self.runner is None else self.runner.source
+        if not isinstance(source, MovableStage):
+            return False
+        info = source.info
+        source.move_stage(*stage_step(direction, info.width, info.height, whole=whole))
+        self._moved_t = time.monotonic() + STAGE_SETTLE_S
+        return True
+
     def _capturable(self, result: InferenceResult, frame: StampedFrame) -> bool:
+        if result.frame.t <= self._moved_t:
+            return False  # the stage moved since
         if result.frame.seq == frame.seq:
             return True
         return self.streaming and time.monotonic() - result.frame.t <= FRESH_S
@@ -212,8 +228,9 @@ class LiveController(QObject):
         if result.frame.seq < (0 if self.latest is None else self.latest.frame.seq):
             return
         self.latest = result
-        pending, self._pending_capture = self._pending_capture, None
-        if pending is not None:
+        pending = self._pending_capture
+        if pending is not None and result.frame.t > self._moved_t:
+            self._pending_capture = None
             pending(result.frame.image, result.field)
         if self.active:
             self.view.show_cells(result.field)

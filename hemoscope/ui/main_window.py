@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from hemoscope.capture.source import FrameSource
-from hemoscope.core import Box, CaseInfo, Tally
+from hemoscope.core import Box, Tally
 from hemoscope.ui.about import show_about
 from hemoscope.ui.actions import ClassKeys, WindowActions, build_menus
 from hemoscope.ui.banner import Banner
@@ -238,7 +238,8 @@ class MainWindow(QMainWindow):
         self.review.counted.connect(self.manual.flash)
         self.review.selection_changed.connect(self._selection_changed)
         self.differential.target_changed.connect(self._target_changed)
-        self.differential.sample_id_edited.connect(self._sample_id_edited)
+        self.differential.sample_id_edited.connect(self.case_actions.rename)
+        self.differential.editing_done.connect(self.view.setFocus)
         self.gallery.relabel_requested.connect(self.cases.relabel)
         self.gallery.cell_activated.connect(self._show_cell)
         self.manual.undo_requested.connect(self.cases.undo_stack.undo)
@@ -310,10 +311,14 @@ class MainWindow(QMainWindow):
         self.files.show_index(index)
 
     def step(self, delta: int) -> None:
-        if self.review.mode == "review":
+        """PgUp/PgDn: the previous/next opened image (leaving a review), else the
+        previous/next captured field while reviewing."""
+        if self.review.mode == "review" and not self.files.is_live:
             self.review.step_field(delta)
-        else:
-            self.files.step(delta)
+            return
+        if self.review.mode == "review":
+            self.review.back_to_live()
+        self.files.step(delta)
 
     def _open_video(self, path: Path) -> None:
         source = self.source_menu.video(path)
@@ -374,15 +379,6 @@ class MainWindow(QMainWindow):
 
     def _target_changed(self, target: int) -> None:
         self.cases.set_target(target)
-
-    def _sample_id_edited(self, sample_id: str) -> None:
-        case = self.workspace.case
-        info = CaseInfo(sample_id) if case is None else _with_sample(case.info, sample_id)
-        try:
-            self.workspace.set_info(info)
-        except Exception as error:  # a store error: say so, keep what is shown
-            self.presenter.case_error(f"The sample id could not be saved: {error}")
-        self._case_changed(self.workspace.case, "", "")
 
     def _show_cell(self, field_id: str, cell_id: str) -> None:
         self.window_actions.manual.setChecked(False)
@@ -507,9 +503,3 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.quit()
-
-
-def _with_sample(info: CaseInfo, sample_id: str) -> CaseInfo:
-    from dataclasses import replace
-
-    return replace(info, sample_id=sample_id)

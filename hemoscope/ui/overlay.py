@@ -10,31 +10,42 @@ and platelets a thin, faint outline (they are counted, not labelled; hidden with
 amber "?" badge and its reason in the label; a cell the technician decided gets a "✓"
 (or "✎" when changed). Red cells and platelets are hidden unless `show_minor` (View ▸
 Show Red Cells and Platelets). The selected cell has a white halo. While a box is being
-drawn its outline follows the mouse.
+drawn its outline follows the mouse. A white cell out of the tally (already counted in an
+earlier field, or cut by the field's edge: `hemoscope.core.overlap`) has a dotted grey box
+and says why in its label; on the live picture the edge rule is shown as the capture will
+apply it.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from hemoscope.core import DEFAULT_TAXONOMY, Box, Cell, CellKind, Field, Taxonomy
+from hemoscope.core.overlap import UNCOUNTED_EDGE, cut_by_edge
 from hemoscope.ui.review_model import flag_labels, reviewable
 
 __all__ = ["REVIEW_COLOUR", "CellOverlay", "label_text"]
 
 REVIEW_COLOUR = QColor("#ffab00")
 UNCLASSIFIED = QColor("#ffffff")
+UNCOUNTED_COLOUR = QColor("#cbd2d9")
 MINOR = {CellKind.RBC: QColor(255, 138, 128, 120), CellKind.PLATELET: QColor(0, 229, 255, 150)}
 LABEL_BG = QColor(20, 24, 28, 200)
 FONT_PX = 12.0
 MARGIN = 400.0  # scene units around the field where labels may be painted
 
 
-def label_text(cell: Cell, taxonomy: Taxonomy) -> str:
+def label_text(cell: Cell, taxonomy: Taxonomy, mark: str = "") -> str:
     """The label over a box: class name, probability, and a mark for human decisions;
-    a cell awaiting review adds why it is flagged ("Monocyte 41% · Low confidence")."""
+    a cell awaiting review adds why it is flagged ("Monocyte 41% · Low confidence"), a
+    cell out of the tally why (`mark`, default its own: "Lymphocyte · already counted")."""
+    mark = mark or cell.uncounted
+    if mark:
+        return f"{label_text(replace(cell, uncounted=''), taxonomy)} · {mark}"
     class_id = cell.effective_class
     cls = taxonomy.get(class_id) if class_id is not None else None
     name = cls.display_name.split(" (")[0] if cls is not None else (class_id or "Unclassified")
@@ -58,6 +69,7 @@ class CellOverlay(QGraphicsItem):
         self.selected_id: str | None = None
         self.show_minor = False  # red cells and platelets: off for a calm picture
         self.show_labels = True
+        self.live = False  # a live picture: the edge rule is shown as it will apply
         self.draft: Box | None = None
         self._rect = QRectF()
         self.setZValue(1)
@@ -125,9 +137,18 @@ class CellOverlay(QGraphicsItem):
                 [_rect(c.box) for c in field.cells if c.kind is kind and not reviewable(c)]
             )
 
+    def mark(self, cell: Cell) -> str:
+        """Why the cell is out of the tally: its mark, or on a live picture the edge rule
+        that its capture will apply; "" when it counts."""
+        field = self.field
+        if cell.uncounted or not self.live or field is None or cell.kind is not CellKind.WBC:
+            return cell.uncounted
+        return UNCOUNTED_EDGE if cut_by_edge(cell, field.width, field.height) else ""
+
     def _paint_major(self, painter: QPainter, cell: Cell, scale: float, *, selected: bool) -> None:
         rect = _rect(cell.box)
-        colour = self._colour(cell)
+        mark = self.mark(cell)
+        colour = UNCOUNTED_COLOUR if mark else self._colour(cell)
         if selected:
             painter.setBrush(Qt.BrushStyle.NoBrush)
             for colour_, width in (("#1f2933", 11), ("#ffffff", 7)):
@@ -138,13 +159,15 @@ class CellOverlay(QGraphicsItem):
                 painter.drawRect(rect)
         pen = QPen(colour, 3.5 if selected else 2.5)
         pen.setCosmetic(True)
-        if cell.pending_review:
+        if mark:
+            pen.setStyle(Qt.PenStyle.DotLine)
+        elif cell.pending_review:
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(rect)
         if self.show_labels or selected:
-            self._paint_label(painter, cell, rect, colour, scale, bold=selected)
+            self._paint_label(painter, cell, rect, colour, scale, bold=selected, mark=mark)
         if cell.pending_review:
             self._paint_badge(painter, rect, scale)
 
@@ -157,11 +180,12 @@ class CellOverlay(QGraphicsItem):
         scale: float,
         *,
         bold: bool,
+        mark: str = "",
     ) -> None:
         font = QFont(painter.font())
         font.setPixelSize(max(1, round(FONT_PX)))
         font.setBold(bold)
-        text = label_text(cell, self.taxonomy)
+        text = label_text(cell, self.taxonomy, mark)
         metrics = QFontMetricsF(font)
         w = (metrics.horizontalAdvance(text) + 10) / scale
         h = (metrics.height() + 4) / scale

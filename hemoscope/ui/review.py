@@ -3,13 +3,16 @@
 `ReviewController` decides what a key means now:
 
 - live: Space captures the field (the frame and the cells found in it) into the case and
-  shows it for review.
-- review: a click selects a cell; a class key relabels it; Enter confirms the
-  classifier's call; Delete removes a false detection; dragging draws a missed cell and
-  asks its class; arrows move to the nearest cell that way; Tab (Shift+Tab) goes to the
-  next cell flagged for review, into the next fields; PgUp/PgDn step between captured
-  fields; Space or Escape go back to live.
-- manual: each class key counts one cell (the eyepiece counter); Backspace undoes.
+  shows it for review; the arrow keys move a stage that can be moved (the simulated
+  microscope's), Shift+arrow by a whole field; Tab goes to the next cell to review.
+- review: a click selects a cell; a class key relabels it and moves on to the next cell
+  to review, as Enter (confirm the classifier's call) does; Delete removes a false
+  detection; dragging draws a missed cell and asks its class; arrows move to the nearest
+  cell that way; Tab (Shift+Tab) goes to the next cell flagged for review, into the next
+  fields; PgUp/PgDn step between captured fields; Escape goes back to live, and so does
+  Space while cells await review; once none does, Space captures the next field.
+- manual: each class key counts one cell (the eyepiece counter) until the target is
+  reached, where counting stops (raise the target to go on); Backspace undoes.
 
 Changes go through the `CaseController` (one undo stack); the view is redrawn from the
 case it reports.
@@ -27,6 +30,7 @@ from hemoscope.core import Box, Case, Field
 from hemoscope.ui.case_controller import CaseController
 from hemoscope.ui.frames import Frame
 from hemoscope.ui.live import LiveController
+from hemoscope.ui.overlap_marks import OverlapMarks, marks_text, repeats_banner
 from hemoscope.ui.review_model import (
     Direction,
     neighbour,
@@ -60,6 +64,8 @@ class ReviewController(QObject):
     selection_changed = Signal(str, str)  # field id, cell id ("" for none)
     message = Signal(str)  # a short line for the status bar
     counted = Signal(str)  # class id counted by hand (the counter flashes its tile)
+    refused = Signal()  # a count by hand refused: the target is reached
+    overlap_notice = Signal(str)  # after a capture: cells already counted, or ""
 
     def __init__(
         self,
@@ -80,6 +86,7 @@ class ReviewController(QObject):
         self.cell_id: str | None = None
         self.capturing = False
         self._lost = False
+        self.marks = OverlapMarks(cases.workspace.field_image)
         view.key_handler = self.handle_key
         view.set_caption(LIVE_CAPTION, LIVE_COLOUR)
         view.cell_clicked.connect(self.select)
@@ -89,11 +96,18 @@ class ReviewController(QObject):
 
     # -- modes ---------------------------------------------------------------------------
     def capture_or_resume(self) -> None:
-        """Space: capture in live mode, back to live in review mode."""
+        """Space: capture in live mode; in review mode back to live while cells await
+        review, else capture the next field."""
         if self.mode == "review":
             self.back_to_live()
+            if not self._anything_to_review():
+                self.capture()
         elif self.mode == "live":
             self.capture()
+
+    def _anything_to_review(self) -> bool:
+        case = self.cases.case
+        return case is not None and next_flagged(case, None, None) is not None
 
     def capture(self) -> None:
         if self.capturing:
@@ -117,13 +131,19 @@ class ReviewController(QObject):
             if self.mode == "live":
                 self.review_field(field.id)
             return
+        field = self.marks.mark(self.cases.case, field, image)
         self.cases.capture(image, field)  # `field_added` follows
 
     def _field_added(self, field_id: str) -> None:
         self.capturing = False
         field = self.cases.workspace.field(field_id)
         n = 0 if field is None else field.n_wbc
-        self.message.emit(f"Field captured: {n} white cell{'s' if n != 1 else ''}")
+        marks = "" if field is None else marks_text(field)
+        self.message.emit(
+            f"Field captured: {n} white cell{'s' if n != 1 else ''}"
+            + (f"; {marks}" if marks else "")
+        )
+        self.overlap_notice.emit("" if field is None else repeats_banner(field))
         if self.mode == "live":
             # Freeze the picture now; show the field on the next turn of the event loop,
             # so that adding it and showing it are not one long block.
@@ -207,10 +227,19 @@ class ReviewController(QObject):
     def class_key(self, class_id: str) -> None:
         """A class key was pressed (window-wide)."""
         if self.mode == "manual":
+            tally = self.cases.workspace.tally()
+            if tally.target_reached:
+                self.message.emit(
+                    f"Target reached ({tally.denominator} of {tally.target}): not counted. "
+                    "Raise the target to count on."
+                )
+                self.refused.emit()
+                return
             self.cases.count(class_id)
             self.counted.emit(class_id)
         elif self.mode == "review" and self.field_id and self.cell_id:
             self.cases.relabel(self.field_id, self.cell_id, class_id)
+            self.next_flagged()
         elif self.mode == "review":
             self.message.emit("Select a cell first (click it, or Tab to the next flagged one)")
         else:
@@ -261,6 +290,8 @@ class ReviewController(QObject):
     def handle_key(self, event: QKeyEvent) -> bool:
         key = event.key()
         mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if self.mode == "live":
+            return self._live_key(key, mods)
         if self.mode != "review" or mods not in (
             Qt.KeyboardModifier.NoModifier,
             Qt.KeyboardModifier.ShiftModifier,
@@ -281,6 +312,20 @@ class ReviewController(QObject):
         else:
             return False
         return True
+
+    def _live_key(self, key: int, mods: Qt.KeyboardModifier) -> bool:
+        if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+            self.next_flagged(backwards=key == Qt.Key.Key_Backtab)
+            return True
+        if key in _ARROWS and mods in (
+            Qt.KeyboardModifier.NoModifier,
+            Qt.KeyboardModifier.ShiftModifier,
+        ):
+            whole = mods == Qt.KeyboardModifier.ShiftModifier
+            if not self.live.move_stage(_ARROWS[key], whole=whole):
+                self.message.emit("This source has no stage to move: move the slide by hand")
+            return True
+        return False
 
     # -- drawing a missed cell -----------------------------------------------------------
     def _box_drawn(self, box: Box) -> None:

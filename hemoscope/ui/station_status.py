@@ -54,6 +54,8 @@ class StationStatus(QObject):
         worker.unavailable.connect(self.models_unavailable)
         worker.failed.connect(status.show_error)
         cases.error.connect(self.case_error)
+        review.overlap_notice.connect(self.overlap)
+        self._overlap_shown = False
 
     def source_changed(self, status: object) -> None:
         text = self._text.describe(status, self.live.still_name, self._fields_count())
@@ -82,6 +84,16 @@ class StationStatus(QObject):
             "(draw them by hand), and manual counting works as usual.",
             level="info",
         )
+
+    def overlap(self, text: str) -> None:
+        """After a capture: the banner saying cells were counted already, or none."""
+        if text:
+            self.notice.show_message(
+                text, level="info", button="Dismiss", action=self.notice.dismiss
+            )
+        elif self._overlap_shown:
+            self.notice.dismiss()
+        self._overlap_shown = bool(text)
 
     def case_error(self, message: str) -> None:
         log.warning("%s", message)

@@ -38,6 +38,7 @@ class StationView(ImageView):
         super().__init__(parent)
         self.setObjectName("stationView")
         self.overlay = CellOverlay(taxonomy)
+        self.overlay.live = True
         self.scene().addItem(self.overlay)
         self.mode: ViewMode = "live"
         self.caption = ""
@@ -50,6 +51,7 @@ class StationView(ImageView):
     # -- content -------------------------------------------------------------------------
     def set_mode(self, mode: ViewMode) -> None:
         self.mode = mode
+        self.overlay.live = mode == "live"
         self.overlay.set_draft(None)
         self._press = None
         drag = QGraphicsView.DragMode
@@ -151,9 +153,9 @@ class StationView(ImageView):
         super().keyPressEvent(event)
 
     def focusNextPrevChild(self, next: bool) -> bool:
-        if self.mode == "review":
-            return False  # Tab and Shift+Tab reach keyPressEvent: next flagged cell
-        return super().focusNextPrevChild(next)
+        # Tab and Shift+Tab reach keyPressEvent (the next cell to review) in every mode:
+        # they never move the cursor into a form field, where a class key would type.
+        return False
 
     # -- caption -------------------------------------------------------------------------
     def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:

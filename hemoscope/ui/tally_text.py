@@ -10,8 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hemoscope.core import NRBC_ID, ReferenceSet, Tally, Taxonomy, round_half_up
+from hemoscope.core.stats import clopper_pearson
 
-__all__ = ["TallyLine", "progress_text", "summary_text", "tally_lines"]
+__all__ = [
+    "TallyLine",
+    "interval_width",
+    "progress_text",
+    "shortfall_text",
+    "summary_text",
+    "tally_lines",
+]
 
 
 @dataclass(frozen=True)
@@ -70,8 +78,12 @@ def tally_lines(tally: Tally, taxonomy: Taxonomy, reference: ReferenceSet) -> li
 
 
 def progress_text(tally: Tally) -> str:
-    """ "87 / 100 WBC" or "100 / 100 WBC: target reached"."""
+    """ "87 / 100 WBC", "100 / 100 WBC: target reached" or "103 / 100 WBC: 3 over the
+    target"."""
     text = f"{tally.denominator} / {tally.target} WBC"
+    over = tally.denominator - tally.target
+    if over > 0:
+        return f"{text}: {over} over the target"
     return f"{text}: target reached" if tally.target_reached else text
 
 
@@ -92,3 +104,25 @@ def summary_text(tally: Tally) -> str:
     if tally.unclassified:
         parts.append(f"{tally.unclassified} unclassified")
     return "  ·  ".join(parts)
+
+
+def interval_width(n: int, confidence: float = 0.95) -> float | None:
+    """The width, in percentage points, of the widest interval `n` counted cells give (a
+    class at half of them); None when nothing was counted."""
+    ci = clopper_pearson(n // 2, n, confidence) if n > 0 else None
+    return None if ci is None else 100.0 * (ci.high - ci.low)
+
+
+def shortfall_text(tally: Tally) -> str:
+    """What signing off below the target means, plainly; "" when the target is reached."""
+    if tally.target_reached:
+        return ""
+    n, target = tally.denominator, tally.target
+    now, full = interval_width(n, tally.confidence), interval_width(target, tally.confidence)
+    text = f"Only {n} of the {target} white cells of the target were counted."
+    if now is not None and full is not None:
+        text += (
+            f" Each percentage is uncertain by up to {_num(now)} points"
+            f" (the width of its 95 % interval; {_num(full)} at {target} cells)."
+        )
+    return text

@@ -140,11 +140,12 @@ class CaseWorkspace:
         """The open case is signed off: it cannot change until reopened."""
         return self.sign_off is not None
 
-    def record_sign_off(self, *, performed_by: str, reviewed_by: str) -> SignOff:
-        """Sign the open case off (raises `SignOffError` while cells await review)."""
+    def record_sign_off(self, *, performed_by: str, reviewed_by: str, note: str = "") -> SignOff:
+        """Sign the open case off (raises `SignOffError` while cells await review);
+        `note` goes on the audit trail with it."""
         case = self._current()  # the backend signs off after every write queued before
         self.sign_off = self.backend.record_sign_off(
-            case, performed_by=performed_by, reviewed_by=reviewed_by
+            case, performed_by=performed_by, reviewed_by=reviewed_by, note=note
         )
         return self.sign_off
 

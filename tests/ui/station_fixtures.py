@@ -68,10 +68,14 @@ def wait_live(qtbot: QtBot, win: MainWindow) -> None:
                     timeout=TIMEOUT_MS)  # fmt: skip
 
 
-def capture(qtbot: QtBot, win: MainWindow) -> str:
+def capture(qtbot: QtBot, win: MainWindow, *, move: bool = True) -> str:
     """Press Space in live mode, once a frame not captured yet was analysed; the id of the
-    field captured."""
+    field captured. `move`: when the case has fields already, the stage first moves a
+    whole field (a field of its own, none of its cells counted before)."""
     wait_live(qtbot, win)
+    case = win.workspace.case
+    if move and case is not None and case.fields:
+        win.live.move_stage("right", whole=True)
 
     def new_result() -> bool:
         latest = win.live.latest

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPageSize, QPdfWriter
-from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 from station_fixtures import TIMEOUT_MS, Station, capture, make_station
 from ui_helpers import ReportedErrors
@@ -161,6 +161,13 @@ def test_sign_off_waits_for_review_then_locks_until_reopened(
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     assert not ok.isEnabled()  # the reviewer is required
     qtbot.keyClicks(dialog.reviewed_by, "Dr Bo")
+    # 3 of 100 white cells: it says so plainly, and signs off only when told to
+    shortfall = dialog.findChild(QLabel, "signOffShortfall")
+    assert shortfall is not None and shortfall.isVisible()
+    assert "Only 3 of the 100 white cells" in shortfall.text()
+    assert "95 % interval" in shortfall.text()
+    assert not ok.isEnabled()
+    dialog.below_target.setChecked(True)
     ok.click()
     assert win.workspace.locked
     assert "Signed off by Dr Bo" in win.differential.saved.text()
@@ -184,8 +191,11 @@ def test_sign_off_waits_for_review_then_locks_until_reopened(
     win.workspace.backend.flush()
     win.close()
     with CaseStore.open(tmp_path / "cases.db") as store:
-        actions = [r.action for r in store.audit_trail(case.id)]
+        trail = store.audit_trail(case.id)
+        actions = [r.action for r in trail]
         assert store.sign_off_of(case.id) is None
+    signed = next(r for r in trail if r.action == "sign-off")
+    assert "below the target, confirmed: Only 3 of the 100" in signed.detail
     assert actions.count("confirm") == 1
     assert actions[-2:] == ["sign-off", "reopen"]
 

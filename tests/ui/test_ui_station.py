@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 from station_fixtures import TIMEOUT_MS, Station, capture, click_cell, view_point, wait_live
 
@@ -184,6 +185,9 @@ def test_class_keys_do_not_steal_typing_in_the_sample_field(qtbot: QtBot, statio
     edit.clear()
     qtbot.keyClicks(edit, "S-12 3")
     qtbot.keyClick(edit, Qt.Key.Key_Return)
+    box = win.case_actions.dialog  # the case has cells: renaming it is asked
+    assert isinstance(box, QMessageBox) and "S-12 3" in box.text()
+    next(b for b in box.buttons() if b.text() == "Rename").click()
     assert win.workspace.case is not None and win.workspace.case.info.sample_id == "S-12 3"
     assert win.workspace.case.manual.total() == 0
     assert "S-12 3" in win.windowTitle()

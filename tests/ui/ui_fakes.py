@@ -2,7 +2,8 @@
 
 `FakeSource` implements the `FrameSource` protocol: it serves a smear-like picture at a
 steady rate (each frame numbered in its top-left pixels), and can be made to lose its
-device (`lose`) and to refuse reopening a few times. `FakePipeline` implements
+device (`lose`) and to refuse reopening a few times; its stage moves to a field that
+overlaps no other (`move_stage`). `FakePipeline` implements
 ``analyze``: fixed cells (three white cells, one of them flagged for review for low
 confidence, a few red cells and platelets), after an optional delay.
 """
@@ -25,8 +26,19 @@ RBC_BOXES = [(150, 300, 200, 350), (220, 320, 270, 370), (420, 360, 470, 410)]
 PLT_BOXES = [(260, 120, 272, 132)]
 
 
-def smear(width: int = 640, height: int = 480) -> Frame:
+def smear(width: int = 640, height: int = 480, field: int = 0) -> Frame:
+    """The fake field: its cells on a plain background; another `field` (after a stage
+    move) puts them on a background of other small specks, a picture that does not
+    overlap the others."""
     image = np.full((height, width, 3), (225, 215, 235), np.uint8)
+    rng = np.random.default_rng(field)
+    for _ in range(400 if field else 0):
+        x, y, r = (
+            int(rng.integers(0, width)),
+            int(rng.integers(0, height)),
+            int(rng.integers(4, 14)),
+        )
+        cv2.circle(image, (x, y), r, tuple(int(v) for v in rng.integers(120, 230, 3)), -1)
     for x1, y1, x2, y2 in RBC_BOXES:
         cv2.circle(image, ((x1 + x2) // 2, (y1 + y2) // 2), (x2 - x1) // 2, (170, 150, 215), -1)
     for x1, y1, x2, y2 in WBC_BOXES:
@@ -40,6 +52,7 @@ class FakeSource:
     def __init__(self, fps: float = 30.0, width: int = 640, height: int = 480) -> None:
         self.fps = fps
         self._base = smear(width, height)
+        self.field = 0  # the stage's position: each move shows a field of its own
         self._info = SourceInfo("simulated", "Fake microscope", width, height, fps)
         self._lock = threading.Lock()
         self._lost = False
@@ -75,6 +88,11 @@ class FakeSource:
 
     def close(self) -> None:
         self.closed += 1
+
+    def move_stage(self, dx: float, dy: float) -> None:
+        """Any stage move shows a new field (the fake pipeline finds the same cells)."""
+        self.field += 1
+        self._base = smear(self._info.width, self._info.height, self.field)
 
     @property
     def info(self) -> SourceInfo:
@@ -121,3 +139,29 @@ class FakePipeline:
             "detector": {"name": "fake-detector", "version": "1"},
             "classifier": {"name": "fake-classifier", "version": "2"},
         }
+
+
+class NucleusPipeline:
+    """analyze(frame) -> the white cells of a simulated smear, found by the colour of
+    their nuclei (dark violet); boxes around them, clipped to the frame. For the
+    simulated microscope, whose fields really differ as its stage moves."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def analyze(self, frame: Frame, *, source: str = "") -> Field:
+        self.calls += 1
+        b, g = frame[..., 0].astype(np.int16), frame[..., 1].astype(np.int16)
+        mask = ((g < 110) & (b > g + 30)).astype(np.uint8)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+        n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+        h, w = frame.shape[:2]
+        cells = []
+        for x, y, bw, bh, area in stats[1:n]:
+            if area < 1000:
+                continue
+            box = Box(
+                max(0, x - 14), max(0, y - 14), min(w - 1, x + bw + 14), min(h - 1, y + bh + 14)
+            )
+            cells.append(Cell.create(box, CellKind.WBC, auto_class="lymphocyte", probability=0.9))
+        return Field.create(cells, w, h, source)

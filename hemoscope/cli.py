@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import NoReturn, TypeAlias
 
 from hemoscope import __version__
-from hemoscope.commands import analyze, classify, evaluate, train
+from hemoscope.commands import adapt, analyze, classify, evaluate, train
 
 __all__ = ["COMMAND_REGISTRARS", "Registrar", "Subparsers", "build_parsers", "main"]
 
@@ -47,6 +47,7 @@ Registrar: TypeAlias = Callable[["argparse._SubParsersAction[argparse.ArgumentPa
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
 COMMAND_REGISTRARS: list[Registrar] = [
+    adapt.register,
     analyze.register,
     classify.register,
     evaluate.register,

@@ -83,6 +83,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--detector", type=Path, metavar="FILE", help="detector ONNX file")
     p.add_argument("--classifier", type=Path, metavar="FILE", help="classifier ONNX file")
+    p.add_argument(
+        "--lab",
+        type=Path,
+        metavar="PROFILE",
+        help="laboratory profile made by 'hemoscope adapt' for these models",
+    )
     p.add_argument("--threads", metavar="N", help="CPU threads per model (default: all)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=analyze)
@@ -140,6 +146,7 @@ def analyze(args: argparse.Namespace) -> int:
             rbc_diameter=_number("--rbc-diameter", args.rbc_diameter),
             detector=args.detector,
             classifier=args.classifier,
+            profile=args.lab,
             threads=_threads(args.threads),
             progress=not args.quiet,
         )

@@ -63,6 +63,7 @@ class Options:
     rbc_diameter: float | None = None
     detector: Path | None = None
     classifier: Path | None = None
+    profile: Path | None = None  # laboratory profile (`vision.lab_profile`)
     threads: int | None = None
     progress: bool = True
 
@@ -197,6 +198,7 @@ def run(options: Options, pipeline: Pipeline | None = None) -> int:
                 options.classifier,
                 threads=options.threads,
                 rbc_diameter=options.rbc_diameter,
+                profile=options.profile,
             )
         except ModelError as exc:
             error(str(exc))

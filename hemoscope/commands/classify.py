@@ -33,8 +33,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--json", type=Path, help="write the results here")
     add_framing_args(p)
     p.add_argument("--model", type=Path, help="classifier ONNX file (default: the shipped one)")
+    add_lab_arg(p)
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(handler=classify)
+
+
+def add_lab_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lab",
+        type=Path,
+        metavar="PROFILE",
+        help="laboratory profile made by 'hemoscope adapt' for these models",
+    )
 
 
 def add_framing_args(p: argparse.ArgumentParser) -> None:
@@ -54,6 +64,14 @@ def cell_cropper(args: argparse.Namespace, clf: Any) -> Any:
     from hemoscope.vision.single_cell import frame_single_cell
 
     finder = Detector(args.detector, threads=args.threads) if args.framing == "detect" else None
+    if getattr(args, "lab", None) is not None:
+        from hemoscope.vision.lab_profile import LabProfile
+
+        profile = LabProfile.load(args.lab)
+        profile.check_models(
+            {"classifier": clf.card, **({"detector": finder.card} if finder else {})}
+        )
+        clf.set_profile(profile)
     return lambda image: frame_single_cell(image, clf.input_size, clf.crop_scale, finder)
 
 
@@ -120,6 +138,7 @@ def classify(args: argparse.Namespace) -> int:
             {
                 "version": 1,
                 "model": model_info(clf.card),
+                "lab_profile": clf.profile.card() if clf.profile is not None else None,
                 "review_threshold": clf.review_threshold,
                 "images": rows,
             },

@@ -14,6 +14,7 @@ from hemoscope.core import REASON_LOW_CONFIDENCE, REASON_UNFAMILIAR, join_reason
 from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.crops import crop_geometry, cut_crop, whole_image_geometry
 from hemoscope.vision.image_input import Channels, to_rgb
+from hemoscope.vision.lab_profile import LabProfile
 from hemoscope.vision.model_card import ModelError, create_session, load_card, models_dir
 from hemoscope.vision.stain import standardise_batch
 from hemoscope.vision.unfamiliar import UnfamiliarModel
@@ -60,6 +61,7 @@ class Classifier:
         threads: int | None = None,
         batch_size: int = 16,
         review_threshold: float | None = None,
+        profile: LabProfile | None = None,
     ) -> None:
         self.path = Path(model_path) if model_path else models_dir() / "classifier.onnx"
         self.card = load_card(self.path)
@@ -77,6 +79,15 @@ class Classifier:
         # Models trained on standardised crops (`vision.stain`) get standardised crops.
         self.standardise = bool(self.card.get("standardisation"))
         self.unfamiliar = UnfamiliarModel.from_card(self.path, self.card)
+        self.profile: LabProfile | None = None
+        self.set_profile(profile)
+
+    def set_profile(self, profile: LabProfile | None) -> None:
+        """Use a laboratory profile (`vision.lab_profile`; None: the shipped head).
+        Raises `ProfileError` for a profile made for another classifier."""
+        if profile is not None:
+            profile.check_models({"classifier": self.card})
+        self.profile = profile
 
     @property
     def version(self) -> str:
@@ -88,25 +99,13 @@ class Classifier:
         if arr.ndim != 4 or arr.shape[1:] != (self.input_size, self.input_size, 3):
             side = self.input_size
             raise ValueError(f"expected crops of shape (N, {side}, {side}, 3), got {arr.shape}")
-        if self.standardise and len(arr):
-            arr, bases = standardise_batch(arr)
-            stain: tuple[str, ...] = bases
+        all_logits, embedding, stain = self._run(arr)
+        if self.profile is not None:
+            probs = self.profile.probabilities(all_logits, embedding)
         else:
-            stain = ("off",) * len(arr)
-        logits, emb = [], []
-        for s in range(0, len(arr), self.batch_size):
-            x = arr[s : s + self.batch_size].transpose(0, 3, 1, 2).astype(np.float32) * np.float32(
-                1 / 255
-            )
-            lg, em = self.session.run(["logits", "embedding"], {"image": x})
-            logits.append(lg)
-            emb.append(em)
-        n_cls = len(self.classes)
-        all_logits = np.concatenate(logits) if logits else np.zeros((0, n_cls), np.float32)
-        probs = softmax(all_logits, self.temperature)
+            probs = softmax(all_logits, self.temperature)
         best = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
         conf = probs.max(axis=1) if len(probs) else np.zeros(0)
-        embedding = np.concatenate(emb).astype(np.float32) if emb else np.zeros((0, 0), np.float32)
         low = conf < self.review_threshold
         if self.unfamiliar is not None and len(embedding):
             score = self.unfamiliar.scores(embedding)
@@ -129,6 +128,32 @@ class Classifier:
             unfamiliarity=score,
             stain=stain,
         )
+
+    def logits_and_embedding(self, crops: U8) -> tuple[F32, F32]:
+        """The graph's raw logits (N, C) and embeddings (N, D) of crops (the shipped
+        head, without a profile): what a laboratory profile is fitted on."""
+        arr = np.asarray(crops, dtype=np.uint8)
+        logits, embedding, _ = self._run(arr)
+        return logits, embedding
+
+    def _run(self, arr: U8) -> tuple[F32, F32, tuple[str, ...]]:
+        if self.standardise and len(arr):
+            arr, bases = standardise_batch(arr)
+            stain: tuple[str, ...] = bases
+        else:
+            stain = ("off",) * len(arr)
+        logits, emb = [], []
+        for s in range(0, len(arr), self.batch_size):
+            x = arr[s : s + self.batch_size].transpose(0, 3, 1, 2).astype(np.float32) * np.float32(
+                1 / 255
+            )
+            lg, em = self.session.run(["logits", "embedding"], {"image": x})
+            logits.append(lg)
+            emb.append(em)
+        n_cls = len(self.classes)
+        all_logits = np.concatenate(logits) if logits else np.zeros((0, n_cls), np.float32)
+        embedding = np.concatenate(emb).astype(np.float32) if emb else np.zeros((0, 0), np.float32)
+        return all_logits, embedding, stain
 
     def crops_for_boxes(self, image_rgb: U8, boxes: npt.ArrayLike, rbc: float | None = None) -> U8:
         """Cut the crop rule's square around each (x1, y1, x2, y2) box; ``rbc``: the

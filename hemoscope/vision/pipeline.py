@@ -62,6 +62,7 @@ from hemoscope.vision.classifier import Classifier
 from hemoscope.vision.crops import rbc_diameter
 from hemoscope.vision.detector import Detections, Detector
 from hemoscope.vision.image_input import Channels, to_rgb
+from hemoscope.vision.lab_profile import PROFILE_ROLE, LabProfile
 from hemoscope.vision.pipeline_parts import (
     ClassifierLike,
     DetectorLike,
@@ -110,9 +111,34 @@ class Pipeline:
         self._rbc_diameter: float | None = None
         self.rbc_diameter = rbc_diameter
         # The models every field records as having analysed it (from their cards).
+        self.stamps: tuple[ModelStamp, ...] = ()
+        self._stamp_models()
+
+    def _stamp_models(self) -> None:
         self.stamps = tuple(
             ModelStamp.from_card(card, role) for role, card in self.model_cards().items() if card
         )
+
+    @property
+    def profile(self) -> LabProfile | None:
+        """The laboratory profile in use (`vision.lab_profile`), or None."""
+        profile = getattr(self.classifier, "profile", None)
+        return profile if isinstance(profile, LabProfile) else None
+
+    def set_profile(self, profile: LabProfile | None) -> None:
+        """Use a laboratory profile from the next frame on (None: the shipped model);
+        its identity joins the stamps of every field. Raises `ProfileError` for a
+        profile made for other model files (the one in use stays)."""
+        if profile is not None:
+            cards = self.model_cards()
+            cards.pop(PROFILE_ROLE, None)
+            profile.check_models(cards)
+        setter = getattr(self.classifier, "set_profile", None)
+        if not callable(setter):
+            raise ValueError("this classifier cannot take a laboratory profile")
+        with self._lock:
+            setter(profile)
+            self._stamp_models()
 
     @property
     def rbc_diameter(self) -> float | None:
@@ -145,14 +171,21 @@ class Pipeline:
         review_threshold: float | None = None,
         taxonomy: Taxonomy = DEFAULT_TAXONOMY,
         rbc_diameter: float | None = None,
+        profile: Path | str | LabProfile | None = None,
     ) -> Pipeline:
-        """Load both models (default: the shipped ones, sha256-checked against their cards).
+        """Load both models (default: the shipped ones, sha256-checked against their cards)
+        and the laboratory profile, if one is given (a file or a loaded profile).
 
-        Raises `ModelError` when a model is missing, damaged or does not fit the taxonomy.
+        Raises `ModelError` when a model is missing, damaged or does not fit the taxonomy,
+        `ProfileError` (a `ModelError`) for a profile made for other model files.
         """
         detector = Detector(detector_path, threads=threads, threshold=score_threshold)
         classifier = Classifier(classifier_path, threads=threads, review_threshold=review_threshold)
-        return cls(detector, classifier, taxonomy=taxonomy, rbc_diameter=rbc_diameter)
+        pipeline = cls(detector, classifier, taxonomy=taxonomy, rbc_diameter=rbc_diameter)
+        if profile is not None:
+            loaded = profile if isinstance(profile, LabProfile) else LabProfile.load(profile)
+            pipeline.set_profile(loaded)
+        return pipeline
 
     @property
     def taxonomy_ids(self) -> tuple[str, ...]:
@@ -165,10 +198,13 @@ class Pipeline:
 
     def model_cards(self) -> dict[str, dict[str, Any]]:
         """The model cards (``{}`` for models without one), for reports and JSON."""
-        return {
+        cards = {
             "detector": dict(getattr(self.detector, "card", {}) or {}),
             "classifier": dict(getattr(self.classifier, "card", {}) or {}),
         }
+        if self.profile is not None:
+            cards[PROFILE_ROLE] = self.profile.card()
+        return cards
 
     # -- analysis ---------------------------------------------------------------------
     def analyze(

@@ -1,0 +1,252 @@
+"""Learning curve of laboratory profiles (`hemoscope adapt`) on other laboratories.
+
+    python benchmarks/bench_adapt.py [--data ../shared/data] [--k 0 10 25 50 100]
+                                     [--draws 5] [--pbc-every 4] [--json FILE]
+
+For each laboratory under ``other-labs`` (``jiangxi``: single-cell images framed as
+``hemoscope classify`` frames them; ``bionet``: fields through the pipeline, the white
+cell found nearest the centre), every labelled cell goes through the shipped classifier
+once. Then, for k labelled cells drawn stratified from the laboratory (``--draws``
+seeded draws per k), ``vision.lab_adapt.adapt`` fits a profile on them exactly as the
+command does (cross-validated, refused when worse than the shipped model: the shipped
+model then stays) and the rest of the laboratory is scored: accuracy and balanced
+accuracy of the classifier's class (a field where no white cell is found counts as
+wrong), adapt time (the k cells embedded plus the fit) and profile size. k = 0 is the
+shipped model. Also: PBC validation accuracy with the k=100 profile of each laboratory
+(a profile belongs to one station), and the classifier's cost per cell with and without
+a profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hemoscope.vision.datasets import list_samples, load_rgb, stratified_split  # noqa: E402
+from hemoscope.vision.lab_adapt import AdaptError, adapt, embed  # noqa: E402
+from hemoscope.vision.lab_cells import from_folder  # noqa: E402
+from hemoscope.vision.pipeline import Pipeline  # noqa: E402
+from hemoscope.vision.single_cell import frame_single_cell  # noqa: E402
+
+LABS = (("jiangxi", "cells"), ("bionet", "fields"))
+PBC_SEED = 20261122
+
+
+def draw(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """k indices drawn stratified (proportional, at least one per class while k allows)."""
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    share = counts / counts.sum() * k
+    take = np.maximum(np.floor(share).astype(int), (k >= len(classes)) * 1)
+    take = np.minimum(take, counts)
+    order = np.argsort(-(share - np.floor(share)))
+    i = 0
+    while take.sum() < k and i < 10 * len(classes):
+        c = order[i % len(classes)]
+        if take[c] < counts[c]:
+            take[c] += 1
+        i += 1
+    while take.sum() > k:
+        take[np.argmax(take)] -= 1
+    picked = [
+        rng.choice(np.flatnonzero(labels == c), size=int(n), replace=False)
+        for c, n in zip(classes, take, strict=True)
+    ]
+    return np.sort(np.concatenate(picked)) if picked else np.zeros(0, int)
+
+
+def lab_embeddings(pipeline: Pipeline, root: Path, kind: str) -> dict[str, object]:
+    clf = pipeline.classifier
+    cells = from_folder(root, kind, clf, finder=pipeline.detector, pipeline=pipeline)  # type: ignore[arg-type]
+    t0 = time.perf_counter()
+    logits, emb = embed(clf, cells.array())
+    per_cell = (time.perf_counter() - t0) / max(1, len(cells))
+    return {
+        "logits": logits,
+        "embedding": emb,
+        "labels": np.asarray(cells.labels),
+        "missed": len(cells.skipped),
+        "classes": cells.classes,
+        "embed_s_per_cell": per_cell,
+    }
+
+
+def learning_curve(
+    lab: dict[str, object], name: str, ks: list[int], draws: int, pipeline: Pipeline, tmp: Path
+) -> tuple[list[dict[str, object]], dict[int, object]]:
+    clf = pipeline.classifier
+    logits = np.asarray(lab["logits"])
+    emb = np.asarray(lab["embedding"])
+    y = np.asarray(lab["labels"])
+    classes = tuple(lab["classes"])  # type: ignore[arg-type]
+    missed = int(lab["missed"])  # type: ignore[call-overload]
+    rows = []
+    profiles: dict[int, object] = {}
+    for k in ks:
+        accs, bals, times, sizes, refused = [], [], [], [], 0
+        for seed in range(draws):
+            idx = draw(y, k, seed) if k else np.zeros(0, int)
+            rest = np.setdiff1d(np.arange(len(y)), idx)
+            probs_logits = logits[rest]
+            if k:
+                t0 = time.perf_counter()
+                try:
+                    res = adapt(
+                        emb[idx],
+                        logits[idx],
+                        y[idx],
+                        classes=classes,
+                        base_temperature=float(clf.temperature),  # type: ignore[attr-defined]
+                        models=pipeline.model_cards(),
+                        name=f"{name}-{k}-{seed}",
+                        seed=seed,
+                    )
+                except AdaptError:
+                    res = None
+                fit_s = time.perf_counter() - t0
+                times.append(fit_s + k * float(lab["embed_s_per_cell"]))  # type: ignore[arg-type]
+                if res is None or res.refusal:
+                    refused += 1
+                else:
+                    saved = res.profile.save(tmp / f"{name}-{k}-{seed}.json")
+                    sizes.append((tmp / f"{name}-{k}-{seed}.json").stat().st_size)
+                    probs_logits = saved.adjusted_logits(logits[rest], emb[rest])
+                    if seed == 0:
+                        profiles[k] = saved
+            pred = probs_logits.argmax(1)
+            yr = y[rest]
+            n_total = len(rest) + missed  # missed fields: wrong, in every draw's rest
+            accs.append(float((pred == yr).sum()) / n_total)
+            recalls = [float((pred[yr == c] == c).mean()) for c in np.unique(yr)]
+            bals.append(float(np.mean(recalls)))
+        rows.append(
+            {
+                "lab": name,
+                "k": k,
+                "rest": int(len(y) - k + missed),
+                "accuracy": float(np.mean(accs)),
+                "accuracy_sd": float(np.std(accs)),
+                "balanced_accuracy": float(np.mean(bals)),
+                "balanced_sd": float(np.std(bals)),
+                "refused": refused,
+                "adapt_s": float(np.mean(times)) if times else 0.0,
+                "profile_kb": float(np.mean(sizes)) / 1024 if sizes else 0.0,
+            }
+        )
+        r = rows[-1]
+        print(
+            f"{name:<9}{k:>5}{r['rest']:>6}  {r['accuracy']:6.1%} ± {r['accuracy_sd']:4.1%}"
+            f"  {r['balanced_accuracy']:6.1%} ± {r['balanced_sd']:4.1%}  {refused}/{draws}"
+            f"  {r['adapt_s']:5.2f} s  {r['profile_kb']:5.1f} KiB",
+            flush=True,
+        )
+    return rows, profiles
+
+
+def pbc_with_profiles(
+    pipeline: Pipeline, data: Path, every: int, profiles: dict[str, object]
+) -> dict[str, float]:
+    """PBC validation accuracy, shipped and with each laboratory's k=100 profile."""
+    clf = pipeline.classifier
+    samples, _ = list_samples(data / "pbc", list(clf.classes))
+    _, val = stratified_split(samples, 0.15, PBC_SEED)
+    val = val[::every]
+    crops = []
+    for s in val:
+        crop, _ = frame_single_cell(
+            load_rgb(s.path),
+            clf.input_size,  # type: ignore[attr-defined]
+            clf.crop_scale,
+            pipeline.detector,
+            "rgb",
+        )
+        crops.append(crop)
+    logits, emb = embed(clf, np.stack(crops))
+    y = np.array([s.label for s in val])
+    out = {"cells": float(len(y)), "shipped": float((logits.argmax(1) == y).mean())}
+    for name, prof in profiles.items():
+        pred = prof.adjusted_logits(logits, emb).argmax(1)  # type: ignore[attr-defined]
+        out[name] = float((pred == y).mean())
+    return out
+
+
+def classification_cost(pipeline: Pipeline, profile: object, n: int = 256) -> dict[str, float]:
+    clf = pipeline.classifier
+    rng = np.random.default_rng(0)
+    size = clf.input_size  # type: ignore[attr-defined]
+    crops = rng.integers(0, 255, (n, size, size, 3), dtype=np.uint8)
+    out = {}
+    for label, prof in (("shipped", None), ("profile", profile)):
+        clf.set_profile(prof)  # type: ignore[attr-defined]
+        clf.classify_crops(crops[:16])
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.perf_counter()
+            clf.classify_crops(crops)
+            best = min(best, time.perf_counter() - t0)
+        out[label] = 1000 * best / n
+    clf.set_profile(None)  # type: ignore[attr-defined]
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--k", type=int, nargs="+", default=[0, 10, 25, 50, 100])
+    ap.add_argument("--draws", type=int, default=5)
+    ap.add_argument("--pbc-every", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--cache", type=Path, help="keep the laboratories' embeddings here")
+    args = ap.parse_args()
+    pipeline = Pipeline.load(threads=args.threads)
+    card = pipeline.classifier.card  # type: ignore[attr-defined]
+    print(f"classifier {card.get('name')} {card.get('version')} sha256 {card['sha256'][:12]}")
+    print(f"{'lab':<9}{'k':>5}{'rest':>6}  {'accuracy':>15}  {'balanced':>15}  refused  time  size")
+    rows: list[dict[str, object]] = []
+    k100: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, kind in LABS:
+            root = args.data / "other-labs" / name
+            if not root.is_dir():
+                print(f"{name}: {root} not found, skipped")
+                continue
+            cache = args.cache / f"{name}-{card['sha256'][:12]}.npz" if args.cache else None
+            if cache is not None and cache.is_file():
+                with np.load(cache) as z:
+                    lab = {key: z[key] for key in z.files}
+                lab["classes"] = tuple(str(c) for c in lab["classes"])  # type: ignore[union-attr]
+            else:
+                lab = lab_embeddings(pipeline, root, kind)
+                if cache is not None:
+                    cache.parent.mkdir(parents=True, exist_ok=True)
+                    np.savez(cache, **lab)  # type: ignore[arg-type]
+            lab_rows, profiles = learning_curve(lab, name, args.k, args.draws, pipeline, Path(tmp))
+            rows += lab_rows
+            if profiles:
+                k100[name] = profiles[max(profiles)]
+    result: dict[str, object] = {"classifier_sha256": card["sha256"], "rows": rows}
+    if (args.data / "pbc").is_dir() and k100:
+        pbc = pbc_with_profiles(pipeline, args.data, args.pbc_every, k100)
+        print(f"PBC validation (every {args.pbc_every}th cell): " + json.dumps(pbc))
+        result["pbc_with_foreign_profile"] = pbc
+    if k100:
+        cost = classification_cost(pipeline, next(iter(k100.values())))
+        print(f"classifier cost per cell (batch 16): {json.dumps(cost)}")
+        result["ms_per_cell"] = cost
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""``hemoscope adapt``: a laboratory profile from that laboratory's own labelled cells.
+
+    hemoscope adapt --data IMAGEFOLDER [--fields] --out PROFILE
+    hemoscope adapt --db CASES.db --out PROFILE
+
+The cells (an ImageFolder of single-cell images, or of fields with one white cell near
+the centre with ``--fields``; or every human-verified cell of the signed-off cases in a
+case database) go through the shipped classifier once; `vision.lab_adapt` refits its
+head on them, measures the profile by cross-validation against the shipped model and
+prints before/after per class. A profile worse than the shipped model on those cells is
+not written (exit status 1, and why). No PyTorch: numpy on the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, error, write_json
+from hemoscope.commands.progress import Progress
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "adapt",
+        help="fit a laboratory profile on the laboratory's own labelled cells",
+        description="Refits the classifier's head on one laboratory's labelled white cells "
+        "(an ImageFolder, or the verified cells of signed-off cases in a case database), "
+        "measures it by cross-validation against the shipped model and writes the profile "
+        "only when it is not worse. Use it with classify/analyze --lab PROFILE or in the "
+        "station (Settings ▸ Models).",
+        epilog="Exit status: 0 profile written, 1 bad input or a profile worse than the "
+        "shipped model (nothing written).",
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", type=Path, metavar="FOLDER", help="ImageFolder of labelled cells")
+    src.add_argument("--db", type=Path, metavar="FILE", help="case database (hemoscope-cases.db)")
+    p.add_argument("--out", type=Path, required=True, metavar="PROFILE", help="profile to write")
+    p.add_argument(
+        "--fields",
+        action="store_true",
+        help="--data holds fields with one labelled white cell near the centre (default: "
+        "single-cell images)",
+    )
+    p.add_argument("--name", help="the profile's name (default: the file name)")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write the validation here")
+    p.add_argument("--model", type=Path, help="classifier ONNX file (default: the shipped one)")
+    p.add_argument("--detector", type=Path, help="detector ONNX file (default: the shipped one)")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0, help="seed of the cross-validation folds")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=adapt)
+
+
+def _bar(total: int, label: str, quiet: bool) -> tuple[Progress, Any]:
+    bar = Progress(total, label=label, enabled=not quiet)
+
+    def step(done: int, _total: int) -> None:
+        while bar.done < done:
+            bar.advance()
+
+    return bar, step
+
+
+def adapt(args: argparse.Namespace) -> int:
+    from hemoscope.vision.lab_adapt import AdaptError, embed
+    from hemoscope.vision.lab_adapt import adapt as fit
+    from hemoscope.vision.model_card import ModelError
+    from hemoscope.vision.pipeline import Pipeline
+
+    t0 = time.perf_counter()
+    out = Path(args.out)
+    if out.is_dir() or not out.parent.is_dir():
+        error(f"--out {out}: give a file name in an existing folder")
+        return EXIT_FAILED
+    try:
+        pipeline = Pipeline.load(args.detector, args.model, threads=args.threads)
+    except ModelError as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    clf = pipeline.classifier
+    try:
+        cells = collect(args, pipeline)
+        for line in cells.skipped:
+            sys.stderr.write(f"hemoscope: skipped {line}\n")
+        counts = cells.counts()
+        sys.stdout.write(
+            f"{len(cells)} labelled cells: "
+            + ", ".join(f"{c} {n}" for c, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+            + "\n"
+        )
+        from hemoscope.vision.lab_adapt import check_cells
+
+        check_cells(cells.labels, cells.classes)
+        bar, step = _bar(len(cells), "embedding", args.quiet)
+        logits, embedding = embed(clf, cells.array(), step)
+        bar.close()
+        bar, step = _bar(6, "fitting", args.quiet)
+        result = fit(
+            embedding,
+            logits,
+            cells.labels,
+            classes=cells.classes,
+            base_temperature=float(getattr(clf, "temperature", 1.0)),
+            models=pipeline.model_cards(),
+            name=args.name or out.name.split(".")[0],
+            source=f"db: {args.db}" if args.db else f"data: {args.data}",
+            seed=args.seed,
+            progress=step,
+        )
+        bar.close()
+    except AdaptError as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    sys.stdout.write(f"\nBefore (shipped model) and after (profile), {result.method}:\n")
+    sys.stdout.write(result.table() + "\n")
+    refusal = result.refusal
+    if args.json:
+        report = {
+            "cells": len(cells),
+            "cells_per_class": counts,
+            "skipped": cells.skipped,
+            "validation": result.profile.validation,
+            "refused": refusal,
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
+        write_json(args.json, report)
+    if refusal:
+        error(f"no profile written: {refusal}")
+        return EXIT_FAILED
+    saved = result.profile.save(out)
+    sys.stdout.write(
+        f"\nWrote laboratory profile '{saved.name}' to {out} (sha256 {saved.sha256[:12]}, "
+        f"{saved.cells} cells, {time.perf_counter() - t0:.1f} s). Use it with "
+        f"--lab {out}.\n"
+    )
+    return EXIT_OK
+
+
+def collect(args: argparse.Namespace, pipeline: Any) -> Any:
+    """The labelled cells named by --data or --db (`vision.lab_cells.LabCells`)."""
+    from hemoscope.vision.lab_cells import from_folder
+
+    clf = pipeline.classifier
+    if args.data is not None:
+        bar, step = _bar(_count_images(args.data), "reading", args.quiet)
+        cells = from_folder(
+            args.data,
+            "fields" if args.fields else "cells",
+            clf,
+            finder=pipeline.detector,
+            pipeline=pipeline,
+            progress=step,
+        )
+        bar.close()
+        return cells
+    return from_database(Path(args.db), clf, pipeline.taxonomy)
+
+
+def from_database(db: Path, classifier: Any, taxonomy: Any) -> Any:
+    """The verified cells of the signed-off cases in the database ``db``."""
+    from hemoscope.store import CaseStore, StoreError
+    from hemoscope.store.verified import verified_fields
+    from hemoscope.vision.image_input import to_rgb
+    from hemoscope.vision.lab_adapt import AdaptError
+    from hemoscope.vision.lab_cells import from_fields
+
+    if not db.is_file():
+        raise AdaptError(f"no case database at {db}")
+    try:
+        with CaseStore.open(db) as store:
+            items = [
+                (
+                    v.name,
+                    v.cells,
+                    v.field.cells,
+                    None if v.image is None else to_rgb(v.image, "bgr"),
+                )
+                for v in verified_fields(store)
+            ]
+    except StoreError as exc:
+        raise AdaptError(f"cannot read the case database {db}: {exc}") from exc
+    if not items:
+        raise AdaptError(
+            f"{db} holds no signed-off case with verified cells (cells whose class a person "
+            "confirmed or corrected)"
+        )
+    return from_fields(items, classifier, taxonomy)
+
+
+def _count_images(root: Path) -> int:
+    from hemoscope.vision.datasets import image_files
+
+    if not root.is_dir():
+        return 0
+    return sum(len(image_files(d)) for d in root.iterdir() if d.is_dir())

@@ -1,0 +1,251 @@
+"""A laboratory profile: the shipped classifier's head, refitted on one laboratory's cells.
+
+Every laboratory has its own stain and camera; the cells its technicians confirm or
+correct are labelled examples from exactly that microscope. A profile (made by
+``hemoscope adapt``, `vision.lab_adapt`) holds what those cells taught:
+
+- a correction of the classifier's linear head, ``delta_weight`` (C, D) and
+  ``delta_bias`` (C), added to the shipped model's calibrated logits:
+  ``z = logits / base_temperature + embedding @ delta_weight.T + delta_bias``. It was
+  fitted with an L2 penalty on the correction itself, i.e. towards the shipped head, and
+  the rows of classes the laboratory gave no example of are zero, so what the shipped
+  model knows of them is kept;
+- a temperature recalibrated on held-back cells (``probabilities = softmax(z / T)``);
+- the sha256, name and version of the classifier and detector it extends (a profile is
+  refused with any other model files), the cells per class, the before/after validation.
+
+What a profile never touches: the embedding (the graph is the shipped one), the colour
+standardisation, the unfamiliar-cell statistics and threshold (`vision.unfamiliar`: the
+flag is computed from the embedding exactly as without a profile), and the review
+threshold of the classifier card.
+
+The file is JSON (``format: hemoscope-lab-profile``); its identity is the sha256 of its
+bytes, stamped on every field it analysed like the models' (`stamp`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from hemoscope.core import ModelStamp
+from hemoscope.vision.classification_metrics import softmax
+from hemoscope.vision.model_card import ModelError, file_sha256
+
+__all__ = ["FORMAT", "PROFILE_ROLE", "LabProfile", "ProfileError", "model_identity"]
+
+FORMAT = "hemoscope-lab-profile"
+FORMAT_VERSION = 1
+PROFILE_ROLE = "lab profile"
+"""The role of a profile among the models (`Pipeline.model_cards`, `ModelStamp` names)."""
+
+F64 = npt.NDArray[np.float64]
+
+
+class ProfileError(ModelError):
+    """A laboratory profile cannot be read, or was made for other model files."""
+
+
+def model_identity(card: Mapping[str, Any]) -> dict[str, str]:
+    """What a profile records of a model it extends: name, version, sha256."""
+    return {
+        "name": str(card.get("name", "")),
+        "version": str(card.get("version", "")),
+        "sha256": str(card.get("sha256", "")),
+    }
+
+
+@dataclass(frozen=True)
+class LabProfile:
+    name: str
+    created: str  # ISO 8601, UTC
+    classes: tuple[str, ...]
+    delta_weight: F64  # (C, D)
+    delta_bias: F64  # (C,)
+    base_temperature: float
+    temperature: float
+    models: dict[str, dict[str, str]]  # role -> model_identity
+    cells_per_class: dict[str, int] = field(default_factory=dict)
+    source: str = ""
+    validation: dict[str, Any] = field(default_factory=dict)
+    fit: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""  # of the file it was read from or written to
+
+    def __post_init__(self) -> None:
+        c = np.shape(self.delta_weight)[0] if np.ndim(self.delta_weight) == 2 else -1
+        if c != len(self.classes) or np.shape(self.delta_bias) != (c,):
+            raise ProfileError(
+                f"laboratory profile '{self.name}': its head does not fit its "
+                f"{len(self.classes)} classes"
+            )
+        finite = np.isfinite(self.delta_weight).all() and np.isfinite(self.delta_bias).all()
+        temps = (self.base_temperature, self.temperature)
+        if not finite or not all(math.isfinite(t) and t > 0 for t in temps):
+            raise ProfileError(f"laboratory profile '{self.name}' holds invalid numbers")
+        if "classifier" not in self.models:
+            raise ProfileError(f"laboratory profile '{self.name}' names no classifier")
+
+    @property
+    def cells(self) -> int:
+        return int(sum(self.cells_per_class.values()))
+
+    @property
+    def embedding_size(self) -> int:
+        return int(self.delta_weight.shape[1])
+
+    @property
+    def date(self) -> str:
+        return self.created[:10]
+
+    # -- use -----------------------------------------------------------------------------
+    def adjusted_logits(self, logits: npt.ArrayLike, embedding: npt.ArrayLike) -> F64:
+        """The shipped logits (N, C) with the laboratory's correction, before `temperature`."""
+        lg = np.asarray(logits, np.float64)
+        em = np.asarray(embedding, np.float64)
+        if em.ndim != 2 or em.shape[1] != self.embedding_size or len(em) != len(lg):
+            raise ValueError(
+                f"profile '{self.name}' expects embeddings (N, {self.embedding_size}), "
+                f"got {em.shape}"
+            )
+        out: F64 = lg / self.base_temperature + em @ self.delta_weight.T + self.delta_bias
+        return out
+
+    def probabilities(self, logits: npt.ArrayLike, embedding: npt.ArrayLike) -> F64:
+        """Calibrated probabilities (N, C) with the profile."""
+        if len(np.asarray(logits)) == 0:
+            return np.zeros((0, len(self.classes)))
+        return softmax(self.adjusted_logits(logits, embedding), self.temperature)
+
+    def card(self) -> dict[str, Any]:
+        """The profile as the models are listed (`Pipeline.model_cards`): name, version
+        (date and cells), sha256 and the models it extends."""
+        return {
+            "name": f"{PROFILE_ROLE} '{self.name}'",
+            "version": f"{self.date}, {self.cells} cells",
+            "sha256": self.sha256,
+            "extends": {role: dict(m) for role, m in self.models.items()},
+        }
+
+    def stamp(self) -> ModelStamp:
+        return ModelStamp.from_card(self.card(), PROFILE_ROLE)
+
+    def check_models(self, cards: Mapping[str, Mapping[str, Any]]) -> None:
+        """Refuse (`ProfileError`) unless every model the profile extends is the one in
+        use (same sha256): ``cards`` maps a role ("classifier", "detector") to its card."""
+        for role, wanted in self.models.items():
+            card = cards.get(role)
+            if card is None:
+                continue  # e.g. classify --framing whole: no detector in use
+            have = str(card.get("sha256", ""))
+            if have != wanted.get("sha256"):
+                raise ProfileError(
+                    f"laboratory profile '{self.name}' was made for the {role} "
+                    f"{wanted.get('name', '?')} {wanted.get('version', '?')} (sha256 "
+                    f"{str(wanted.get('sha256', ''))[:12]}), but the {role} in use is "
+                    f"{card.get('name', '?')} {card.get('version', '?')} (sha256 {have[:12]}). "
+                    "Make a new profile for these models with 'hemoscope adapt' (or "
+                    "Settings ▸ Models ▸ Adapt to this microscope), or use the shipped model."
+                )
+        classes = tuple(str(c) for c in cards.get("classifier", {}).get("classes", ()))
+        if classes and classes != self.classes:
+            raise ProfileError(
+                f"laboratory profile '{self.name}' has classes {', '.join(self.classes)}; "
+                f"the classifier has {', '.join(classes)}"
+            )
+
+    # -- file ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "created": self.created,
+            "source": self.source,
+            "cells": self.cells,
+            "cells_per_class": dict(self.cells_per_class),
+            "models": {role: dict(m) for role, m in self.models.items()},
+            "classes": list(self.classes),
+            "embedding_size": self.embedding_size,
+            "head": {
+                "formula": "softmax((logits / base_temperature + embedding @ delta_weight.T "
+                "+ delta_bias) / temperature)",
+                "base_temperature": self.base_temperature,
+                "temperature": self.temperature,
+                "delta_bias": [float(v) for v in self.delta_bias],
+                "delta_weight": [[float(v) for v in row] for row in self.delta_weight],
+            },
+            "unchanged": "embedding, colour standardisation, unfamiliar-cell statistics and "
+            "threshold, review threshold",
+            "validation": self.validation,
+            "fit": self.fit,
+        }
+
+    def save(self, path: Path) -> LabProfile:
+        """Write the profile (atomically); the profile with the file's sha256."""
+        path = Path(path)
+        text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n"
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ProfileError(f"cannot write the profile {path}: {exc.strerror or exc}") from exc
+        return LabProfile.from_dict(self.to_dict(), sha256=file_sha256(path))
+
+    @classmethod
+    def load(cls, path: Path | str) -> LabProfile:
+        path = Path(path)
+        if not path.is_file():
+            raise ProfileError(f"laboratory profile not found: {path}")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ProfileError(f"laboratory profile {path} cannot be read: {exc}") from exc
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ProfileError(f"{path} is not a HemoScope laboratory profile")
+        return cls.from_dict(data, sha256=file_sha256(path))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], sha256: str = "") -> LabProfile:
+        try:
+            if int(data.get("format_version", 0)) > FORMAT_VERSION:
+                raise ProfileError(
+                    "this laboratory profile was written by a newer HemoScope; update it"
+                )
+            head = data["head"]
+            models = {
+                str(r): {str(k): str(v) for k, v in m.items()} for r, m in data["models"].items()
+            }
+            counts = {str(k): int(v) for k, v in data.get("cells_per_class", {}).items()}
+            return cls(
+                name=str(data["name"]),
+                created=str(data["created"]),
+                classes=tuple(str(c) for c in data["classes"]),
+                delta_weight=np.asarray(head["delta_weight"], np.float64).reshape(
+                    len(data["classes"]), -1
+                ),
+                delta_bias=np.asarray(head["delta_bias"], np.float64),
+                base_temperature=float(head["base_temperature"]),
+                temperature=float(head["temperature"]),
+                models=models,
+                cells_per_class=counts,
+                source=str(data.get("source", "")),
+                validation=dict(data.get("validation", {})),
+                fit=dict(data.get("fit", {})),
+                sha256=sha256,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ProfileError(f"the laboratory profile is incomplete or damaged: {exc}") from exc
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -61,6 +61,11 @@ def field_entry(field: Field) -> AuditEntry:
     out = Counter(c.uncounted for c in field.cells if c.uncounted)
     if out:
         found += "; not counted: " + ", ".join(f"{n} {why}" for why, n in sorted(out.items()))
+    # A laboratory profile (`hemoscope.vision.lab_profile`, stamped "lab profile 'NAME'")
+    # changed what the classifier called the cells: the trail names it.
+    for m in field.models:
+        if m.name.startswith("lab profile"):
+            found += f"; classified with {m.label()}"
     return AuditEntry(
         "add-field",
         field.id,

@@ -107,6 +107,17 @@ def test_analyze_stamps_the_profile_on_every_field_and_the_report(
         saved.models["classifier"]["sha256"],
         saved.models["detector"]["sha256"],
     }
+    # ... and the audit trail names it when such a field enters a case.
+    from hemoscope.core import CaseInfo
+    from hemoscope.store import CaseStore
+
+    with CaseStore.open(tmp_path / "cases.db") as store:
+        case = store.create_case(CaseInfo(sample_id="S-9"), operator="ana")
+        image = cv2.imread(str(next(field_folder.iterdir())))
+        store.add_field(case, field, image, operator="ana")
+        details = [r.detail for r in store.audit_trail(case.id) if r.action == "add-field"]
+    assert len(details) == 1 and saved.sha256[:12] in details[0] and "Ward" not in details[0]
+    assert "classified with lab profile 'lab'" in details[0]
     pipeline.set_profile(None)
     assert (
         saved.stamp() not in pipeline.analyze(cv2.imread(str(next(field_folder.iterdir())))).models

@@ -91,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=1, help="every n-th image of each set")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--card",
+        type=Path,
+        default=None,
+        help="also write the table into this classifier card (metrics.cross_lab)",
+    )
     args = parser.parse_args(argv)
     sets = {s[0]: s for s in default_sets(args.data)}
     sets.update({s[0]: s for s in map(parse_set, args.set)})
@@ -103,10 +109,26 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print()
         print(cross_lab.format_confusion(r))
+    table = [r.as_dict() for r in results]
     if args.json:
-        args.json.write_text(
-            json.dumps([r.as_dict() for r in results], indent=2) + "\n", encoding="utf-8"
-        )
+        args.json.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+    if args.card:
+        card = json.loads(args.card.read_text(encoding="utf-8"))
+        card.setdefault("metrics", {})["cross_lab"] = {
+            "command": "python benchmarks/cross_lab.py "
+            + " ".join(sys.argv[1:] if argv is None else argv),
+            "sets": {
+                "pbc-val": "PBC validation split (training laboratory), single-cell images",
+                "jiangxi": "other-labs/jiangxi: Motic camera, rapid stain, 120x120 crops",
+                "bionet": "other-labs/bionet: Olympus + EP50, low magnification, 640x480 "
+                "fields through the whole pipeline",
+            },
+            "table": [
+                {k: v for k, v in row.items() if k not in ("classes", "unreadable")}
+                for row in table
+            ],
+        }
+        args.card.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

@@ -10,6 +10,8 @@ import argparse
 import logging
 from pathlib import Path
 
+log = logging.getLogger(__name__)
+
 
 def _add_run_args(p: argparse.ArgumentParser, data_help: str, epochs: int, batch: int) -> None:
     """The arguments every training run takes."""
@@ -154,6 +156,18 @@ def run_detector_soup(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
+def run_unfamiliar(args: argparse.Namespace, command: str) -> int:
+    from hemoscope.training.export_classifier import refit_unfamiliar
+
+    entry = refit_unfamiliar(args.model, args.data, args.seed, args.val_fraction, command)
+    log.info(
+        "unfamiliar-cell threshold %.3f (%.1f%% of validation cells flagged)",
+        entry["threshold"],
+        100 * entry["val_flagged"],
+    )
+    return 0
+
+
 def _command_line(args: argparse.Namespace | None = None) -> str:
     """The command as typed, for the model card (program name normalised); the arguments
     given to `main`, when it was called with some."""
@@ -185,6 +199,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     add_soup_args(p)
     p.set_defaults(handler=lambda a: run_detector_soup(a, _command_line(a)))
+    p = sub.add_parser(
+        "unfamiliar",
+        help="fit the unfamiliar-cell statistics of an exported classifier into its card",
+    )
+    p.add_argument("--model", required=True, type=Path, help="classifier ONNX file (with card)")
+    p.add_argument("--data", required=True, type=Path, help="the training ImageFolder tree")
+    p.add_argument("--seed", type=int, default=20261122)
+    p.add_argument("--val-fraction", type=float, default=0.15)
+    p.set_defaults(handler=lambda a: run_unfamiliar(a, _command_line(a)))
     from hemoscope.training import calibrate
 
     p = sub.add_parser(

@@ -290,6 +290,25 @@ def fit_unfamiliar(
     }
 
 
+def refit_unfamiliar(
+    model: Path, data: Path, seed: int, val_fraction: float, command: str
+) -> dict[str, Any]:
+    """Fit the unfamiliar-cell statistics for an exported classifier (its card names the
+    split) and write them into its card: for models exported before the signal existed."""
+    samples, _ = list_samples(data, CLASSES)
+    from hemoscope.vision.datasets import stratified_split
+
+    train_s, val_s = stratified_split(samples, val_fraction, seed)
+    y_val = np.array([s.label for s in val_s], np.int64)
+    entry = fit_unfamiliar(model, load_all(train_s), train_s, load_all(val_s), y_val)
+    entry["command"] = command
+    card_path = model.with_suffix(".json")
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card["unfamiliar"] = entry
+    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return entry
+
+
 def framed_crops(images: list[np.ndarray], size: int, framing: str) -> np.ndarray:
     """Validation crops framed as the pipeline does (``nominal``), tighter, looser, or
     the whole image (what ``hemoscope classify`` does with a crop file)."""

@@ -163,10 +163,11 @@ class CaseActions(QObject):
         box.setObjectName("renameCaseBox")
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Rename the case?")
-        n = sum(len(f.cells) for f in case.fields) + case.manual.total()
+        n, fields = self.workspace.tally().denominator, len(case.fields)
         box.setText(
-            f"Rename case {case.info.sample_id} ({n} cells) to {sample_id}? "
-            "Every count of the case goes with the new sample ID."
+            f"Rename case {case.info.sample_id} ({n} white cells counted, {fields} "
+            f"field{'s' if fields != 1 else ''}) to {sample_id}? Every count of the case "
+            "goes with the new sample ID."
         )
         rename = box.addButton("Rename", QMessageBox.ButtonRole.AcceptRole)
         keep = box.addButton(f"Keep {case.info.sample_id}", QMessageBox.ButtonRole.RejectRole)

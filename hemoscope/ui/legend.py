@@ -46,6 +46,7 @@ class KeyLegend(QFrame):
         layout.addWidget(self.keys)
         self.hint = QLabel(self)
         self.hint.setObjectName("legendHint")
+        self.hint.setWordWrap(True)  # a long line of keys must not widen the window
         layout.addWidget(self.hint)
         self.set_taxonomy(taxonomy)
         self.set_mode("live")

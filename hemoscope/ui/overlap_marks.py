@@ -68,7 +68,7 @@ def marks_text(field: Field) -> str:
         parts.append(f"{n} white cell{'s' if n != 1 else ''} already counted in an earlier field")
     if out[UNCOUNTED_EDGE]:
         parts.append(f"{out[UNCOUNTED_EDGE]} cut by the edge")
-    return ", ".join(parts) + ": not counted (shown dashed)" if parts else ""
+    return ", ".join(parts) + ": not counted (dotted boxes)" if parts else ""
 
 
 def repeats_banner(field: Field) -> str:
@@ -76,8 +76,8 @@ def repeats_banner(field: Field) -> str:
     n = sum(c.uncounted == UNCOUNTED_REPEAT for c in field.cells)
     if not n:
         return ""
-    cells = "white cell was" if n == 1 else "white cells were"
+    cells, they = ("white cell was", "It is") if n == 1 else ("white cells were", "They are")
     return (
         f"This field overlaps an earlier one: {n} {cells} counted there already. "
-        "They are shown dashed, marked “already counted”, and not counted again."
+        f"{they} shown dotted, marked “already counted”, and not counted again."
     )

@@ -44,8 +44,9 @@ def label_text(cell: Cell, taxonomy: Taxonomy, mark: str = "") -> str:
     a cell awaiting review adds why it is flagged ("Monocyte 41% · Low confidence"), a
     cell out of the tally why (`mark`, default its own: "Lymphocyte · already counted")."""
     mark = mark or cell.uncounted
-    if mark:
-        return f"{label_text(replace(cell, uncounted=''), taxonomy)} · {mark}"
+    if mark:  # out of the tally: why, instead of why it was flagged
+        plain = replace(cell, uncounted="", review=False, review_reason="")
+        return f"{label_text(plain, taxonomy)} · {mark}"
     class_id = cell.effective_class
     cls = taxonomy.get(class_id) if class_id is not None else None
     name = cls.display_name.split(" (")[0] if cls is not None else (class_id or "Unclassified")

@@ -158,7 +158,8 @@ class ReviewController(QObject):
             return
         cells = reading_order(field)
         flagged = [c for c in cells if c.pending_review]
-        first = flagged[0] if flagged else (cells[0] if cells else None)
+        counted = [c for c in cells if c.counted]
+        first = (flagged or counted or [None])[0]
         self.review_field(field_id, None if first is None else first.id)
 
     def review_field(self, field_id: str, cell_id: str | None = None) -> None:

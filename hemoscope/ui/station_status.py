@@ -55,6 +55,7 @@ class StationStatus(QObject):
         worker.failed.connect(status.show_error)
         cases.error.connect(self.case_error)
         review.overlap_notice.connect(self.overlap)
+        review.mode_changed.connect(lambda mode: mode == "review" or self.overlap(""))
         self._overlap_shown = False
 
     def source_changed(self, status: object) -> None:

@@ -119,7 +119,7 @@ def shortfall_text(tally: Tally) -> str:
         return ""
     n, target = tally.denominator, tally.target
     now, full = interval_width(n, tally.confidence), interval_width(target, tally.confidence)
-    text = f"Only {n} of the {target} white cells of the target were counted."
+    text = f"Below the target: {n} of {target} white cells counted."
     if now is not None and full is not None:
         text += (
             f" Each percentage is uncertain by up to {_num(now)} points"

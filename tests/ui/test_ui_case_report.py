@@ -164,7 +164,7 @@ def test_sign_off_waits_for_review_then_locks_until_reopened(
     # 3 of 100 white cells: it says so plainly, and signs off only when told to
     shortfall = dialog.findChild(QLabel, "signOffShortfall")
     assert shortfall is not None and shortfall.isVisible()
-    assert "Only 3 of the 100 white cells" in shortfall.text()
+    assert "Below the target: 3 of 100 white cells counted" in shortfall.text()
     assert "95 % interval" in shortfall.text()
     assert not ok.isEnabled()
     dialog.below_target.setChecked(True)
@@ -195,7 +195,7 @@ def test_sign_off_waits_for_review_then_locks_until_reopened(
         actions = [r.action for r in trail]
         assert store.sign_off_of(case.id) is None
     signed = next(r for r in trail if r.action == "sign-off")
-    assert "below the target, confirmed: Only 3 of the 100" in signed.detail
+    assert "below the target, confirmed: Below the target: 3 of 100" in signed.detail
     assert actions.count("confirm") == 1
     assert actions[-2:] == ["sign-off", "reopen"]
 

@@ -61,6 +61,7 @@ def test_an_overlapping_field_counts_no_cell_twice(
     assert label_text(cell, win.workspace.taxonomy).endswith("· already counted")
 
     qtbot.keyClick(win.view, Qt.Key.Key_Escape)
+    assert not win.notice.isVisible()  # it was about the field reviewed
     qtbot.keyClick(win.view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
     assert sim.position()[0] == x0 + 960  # a whole field on: nothing in common
     third = capture(qtbot, win, move=False)

@@ -159,7 +159,7 @@ class ReviewController(QObject):
         cells = reading_order(field)
         flagged = [c for c in cells if c.pending_review]
         counted = [c for c in cells if c.counted]
-        first = (flagged or counted or [None])[0]
+        first = next(iter(flagged or counted), None)
         self.review_field(field_id, None if first is None else first.id)
 
     def review_field(self, field_id: str, cell_id: str | None = None) -> None:

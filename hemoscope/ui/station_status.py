@@ -55,7 +55,7 @@ class StationStatus(QObject):
         worker.failed.connect(status.show_error)
         cases.error.connect(self.case_error)
         review.overlap_notice.connect(self.overlap)
-        review.mode_changed.connect(lambda mode: mode == "review" or self.overlap(""))
+        review.mode_changed.connect(self._mode_changed)
         self._overlap_shown = False
 
     def source_changed(self, status: object) -> None:
@@ -95,6 +95,10 @@ class StationStatus(QObject):
         elif self._overlap_shown:
             self.notice.dismiss()
         self._overlap_shown = bool(text)
+
+    def _mode_changed(self, mode: str) -> None:
+        if mode != "review":  # the overlap banner was about the field under review
+            self.overlap("")
 
     def case_error(self, message: str) -> None:
         log.warning("%s", message)

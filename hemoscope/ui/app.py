@@ -117,7 +117,7 @@ def run(
     catalog = CaptureCatalog()
     window = MainWindow(
         sources=catalog,
-        pipeline_factory=lambda: load_pipeline(threads),
+        pipeline_factory=lambda: load_pipeline(threads, station.lab_profile),
         backend=backend,
         settings=settings,
         error_reporter=log_failures if smoke_test else None,
@@ -171,11 +171,20 @@ def inference_threads(configured: int) -> int:
     return configured if configured > 0 else max(1, (os.cpu_count() or 2) // 2)
 
 
-def load_pipeline(threads: int) -> Analyzer:
-    """The shipped models (on the inference thread; raises ModelError without them)."""
+def load_pipeline(threads: int, lab_profile: str = "") -> Analyzer:
+    """The shipped models (on the inference thread; raises ModelError without them), with
+    the laboratory profile of Settings ▸ Models when it fits them (else without it, and
+    the reason logged: the station still starts; Settings ▸ Models says why)."""
+    from hemoscope.vision.lab_profile import LabProfile, ProfileError
     from hemoscope.vision.pipeline import Pipeline
 
-    return Pipeline.load(threads=threads)
+    pipeline = Pipeline.load(threads=threads)
+    if lab_profile:
+        try:
+            pipeline.set_profile(LabProfile.load(lab_profile))
+        except ProfileError as error:
+            log.warning("laboratory profile not used: %s", error)
+    return pipeline
 
 
 def open_case_store(

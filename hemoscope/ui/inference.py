@@ -165,6 +165,25 @@ class InferenceWorker(QObject):
             log.error("the inference thread did not stop within %d ms", timeout_ms)
         return done
 
+    def set_lab_profile(self, profile: object | None) -> None:
+        """Have the loaded pipeline use a laboratory profile (`vision.lab_profile`; None:
+        the shipped model) from the next frame on, and announce the models again
+        (`ready`: the status bar and the report name them). Raises ``ProfileError`` for
+        a profile made for other models, ``RuntimeError`` before the models are loaded."""
+        setter = getattr(self._pipeline, "set_profile", None)
+        if self.state != "ready" or not callable(setter):
+            raise RuntimeError("the models are not loaded")
+        setter(profile)
+        self.versions = model_versions(self._pipeline)
+        cards_of = getattr(self._pipeline, "model_cards", None)
+        self.cards = dict(cards_of()) if callable(cards_of) else {}
+        self.ready.emit(self.versions)
+
+    @property
+    def classifier(self) -> object | None:
+        """The loaded pipeline's classifier (for a cell drawn by hand), or None."""
+        return getattr(self._pipeline, "classifier", None) if self.state == "ready" else None
+
     @property
     def busy(self) -> bool:
         with self._cond:

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QCursor, QDragEnterEvent, QDragMoveEvent, QDropEvent
@@ -64,6 +66,9 @@ from hemoscope.ui.station_status import StationStatus
 from hemoscope.ui.station_view import StationView
 from hemoscope.ui.status import StationStatusBar
 from hemoscope.ui.workspace import CaseWorkspace
+
+if TYPE_CHECKING:
+    from hemoscope.ui.adapt_model import ModelsContext
 
 __all__ = ["MainWindow"]
 
@@ -398,7 +403,8 @@ class MainWindow(QMainWindow):
         self.review.next_flagged()
 
     def _ask_class(self, box: Box, chosen: Callable[[str | None], None]) -> None:
-        ask_class_with_menu(self, self.workspace.taxonomy, QCursor.pos(), chosen)
+        taxonomy, guess = self.workspace.taxonomy, self.review.guess
+        ask_class_with_menu(self, taxonomy, QCursor.pos(), chosen, guess)
 
     # -- modes ---------------------------------------------------------------------------
     def _manual_toggled(self) -> None:
@@ -429,7 +435,9 @@ class MainWindow(QMainWindow):
             for c in self.source_menu.choices
             if c.key.startswith("camera:")
         }
-        dialog = SettingsDialog(self.settings, cameras=cameras, parent=self)
+        dialog = SettingsDialog(
+            self.settings, cameras=cameras, models=self.models_context(), parent=self
+        )
         dialog.accepted.connect(lambda: self.apply_settings(dialog.settings()))
         dialog.open()
 
@@ -437,6 +445,8 @@ class MainWindow(QMainWindow):
         """Use and save `settings` (what the settings dialog returns)."""
         if settings is None:
             return
+        if settings.lab_profile != self.settings.lab_profile:
+            settings = self._use_lab_profile(settings)
         self.settings = settings
         self.settings_store.save(settings)
         taxonomy = settings.taxonomy()
@@ -449,6 +459,31 @@ class MainWindow(QMainWindow):
         self.class_keys.bind(taxonomy)
         self.cases.set_target(settings.target)
         self.cases.refresh()
+
+    def models_context(self) -> ModelsContext:
+        """What Settings ▸ Models needs: the models in use, the case database, where
+        profiles are kept and the shipped models to adapt (`adapt_model`)."""
+        from hemoscope.ui.adapt_model import models_context
+
+        db = getattr(self.workspace.backend, "path", None)
+        threads = self.settings.inference_threads or None
+        return models_context(lambda: self.worker.cards, db, threads)
+
+    def _use_lab_profile(self, settings: StationSettings) -> StationSettings:
+        """Apply the chosen laboratory profile; the settings as applied (the old profile
+        kept, and the reason shown, when the new one cannot be used)."""
+        from hemoscope.vision.lab_profile import LabProfile
+        from hemoscope.vision.model_card import ModelError
+
+        try:
+            profile = LabProfile.load(settings.lab_profile) if settings.lab_profile else None
+            self.worker.set_lab_profile(profile)
+        except (ModelError, RuntimeError) as error:
+            self.notice.show_message(f"Laboratory profile not applied: {error}", level="error")
+            return replace(settings, lab_profile=self.settings.lab_profile)
+        what = f"laboratory profile '{profile.name}'" if profile else "the shipped model"
+        self.notice.show_message(f"Classifying with {what} from now on.", level="info")
+        return settings
 
     # -- window --------------------------------------------------------------------------
     def _fields_count(self) -> int:

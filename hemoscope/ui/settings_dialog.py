@@ -1,4 +1,5 @@
-"""Settings ▸ Preferences: keymap, count target and alert, reference ranges, camera, report.
+"""Settings ▸ Preferences: keymap, count target and alert, reference ranges, camera, report,
+models (the laboratory profile).
 
 The dialog edits a copy of `StationSettings` and returns the new value from `settings()`
 (None while what is typed is invalid: a key bound twice, a low above a high). It does not
@@ -36,7 +37,9 @@ from hemoscope.core import (
     Taxonomy,
     TaxonomyError,
 )
+from hemoscope.ui.adapt_model import ModelsContext
 from hemoscope.ui.settings_model import MAX_TARGET, StationSettings
+from hemoscope.ui.settings_models_page import ModelsSettingsPage
 from hemoscope.ui.settings_report_page import ReportSettingsPage
 
 __all__ = ["CAMERA_SIZES", "SettingsDialog"]
@@ -54,6 +57,7 @@ class SettingsDialog(QDialog):
         *,
         base: Taxonomy = DEFAULT_TAXONOMY,
         cameras: Mapping[int, str] | None = None,
+        models: ModelsContext | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -163,6 +167,10 @@ class SettingsDialog(QDialog):
         self.report.lab_logo.textChanged.connect(self._validate)
         self.tabs.addTab(self.report, "Report")
 
+        # Models
+        self.models = ModelsSettingsPage(settings, models)
+        self.tabs.addTab(self.models, "Models")
+
         self.problem = QLabel()
         self.problem.setObjectName("settingsProblem")
         self.problem.setStyleSheet(f"color: {QColor('#b42318').name()};")
@@ -204,6 +212,7 @@ class SettingsDialog(QDialog):
                 beep=self.beep.isChecked(),
                 inference_threads=self.threads.value(),
                 **self.report.values(),
+                lab_profile=self.models.lab_profile,
             )
             if problem := self.report.problem():
                 raise ValueError(problem)

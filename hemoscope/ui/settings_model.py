@@ -4,7 +4,7 @@
 QSettings: the keymap (class id -> key, only the keys changed from the defaults), the
 count target, the reference ranges, the camera, whether the target alert beeps, and the
 report's laboratory header (name, address, logo), paper size, thumbnail page and smear
-estimate factors.
+estimate factors, and the laboratory profile in use (Settings ▸ Models).
 `from_dict` never fails: a damaged or hand-edited value is replaced by its default and
 named in ``problems``, so a bad settings file cannot stop the station from starting.
 """
@@ -51,6 +51,7 @@ class StationSettings:
     report_thumbnails: bool = True
     platelet_factor: float = DEFAULT_PLATELET_FACTOR  # platelets /µL per platelet per field
     wbc_factor: float = 0.0  # WBC /µL per WBC per field; 0: no WBC estimate
+    lab_profile: str = ""  # laboratory profile file (`vision.lab_profile`); "": shipped model
 
     def __post_init__(self) -> None:
         if isinstance(self.target, bool) or not 1 <= int(self.target) <= MAX_TARGET:
@@ -106,6 +107,7 @@ class StationSettings:
             "report_thumbnails": bool(self.report_thumbnails),
             "platelet_factor": float(self.platelet_factor),
             "wbc_factor": float(self.wbc_factor),
+            "lab_profile": self.lab_profile,
         }
 
     @classmethod
@@ -130,7 +132,9 @@ class StationSettings:
         take("camera_index", _int)
         take("beep", _bool)
         take("inference_threads", _int)
-        for name in ("camera_size", "lab_name", "lab_address", "lab_logo", "page_size"):
+        for name in (
+            "camera_size", "lab_name", "lab_address", "lab_logo", "page_size", "lab_profile"
+        ):  # fmt: skip
             take(name, str, text=True)
         take("report_thumbnails", _bool)
         take("platelet_factor", _float)

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from adapt_data import LAB_CLASSES, lab_cell, make_lab
 
@@ -238,3 +239,59 @@ def test_db_collects_only_verified_cells_of_signed_off_cases(
     assert "1 verified cell(s) of class 'smudge', which the classifier lacks" in captured.err
     profile = LabProfile.load(out)
     assert profile.cells == expected and profile.source == f"db: {db}"
+
+
+def test_a_profile_never_weakens_the_unfamiliar_cell_flag(
+    tmp_path: Path, model_paths: tuple[Path, Path]
+) -> None:
+    from hemoscope.vision import unfamiliar
+    from hemoscope.vision.classifier import Classifier
+    from hemoscope.vision.lab_adapt import adapt as fit
+    from hemoscope.vision.lab_adapt import embed
+    from hemoscope.vision.model_card import file_sha256
+
+    # The tiny classifier with unfamiliar-cell statistics, as training exports them.
+    folder = tmp_path / "model"
+    folder.mkdir()
+    _, clf_path = model_paths
+    for f in (clf_path, clf_path.with_suffix(".json")):
+        shutil.copy(f, folder / f.name)
+    plain = Classifier(folder / "classifier.onnx", threads=1)
+    crops = np.stack(
+        [plain.crop_whole_image(lab_cell(c, s)) for s in range(12) for c in LAB_CLASSES]
+    )
+    labels = np.array([i for _ in range(12) for i in range(3)])
+    logits, emb = embed(plain, crops)
+    means, whiten = unfamiliar.fit(emb, labels, len(plain.classes))
+    stats = unfamiliar.UnfamiliarModel(means, whiten, 0.0)
+    npz = folder / "classifier.unfamiliar.npz"
+    stats.save(npz)
+    odd = np.stack([plain.crop_whole_image(smear_field_like(s)) for s in range(6)])
+    threshold = float(np.median(stats.scores(embed(plain, np.concatenate([crops, odd]))[1])))
+    card = json.loads((folder / "classifier.json").read_text())
+    card["unfamiliar"] = {"file": npz.name, "sha256": file_sha256(npz), "threshold": threshold}
+    (folder / "classifier.json").write_text(json.dumps(card))
+
+    clf = Classifier(folder / "classifier.onnx", threads=1)
+    profile = fit(
+        emb, logits, labels, classes=clf.classes, base_temperature=clf.temperature,
+        models={"classifier": clf.card}, name="x",
+    ).profile  # fmt: skip
+    cells = np.concatenate([crops, odd])
+    without = clf.classify_crops(cells)
+    clf.set_profile(profile)
+    with_profile = clf.classify_crops(cells)
+    assert with_profile.probabilities.tolist() != without.probabilities.tolist()
+    np.testing.assert_array_equal(with_profile.unfamiliarity, without.unfamiliarity)
+    flagged = ["unfamiliar" in r for r in without.reasons]
+    assert any(flagged) and not all(flagged)
+    assert ["unfamiliar" in r for r in with_profile.reasons] == flagged
+    assert clf.unfamiliar is not None and clf.unfamiliar.threshold == threshold
+
+
+def smear_field_like(seed: int) -> np.ndarray:
+    """Something no class looks like: a grey smudge on noise."""
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 255, (96, 96, 3)).astype(np.uint8)
+    cv2.circle(img, (48, 48), 30, (128, 128, 128), -1)
+    return img

@@ -1,13 +1,15 @@
 """The menu that asks the class of a cell drawn by hand: one entry per class, each with its
-key; pressing the key picks it, as everywhere else in the station. Opened with `popup`
-(no nested event loop): the live picture and the timers go on while it is open."""
+key; pressing the key picks it, as everywhere else in the station. The classifier's
+guess for the drawn cell (`preselect`) is named in the title and highlighted: Enter takes
+it. Opened with `popup` (no nested event loop): the live picture and the timers go on
+while it is open."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPixmap
+from PySide6.QtGui import QAction, QColor, QIcon, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QMenu, QWidget
 
 from hemoscope.core import Taxonomy
@@ -17,16 +19,25 @@ __all__ = ["ClassMenu", "ask_class_with_menu"]
 
 class ClassMenu(QMenu):
     def __init__(
-        self, taxonomy: Taxonomy, chosen: Callable[[str | None], None], parent: QWidget | None
+        self,
+        taxonomy: Taxonomy,
+        chosen: Callable[[str | None], None],
+        parent: QWidget | None,
+        preselect: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("classMenu")
         self.taxonomy = taxonomy
         self._chosen = chosen
         self._done = False
-        title = self.addAction("Class of the new cell (press its key)")
+        guess = taxonomy.get(preselect) if preselect is not None else None
+        heading = "Class of the new cell (press its key)"
+        if guess is not None:
+            heading = f"Classifier's guess: {guess.display_name} (Enter), or press a key"
+        title = self.addAction(heading)
         title.setEnabled(False)
         self.addSeparator()
+        self.preselected: QAction | None = None
         for cls in taxonomy:
             swatch = QPixmap(12, 12)
             swatch.fill(QColor(cls.colour))
@@ -34,6 +45,11 @@ class ClassMenu(QMenu):
                 QIcon(swatch), f"{cls.display_name}\t{taxonomy.key_for(cls.id)}"
             )
             action.triggered.connect(lambda _=False, c=cls.id: self._pick(c))
+            if guess is not None and cls.id == guess.id:
+                self.preselected = action
+                self.setDefaultAction(action)
+        if self.preselected is not None:
+            self.setActiveAction(self.preselected)
         # A click hides the menu before it triggers the action: decide "dismissed" only
         # once the event that hid the menu has been handled.
         self.aboutToHide.connect(lambda: QTimer.singleShot(0, lambda: self._pick(None)))
@@ -54,9 +70,16 @@ class ClassMenu(QMenu):
 
 
 def ask_class_with_menu(
-    parent: QWidget, taxonomy: Taxonomy, at: QPoint, chosen: Callable[[str | None], None]
+    parent: QWidget,
+    taxonomy: Taxonomy,
+    at: QPoint,
+    chosen: Callable[[str | None], None],
+    preselect: str | None = None,
 ) -> ClassMenu:
-    """Pop the menu up at `at` (global); `chosen` gets the class id, or None if dismissed."""
-    menu = ClassMenu(taxonomy, chosen, parent)
-    menu.popup(at)
+    """Pop the menu up at `at` (global); `chosen` gets the class id, or None if dismissed;
+    `preselect`: the classifier's guess, highlighted."""
+    menu = ClassMenu(taxonomy, chosen, parent, preselect)
+    menu.popup(at, menu.preselected)
+    if menu.preselected is not None:
+        menu.setActiveAction(menu.preselected)
     return menu

@@ -7,10 +7,11 @@
   microscope's), Shift+arrow by a whole field; Tab goes to the next cell to review.
 - review: a click selects a cell; a class key relabels it and moves on to the next cell
   to review, as Enter (confirm the classifier's call) does; Delete removes a false
-  detection; dragging draws a missed cell and asks its class; arrows move to the nearest
-  cell that way; Tab (Shift+Tab) goes to the next cell flagged for review, into the next
-  fields; PgUp/PgDn step between captured fields; Escape goes back to live, and so does
-  Space while cells await review; once none does, Space captures the next field.
+  detection; dragging draws a missed cell and asks its class (the classifier's guess
+  offered first); arrows move to the nearest cell that way; Tab (Shift+Tab) goes to the
+  next cell flagged for review, into the next fields; PgUp/PgDn step between captured
+  fields; Escape goes back to live, and so does Space while cells await review; once
+  none does, Space captures the next field.
 - manual: each class key counts one cell (the eyepiece counter) until the target is
   reached, where counting stops (raise the target to go on); Backspace undoes.
 
@@ -28,6 +29,7 @@ from PySide6.QtGui import QKeyEvent
 
 from hemoscope.core import Box, Case, Field
 from hemoscope.ui.case_controller import CaseController
+from hemoscope.ui.cell_guess import CellGuesser
 from hemoscope.ui.frames import Frame
 from hemoscope.ui.live import LiveController
 from hemoscope.ui.overlap_marks import OverlapMarks, marks_text, repeats_banner
@@ -87,6 +89,8 @@ class ReviewController(QObject):
         self.capturing = False
         self._lost = False
         self.marks = OverlapMarks(cases.workspace.field_image)
+        self._guesser = CellGuesser(lambda: live.worker.classifier, self)
+        self.guess: str | None = None  # the classifier's class for the cell being drawn
         view.key_handler = self.handle_key
         view.set_caption(LIVE_CAPTION, LIVE_COLOUR)
         view.cell_clicked.connect(self.select)
@@ -331,7 +335,8 @@ class ReviewController(QObject):
     # -- drawing a missed cell -----------------------------------------------------------
     def _box_drawn(self, box: Box) -> None:
         field_id = self.field_id
-        if field_id is None:
+        image = self.cases.workspace.field_image(field_id) if field_id else None
+        if field_id is None or image is None:
             return
         self.view.overlay.set_draft(box)
 
@@ -341,7 +346,14 @@ class ReviewController(QObject):
                 new_id = self.cases.add_cell(field_id, box, class_id)
                 self.select(new_id)
 
-        self._ask_class(box, chosen)
+        def ask(guess: str | None) -> None:
+            if self.field_id != field_id:
+                self.view.overlay.set_draft(None)
+                return
+            self.guess = guess if guess in self.cases.workspace.taxonomy else None
+            self._ask_class(box, chosen)
+
+        self._guesser.guess(image, box, ask)
 
     # -- case changes --------------------------------------------------------------------
     def _case_changed(self, case: Case | None, field_id: str, cell_id: str) -> None:

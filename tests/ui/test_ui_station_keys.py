@@ -6,19 +6,22 @@ next image while reviewing, manual counting stops at the target."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
-from station_fixtures import TIMEOUT_MS, Station, capture, make_station
+from station_fixtures import TIMEOUT_MS, Station, capture, make_station, view_point
 from ui_fakes import FakePipeline
 from ui_helpers import ReportedErrors, make_field
 
 from hemoscope.core import Field
 from hemoscope.ui.actions import _action
+from hemoscope.ui.class_menu import ClassMenu
 from hemoscope.ui.review_model import reading_order
 from hemoscope.ui.settings_store import SettingsStore
 
@@ -167,3 +170,53 @@ def test_manual_counting_stops_at_the_target(qtbot: QtBot, station: Station) -> 
     assert tally.denominator == 3 and tally.manual_total == 3
     assert "Target reached (3 of 3): not counted" in win.statusBar().currentMessage()
     assert "target reached" in win.manual.total.text()
+
+
+class GuessingPipeline(FakePipeline):
+    """The fake pipeline with a classifier that calls every cell drawn an eosinophil."""
+
+    class _Classifier:
+        def __init__(self) -> None:
+            self.boxes: list[object] = []
+
+        def classify_boxes(self, image: object, boxes: object) -> object:
+            self.boxes.append(boxes)
+            return SimpleNamespace(labels=("eosinophil",))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.classifier = self._Classifier()
+
+
+def test_the_class_menu_offers_the_classifiers_guess_for_a_drawn_cell(
+    qtbot: QtBot, settings_store: SettingsStore, reported: ReportedErrors
+) -> None:
+    pipeline = GuessingPipeline()
+    st = make_station(qtbot, settings_store, reported, pipeline=pipeline)
+    win = st.window
+    guesses: list[str | None] = []
+
+    def ask(box: object, chosen: Callable[[str | None], None]) -> None:
+        guesses.append(win.review.guess)  # what the menu would offer first
+        chosen(None)
+
+    win.review._ask_class = ask
+    try:
+        capture(qtbot, win)
+        viewport = win.view.viewport()
+        start, end = view_point(win, 400, 20), view_point(win, 460, 70)
+        qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+        qtbot.mouseMove(viewport, pos=end)
+        qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
+        qtbot.waitUntil(lambda: guesses == ["eosinophil"], timeout=TIMEOUT_MS)
+        assert len(pipeline.classifier.boxes) == 1  # classified once, on Qt's pool
+    finally:
+        win.close()
+
+    picked: list[str | None] = []
+    menu = ClassMenu(win.workspace.taxonomy, picked.append, None, preselect="eosinophil")
+    assert menu.preselected is not None and menu.preselected.text().startswith("Eosinophil")
+    assert "Classifier's guess: Eosinophil (Enter)" in menu.actions()[0].text()
+    menu.preselected.trigger()
+    assert picked == ["eosinophil"]
+    menu.deleteLater()

@@ -50,6 +50,7 @@ class CaseController(QObject):
     tally_changed = Signal(object)  # Tally
     target_reached = Signal(object)  # Tally, once when the count reaches the target
     field_added = Signal(str)  # field id, after a capture was saved
+    case_opened = Signal()  # another case (new, opened or none) is now the open one
     error = Signal(str)  # an action could not be done (the case is as shown)
     _save_failed = Signal(str)  # from the store's thread
 
@@ -156,6 +157,7 @@ class CaseController(QObject):
     def _restart(self) -> None:
         self.undo_stack.clear()
         self._watch.reset(self.workspace.tally())
+        self.case_opened.emit()
         self._emit_changed("", "")
 
     def shutdown(self) -> None:

@@ -180,6 +180,8 @@ class DifferentialPanel(QWidget):
             bar.style().polish(bar)
         if not tally.target_reached:
             self.reached.setVisible(False)
+        elif self.reached.isVisible():  # the count went on: say what it is now
+            self.reached.setText(_reached_text(tally))
 
     def _style(self, item: QTableWidgetItem, column: int, line: TallyLine) -> None:
         if column != 1:
@@ -201,10 +203,7 @@ class DifferentialPanel(QWidget):
         self.table.setFixedHeight(height + 2)
 
     def show_target_reached(self, tally: Tally) -> None:
-        self.reached.setText(
-            f"✔ Target reached: {tally.denominator} white cells counted. "
-            "Review flagged cells, then export the report."
-        )
+        self.reached.setText(_reached_text(tally))
         self.reached.setVisible(True)
 
     def show_case(self, sample_id: str, saved: str, *, locked: bool = False) -> None:
@@ -247,6 +246,12 @@ class DifferentialPanel(QWidget):
                 self.custom.setValue(target)
         finally:
             self._quiet = False
+
+
+def _reached_text(tally: Tally) -> str:
+    over = tally.denominator - tally.target
+    counted = f"{tally.target} white cells counted" + (f", {over} over" if over > 0 else "")
+    return f"✔ Target reached: {counted}. Review flagged cells, then export the report."
 
 
 def _ink(background: str) -> QColor:

@@ -51,6 +51,8 @@ LOST_CAPTION = "NO SIGNAL  ·  last picture received"
 LOST_COLOUR = "#b42318"
 STILL_CAPTION = "IMAGE FILE  ·  Space captures it  ·  PgDn next image"
 STILL_COLOUR = "#3e4c59"
+LOCKED_CAPTION = "SIGNED OFF  ·  Ctrl+N starts a new case"
+LOCKED_COLOUR = "#52606d"
 AskClass = Callable[[Box, Callable[[str | None], None]], None]
 
 _ARROWS: dict[int, Direction] = {
@@ -114,6 +116,9 @@ class ReviewController(QObject):
         return case is not None and next_flagged(case, None, None) is not None
 
     def capture(self) -> None:
+        if self.cases.workspace.locked:
+            self.message.emit("The case is signed off: Ctrl+N starts a new case")
+            return
         if self.capturing:
             self.message.emit("Still analysing the field…")
             return
@@ -192,6 +197,8 @@ class ReviewController(QObject):
             return
         if lost:
             self.view.set_caption(LOST_CAPTION, LOST_COLOUR)
+        elif self.cases.workspace.locked:
+            self.view.set_caption(LOCKED_CAPTION, LOCKED_COLOUR)
         elif self.live.runner is None and self.live.still_name:
             self.view.set_caption(STILL_CAPTION, STILL_COLOUR)
         else:
@@ -357,6 +364,8 @@ class ReviewController(QObject):
 
     # -- case changes --------------------------------------------------------------------
     def _case_changed(self, case: Case | None, field_id: str, cell_id: str) -> None:
+        if self.mode == "live":  # signed off, reopened, another case: the caption says
+            self.show_live_caption(lost=self._lost)
         if self.mode != "review":
             return
         field = case.get_field(self.field_id) if case is not None and self.field_id else None

@@ -54,6 +54,7 @@ class StationStatus(QObject):
         worker.unavailable.connect(self.models_unavailable)
         worker.failed.connect(status.show_error)
         cases.error.connect(self.case_error)
+        cases.case_opened.connect(self.notice.dismiss)  # its problems were the last case's
         review.overlap_notice.connect(self.overlap)
         review.mode_changed.connect(self._mode_changed)
         self._overlap_shown = False

@@ -1,0 +1,54 @@
+"""Messages that say what is true now (issue #16, point 5): the target banner follows the
+count past the target, a problem banner goes with the case it was about, and a signed-off
+case offers a new case instead of "Space captures"."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from station_fixtures import Station, capture
+
+from hemoscope.core import CaseInfo
+from hemoscope.ui.review import LOCKED_CAPTION
+
+
+def test_the_target_banner_follows_the_count_past_the_target(
+    qtbot: QtBot, station: Station
+) -> None:
+    win = station.window
+    win.differential.target.setCurrentText("Custom…")
+    win.differential.custom.setValue(3)
+    capture(qtbot, win)  # three white cells: the target
+    assert win.differential.reached.isVisible()
+    assert "Target reached: 3 white cells counted." in win.differential.reached.text()
+    qtbot.keyClick(win.view, Qt.Key.Key_Escape)
+    capture(qtbot, win)  # three more
+    assert "3 white cells counted, 3 over" in win.differential.reached.text()
+    assert win.differential.progress.format() == "6 / 3 WBC: 3 over the target"
+
+
+def test_a_problem_banner_goes_with_its_case(qtbot: QtBot, station: Station) -> None:
+    win = station.window
+    capture(qtbot, win)
+    win.presenter.case_error("Capture failed: the disk is full")
+    assert win.notice.isVisible()
+    win.case_actions.close_case()
+    assert not win.notice.isVisible()
+
+
+def test_a_signed_off_case_offers_a_new_case_instead_of_a_capture(
+    qtbot: QtBot, station: Station
+) -> None:
+    win = station.window
+    field_id = capture(qtbot, win)
+    field = win.workspace.field(field_id)
+    assert field is not None
+    win.cases.confirm_all([(field_id, c.id) for c in field.cells if c.pending_review])
+    win.cases.set_info(CaseInfo("S-1"))
+    win.cases.sign_off(performed_by="tech", reviewed_by="Dr B")
+    qtbot.keyClick(win.view, Qt.Key.Key_Escape)
+    assert win.review.mode == "live" and win.view.caption == LOCKED_CAPTION
+    qtbot.keyClick(win.view, Qt.Key.Key_Space)
+    assert "signed off: Ctrl+N starts a new case" in win.statusBar().currentMessage()
+    assert len(win.workspace.case.fields) == 1  # type: ignore[union-attr]
+    assert not win.notice.isVisible()  # no error: nothing was tried

@@ -11,10 +11,10 @@ seeded draws per k), ``vision.lab_adapt.adapt`` fits a profile on them exactly a
 command does (cross-validated, refused when worse than the shipped model: the shipped
 model then stays) and the rest of the laboratory is scored: accuracy and balanced
 accuracy of the classifier's class (a field where no white cell is found counts as
-wrong), adapt time (the k cells embedded plus the fit) and profile size. k = 0 is the
-shipped model. Also: PBC validation accuracy with the k=100 profile of each laboratory
-(a profile belongs to one station), and the classifier's cost per cell with and without
-a profile.
+wrong), adapt time (the k cells embedded in their four views plus the fit) and profile
+size. k = 0 is the shipped model. Also: PBC validation accuracy with the k=100 profile
+of each laboratory (a profile belongs to one station), and the classifier's cost per
+cell with and without a profile.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hemoscope.vision.datasets import list_samples, load_rgb, stratified_split  # noqa: E402
-from hemoscope.vision.lab_adapt import AdaptError, adapt, embed  # noqa: E402
+from hemoscope.vision.lab_adapt import AdaptError, adapt, embed, embed_views  # noqa: E402
 from hemoscope.vision.lab_cells import from_folder  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 from hemoscope.vision.single_cell import frame_single_cell  # noqa: E402
@@ -65,14 +65,18 @@ def draw(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
 
 
 def lab_embeddings(pipeline: Pipeline, root: Path, kind: str) -> dict[str, object]:
+    """Every labelled cell of the laboratory through the shipped classifier, in the views
+    adapt fits on (`lab_adapt.embed_views`); how many fields had no white cell."""
     clf = pipeline.classifier
     cells = from_folder(root, kind, clf, finder=pipeline.detector, pipeline=pipeline)  # type: ignore[arg-type]
     t0 = time.perf_counter()
-    logits, emb = embed(clf, cells.array())
+    logits, emb, cell, primary = embed_views(clf, cells.array())
     per_cell = (time.perf_counter() - t0) / max(1, len(cells))
     return {
         "logits": logits,
         "embedding": emb,
+        "cell": cell,
+        "primary": primary,
         "labels": np.asarray(cells.labels),
         "missed": len(cells.skipped),
         "classes": cells.classes,
@@ -86,9 +90,12 @@ def learning_curve(
     clf = pipeline.classifier
     logits = np.asarray(lab["logits"])
     emb = np.asarray(lab["embedding"])
+    cell = np.asarray(lab["cell"])
+    primary = np.asarray(lab["primary"], bool)
     y = np.asarray(lab["labels"])
     classes = tuple(lab["classes"])  # type: ignore[arg-type]
     missed = int(lab["missed"])  # type: ignore[call-overload]
+    row_of = np.flatnonzero(primary)  # the row of each cell as the station sees it
     rows = []
     profiles: dict[int, object] = {}
     for k in ks:
@@ -96,14 +103,17 @@ def learning_curve(
         for seed in range(draws):
             idx = draw(y, k, seed) if k else np.zeros(0, int)
             rest = np.setdiff1d(np.arange(len(y)), idx)
-            probs_logits = logits[rest]
+            probs_logits = logits[row_of[rest]]
             if k:
+                fit_rows = np.isin(cell, idx)
                 t0 = time.perf_counter()
                 try:
                     res = adapt(
-                        emb[idx],
-                        logits[idx],
-                        y[idx],
+                        emb[fit_rows],
+                        logits[fit_rows],
+                        y[cell[fit_rows]],
+                        groups=cell[fit_rows],
+                        primary=primary[fit_rows],
                         classes=classes,
                         base_temperature=float(clf.temperature),  # type: ignore[attr-defined]
                         models=pipeline.model_cards(),
@@ -119,7 +129,7 @@ def learning_curve(
                 else:
                     saved = res.profile.save(tmp / f"{name}-{k}-{seed}.json")
                     sizes.append((tmp / f"{name}-{k}-{seed}.json").stat().st_size)
-                    probs_logits = saved.adjusted_logits(logits[rest], emb[rest])
+                    probs_logits = saved.adjusted_logits(logits[row_of[rest]], emb[row_of[rest]])
                     if seed == 0:
                         profiles[k] = saved
             pred = probs_logits.argmax(1)
@@ -220,7 +230,7 @@ def main() -> int:
             if not root.is_dir():
                 print(f"{name}: {root} not found, skipped")
                 continue
-            cache = args.cache / f"{name}-{card['sha256'][:12]}.npz" if args.cache else None
+            cache = args.cache / f"{name}-views-{card['sha256'][:12]}.npz" if args.cache else None
             if cache is not None and cache.is_file():
                 with np.load(cache) as z:
                     lab = {key: z[key] for key in z.files}

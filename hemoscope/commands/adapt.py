@@ -66,7 +66,9 @@ def _bar(total: int, label: str, quiet: bool) -> tuple[Progress, Any]:
 
 
 def adapt(args: argparse.Namespace) -> int:
-    from hemoscope.vision.lab_adapt import AdaptError, embed
+    import numpy as np
+
+    from hemoscope.vision.lab_adapt import VIEWS, AdaptError, embed_views
     from hemoscope.vision.lab_adapt import adapt as fit
     from hemoscope.vision.model_card import ModelError
     from hemoscope.vision.pipeline import Pipeline
@@ -95,14 +97,16 @@ def adapt(args: argparse.Namespace) -> int:
         from hemoscope.vision.lab_adapt import check_cells
 
         check_cells(cells.labels, cells.classes)
-        bar, step = _bar(len(cells), "embedding", args.quiet)
-        logits, embedding = embed(clf, cells.array(), step)
+        bar, step = _bar(len(cells) * VIEWS, "embedding", args.quiet)
+        logits, embedding, cell, primary = embed_views(clf, cells.array(), VIEWS, step)
         bar.close()
-        bar, step = _bar(6, "fitting", args.quiet)
+        bar, step = _bar(6, "fitting", args.quiet)  # the folds, then the final fit
         result = fit(
             embedding,
             logits,
-            cells.labels,
+            np.asarray(cells.labels)[cell],
+            groups=np.asarray(cells.groups)[cell],
+            primary=primary,
             classes=cells.classes,
             base_temperature=float(getattr(clf, "temperature", 1.0)),
             models=pipeline.model_cards(),
@@ -175,6 +179,7 @@ def from_database(db: Path, classifier: Any, taxonomy: Any) -> Any:
             items = [
                 (
                     v.name,
+                    v.case_id,
                     v.cells,
                     v.field.cells,
                     None if v.image is None else to_rgb(v.image, "bgr"),

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hemoscope.core import DEFAULT_TAXONOMY
-from hemoscope.vision.lab_adapt import Adaptation, AdaptError, adapt, check_cells, embed
+from hemoscope.vision.lab_adapt import Adaptation, AdaptError, adapt, check_cells, embed_views
 from hemoscope.vision.lab_profile import PROFILE_ROLE, LabProfile, ProfileError
 
 __all__ = [
@@ -112,19 +114,27 @@ def run_adaptation(
         progress("Reading the verified cells…", 0, 0)
         with CaseStore.open(db_path) as store:
             items = [
-                (v.name, v.cells, v.field.cells, None if v.image is None else to_rgb(v.image))
+                (
+                    v.name,
+                    v.case_id,
+                    v.cells,
+                    v.field.cells,
+                    None if v.image is None else to_rgb(v.image),
+                )
                 for v in verified_fields(store)
             ]
         cells = from_fields(items, clf, pipeline.taxonomy)
         out.cells, out.skipped = len(cells), list(cells.skipped)
         check_cells(cells.labels, cells.classes)
-        logits, embedding = embed(
-            clf, cells.array(), lambda i, n: progress("Measuring the cells…", i, n)
+        logits, embedding, cell, primary = embed_views(
+            clf, cells.array(), progress=lambda i, n: progress("Measuring the cells…", i, n)
         )
         out.adaptation = adapt(
             embedding,
             logits,
-            cells.labels,
+            np.asarray(cells.labels)[cell],
+            groups=np.asarray(cells.groups)[cell],
+            primary=primary,
             classes=cells.classes,
             base_temperature=float(getattr(clf, "temperature", 1.0)),
             models=pipeline.model_cards(),

@@ -44,15 +44,17 @@ class LabCells:
     crops: list[U8] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)  # cells held back together (a case)
     skipped: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def add(self, crop: U8, label: int, source: str) -> None:
+    def add(self, crop: U8, label: int, source: str, group: str = "") -> None:
         self.crops.append(crop)
         self.labels.append(label)
         self.sources.append(source)
+        self.groups.append(group or source)
 
     def array(self) -> U8:
         if not self.crops:
@@ -151,16 +153,17 @@ def _crops(classifier: Any, rgb: U8, cells: Sequence[Cell], all_cells: Iterable[
 
 
 def from_fields(
-    fields: Iterable[tuple[str, Sequence[Cell], Sequence[Cell], U8 | None]],
+    fields: Iterable[tuple[str, str, Sequence[Cell], Sequence[Cell], U8 | None]],
     classifier: Any,
     taxonomy: Taxonomy = DEFAULT_TAXONOMY,
 ) -> LabCells:
     """Cells with a human class from stored fields: each item is (a name for messages,
-    the field's verified cells, all its cells, its RGB image or None when missing)."""
+    its case (cells of one case are held back together when validating), the field's
+    verified cells, all its cells, its RGB image or None when missing)."""
     classes = tuple(classifier.classes)
     out = LabCells(classes)
     foreign: dict[str, int] = {}
-    for name, verified, all_cells, rgb in fields:
+    for name, case, verified, all_cells, rgb in fields:
         keep: list[tuple[Cell, int]] = []
         for cell in verified:
             idx = class_index(cell.final_class or "", classes, taxonomy)
@@ -175,7 +178,7 @@ def from_fields(
             continue
         crops = _crops(classifier, rgb, [c for c, _ in keep], all_cells)
         for crop, (cell, idx) in zip(crops, keep, strict=True):
-            out.add(crop, idx, f"{name}/{cell.id[:8]}")
+            out.add(crop, idx, f"{name}/{cell.id[:8]}", case)
     for cls, n in sorted(foreign.items()):
         out.skipped.append(f"{n} verified cell(s) of class '{cls}', which the classifier lacks")
     return out

@@ -71,6 +71,7 @@ def test_adapt_on_a_generated_laboratory_improves_it(
     assert json.loads(before.read_text())["lab_profile"] is None
 
 
+@pytest.mark.usefixtures("qapp")  # the report must not create a bare QGuiApplication
 def test_analyze_stamps_the_profile_on_every_field_and_the_report(
     tmp_path: Path,
     models: list[str],

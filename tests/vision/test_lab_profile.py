@@ -138,3 +138,27 @@ def test_damaged_or_foreign_files_are_refused(tmp_path: Path) -> None:
         LabProfile.load(path)
     with pytest.raises(ProfileError, match="not found"):
         LabProfile.load(tmp_path / "missing.json")
+
+
+def test_views_and_cases_are_held_back_together() -> None:
+    from hemoscope.vision.lab_adapt import _folds
+
+    rng = np.random.default_rng(4)
+    means, head = shipped_head(rng)
+    e, y = lab(rng, means, 60, means[1] - means[0])
+    # Each cell in two views (the second one moved a little), and six cases of ten cells.
+    views = np.concatenate([e, e + rng.normal(0, 0.1, e.shape)])
+    cell = np.tile(np.arange(60), 2)
+    case = cell // 10
+    primary = np.arange(120) < 60
+    for groups, held in ((cell, "cells"), (case, "cases")):
+        fold = _folds(y[cell], 5, 0, groups)
+        for g in np.unique(groups):
+            assert len(set(fold[groups == g])) == 1  # never one view or case on both sides
+        res = adapt(
+            views, logits_of(head, views), y[cell], classes=CLASSES, base_temperature=1.0,
+            models=MODELS, name="x", groups=groups, primary=primary,
+        )  # fmt: skip
+        assert f"on 60 cells (folds of whole {held})" in res.method
+        assert res.profile.cells == 60 and sum(n for n, _ in res.after.per_class.values()) == 60
+        assert res.profile.fit["views"] == 2

@@ -2,11 +2,15 @@
 
 Left: brief messages. Right, permanent: the source and its state, frames shown per
 second, inference time, model versions; and, for opened image files, the position, file
-name, image size and zoom.
+name, image size and zoom. The long ones (source, models, file name) give way to the
+window's width, shortened in the middle with an ellipsis (their tooltips say it all): a
+1366-pixel screen keeps the whole window, and the messages keep room to be read.
 """
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from hemoscope.ui.image_session import ImageEntry
@@ -20,12 +24,12 @@ class StationStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("statusBar")
-        self.source_label = QLabel(self)
+        self.source_label: QLabel = ElidedLabel(self, widest=200)
         self.fps_label = QLabel(self)
         self.inference_label = QLabel(self)
-        self.models_label = QLabel(self)
+        self.models_label: QLabel = ElidedLabel(self, widest=200)
         self.position_label = QLabel(self)
-        self.file_label = QLabel(self)
+        self.file_label: QLabel = ElidedLabel(self, widest=150)
         self.size_label = QLabel(self)
         self.zoom_label = QLabel(self)
         for name, label in (
@@ -84,6 +88,33 @@ class StationStatusBar(QStatusBar):
     def show_error(self, text: str) -> None:
         """A message that stays for a while; the details go to a dialog elsewhere."""
         self.showMessage(f"⚠ {text}", MESSAGE_MS)
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that may be narrower than its text: the middle gives way."""
+
+    SMALLEST = 80
+
+    def __init__(self, parent: QWidget | None = None, *, widest: int = 300) -> None:
+        super().__init__(parent)
+        self._widest = widest  # wider than this only when the bar has room to spare
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), self._widest), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self.SMALLEST), hint.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideMiddle, rect.width()
+        )
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(rect, int(self.alignment()), text)
 
 
 def _set(label: QLabel, text: str) -> None:

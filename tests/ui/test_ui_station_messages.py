@@ -4,9 +4,12 @@ case offers a new case instead of "Space captures"."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from station_fixtures import Station, capture
+from station_fixtures import TIMEOUT_MS, Station, capture
+from ui_helpers import make_field
 
 from hemoscope.core import CaseInfo
 from hemoscope.ui.review import LOCKED_CAPTION
@@ -52,3 +55,19 @@ def test_a_signed_off_case_offers_a_new_case_instead_of_a_capture(
     assert "signed off: Ctrl+N starts a new case" in win.statusBar().currentMessage()
     assert len(win.workspace.case.fields) == 1  # type: ignore[union-attr]
     assert not win.notice.isVisible()  # no error: nothing was tried
+
+
+def test_the_station_fits_a_1366_pixel_screen_with_the_image_list(
+    qtbot: QtBot, station: Station, tmp_path: Path
+) -> None:
+    win = station.window
+    paths = [tmp_path / f"{'long-file-name-' * 6}{i}.png" for i in range(2)]
+    for path in paths:
+        make_field(path, 640, 480)
+    with qtbot.waitSignal(win.load_finished, timeout=TIMEOUT_MS):
+        win.open_paths(paths)
+    win.status.show_models("Models: " + ", ".join(["a-long-model-name 2026.11.22.2"] * 6))
+    win.status.show_source("Image: " + paths[0].name)
+    assert win.images_dock.isVisible()
+    assert win.minimumSizeHint().width() <= 1366
+    assert win.status.models_label.sizeHint().width() <= 200  # the messages keep room

@@ -37,8 +37,9 @@ import numpy as np
 from hemoscope.capture import sim_optics as optics
 from hemoscope.capture.image_files import ImageReadError, read_image
 from hemoscope.capture.pacing import Pacer
+from hemoscope.capture.smear_cache import cached_smear
 from hemoscope.capture.smear_layout import SmearCell, smear_layout
-from hemoscope.capture.smear_synth import DEFAULT_CANVAS, synthesize_smear
+from hemoscope.capture.smear_synth import DEFAULT_CANVAS
 from hemoscope.capture.source import Frame, SourceError, SourceInfo, SourceLost
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class SimulatedMicroscope:
         canvas: tuple[int, int] = DEFAULT_CANVAS,
         rbc_diameter: float = 80.0,
         fail_after: int | None = None,
+        cache_dir: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -71,6 +73,7 @@ class SimulatedMicroscope:
         whose blur peaks at `focus_blur` (Gaussian sigma, pixels); `noise` is the sensor
         noise (standard deviation, grey levels) and `vignette` the darkening at the corners
         (with 0, no vignette and no dust specks either: a clean optical path).
+        `cache_dir`: where the synthetic smear is kept between runs (`smear_cache`).
         """
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
@@ -87,6 +90,7 @@ class SimulatedMicroscope:
         self._vignette: Frame | None = None
         self._noise: optics.I8 | None = None
         self._canvas_size, self._rbc_diameter = canvas, rbc_diameter
+        self._cache_dir = cache_dir
         self._pacer = Pacer(fps, clock=clock, sleep=sleep)
         self._lock = threading.Lock()
         self._image: Frame | None = None
@@ -258,7 +262,7 @@ class SimulatedMicroscope:
         image = self._source_image
         if image is None:
             width, height = self._canvas_size
-            return synthesize_smear(width, height, self._seed, self._rbc_diameter)
+            return cached_smear(width, height, self._seed, self._rbc_diameter, self._cache_dir)
         if isinstance(image, str | os.PathLike):
             try:
                 image = read_image(image)

@@ -14,11 +14,12 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QStandardPaths, QThreadPool, Signal
 
 from hemoscope.capture.best import open_best_source
 from hemoscope.capture.camera import CameraSource, list_cameras
 from hemoscope.capture.simulator import SimulatedMicroscope
+from hemoscope.capture.smear_cache import cache_dir_from_env
 from hemoscope.capture.source import FrameSource, SourceError
 from hemoscope.capture.video import VideoFileSource
 from hemoscope.ui.source_menu import SourceChoice
@@ -65,7 +66,7 @@ class CaptureCatalog:
             )
             for camera in list_cameras(self.max_cameras)
         ]
-        found.append(SourceChoice(SIMULATED, "Simulated microscope (demo)", SimulatedMicroscope))
+        found.append(SourceChoice(SIMULATED, "Simulated microscope (demo)", simulated_microscope))
         return found
 
     def video(self, path: Path) -> FrameSource:
@@ -94,7 +95,15 @@ def open_start_source(
             log.info("the camera chosen in the settings (%d) is not there: %s", camera_index, error)
         else:
             return camera
-    return open_best_source(prefer_camera)
+    return open_best_source(prefer_camera, simulator=simulated_microscope)
+
+
+def simulated_microscope() -> SimulatedMicroscope:
+    """The demo source, its smear kept in the station's cache folder (the second start
+    shows it at once)."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
+    folder = cache_dir_from_env(Path(base) / "simulator" if base else None)
+    return SimulatedMicroscope(cache_dir=folder)
 
 
 class BestSourceOpener(QObject):

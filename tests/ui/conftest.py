@@ -2,7 +2,8 @@
 
 Settings: every test runs with QSettings pointed at a temporary folder (INI format, a
 test organisation name), so no test ever reads or writes the technician's real settings;
-the window fixtures also give their own `SettingsStore` on a temporary file.
+the window fixtures also give their own `SettingsStore` on a temporary file. The
+simulated microscope's smear cache is a temporary folder too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pytestqt.qtbot import QtBot
 from station_fixtures import Station, make_station
 from ui_helpers import ReportedErrors
 
+from hemoscope.capture.smear_cache import ENV_CACHE_DIR
 from hemoscope.ui.main_window import MainWindow
 from hemoscope.ui.memory_backend import MemoryBackend
 from hemoscope.ui.settings_store import SettingsStore
@@ -35,6 +37,15 @@ def _private_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
         QSettings.setPath(QSettings.Format.IniFormat, scope, str(folder))
     QCoreApplication.setOrganizationName("HemoScope-tests")
     QCoreApplication.setApplicationName("HemoScope-tests")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The simulated microscope keeps its smear in a temporary folder, never the user's."""
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENV_CACHE_DIR, str(folder))
+        yield
 
 
 @pytest.fixture

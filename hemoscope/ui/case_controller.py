@@ -81,6 +81,19 @@ class CaseController(QObject):
         name = taxonomy[class_id].display_name
         self._push(f"Label as {name}", Relabel(field_id, cell_id, class_id, taxonomy=taxonomy))
 
+    def relabel_all(self, cells: list[tuple[str, str]], class_id: str) -> None:
+        """Relabel each ``(field id, cell id)``: one undo step (the gallery's selection)."""
+        if len(cells) == 1:
+            self.relabel(*cells[0], class_id)
+            return
+        name = self.workspace.taxonomy[class_id].display_name
+        self.undo_stack.beginMacro(f"Label {len(cells)} cells as {name}")
+        try:
+            for field_id, cell_id in cells:
+                self.relabel(field_id, cell_id, class_id)
+        finally:
+            self.undo_stack.endMacro()
+
     def confirm(self, field_id: str, cell_id: str) -> None:
         taxonomy = self.workspace.taxonomy
         self._push("Confirm cell", Confirm(field_id, cell_id, taxonomy=taxonomy))

@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
         self.differential.target_changed.connect(self._target_changed)
         self.differential.sample_id_edited.connect(self.case_actions.rename)
         self.differential.editing_done.connect(self.view.setFocus)
-        self.gallery.relabel_requested.connect(self.cases.relabel)
+        self.gallery.relabel_requested.connect(self.cases.relabel_all)
         self.gallery.cell_activated.connect(self._show_cell)
         self.manual.undo_requested.connect(self.cases.undo_stack.undo)
         self.manual.leave_requested.connect(lambda: self.window_actions.manual.setChecked(False))

@@ -59,7 +59,7 @@ def test_drag_a_thumbnail_to_another_class(qtbot: QtBot, station: Station) -> No
     qtbot.waitUntil(lambda: win.gallery.sections["monocyte"].count() == 1, timeout=TIMEOUT_MS)
 
 
-def test_class_key_relabels_selected_thumbnails_and_double_click_shows_the_field(
+def test_a_click_shows_the_field_a_class_key_relabels_and_the_selection_stays(
     qtbot: QtBot, station: Station
 ) -> None:
     win = station.window
@@ -77,10 +77,16 @@ def test_class_key_relabels_selected_thumbnails_and_double_click_shows_the_field
         section.viewport(), Qt.MouseButton.LeftButton, pos=section.visualItemRect(item).center()
     )
     assert win.gallery.selected_cells() == [(field_id, cell_id)]  # only what was clicked
+    # a single click shows the cell in its field; the keys stay with the gallery
+    assert win.review.mode == "review"
+    assert (win.review.field_id, win.review.cell_id) == (field_id, cell_id)
+    assert section.hasFocus()
     qtbot.keyClick(section, Qt.Key.Key_5)  # basophil
     cell = win.workspace.field(field_id).get(cell_id)  # type: ignore[union-attr]
     assert cell is not None and cell.final_class == "basophil"
-    assert win.review.mode == "live"  # the gallery relabels without leaving live view
+    win.gallery.flush()
+    assert win.gallery.selected_cells() == [(field_id, cell_id)]  # kept after the relabel
+    qtbot.keyClick(win.view, Qt.Key.Key_Escape)
 
     win.gallery.flush()
     basophils = win.gallery.sections["basophil"]
@@ -169,3 +175,40 @@ def test_a_failed_save_is_shown_and_the_case_stays_as_shown(qtbot: QtBot, statio
     assert cell is not None and cell.final_class is None
     assert win.cases.undo_stack.count() == 1  # only the capture
     qtbot.waitUntil(lambda: True, timeout=TIMEOUT_MS)
+
+
+def test_several_cells_relabelled_are_one_undo_step_and_the_tools_filter_and_resize(
+    qtbot: QtBot, station: Station
+) -> None:
+    win = station.window
+    field_id = capture(qtbot, win)
+    qtbot.keyClick(win.view, Qt.Key.Key_Escape)
+    win.gallery_dock.raise_()
+    qtbot.waitUntil(win.gallery.isVisible, timeout=TIMEOUT_MS)
+    win.gallery.flush()
+    sections = win.gallery.sections
+    neutrophils, lymphocytes = sections["neutrophil"], sections["lymphocyte"]
+    qtbot.waitUntil(lymphocytes.isVisible, timeout=TIMEOUT_MS)
+    first, second = neutrophils.item(0), lymphocytes.item(0)
+    qtbot.mouseClick(neutrophils.viewport(), Qt.MouseButton.LeftButton,
+                     pos=neutrophils.visualItemRect(first).center())  # fmt: skip
+    qtbot.mouseClick(lymphocytes.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.ControlModifier,
+                     pos=lymphocytes.visualItemRect(second).center())  # fmt: skip
+    assert len(win.gallery.selected_cells()) == 2
+    qtbot.keyClick(lymphocytes, Qt.Key.Key_4)  # eosinophil, both
+    assert win.differential.tally.count("eosinophil") == 2  # type: ignore[union-attr]
+    assert len(win.gallery.selected_cells()) == 2  # still selected, now as eosinophils
+    assert win.cases.undo_stack.undoText() == "Label 2 cells as Eosinophil"
+    win.window_actions.undo.trigger()
+    assert win.differential.tally.count("eosinophil") == 0  # type: ignore[union-attr]
+
+    win.gallery.flagged_only.setChecked(True)  # the monocyte (41 %) is the flagged one
+    win.gallery.flush()
+    shown = {c: s.count() for c, s in win.gallery.sections.items() if s.count()}
+    assert shown == {"monocyte": 1}
+    win.gallery.size_slider.setValue(140)
+    win.gallery.flush()
+    monocytes = win.gallery.sections["monocyte"]
+    assert monocytes.iconSize().width() == 140 and monocytes.height() >= 140
+    assert win.workspace.field(field_id) is not None

@@ -68,7 +68,7 @@ def _bar(total: int, label: str, quiet: bool) -> tuple[Progress, Any]:
 def adapt(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from hemoscope.vision.lab_adapt import VIEWS, AdaptError, embed_views
+    from hemoscope.vision.lab_adapt import AdaptError, embed_views, views_for
     from hemoscope.vision.lab_adapt import adapt as fit
     from hemoscope.vision.model_card import ModelError
     from hemoscope.vision.pipeline import Pipeline
@@ -97,8 +97,9 @@ def adapt(args: argparse.Namespace) -> int:
         from hemoscope.vision.lab_adapt import check_cells
 
         check_cells(cells.labels, cells.classes)
-        bar, step = _bar(len(cells) * VIEWS, "embedding", args.quiet)
-        logits, embedding, cell, primary = embed_views(clf, cells.array(), VIEWS, step)
+        views = views_for(len(cells))
+        bar, step = _bar(len(cells) * views, "embedding", args.quiet)
+        logits, embedding, cell, primary = embed_views(clf, cells.array(), views, step)
         bar.close()
         bar, step = _bar(6, "fitting", args.quiet)  # the folds, then the final fit
         result = fit(

@@ -19,10 +19,14 @@ profile must not be written: it would be worse than the shipped model on these c
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -47,13 +51,16 @@ I64 = npt.NDArray[np.int64]
 
 MIN_CELLS = 10
 """Fewer labelled cells than this teach nothing that can be measured."""
-L2_GRID = (0.003, 0.01, 0.03, 0.1, 0.3)
+L2_GRID = (0.01, 0.03, 0.1, 0.3)
 """Penalties tried on the correction (embeddings scaled to unit mean square)."""
 FOLDS = 5
 ITERATIONS = 300
+TOLERANCE = 1e-5
 TEMPERATURES = np.exp(np.linspace(np.log(0.3), np.log(4.0), 41))
 
 Progress = Callable[[int, int], None]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class AdaptError(ValueError):
@@ -82,18 +89,27 @@ VIEWS = 4
 """Each labelled cell is fitted on as the station sees it and turned by 90, 180 and 270
 degrees (the graph averages the mirror image already): more examples of the same cell
 for the fit, none for the scoring. Measured on jiangxi with 100 cells: 90.2 % instead of
-88.8 % on the rest (`benchmarks/bench_adapt.py`)."""
+88.8 % on the rest (`benchmarks/bench_adapt.py`). Views are what few cells need: with
+many, fewer views keep the rows fitted at most `MAX_ROWS` (time)."""
+MAX_ROWS = 600
+
+
+def views_for(cells: int) -> int:
+    """How many views of each of ``cells`` cells to fit on."""
+    return max(1, min(VIEWS, MAX_ROWS // max(1, cells)))
 
 
 def embed_views(
     classifier: Any,
     crops: npt.NDArray[np.uint8],
-    views: int = VIEWS,
+    views: int | None = None,
     progress: Progress | None = None,
 ) -> tuple[F64, F64, I64, npt.NDArray[np.bool_]]:
-    """Logits and embeddings of each crop turned ``views`` times by 90 degrees; the cell
-    index of each row and whether it is the crop as given (the "primary" view)."""
+    """Logits and embeddings of each crop turned ``views`` times by 90 degrees (default:
+    `views_for`); the cell index of each row and whether it is the crop as given (the
+    "primary" view)."""
     n = len(crops)
+    views = views_for(n) if views is None else views
     logits, emb = [], []
     for r in range(views):
         turned = np.ascontiguousarray(np.rot90(crops, r, axes=(1, 2)))
@@ -108,6 +124,40 @@ def embed_views(
 
 def _offset(progress: Progress, start: int, total: int) -> Progress:
     return lambda done, _n: progress(start + done, total)
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """numpy's OpenBLAS on one thread for this thread while fitting: the matrices are small
+    (hundreds of rows), and OpenBLAS threads cost far more than they give, above all on a
+    busy 2-core station (measured: 6.3 ms per iteration instead of 0.2 with 500 cells
+    while two other processes ran). Without OpenBLAS's thread-local switch, nothing."""
+    setter = _blas_setter()
+    if setter is None:
+        yield
+        return
+    previous = int(setter(1))
+    try:
+        yield
+    finally:
+        setter(max(1, previous))
+
+
+@functools.cache
+def _blas_setter() -> Any:
+    root = Path(np.__file__).resolve().parent
+    candidates = [*root.parent.glob("numpy.libs/*openblas*"), *root.glob(".libs/*openblas*")]
+    candidates += root.glob(".dylibs/*openblas*")
+    for lib in candidates:
+        try:
+            handle = ctypes.CDLL(str(lib))
+            setter = handle.openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        setter.restype = ctypes.c_int
+        setter.argtypes = [ctypes.c_int]
+        return setter
+    return None
 
 
 def check_cells(labels: Sequence[int] | I64, classes: Sequence[str]) -> None:
@@ -217,27 +267,40 @@ def fit_correction(
     embedding: F64, base: F64, y: I64, l2: float, iterations: int = ITERATIONS
 ) -> tuple[F64, F64]:
     """The head correction ``(dW (C, D), db (C,))`` in embedding units: logits
-    ``base + embedding @ dW.T + db`` fit ``y``; classes absent from ``y`` stay zero."""
+    ``base + embedding @ dW.T + db`` fit ``y``; classes absent from ``y`` stay zero.
+
+    Accelerated gradient descent on embeddings centred on their mean (the bias takes the
+    mean; centring keeps the problem well conditioned) and scaled to unit mean square;
+    it stops early once the largest gradient is below `TOLERANCE`."""
     n, d = embedding.shape
     c = base.shape[1]
-    s = _scale(embedding)
-    x = np.hstack([embedding / s, np.ones((n, 1))])
+    mu = embedding.mean(axis=0)
+    s = _scale(embedding - mu)
+    x = np.hstack([(embedding - mu) / s, np.ones((n, 1))])
     onehot = np.eye(c)[y]
     w = _weights(y, c)[:, None]
+    xw = x * w / n
     present = np.bincount(y, minlength=c) > 0
     reg = np.full(d + 1, l2)
     reg[-1] = l2 * 0.1
-    lip = 0.5 * float(np.linalg.eigvalsh((x * w).T @ x / n)[-1]) + l2
+    lip = 0.5 * float(np.linalg.eigvalsh(xw.T @ x)[-1]) + l2
     a = np.zeros((c, d + 1))
     v = a.copy()
     for k in range(iterations):
-        p = softmax(base + x @ v.T)
-        g = ((p - onehot) * w).T @ x / n + reg * v
+        z = base + x @ v.T
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        g = (z - onehot).T @ xw + reg * v
         g[~present] = 0.0
+        if float(np.abs(g).max()) < TOLERANCE:
+            a = v
+            break
         a_next = v - g / lip
         v = a_next + (k / (k + 3)) * (a_next - a)
         a = a_next
-    return a[:, :d] / s, a[:, d].copy()
+    dw = a[:, :d] / s
+    return dw, a[:, d] - dw @ mu
 
 
 def _folds(y: I64, k: int, seed: int, groups: I64 | None = None) -> I64:
@@ -274,10 +337,12 @@ def _nll(z: F64, y: I64) -> float:
     return float(-np.mean(np.log(np.maximum(p[np.arange(len(y)), y], 1e-12))))
 
 
-def _choose_l2(embedding: F64, base: F64, y: I64, seed: int, groups: I64 | None = None) -> float:
-    """The penalty of `L2_GRID` with the lowest held-back log-loss (3-fold)."""
+def _choose_l2(
+    embedding: F64, base: F64, y: I64, seed: int, groups: I64 | None = None, folds: int = 3
+) -> float:
+    """The penalty of `L2_GRID` with the lowest held-back log-loss (``folds``-fold)."""
     n_groups = len(y) if groups is None else len(np.unique(groups))
-    k = min(3, n_groups // 2)
+    k = min(folds, n_groups // 2)
     if k < 2:
         return L2_GRID[-1]
     fold = _folds(y, k, seed, groups)
@@ -297,6 +362,16 @@ def _temperature(z: F64, y: I64) -> float:
     return float(TEMPERATURES[int(np.argmin(losses))])
 
 
+def _on_one_blas_thread(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with one_blas_thread():
+            return fn(*args, **kwargs)
+
+    return run
+
+
+@_on_one_blas_thread
 def adapt(
     embedding: npt.ArrayLike,
     logits: npt.ArrayLike,
@@ -335,7 +410,7 @@ def adapt(
     steps = k + 1
     for f in range(k):
         tr, te = fold != f, fold == f
-        l2 = _choose_l2(e[tr], base[tr], y[tr], seed + f, None if g is None else g[tr])
+        l2 = _choose_l2(e[tr], base[tr], y[tr], seed + f, None if g is None else g[tr], 2)
         dw, db = fit_correction(e[tr], base[tr], y[tr], l2)
         out_of_fold[te] = base[te] + e[te] @ dw.T + db
         if progress:

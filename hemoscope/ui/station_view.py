@@ -6,7 +6,8 @@ empty picture draws a box round a missed cell (`box_drawn`), the right or middle
 pans, and the keys go to `key_handler` first (arrows, Tab, Delete, Enter, Escape), so
 Tab moves between flagged cells instead of between widgets.
 
-A caption in the top-left corner says which mode the picture is in.
+A caption in a band of its own above the picture says which mode the picture is in (it
+never hides the labels of cells in the picture's top-left corner).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter
-from PySide6.QtWidgets import QGraphicsView, QWidget
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QResizeEvent
+from PySide6.QtWidgets import QGraphicsView, QLabel, QWidget
 
 from hemoscope.core import DEFAULT_TAXONOMY, Box, Field, Taxonomy
 from hemoscope.ui.image_view import ImageView
@@ -28,6 +29,7 @@ __all__ = ["MIN_DRAWN_PX", "StationView", "ViewMode"]
 ViewMode = Literal["live", "review"]
 MIN_DRAWN_PX = 6.0  # a drag shorter than this (in image pixels) is a click
 CLICK_MARGIN_PX = 4.0  # screen pixels of slack round a box for a click
+CAPTION_BAND = 30  # pixels above the picture for the caption
 
 
 class StationView(ImageView):
@@ -43,6 +45,12 @@ class StationView(ImageView):
         self.mode: ViewMode = "live"
         self.caption = ""
         self.caption_colour = QColor("#2f6f9f")
+        # The caption has a band of its own above the picture: it never hides the labels
+        # of the cells in the picture's top-left corner.
+        self._caption_bar = QLabel(self)
+        self._caption_bar.setObjectName("stationCaption")
+        self._caption_bar.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
+        self.setViewportMargins(0, CAPTION_BAND, 0, 0)
         self.key_handler: Callable[[QKeyEvent], bool] | None = None
         self._placeholder = super().placeholder()
         self._press: QPointF | None = None  # scene point where a draw started
@@ -70,7 +78,10 @@ class StationView(ImageView):
     def set_caption(self, text: str, colour: str = "#2f6f9f") -> None:
         self.caption = text
         self.caption_colour = QColor(colour)
-        self.viewport().update()
+        self._caption_bar.setText(text)
+        self._caption_bar.setStyleSheet(
+            f"background: {colour}; color: #ffffff; font-weight: bold; padding-left: 10px;"
+        )
 
     def set_placeholder(self, text: str) -> None:
         self._placeholder = text
@@ -158,23 +169,10 @@ class StationView(ImageView):
         return False
 
     # -- caption -------------------------------------------------------------------------
-    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
-        super().drawForeground(painter, rect)
-        if not self.caption or not self.has_image():
-            return
-        painter.save()
-        painter.resetTransform()
-        font = QFont(self.font())
-        font.setPointSizeF(font.pointSizeF() * 1.05)
-        font.setBold(True)
-        painter.setFont(font)
-        metrics = QFontMetrics(font)
-        box = QRect(0, 0, metrics.horizontalAdvance(self.caption) + 24, metrics.height() + 12)
-        box.moveTopLeft(QPoint(12, 12))
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(self.caption_colour)
-        painter.drawRoundedRect(box, 6, 6)
-        painter.setPen(QColor("#ffffff"))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.caption)
-        painter.restore()
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_caption()
+
+    def _place_caption(self) -> None:
+        inside = self.contentsRect()
+        self._caption_bar.setGeometry(inside.left(), inside.top(), inside.width(), CAPTION_BAND)

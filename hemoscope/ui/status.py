@@ -24,7 +24,7 @@ class StationStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("statusBar")
-        self.source_label: QLabel = ElidedLabel(self, widest=200)
+        self.source_label: QLabel = ElidedLabel(self, widest=240)
         self.fps_label = QLabel(self)
         self.inference_label = QLabel(self)
         self.models_label: QLabel = ElidedLabel(self, widest=200)

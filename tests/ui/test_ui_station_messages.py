@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 from station_fixtures import TIMEOUT_MS, Station, capture
 from ui_helpers import make_field
@@ -71,3 +72,13 @@ def test_the_station_fits_a_1366_pixel_screen_with_the_image_list(
     assert win.images_dock.isVisible()
     assert win.minimumSizeHint().width() <= 1366
     assert win.status.models_label.sizeHint().width() <= 200  # the messages keep room
+
+
+def test_the_caption_has_a_band_of_its_own_above_the_picture(
+    qtbot: QtBot, station: Station
+) -> None:
+    win = station.window
+    capture(qtbot, win)
+    bar = win.view.findChild(QLabel, "stationCaption")
+    assert bar is not None and bar.isVisible() and bar.text().startswith("REVIEW")
+    assert bar.geometry().bottom() < win.view.viewport().geometry().top()  # labels stay seen

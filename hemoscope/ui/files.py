@@ -91,6 +91,17 @@ class FilesSource(QObject):
         self._on_title(entry.name)
         self.image_shown.emit(index)
 
+    def point_at(self, source: str | None) -> None:
+        """While a field captured from an opened image is reviewed (its `source`), the
+        list and the status bar point at that image; None: at the image shown live."""
+        if not self.is_live or self.session.current_index is None:
+            return
+        index = self.session.index_of(Path(source)) if source else None
+        if index is None:
+            index = self.session.current_index
+        self.strip.set_current(index)
+        self.status.show_image(self.session.entries[index], index, len(self.session))
+
     def step(self, delta: int) -> None:
         target = self.session.step(delta)
         if target is not None and target != self.session.current_index:

@@ -390,6 +390,8 @@ class MainWindow(QMainWindow):
         self.review.review_field(field_id, cell_id)
 
     def _selection_changed(self, field_id: str, cell_id: str) -> None:
+        field = self.workspace.field(field_id) if field_id else None
+        self.files.point_at(None if field is None else field.source)
         if field_id and cell_id and not self.gallery.hasFocus():
             self.gallery.select(field_id, cell_id)
 

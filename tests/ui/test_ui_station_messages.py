@@ -82,3 +82,22 @@ def test_the_caption_has_a_band_of_its_own_above_the_picture(
     bar = win.view.findChild(QLabel, "stationCaption")
     assert bar is not None and bar.isVisible() and bar.text().startswith("REVIEW")
     assert bar.geometry().bottom() < win.view.viewport().geometry().top()  # labels stay seen
+
+
+def test_the_image_list_and_status_point_at_the_image_under_review(
+    qtbot: QtBot, station: Station, tmp_path: Path
+) -> None:
+    win = station.window
+    paths = [tmp_path / "a.png", tmp_path / "b.png"]
+    for path in paths:
+        make_field(path, 640, 480)
+    with qtbot.waitSignal(win.load_finished, timeout=TIMEOUT_MS):
+        win.open_paths(paths)
+    first = capture(qtbot, win)  # a.png
+    qtbot.keyClick(win.view, Qt.Key.Key_Escape)
+    with qtbot.waitSignal(win.image_shown, timeout=TIMEOUT_MS):
+        qtbot.keyClick(win.view, Qt.Key.Key_PageDown)  # b.png, live
+    win.review.review_field(first)  # back to the field of a.png (e.g. from the gallery)
+    assert win.strip.currentRow() == 0 and win.status.file_label.text() == "a.png"
+    qtbot.keyClick(win.view, Qt.Key.Key_Escape)  # live again: b.png
+    assert win.strip.currentRow() == 1 and win.status.file_label.text() == "b.png"

@@ -57,6 +57,7 @@ from hemoscope.core import (
     ModelStamp,
     Taxonomy,
     join_reasons,
+    split_reasons,
 )
 from hemoscope.vision.classifier import Classifier
 from hemoscope.vision.crops import rbc_diameter
@@ -332,7 +333,7 @@ class Pipeline:
                     and _wbc_sized(boxes[start + i], rbc)
                 ):
                     k = int(np.argmax(np.where(self._white, p[i], -1.0)))
-                    reason = join_reasons((reason, DISAGREE))
+                    reason = join_reasons((*split_reasons(reason), DISAGREE))
                 labels.append(self._class_ids[k])
                 conf.append(min(1.0, max(0.0, float(p[i, k]))))
                 reasons.append(reason)

@@ -150,6 +150,28 @@ def test_a_white_cell_called_platelet_stays_in_the_differential_flagged() -> Non
     assert tally.denominator == 1 and tally.count("platelet") == 0
 
 
+class ReasonedClassifier(ScriptedClassifier):
+    """Gives its calls with the classifier's own reasons, as the ONNX classifier does."""
+
+    def classify_crops(
+        self, crops: npt.NDArray[np.uint8] | Sequence[npt.NDArray[np.uint8]]
+    ) -> Classification:
+        res = super().classify_crops(crops)
+        why = tuple("low confidence; unfamiliar" for _ in res.labels)
+        return Classification(
+            res.probabilities, res.labels, res.confidence, np.ones(len(why), bool),
+            res.embedding, res.classes, reasons=why,
+        )  # fmt: skip
+
+
+def test_a_disagreement_joins_the_classifiers_own_reasons() -> None:
+    det = _field_with_red_cells([[20, 20, 56, 56]])
+    fld = Pipeline(det, ReasonedClassifier(["platelet"], [0.5])).analyze(frame(200, 300))
+    cell = fld.cells[0]
+    assert cell.review and effective_kind(cell) is CellKind.WBC
+    assert cell.review_reason == "low confidence; unfamiliar; detector and classifier disagree"
+
+
 def test_a_small_white_cell_detection_called_platelet_counts_as_a_platelet() -> None:
     # 12 px against red cells 40 px across: a large platelet or a clump, not flagged.
     det = _field_with_red_cells([[20, 20, 32, 32]])

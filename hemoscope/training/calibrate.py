@@ -14,7 +14,8 @@ detector/classifier disagreements, stay), then:
   *other* laboratories' unflagged cells are at least ``target`` right is applied to it;
   the table of what that gives is what a laboratory the threshold never saw can expect;
 - the threshold written to the card is the lowest at which *every* laboratory given
-  reaches ``target`` (and never lower than the card's own).
+  reaches ``target`` (and never lower than the card's own); where none does, the card's
+  own is kept and ``target_reached`` is false.
 
 The card (``RUN/classifier.json``) gets the threshold and a ``review_calibration``
 entry with both tables and this command. No labelled test set is used.
@@ -38,16 +39,16 @@ log = logging.getLogger(__name__)
 GRID = np.round(np.arange(0.30, 0.991, 0.01), 2)
 
 
-def lowest_threshold(results: list[cross_lab.SetResult], target: float) -> float:
+def lowest_threshold(results: list[cross_lab.SetResult], target: float) -> float | None:
     """The lowest threshold of `GRID` at which each result's unflagged cells reach
-    ``target`` accuracy (the grid's top when none does)."""
+    ``target`` accuracy; None when no threshold of the grid does."""
     for t in GRID:
         scored = [cross_lab.with_threshold(r, float(t)) for r in results]
         if all(
             not np.isnan(s.accuracy_unflagged) and s.accuracy_unflagged >= target for s in scored
         ):
             return float(t)
-    return float(GRID[-1])
+    return None
 
 
 def row(result: cross_lab.SetResult, threshold: float) -> dict[str, Any]:
@@ -63,16 +64,28 @@ def row(result: cross_lab.SetResult, threshold: float) -> dict[str, Any]:
 
 def calibrate(
     results: list[cross_lab.SetResult], target: float, floor: float
-) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
-    """The threshold for the card, the leave-one-laboratory-out rows and the rows of
-    the chosen threshold."""
+) -> tuple[float, bool, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The threshold for the card, whether it reaches the target on every laboratory,
+    the leave-one-laboratory-out rows and the rows of the chosen threshold.
+
+    Where no threshold reaches the target the card's own (``floor``) is kept: raising it
+    to the grid's top would flag most cells everywhere, the training laboratory's
+    included, and still not make the unflagged ones trustworthy; the model is the limit
+    then, and the table says so."""
     lolo = []
     for i, held in enumerate(results):
         others = results[:i] + results[i + 1 :]
-        t = lowest_threshold(others, target) if others else floor
-        lolo.append({**row(held, max(t, floor)), "chosen_on": [o.name for o in others]})
-    chosen = max(lowest_threshold(results, target), floor)
-    return chosen, lolo, [row(r, chosen) for r in results]
+        t = lowest_threshold(others, target) if others else None
+        lolo.append(
+            {
+                **row(held, floor if t is None else max(t, floor)),
+                "chosen_on": [o.name for o in others],
+                "target_reached_where_chosen": t is not None,
+            }
+        )
+    best = lowest_threshold(results, target)
+    chosen = floor if best is None else max(best, floor)
+    return chosen, best is not None, lolo, [row(r, chosen) for r in results]
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -104,11 +117,12 @@ def run(args: argparse.Namespace, command: str) -> int:
         else:
             results.append(cross_lab.measure_cells(name, samples, clf, det))
         log.info("%s: %d cells measured", name, results[-1].n)
-    chosen, lolo, rows = calibrate(results, args.target, floor)
+    chosen, reached, lolo, rows = calibrate(results, args.target, floor)
     card["review_threshold"] = chosen
     card["review_calibration"] = {
         "command": command,
         "target_accuracy_unflagged": args.target,
+        "target_reached": reached,
         "pbc_threshold": floor,
         "method": "thresholds 0.30-0.99 on the calibrated probability; lowest at which every "
         "laboratory's unflagged cells reach the target, never below the PBC threshold",
@@ -117,7 +131,10 @@ def run(args: argparse.Namespace, command: str) -> int:
     }
     card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     out = sys.stdout
-    out.write(f"review threshold {chosen:.2f} (PBC's own: {floor:.2f})\n")
+    out.write(
+        f"review threshold {chosen:.2f} (PBC's own: {floor:.2f}); unflagged cells "
+        f"{'reach' if reached else 'do not reach'} {args.target:.0%} on every laboratory\n"
+    )
     for r in lolo:
         out.write(
             f"  {r['set']:<10} left out: threshold {r['threshold']:.2f} chosen on "

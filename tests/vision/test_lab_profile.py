@@ -162,3 +162,19 @@ def test_views_and_cases_are_held_back_together() -> None:
         assert f"on 60 cells (folds of whole {held})" in res.method
         assert res.profile.cells == 60 and sum(n for n, _ in res.after.per_class.values()) == 60
         assert res.profile.fit["views"] == 2
+
+
+def test_refusal_weighs_accuracy_and_the_classes_measured_well_enough(tmp_path: Path) -> None:
+    from hemoscope.vision.lab_adapt import Adaptation, Score
+
+    profile, _, _ = fitted(tmp_path)
+    shipped = Score(0.50, 0.60, {"a": (40, 0.4), "b": (20, 0.7), "c": (2, 1.0)})
+    # Far better overall; the one class of two cells lost one: still a better profile.
+    better = Score(0.85, 0.70, {"a": (40, 0.95), "b": (20, 0.65), "c": (2, 0.5)})
+    assert Adaptation(profile, shipped, better, "cv", 1.0).refusal == ""
+    # Better overall, but a class of 20 cells lost more than the others gained.
+    lopsided = Score(0.55, 0.50, {"a": (40, 0.75), "b": (20, 0.10), "c": (2, 1.0)})
+    why = Adaptation(profile, shipped, lopsided, "cv", 1.0).refusal
+    assert "balanced accuracy over the classes of 5 cells or more 42.5% < 55.0%" in why
+    worse = Score(0.45, 0.60, shipped.per_class)
+    assert "accuracy 45.0% < 50.0%" in Adaptation(profile, shipped, worse, "cv", 1.0).refusal

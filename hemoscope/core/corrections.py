@@ -26,6 +26,7 @@ __all__ = [
     "Confirm",
     "Correction",
     "CorrectionError",
+    "CountCell",
     "Delete",
     "Relabel",
 ]
@@ -215,6 +216,33 @@ class Confirm(_CellEdit):
             old,
             new,
             f"Confirm cell {_short(self.cell_id)} as {new or 'its automatic class'}",
+        )
+
+
+@dataclass(frozen=True)
+class CountCell(_CellEdit):
+    """Count a cell marked out of the tally (``uncounted``: "already counted" in an
+    earlier field, or "cut by the edge"): the technician overrules the mark."""
+
+    action: ClassVar[str] = "count"
+
+    def _edit(self, cell: Cell) -> Cell:
+        if not cell.uncounted:
+            raise CorrectionError(f"cell {_short(cell.id)} is counted already")
+        return replace(cell, uncounted="")
+
+    def audit(self) -> AuditEntry:
+        b = self.before
+        klass = None if b is None else b.effective_class
+        mark = "" if b is None else b.uncounted
+        return AuditEntry(
+            self.action,
+            self.field_id,
+            self.cell_id,
+            klass,
+            klass,
+            f"Count cell {_short(self.cell_id)} ({_name(self.taxonomy, klass)}) marked "
+            f"{mark!r}: the mark overruled",
         )
 
 

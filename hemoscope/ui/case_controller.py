@@ -36,6 +36,7 @@ from hemoscope.core import (
     Relabel,
     SignOff,
 )
+from hemoscope.core.corrections import CountCell
 from hemoscope.ui.workspace import CaseWorkspace, TargetWatch
 
 __all__ = ["CaseController"]
@@ -97,6 +98,11 @@ class CaseController(QObject):
     def confirm(self, field_id: str, cell_id: str) -> None:
         taxonomy = self.workspace.taxonomy
         self._push("Confirm cell", Confirm(field_id, cell_id, taxonomy=taxonomy))
+
+    def count_cell(self, field_id: str, cell_id: str) -> None:
+        """Count a cell marked already counted or cut by the edge (the mark overruled)."""
+        taxonomy = self.workspace.taxonomy
+        self._push("Count cell", CountCell(field_id, cell_id, taxonomy=taxonomy))
 
     def delete(self, field_id: str, cell_id: str) -> None:
         taxonomy = self.workspace.taxonomy

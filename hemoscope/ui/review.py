@@ -6,7 +6,8 @@
   shows it for review; the arrow keys move a stage that can be moved (the simulated
   microscope's), Shift+arrow by a whole field; Tab goes to the next cell to review.
 - review: a click selects a cell; a class key relabels it and moves on to the next cell
-  to review, as Enter (confirm the classifier's call) does; Delete removes a false
+  to review, as Enter (confirm the classifier's call) does; Enter on a cell marked
+  "already counted" or "cut by the edge" counts it after all; Delete removes a false
   detection; dragging draws a missed cell and asks its class (the classifier's guess
   offered first); arrows move to the nearest cell that way; Tab (Shift+Tab) goes to the
   next cell flagged for review, into the next fields; PgUp/PgDn step between captured
@@ -267,7 +268,12 @@ class ReviewController(QObject):
         if self.mode != "review" or not (self.field_id and self.cell_id):
             return
         cell = self._field().get(self.cell_id)
-        if cell is not None and cell.auto_class is not None:
+        if cell is not None and cell.uncounted:  # the technician overrules the mark
+            self.cases.count_cell(self.field_id, self.cell_id)
+            self.message.emit(
+                f"Counted, although marked \u201c{cell.uncounted}\u201d (Ctrl+Z undoes)"
+            )
+        elif cell is not None and cell.auto_class is not None:
             self.cases.confirm(self.field_id, self.cell_id)
             self.next_flagged()
 

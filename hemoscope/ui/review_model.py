@@ -144,4 +144,6 @@ def review_caption(number: int, total: int, field: Field, selected: Cell | None)
     why = flag_labels(selected) if selected is not None and selected.pending_review else ""
     if why:
         text += f"  ·  selected: {why}"
+    elif selected is not None and selected.uncounted:
+        text += f"  ·  selected: {selected.uncounted}, not counted (Enter counts it)"
     return text

@@ -12,6 +12,7 @@ import pytest
 from hemoscope.capture.image_files import read_image
 from hemoscope.capture.simulator import SimulatedMicroscope
 from hemoscope.core import Box, Case, CaseInfo, Cell, CellKind, Field, Tally
+from hemoscope.core.corrections import CorrectionError, CountCell
 from hemoscope.core.overlap import (
     UNCOUNTED_EDGE,
     UNCOUNTED_REPEAT,
@@ -164,3 +165,17 @@ def test_the_edge_rule_and_what_stays_out_of_the_tally() -> None:
     assert tally.pending_review == 1
     edge_flagged = Cell.create(Box(0, 0, 9, 9), CellKind.WBC, review=True, uncounted="x")
     assert not edge_flagged.pending_review  # out of the tally: nothing to decide
+
+
+def test_the_technician_can_overrule_a_mark() -> None:
+    marked = Cell.create(Box(10, 10, 40, 40), CellKind.WBC, auto_class="monocyte",
+                         uncounted=UNCOUNTED_REPEAT)  # fmt: skip
+    case = Case(CaseInfo("O"), (Field.create([marked], 100, 100),))
+    command = CountCell(case.fields[0].id, marked.id).bind(case)
+    counted = command.apply(case)
+    assert Tally.from_case(counted).count("monocyte") == 1
+    assert command.revert(counted) == case
+    entry = command.audit()
+    assert entry.action == "count" and "'already counted': the mark overruled" in entry.detail
+    with pytest.raises(CorrectionError, match="counted already"):
+        CountCell(case.fields[0].id, marked.id).apply(counted)

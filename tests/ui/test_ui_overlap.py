@@ -60,6 +60,14 @@ def test_an_overlapping_field_counts_no_cell_twice(
     assert win.view.overlay.mark(cell) == UNCOUNTED_REPEAT  # drawn dotted, labelled
     assert label_text(cell, win.workspace.taxonomy).endswith("· already counted")
 
+    # the technician may overrule the mark (a registration can be wrong): Enter counts it
+    win.review.select(cell.id)
+    assert "already counted, not counted (Enter counts it)" in win.view.caption
+    qtbot.keyClick(win.view, Qt.Key.Key_Return)
+    assert win.workspace.tally().denominator == 2
+    win.window_actions.undo.trigger()
+    assert win.workspace.tally().denominator == 1
+
     qtbot.keyClick(win.view, Qt.Key.Key_Escape)
     assert not win.notice.isVisible()  # it was about the field reviewed
     qtbot.keyClick(win.view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 
 from hemoscope.core import Box, Case, Field
@@ -34,6 +34,7 @@ from hemoscope.ui.cell_guess import CellGuesser
 from hemoscope.ui.frames import Frame
 from hemoscope.ui.live import LiveController
 from hemoscope.ui.overlap_marks import OverlapMarks, marks_text, repeats_banner
+from hemoscope.ui.review_keys import handle_key
 from hemoscope.ui.review_model import (
     Direction,
     neighbour,
@@ -55,13 +56,6 @@ STILL_COLOUR = "#3e4c59"
 LOCKED_CAPTION = "SIGNED OFF  ·  Ctrl+N starts a new case"
 LOCKED_COLOUR = "#52606d"
 AskClass = Callable[[Box, Callable[[str | None], None]], None]
-
-_ARROWS: dict[int, Direction] = {
-    Qt.Key.Key_Left: "left",
-    Qt.Key.Key_Right: "right",
-    Qt.Key.Key_Up: "up",
-    Qt.Key.Key_Down: "down",
-}
 
 
 class ReviewController(QObject):
@@ -306,44 +300,7 @@ class ReviewController(QObject):
         self.review_field(case.fields[target].id)
 
     def handle_key(self, event: QKeyEvent) -> bool:
-        key = event.key()
-        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        if self.mode == "live":
-            return self._live_key(key, mods)
-        if self.mode != "review" or mods not in (
-            Qt.KeyboardModifier.NoModifier,
-            Qt.KeyboardModifier.ShiftModifier,
-        ):
-            return False
-        if key in _ARROWS and mods == Qt.KeyboardModifier.NoModifier:
-            self.move(_ARROWS[key])
-        elif key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
-            self.next_flagged(backwards=key == Qt.Key.Key_Backtab)
-        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            self.delete_selected()
-        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.confirm_selected()
-        elif key == Qt.Key.Key_Escape:
-            self.back_to_live()
-        elif key in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
-            self.step_field(-1 if key == Qt.Key.Key_PageUp else 1)
-        else:
-            return False
-        return True
-
-    def _live_key(self, key: int, mods: Qt.KeyboardModifier) -> bool:
-        if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
-            self.next_flagged(backwards=key == Qt.Key.Key_Backtab)
-            return True
-        if key in _ARROWS and mods in (
-            Qt.KeyboardModifier.NoModifier,
-            Qt.KeyboardModifier.ShiftModifier,
-        ):
-            whole = mods == Qt.KeyboardModifier.ShiftModifier
-            if not self.live.move_stage(_ARROWS[key], whole=whole):
-                self.message.emit("This source has no stage to move: move the slide by hand")
-            return True
-        return False
+        return handle_key(self, event)
 
     # -- drawing a missed cell -----------------------------------------------------------
     def _box_drawn(self, box: Box) -> None:

@@ -4,7 +4,8 @@ those cut by its edge (`hemoscope.core.overlap`), before it joins the case. No Q
 Each field's registration thumbnail is made once and kept by field id; a field of a case
 opened from the database gets its thumbnail from its stored image when first compared.
 A new field is compared with the `RECENT` fields captured last (the stage moves little
-between captures): about 3 ms each on the workstation's CPU.
+between captures): about 3 ms each on the workstation's CPU, plus 15-30 ms for the new
+field's thumbnail. `compute_marks` is that work alone, for a worker thread.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from hemoscope.core.overlap import (
     thumbnail,
 )
 
-__all__ = ["RECENT", "OverlapMarks", "marks_text", "repeats_banner"]
+__all__ = ["RECENT", "OverlapMarks", "compute_marks", "marks_text", "repeats_banner"]
 
 RECENT = 12
 KEPT = 200  # thumbnails kept (about 110 kB each)
@@ -38,16 +39,24 @@ class OverlapMarks:
 
     def mark(self, case: Case | None, field: Field, image: Image) -> Field:
         """`field` (found in `image`) with its cells marked against `case`'s fields."""
-        new_thumb = thumbnail(image)
+        marked, thumb = compute_marks(field, image, self.earlier(case, field.id))
+        self.remember(field.id, thumb)
+        return marked
+
+    def earlier(self, case: Case | None, field_id: str) -> list[tuple[Field, Thumbnail]]:
+        """The fields a new field is compared with, and their thumbnails (made now for a
+        field of a case opened from the database)."""
         earlier = []
         for old in case.fields[-RECENT:] if case is not None else ():
             thumb = self._thumb(old.id)
-            if thumb is not None and old.id != field.id:
+            if thumb is not None and old.id != field_id:
                 earlier.append((old, thumb))
-        self._thumbs[field.id] = new_thumb
+        return earlier
+
+    def remember(self, field_id: str, thumb: Thumbnail) -> None:
+        self._thumbs[field_id] = thumb
         while len(self._thumbs) > KEPT:
             del self._thumbs[next(iter(self._thumbs))]
-        return mark_field(field, new_thumb, earlier)
 
     def _thumb(self, field_id: str) -> Thumbnail | None:
         thumb = self._thumbs.get(field_id)
@@ -56,6 +65,14 @@ class OverlapMarks:
             if image is not None:
                 thumb = self._thumbs[field_id] = thumbnail(image)
         return thumb
+
+
+def compute_marks(
+    field: Field, image: Image, earlier: list[tuple[Field, Thumbnail]]
+) -> tuple[Field, Thumbnail]:
+    """The marked field and its thumbnail: the work itself, pure (any thread)."""
+    thumb = thumbnail(image)
+    return mark_field(field, thumb, earlier), thumb
 
 
 def marks_text(field: Field) -> str:

@@ -23,7 +23,7 @@ case it reports.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
@@ -33,7 +33,13 @@ from hemoscope.ui.case_controller import CaseController
 from hemoscope.ui.cell_guess import CellGuesser
 from hemoscope.ui.frames import Frame
 from hemoscope.ui.live import LiveController
-from hemoscope.ui.overlap_marks import OverlapMarks, marks_text, repeats_banner
+from hemoscope.ui.overlap_marks import (
+    OverlapMarks,
+    compute_marks,
+    marks_text,
+    repeats_banner,
+)
+from hemoscope.ui.pool_task import PoolTask
 from hemoscope.ui.review_keys import handle_key
 from hemoscope.ui.review_model import (
     Direction,
@@ -86,6 +92,7 @@ class ReviewController(QObject):
         self.capturing = False
         self._lost = False
         self.marks = OverlapMarks(cases.workspace.field_image)
+        self._marking = PoolTask(self)
         self._guesser = CellGuesser(lambda: live.worker.classifier, self)
         self.guess: str | None = None  # the classifier's class for the cell being drawn
         view.key_handler = self.handle_key
@@ -135,8 +142,24 @@ class ReviewController(QObject):
             if self.mode == "live":
                 self.review_field(field.id)
             return
-        field = self.marks.mark(self.cases.case, field, image)
-        self.cases.capture(image, field)  # `field_added` follows
+        # Registration with the earlier fields runs on Qt's pool: the picture goes on.
+        case = self.cases.case
+        earlier = self.marks.earlier(case, field.id)
+        self._marking.run(
+            lambda: compute_marks(field, image, earlier),
+            lambda result: self._marked(case, image, field, result),
+            lambda _error: self._marked(case, image, field, None),
+        )
+
+    def _marked(
+        self, case: Case | None, image: Frame, field: Field, result: tuple[Field, Any] | None
+    ) -> None:
+        if result is None or self.cases.case is not case:  # failed, or the case changed
+            marked = self.marks.mark(self.cases.case, field, image)
+        else:
+            marked, thumb = result
+            self.marks.remember(field.id, thumb)
+        self.cases.capture(image, marked)  # `field_added` follows
 
     def _field_added(self, field_id: str) -> None:
         self.capturing = False
@@ -173,6 +196,7 @@ class ReviewController(QObject):
             self.message.emit("That field is not in the case any more")
             return
         self.live.cancel_capture()
+        self._marking.cancel()
         self.capturing = False
         self.live.set_active(False)
         self.field_id, self.cell_id = field_id, cell_id
@@ -212,6 +236,7 @@ class ReviewController(QObject):
             return
         if on:
             self.live.cancel_capture()
+            self._marking.cancel()
             self.capturing = False
             self.live.set_active(False)
             self._set_mode("manual")

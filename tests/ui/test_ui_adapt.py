@@ -164,3 +164,38 @@ def test_the_worker_uses_a_profile_from_the_next_frame_on(
     assert "lab profile" not in worker.cards
     worker.shutdown()
     assert np.isfinite(profile.temperature)
+
+
+def test_the_station_starts_with_the_profile_of_its_settings(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from hemoscope.ui.app import load_pipeline
+    from hemoscope.vision.lab_profile import model_identity
+
+    shipped = load_pipeline(1)
+    cards = shipped.model_cards()  # type: ignore[attr-defined]
+    crop = np.zeros((1, 128, 128, 3), np.uint8)
+    logits, emb = shipped.classifier.logits_and_embedding(crop)  # type: ignore[attr-defined]
+    c, d = logits.shape[1], emb.shape[1]
+
+    def profile(models: dict[str, dict[str, str]], name: str) -> Path:
+        made = LabProfile(
+            name=name, created="2026-12-05T06:00:00+00:00",
+            classes=tuple(cards["classifier"]["classes"]), delta_weight=np.zeros((c, d)),
+            delta_bias=np.zeros(c), base_temperature=1.0, temperature=1.0, models=models,
+            cells_per_class={"neutrophil": 20},
+        )  # fmt: skip
+        made.save(tmp_path / f"{name}.json")
+        return tmp_path / f"{name}.json"
+
+    mine = profile({r: model_identity(cards[r]) for r in ("classifier", "detector")}, "ours")
+    pipeline = load_pipeline(1, str(mine))
+    assert pipeline.profile is not None and pipeline.profile.sha256 == LabProfile.load(mine).sha256  # type: ignore[attr-defined]
+    assert any("lab profile 'ours'" in s.name for s in pipeline.stamps)  # type: ignore[attr-defined]
+
+    other = dict(model_identity(cards["classifier"]), sha256="0" * 64)
+    foreign = profile({"classifier": other}, "theirs")
+    with caplog.at_level("WARNING"):
+        pipeline = load_pipeline(1, str(foreign))
+    assert pipeline.profile is None  # type: ignore[attr-defined]
+    assert "laboratory profile not used" in caplog.text and "was made for" in caplog.text

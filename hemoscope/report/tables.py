@@ -18,7 +18,7 @@ CELL_COLUMNS = (
     "case_id", "sample_id", "field_id", "field_index", "field_source", "cell_id",
     "x1", "y1", "x2", "y2", "kind", "detector_score", "auto_class", "probability",
     "final_class", "effective_class", "review_pending", "manual", "corrected",
-    "corrected_by", "corrected_at", "review_flagged", "review_reason",
+    "corrected_by", "corrected_at", "review_flagged", "review_reason", "not_counted",
 )  # fmt: skip
 SUMMARY_COLUMNS = (
     "sample_id", "class_id", "class_name", "in_differential", "count", "percent",
@@ -36,7 +36,9 @@ def cell_rows(
     WBC). ``review_flagged``/``review_reason``: whether and why the machine flagged the
     cell (kept after a human decision; ``review_pending`` says whether one is awaited).
     ``corrected_by``/``corrected_at`` come from ``decisions`` (see
-    :func:`standing_decisions`) and are empty without one.
+    :func:`standing_decisions`) and are empty without one. ``not_counted``: why a cell
+    is out of the tally ("already counted" in an earlier, overlapping field, or "cut by
+    the edge"), empty for a cell that counts.
     """
     rows: list[dict[str, Any]] = []
     for index, fld in enumerate(case.fields):
@@ -55,6 +57,7 @@ def cell_rows(
                 "corrected_by": None if d is None else d.operator,
                 "corrected_at": None if d is None else d.at.isoformat(),
                 "review_flagged": cell.review, "review_reason": cell.review_reason,
+                "not_counted": cell.uncounted,
             })  # fmt: skip
     return rows
 

@@ -69,9 +69,9 @@ def test_pdf_counts_flagged_cells_by_reason(tmp_path: Path) -> None:
 
 
 def test_per_cell_csv_adds_the_flag_and_reason_at_the_end() -> None:
-    assert CELL_COLUMNS[-2:] == ("review_flagged", "review_reason")
+    assert CELL_COLUMNS[-3:-1] == ("review_flagged", "review_reason")  # then not_counted
     assert CELL_COLUMNS[:3] == ("case_id", "sample_id", "field_id")
-    assert CELL_COLUMNS[-4:-2] == ("corrected_by", "corrected_at")  # nothing moved
+    assert CELL_COLUMNS[-5:-3] == ("corrected_by", "corrected_at")  # nothing moved
     rows = {r["cell_id"]: r for r in _csv_rows(cells_csv(report_content(decided(flagged_case()))))}
     assert rows["w0"]["review_reason"] == REASON_LOW_CONFIDENCE
     assert (rows["w1"]["review_flagged"], rows["w1"]["review_pending"]) == ("true", "false")

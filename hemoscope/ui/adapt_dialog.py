@@ -11,6 +11,7 @@ worse than the shipped model cannot be used, and the dialog says why.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
@@ -152,9 +153,15 @@ class AdaptDialog(QDialog):
         db, load = self.context.db_path, self.context.load_pipeline
         relay = self._relay
 
+        def say(text: str, done: int, total: int) -> None:
+            # RuntimeError: the dialog was closed and deleted meanwhile.
+            with contextlib.suppress(RuntimeError):
+                relay.progress.emit(text, done, total)
+
         def work() -> None:
-            outcome = run_adaptation(db, load, relay.progress.emit)
-            relay.done.emit(outcome)
+            outcome = run_adaptation(db, load, say)
+            with contextlib.suppress(RuntimeError):
+                relay.done.emit(outcome)
 
         self._thread = threading.Thread(target=work, name="hemoscope-adapt", daemon=True)
         self._thread.start()

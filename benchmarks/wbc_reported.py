@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.data} is not there", file=sys.stderr)
         return 1
     if args.without_kind_rule:
-        pipeline_module._wbc_sized = lambda box, rbc: False  # type: ignore[assignment]
+        pipeline_module.wbc_sized = lambda box, rbc: False  # type: ignore[assignment]
     pipeline = Pipeline.load(args.detector, args.model, threads=args.threads)
     labelled = reported = real = 0
     found_as: Counter[str] = Counter()

@@ -48,6 +48,18 @@ side."""
 MIN_RBC = 3
 """Whole red cells (not touching the image's edge) needed to measure the scale."""
 
+WBC_MIN_RBC_SHARE = 0.8
+"""A white-cell box whose longer side is at least this share of the field's red-cell
+diameter has a white cell's size (the smallest lymphocytes are about a red cell across,
+platelets a third, giant platelets rarely more than two thirds)."""
+
+
+def wbc_sized(box: npt.ArrayLike, rbc: float | None) -> bool:
+    """Whether a box (x1, y1, x2, y2) has a white cell's size at the red-cell diameter
+    ``rbc``; any box has when the scale is unknown (None)."""
+    x1, y1, x2, y2 = (float(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
+    return rbc is None or max(x2 - x1, y2 - y1) >= WBC_MIN_RBC_SHARE * rbc
+
 
 def rbc_diameter(boxes: npt.ArrayLike, width: int, height: int) -> float | None:
     """The median diameter of the red cells ``boxes`` (x1, y1, x2, y2) that lie wholly

@@ -18,7 +18,7 @@ What a cell carries
   - Red cells and platelets are counted, not classified (``auto_class`` is ``None``).
 
 No white cell vanishes: a white-cell detection of a white cell's size (its box at least
-`WBC_MIN_RBC_SHARE` of the field's red-cell diameter; any size when the field gives no
+`crops.WBC_MIN_RBC_SHARE` of the field's red-cell diameter; any size when the field gives no
 red-cell scale) that the classifier calls a platelet or a red cell keeps the white-cell
 class the classifier ranks highest, and is flagged for review with the reason
 "detector and classifier disagree": it stays in the differential until a person decides.
@@ -60,7 +60,7 @@ from hemoscope.core import (
     split_reasons,
 )
 from hemoscope.vision.classifier import Classifier
-from hemoscope.vision.crops import rbc_diameter
+from hemoscope.vision.crops import rbc_diameter, wbc_sized
 from hemoscope.vision.detector import Detections, Detector
 from hemoscope.vision.image_input import Channels, to_rgb
 from hemoscope.vision.lab_profile import PROFILE_ROLE, LabProfile
@@ -80,11 +80,6 @@ log = logging.getLogger(__name__)
 U8 = npt.NDArray[np.uint8]
 
 DISAGREE = REASON_DISAGREE
-
-WBC_MIN_RBC_SHARE = 0.8
-"""A white-cell box whose longer side is at least this share of the field's red-cell
-diameter has a white cell's size (the smallest lymphocytes are about a red cell across,
-platelets a third, giant platelets rarely more than two thirds)."""
 
 CROP_CHUNK = 256
 """White cells cut and classified per step: bounds the crops held in memory (12 MiB)."""
@@ -330,7 +325,7 @@ class Pipeline:
                 if (
                     self._white.any()
                     and self._class_kinds[k] is not CellKind.WBC
-                    and _wbc_sized(boxes[start + i], rbc)
+                    and wbc_sized(boxes[start + i], rbc)
                 ):
                     k = int(np.argmax(np.where(self._white, p[i], -1.0)))
                     reason = join_reasons((*split_reasons(reason), DISAGREE))
@@ -348,10 +343,3 @@ class Pipeline:
         """The crop rule's crops of the white cells (each costs its crop, not the frame),
         at the scale of the field's red cells (`crops.rbc_diameter`) when known."""
         return self.classifier.crops_for_boxes(rgb, boxes, rbc)
-
-
-def _wbc_sized(box: npt.NDArray[np.float64], rbc: float | None) -> bool:
-    """Whether a white-cell box has a white cell's size (`WBC_MIN_RBC_SHARE`)."""
-    if rbc is None:
-        return True
-    return max(float(box[2] - box[0]), float(box[3] - box[1])) >= WBC_MIN_RBC_SHARE * rbc

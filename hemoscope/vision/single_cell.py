@@ -28,11 +28,23 @@ from hemoscope.core import (
     join_reasons,
     split_reasons,
 )
-from hemoscope.vision.crops import crop_geometry, cut_crop, rbc_diameter, whole_image_geometry
+from hemoscope.vision.crops import (
+    crop_geometry,
+    cut_crop,
+    rbc_diameter,
+    wbc_sized,
+    whole_image_geometry,
+)
 from hemoscope.vision.detector import Detections
 from hemoscope.vision.image_input import Channels, to_rgb
 
-Framing = Literal["detected", "whole image", "no white cell found", "no cell found"]
+Framing = Literal[
+    "detected",
+    "detected, smaller than a white cell",
+    "whole image",
+    "no white cell found",
+    "no cell found",
+]
 
 MAX_CELL_SHARE = 0.6
 """Largest share of the crop's side the white cell's box may fill. Training frames the
@@ -70,7 +82,12 @@ def frame_single_cell(
                 rbc = rbc_diameter(d.boxes[d.classes == finder.names.index("rbc")], w, h)
             cx, cy, side = crop_geometry(x1, y1, x2, y2, scale, rbc)
             fits = max(float(max(h, w)), max(x2 - x1, y2 - y1) / MAX_CELL_SHARE)
-            return cut_crop(rgb, cx, cy, min(side, fits), size), "detected"
+            how: Framing = (
+                "detected"
+                if wbc_sized((x1, y1, x2, y2), rbc)
+                else "detected, smaller than a white cell"
+            )
+            return cut_crop(rgb, cx, cy, min(side, fits), size), how
         framing: Framing = "no white cell found" if len(d) else "no cell found"
     else:
         framing = "whole image"
@@ -82,7 +99,8 @@ def review_reason(framing: Framing, label: str, classifier: bool | str) -> str:
     """Why a single-cell result needs review ("" when it does not), several reasons
     joined by "; ": the detector found no cell at all (a blank or unusable picture,
     whatever the classifier makes of it), or no white cell where a white cell is named,
-    or a white cell where the classifier names a platelet; and the classifier's own
+    or a white cell of a white cell's size (`crops.wbc_sized`) where the classifier
+    names a platelet; and the classifier's own
     reasons (``classifier``: its reasons, e.g. "low confidence; unfamiliar", or True for
     "low confidence")."""
     own = REASON_LOW_CONFIDENCE if classifier is True else (classifier or "")

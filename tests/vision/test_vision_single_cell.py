@@ -43,6 +43,17 @@ def test_the_white_cell_nearest_the_centre_is_framed_by_the_crop_rule() -> None:
     assert (crop[:8, :8] == 220).all()
 
 
+def test_a_white_cell_detection_smaller_than_a_white_cell_says_so() -> None:
+    # Three whole red cells 40 px across give the scale: a 20 px "white cell" is smaller
+    # than a white cell (a large platelet or a clump), a 36 px one is not.
+    reds = [[5, 150, 45, 190], [50, 150, 90, 190], [150, 150, 190, 190]]
+    for side, framing in ((20, "detected, smaller than a white cell"), (36, "detected")):
+        lo, hi = 100 - side // 2, 100 + side // 2
+        finder = FakeFinder([[lo, lo, hi, hi], *reds], [0, 1, 1, 1])
+        _, how = frame_single_cell(_image(), 40, 2.0, finder, channels="rgb")
+        assert how == framing
+
+
 def test_the_crop_stays_inside_the_image_while_the_cell_fits() -> None:
     # The rule asks for 2 x 110 = 220 px; 200 px (the image) keeps the cell at 0.55.
     finder = FakeFinder([[45, 45, 155, 155]], [0])
@@ -90,6 +101,8 @@ def test_whole_image_when_no_white_cell_is_found(finder: FakeFinder | None, fram
         ("no cell found", "platelet", False, "no cell found"),  # a blank picture
         # The detector found a white cell, the classifier names a platelet.
         ("detected", "platelet", False, "detector and classifier disagree"),
+        # ... but a detection smaller than a white cell may be a large platelet.
+        ("detected, smaller than a white cell", "platelet", False, ""),
         ("detected", "monocyte", "unfamiliar", "unfamiliar"),
         (
             "no white cell found",

@@ -199,3 +199,34 @@ def test_the_station_starts_with_the_profile_of_its_settings(
         pipeline = load_pipeline(1, str(foreign))
     assert pipeline.profile is None  # type: ignore[attr-defined]
     assert "laboratory profile not used" in caplog.text and "was made for" in caplog.text
+
+
+def test_the_window_applies_and_reverts_the_profile_chosen_in_settings(
+    qtbot: QtBot, context: ModelsContext, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from hemoscope.ui.adapt_model import run_adaptation
+    from hemoscope.ui.main_window import MainWindow
+    from hemoscope.ui.settings_store import SettingsStore
+
+    outcome = run_adaptation(context.db_path, context.load_pipeline, lambda *a: None)  # type: ignore[arg-type]
+    assert outcome.adaptation is not None
+    profile = outcome.adaptation.profile.save(tmp_path / "p.json")
+    store = SettingsStore.at(tmp_path / "settings.ini")
+    win = MainWindow(pipeline=context.load_pipeline(), force_sync=True, settings=store)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.worker.state == "ready")
+    win.apply_settings(replace(win.settings, lab_profile=str(tmp_path / "p.json")))
+    assert "lab profile" in win.worker.cards and win.settings.lab_profile.endswith("p.json")
+    assert store.load().lab_profile == win.settings.lab_profile
+    assert "Classifying with laboratory profile" in win.notice.text.text()
+    # A profile that does not fit these models is not applied; the one in use stays.
+    (tmp_path / "bad.json").write_text('{"format": "hemoscope-lab-profile"}')
+    win.apply_settings(replace(win.settings, lab_profile=str(tmp_path / "bad.json")))
+    assert win.settings.lab_profile.endswith("p.json")
+    assert "not applied" in win.notice.text.text()
+    assert win.worker.cards["lab profile"]["sha256"] == profile.sha256
+    win.apply_settings(replace(win.settings, lab_profile=""))
+    assert "lab profile" not in win.worker.cards and store.load().lab_profile == ""
+    win.close()

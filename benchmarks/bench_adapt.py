@@ -168,7 +168,8 @@ def pbc_with_profiles(
     """PBC validation accuracy, shipped and with each laboratory's k=100 profile."""
     clf = pipeline.classifier
     samples, _ = list_samples(data / "pbc", list(clf.classes))
-    _, val = stratified_split(samples, 0.15, PBC_SEED)
+    seed = int(clf.card.get("training", {}).get("seed", PBC_SEED))  # type: ignore[attr-defined]
+    _, val = stratified_split(samples, 0.15, seed)  # the classifier's own validation split
     val = val[::every]
     crops = []
     for s in val:

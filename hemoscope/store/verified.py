@@ -2,8 +2,9 @@
 
 A cell is verified when a person decided its class (``final_class`` set: confirmed or
 corrected, or drawn by hand and classed); only signed-off cases count, whose decisions a
-reviewer stood behind. Cells of cases still open, and cells nobody looked at (their
-class is only the machine's), are left out.
+reviewer stood behind. Cells of cases still open, cells nobody looked at (their class
+is only the machine's), and cells out of the tally (already counted in an earlier field,
+so the same cell twice, or cut by the field's edge) are left out.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def verified_fields(store: CaseStore, *, images: bool = True) -> Iterator[Verifi
         case = store.load_case(summary.id)
         store.forget(summary.id)
         for fld in case.fields:
-            cells = tuple(c for c in fld.cells if c.final_class is not None)
+            cells = tuple(c for c in fld.cells if c.final_class is not None and c.counted)
             if not cells:
                 continue
             image = None

@@ -3,6 +3,7 @@ corrected, unverified and non-classifier cells, and one open case with verified 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +37,8 @@ def field_of(seed: int, verified: int, extra: str | None = None) -> tuple[Field,
 
 
 def case_database(path: Path) -> tuple[Path, int]:
-    """The database, and how many verified classifier-class cells its signed-off case has."""
+    """The database, and how many verified classifier-class cells its signed-off case has
+    (counted ones: cells already counted in an earlier field are left out)."""
     with CaseStore.open(path) as store:
         signed = store.create_case(CaseInfo(sample_id="S-1"), operator="ana")
         expected = 0
@@ -45,6 +47,15 @@ def case_database(path: Path) -> tuple[Path, int]:
             fld, img = field_of(seed, verified, extra="smudge" if seed == 3 else None)
             signed, _ = store.add_field(signed, fld, img[:, :, ::-1].copy(), operator="ana")
             expected += verified - (1 if seed == 3 else 0)
+        # A field whose verified cells were already counted in an earlier field: the same
+        # cells again, left out.
+        fld, img = field_of(1, 4)
+        fld = replace(
+            fld,
+            id="f-again",
+            cells=tuple(replace(c, uncounted="already counted") for c in fld.cells),
+        )
+        signed, _ = store.add_field(signed, fld, img[:, :, ::-1].copy(), operator="ana")
         store.record_sign_off(signed, performed_by="ana", reviewed_by="ben")
         open_case = store.create_case(CaseInfo(sample_id="S-2"), operator="ana")
         for seed in range(10, 13):

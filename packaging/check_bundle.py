@@ -110,12 +110,24 @@ def main(argv: list[str] | None = None) -> int:
 # --- 1. contents --------------------------------------------------------------------------
 
 
+def _card_files(models: Path) -> list[str]:
+    """The files the model cards name beside the models (the classifier's unfamiliar-cell
+    statistics), which the bundle needs as much as the models."""
+    files = []
+    for card in sorted(models.glob("*.json")):
+        entry = json.loads(card.read_text(encoding="utf-8")).get("unfamiliar")
+        if isinstance(entry, dict) and entry.get("file"):
+            files.append(f"models/{entry['file']}")
+    return files
+
+
 def check_contents(bundle: Path, exe: Path) -> str:
     internal = bundle / "_internal" if (bundle / "_internal").is_dir() else bundle
     problems = []
     for need in (
         "models/detector.onnx",
         "models/classifier.onnx",
+        *_card_files(ROOT / "models"),
         "resources/icons",
         "resources/styles",
         "build_info.json",

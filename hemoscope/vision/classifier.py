@@ -14,7 +14,7 @@ from hemoscope.core import REASON_LOW_CONFIDENCE, REASON_UNFAMILIAR, join_reason
 from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.crops import crop_geometry, cut_crop, whole_image_geometry
 from hemoscope.vision.image_input import Channels, to_rgb
-from hemoscope.vision.lab_profile import LabProfile
+from hemoscope.vision.lab_profile import NOT_LEARNT, LabProfile
 from hemoscope.vision.model_card import ModelError, create_session, load_card, models_dir
 from hemoscope.vision.stain import standardise_batch
 from hemoscope.vision.unfamiliar import UnfamiliarModel
@@ -113,15 +113,22 @@ class Classifier:
         else:
             score = np.full(len(conf), np.nan)
             odd = np.zeros(len(conf), bool)
+        unlearnt = (
+            self.profile.unlearnt(all_logits, best, self.temperature)
+            if self.profile is not None
+            else np.zeros(len(conf), bool)
+        )
         reasons = tuple(
-            join_reasons(r for r, on in ((LOW_CONFIDENCE, lo), (UNFAMILIAR, od)) if on)
-            for lo, od in zip(low, odd, strict=True)
+            join_reasons(
+                r for r, on in ((LOW_CONFIDENCE, lo), (UNFAMILIAR, od), (NOT_LEARNT, un)) if on
+            )
+            for lo, od, un in zip(low, odd, unlearnt, strict=True)
         )
         return Classification(
             probabilities=probs,
             labels=tuple(self.classes[i] for i in best),
             confidence=conf,
-            review=low | odd,
+            review=low | odd | unlearnt,
             embedding=embedding,
             classes=self.classes,
             reasons=reasons,

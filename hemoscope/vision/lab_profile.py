@@ -14,6 +14,11 @@ correct are labelled examples from exactly that microscope. A profile (made by
 - the sha256, name and version of the classifier and detector it extends (a profile is
   refused with any other model files), the cells per class, the before/after validation.
 
+A cell the shipped model gives to a class the profile was given no cell of, and the
+profile to another, is flagged for review (``"class not in the laboratory profile"``,
+`LabProfile.unlearnt`): learning from a laboratory's cells teaches nothing about the
+classes it did not show, so the profile never silently overrules the shipped model there.
+
 What a profile never touches: the embedding (the graph is the shipped one), the colour
 standardisation, the unfamiliar-cell statistics and threshold (`vision.unfamiliar`: the
 flag is computed from the embedding exactly as without a profile), and the review
@@ -40,10 +45,20 @@ from hemoscope.core import ModelStamp
 from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.model_card import ModelError, file_sha256
 
-__all__ = ["FORMAT", "PROFILE_ROLE", "LabProfile", "ProfileError", "model_identity"]
+__all__ = [
+    "FORMAT",
+    "NOT_LEARNT",
+    "PROFILE_ROLE",
+    "LabProfile",
+    "ProfileError",
+    "model_identity",
+]
 
 FORMAT = "hemoscope-lab-profile"
 FORMAT_VERSION = 1
+NOT_LEARNT = "class not in the laboratory profile"
+"""Review reason: the shipped model names a class the profile has no cell of."""
+NOT_LEARNT_MIN = 0.5
 PROFILE_ROLE = "lab profile"
 """The role of a profile among the models (`Pipeline.model_cards`, `ModelStamp` names)."""
 
@@ -123,6 +138,28 @@ class LabProfile:
         if len(np.asarray(logits)) == 0:
             return np.zeros((0, len(self.classes)))
         return softmax(self.adjusted_logits(logits, embedding), self.temperature)
+
+    def unlearnt(
+        self, logits: npt.ArrayLike, best: npt.ArrayLike, base_temperature: float
+    ) -> npt.NDArray[np.bool_]:
+        """Per cell: the shipped model names (with at least `NOT_LEARNT_MIN` probability)
+        a class this profile was given no cell of, and the profile names another. Such a
+        cell goes to review (`NOT_LEARNT`): the profile cannot tell that class from the
+        ones it learnt (on PBC, a profile from jiangxi or bionet called nearly every
+        erythroblast and immature granulocyte something else), so it never silently
+        overrules the shipped model on it."""
+        lg = np.asarray(logits, np.float64)
+        if not len(lg):
+            return np.zeros(0, bool)
+        shipped = softmax(lg, base_temperature)
+        top = shipped.argmax(axis=1)
+        learnt = np.array([c in self.cells_per_class for c in self.classes])
+        out: npt.NDArray[np.bool_] = (
+            ~learnt[top]
+            & (shipped.max(axis=1) >= NOT_LEARNT_MIN)
+            & (top != np.asarray(best, np.int64))
+        )
+        return out
 
     def card(self) -> dict[str, Any]:
         """The profile as the models are listed (`Pipeline.model_cards`): name, version

@@ -296,3 +296,36 @@ def smear_field_like(seed: int) -> np.ndarray:
     img = rng.integers(0, 255, (96, 96, 3)).astype(np.uint8)
     cv2.circle(img, (48, 48), 30, (128, 128, 128), -1)
     return img
+
+
+def test_a_class_the_profile_never_saw_is_sent_to_review(
+    tmp_path: Path, model_paths: tuple[Path, Path]
+) -> None:
+    from hemoscope.vision.classification_metrics import softmax
+    from hemoscope.vision.classifier import Classifier
+    from hemoscope.vision.lab_profile import NOT_LEARNT, LabProfile, model_identity
+
+    _, clf_path = model_paths
+    clf = Classifier(clf_path, threads=1)
+    crops = np.stack([clf.crop_whole_image(lab_cell(c, s)) for s in range(8) for c in LAB_CLASSES])
+    n_cls = len(clf.classes)
+    dim = clf.logits_and_embedding(crops[:1])[1].shape[1]
+    bias = np.zeros(n_cls)
+    bias[clf.classes.index("neutrophil")] = 20.0  # this laboratory: neutrophils, always
+    profile = LabProfile(
+        name="n", created="2026-12-05T06:00:00+00:00", classes=clf.classes,
+        delta_weight=np.zeros((n_cls, dim)), delta_bias=bias, base_temperature=1.0,
+        temperature=1.0, models={"classifier": model_identity(clf.card)},
+        cells_per_class={"neutrophil": 30, "lymphocyte": 10},
+    )  # fmt: skip
+    logits, _ = clf.logits_and_embedding(crops)
+    shipped = softmax(logits, clf.temperature)
+    top = [clf.classes[i] for i in shipped.argmax(1)]
+    clf.set_profile(profile)
+    res = clf.classify_crops(crops)
+    assert set(res.labels) == {"neutrophil"}
+    for i, (name, p) in enumerate(zip(top, shipped.max(1), strict=True)):
+        expected = name not in ("neutrophil", "lymphocyte") and p >= 0.5
+        assert (NOT_LEARNT in res.reasons[i]) == expected
+        assert res.review[i] or not expected
+    assert any(NOT_LEARNT in r for r in res.reasons)

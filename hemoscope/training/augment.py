@@ -72,7 +72,20 @@ WIDE = PhotometricConfig(
 concentrations x0.5-1.5, hue +-54 degrees, white balance x0.65-1.35, strong blur, and
 pictures taken at a third to four fifths of the resolution (a lower magnification)."""
 
-AUGMENTATIONS = {"pbc": PhotometricConfig(), "wide": WIDE}
+OPTICS = PhotometricConfig(
+    p_blur=0.55,
+    blur_sigma=(0.4, 3.0),
+    p_noise=0.4,
+    noise_std=(0.005, 0.05),
+    p_jpeg=0.4,
+    jpeg_quality=(20, 90),
+    p_lowres=0.35,
+)
+"""PBC's own colour variation with other laboratories' optics: the blur, noise,
+compression and lower resolutions of `WIDE`, but not its stain and hue ranges (which
+made PBC's eosinophils look like another stain's neutrophils)."""
+
+AUGMENTATIONS = {"pbc": PhotometricConfig(), "wide": WIDE, "optics": OPTICS}
 
 
 def _uniform(g: torch.Generator, n: int, lo: float, hi: float) -> torch.Tensor:

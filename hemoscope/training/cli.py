@@ -41,9 +41,10 @@ def add_classifier_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--augment",
-        choices=("pbc", "wide"),
+        choices=("pbc", "wide", "optics"),
         default="pbc",
-        help="photometric augmentation: PBC's own variation or other laboratories' (wide)",
+        help="photometric augmentation: PBC's own variation, other laboratories' (wide), or "
+        "PBC's colours with other laboratories' blur, noise and resolution (optics)",
     )
     p.add_argument(
         "--standardise",

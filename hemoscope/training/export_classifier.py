@@ -185,6 +185,9 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
                 "white balance x0.65-1.35, blur sigma 0.4-3, a third to four fifths of the "
                 "resolution)"
                 if cfg.augment == "wide"
+                else " at PBC's colour strength with other laboratories' blur, noise, "
+                "compression and resolution (augment.OPTICS)"
+                if cfg.augment == "optics"
                 else " at PBC's own strength"
             )
             + ("; then the run-time colour standardisation" if cfg.standardise else "")

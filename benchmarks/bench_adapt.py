@@ -31,6 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.datasets import list_samples, load_rgb, stratified_split  # noqa: E402
 from hemoscope.vision.lab_adapt import AdaptError, adapt, embed, embed_views  # noqa: E402
 from hemoscope.vision.lab_cells import from_folder  # noqa: E402
@@ -99,11 +100,21 @@ def learning_curve(
     rows = []
     profiles: dict[int, object] = {}
     for k in ks:
-        accs, bals, times, sizes, refused = [], [], [], [], 0
+        accs, bals, times, sizes, refused, flags, review, unflagged = (
+            [],
+            [],
+            [],
+            [],
+            0,
+            [],
+            [],
+            [],
+        )
         for seed in range(draws):
             idx = draw(y, k, seed) if k else np.zeros(0, int)
             rest = np.setdiff1d(np.arange(len(y)), idx)
             probs_logits = logits[row_of[rest]]
+            used = None
             if k:
                 fit_rows = np.isin(cell, idx)
                 t0 = time.perf_counter()
@@ -130,9 +141,17 @@ def learning_curve(
                     saved = res.profile.save(tmp / f"{name}-{k}-{seed}.json")
                     sizes.append((tmp / f"{name}-{k}-{seed}.json").stat().st_size)
                     probs_logits = saved.adjusted_logits(logits[row_of[rest]], emb[row_of[rest]])
+                    base_t = float(clf.temperature)  # type: ignore[attr-defined]
+                    unseen = saved.unlearnt(logits[row_of[rest]], probs_logits.argmax(1), base_t)
+                    flags.append(float(unseen.mean()))
+                    used = saved
                     if seed == 0:
                         profiles[k] = saved
             pred = probs_logits.argmax(1)
+            sent = flagged(clf, logits[row_of[rest]], emb[row_of[rest]], used)
+            review.append(float(sent.mean()))
+            if (~sent).any():
+                unflagged.append(float((pred == y[rest])[~sent].mean()))
             yr = y[rest]
             n_total = len(rest) + missed  # missed fields: wrong, in every draw's rest
             accs.append(float((pred == yr).sum()) / n_total)
@@ -150,16 +169,37 @@ def learning_curve(
                 "refused": refused,
                 "adapt_s": float(np.mean(times)) if times else 0.0,
                 "profile_kb": float(np.mean(sizes)) / 1024 if sizes else 0.0,
+                "flagged_not_learnt": float(np.mean(flags)) if flags else 0.0,
+                "flagged": float(np.mean(review)),
+                "accuracy_unflagged": float(np.mean(unflagged)) if unflagged else float("nan"),
             }
         )
         r = rows[-1]
         print(
             f"{name:<9}{k:>5}{r['rest']:>6}  {r['accuracy']:6.1%} ± {r['accuracy_sd']:4.1%}"
             f"  {r['balanced_accuracy']:6.1%} ± {r['balanced_sd']:4.1%}  {refused}/{draws}"
-            f"  {r['adapt_s']:5.2f} s  {r['profile_kb']:5.1f} KiB",
+            f"  {r['adapt_s']:5.2f} s  {r['profile_kb']:5.1f} KiB"
+            f"  flagged {r['flagged']:5.1%}, unflagged right {r['accuracy_unflagged']:5.1%}"
+            f" (class not in the profile {r['flagged_not_learnt']:5.1%})",
             flush=True,
         )
     return rows, profiles
+
+
+def flagged(clf: object, logits: np.ndarray, emb: np.ndarray, profile: object) -> np.ndarray:
+    """The cells the classifier sends to review: low confidence, unfamiliar (the shipped
+    statistics) and, with a profile, a class the profile had no cell of."""
+    t = float(clf.temperature)  # type: ignore[attr-defined]
+    probs = (
+        softmax(logits, t) if profile is None else profile.probabilities(logits, emb)  # type: ignore[attr-defined]
+    )
+    out = probs.max(1) < float(clf.review_threshold)  # type: ignore[attr-defined]
+    unfamiliar = getattr(clf, "unfamiliar", None)
+    if unfamiliar is not None:
+        out |= unfamiliar.flags(emb)
+    if profile is not None:
+        out |= profile.unlearnt(logits, probs.argmax(1), t)  # type: ignore[attr-defined]
+    return np.asarray(out, bool)
 
 
 def pbc_with_profiles(
@@ -184,9 +224,18 @@ def pbc_with_profiles(
     logits, emb = embed(clf, np.stack(crops))
     y = np.array([s.label for s in val])
     out = {"cells": float(len(y)), "shipped": float((logits.argmax(1) == y).mean())}
+    base_t = float(clf.temperature)  # type: ignore[attr-defined]
     for name, prof in profiles.items():
         pred = prof.adjusted_logits(logits, emb).argmax(1)  # type: ignore[attr-defined]
         out[name] = float((pred == y).mean())
+        # The classes the profile had no cell of: right, or flagged for review.
+        unseen = prof.unlearnt(logits, pred, base_t)  # type: ignore[attr-defined]
+        absent = ~np.isin(y, [clf.classes.index(c) for c in prof.cells_per_class])  # type: ignore[attr-defined]
+        out[f"{name}_unlearnt_classes_right"] = float((pred == y)[absent].mean())
+        out[f"{name}_unlearnt_classes_right_or_flagged"] = float(
+            ((pred == y) | unseen)[absent].mean()
+        )
+        out[f"{name}_flagged"] = float(unseen.mean())
     return out
 
 

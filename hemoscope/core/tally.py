@@ -13,6 +13,10 @@ A `Tally` is computed from a `Case` by a pure function and never edited.
 - Absolute counts (x10^9/L) are ``% / 100 x corrected WBC count``: the corrected count
   equals the analyser count when no NRBC were seen, and removes the NRBC the analyser
   counted as white cells when some were.
+- Subtotals: a class that others count as (``counted_as``) gets a total row when one of
+  those others was counted: immature granulocytes, total (IG not staged, promyelocytes,
+  myelocytes, metamyelocytes), neutrophils, total (segmented and band). The classes stay
+  separate rows too; a subtotal is flagged against the group class's reference range.
 - Flags compare the percentage rounded for display (1 decimal, half up; see
   :func:`round_half_up`) with the reference range, bounds inclusive.
 """
@@ -134,6 +138,8 @@ class Tally:
     confidence: float
     reference_name: str
     taxonomy: Taxonomy = field(default=DEFAULT_TAXONOMY, compare=False, repr=False)
+    #: Group totals (``class_id`` is the group's class), see the module docstring.
+    subtotals: tuple[ClassTally, ...] = ()
 
     @classmethod
     def from_case(
@@ -186,6 +192,15 @@ class Tally:
             )
             for c in taxonomy
         )
+        subtotals = []
+        for c in taxonomy:
+            members = taxonomy.members_of(c.id) if c.in_differential else ()
+            if any(known.get_count(m) for m in members):
+                total = known.get_count(c.id) + sum(known.get_count(m) for m in members)
+                name = f"{c.display_name.split(' (')[0]}, total"
+                subtotals.append(
+                    _row(c.id, name, True, total, denominator, wbc_corr, reference, confidence)
+                )
         return cls(
             rows,
             known,
@@ -203,6 +218,7 @@ class Tally:
             confidence,
             reference.name,
             taxonomy,
+            tuple(subtotals),
         )
 
     # -- progress --------------------------------------------------------------------
@@ -240,6 +256,37 @@ class Tally:
 
     def five_part(self) -> FivePart:
         return five_part(self.counts, self.taxonomy)
+
+    def subtotal(self, class_id: str) -> ClassTally | None:
+        """The total of ``class_id`` and the classes counted as it, if any was counted."""
+        return next((r for r in self.subtotals if r.class_id == class_id), None)
+
+    def listed_rows(self) -> tuple[ClassTally, ...]:
+        """The rows a differential shows: every class always listed, the others (the
+        finer manual classes, see `CellClass.always_listed`) when counted."""
+        taxonomy = self.taxonomy
+        return tuple(
+            r
+            for r in self.rows
+            if r.count > 0 or r.class_id not in taxonomy or taxonomy[r.class_id].always_listed
+        )
+
+    def listed_with_subtotals(self) -> tuple[tuple[ClassTally, bool], ...]:
+        """:meth:`listed_rows`, each group's total (marked ``True``) after the group's last
+        row: immature granulocytes, total after the IG stages counted."""
+        rows = self.listed_rows()
+        taxonomy = self.taxonomy
+
+        def group(row: ClassTally) -> str | None:
+            return taxonomy.group_of(row.class_id) if row.class_id in taxonomy else None
+
+        out: list[tuple[ClassTally, bool]] = []
+        for i, row in enumerate(rows):
+            out.append((row, False))
+            total = self.subtotal(g) if (g := group(row)) is not None else None
+            if total is not None and all(group(r) != g for r in rows[i + 1 :]):
+                out.append((total, True))
+        return tuple(out)
 
 
 def _row(

@@ -53,13 +53,17 @@ class CellClass:
         id: stable lower-case identifier (``"neutrophil"``).
         display_name: name shown to the technician and printed on reports.
         colour: ``"#rrggbb"`` (lower-case) used for boxes and labels.
-        default_key: the key that assigns this class, before any keymap override.
+        default_key: the key that assigns this class, before any keymap override; ``""``
+            for none (the class is chosen from the class menu until a laboratory gives
+            it a key).
         kind: the cell kind this class belongs to.
         in_differential: whether the class enters the WBC denominator.
         auto: whether the classifier can produce this class (else manual only).
         counted_as: id of the class it is grouped with in the 5-part grouping
             (a band counts as a neutrophil), or ``None``.
         aliases: extra names accepted by :meth:`Taxonomy.resolve`.
+        always_listed: whether the differential lists the class even when none was
+            counted (else only when counted: the finer manual classes).
     """
 
     id: str
@@ -71,6 +75,7 @@ class CellClass:
     auto: bool
     counted_as: str | None = None
     aliases: tuple[str, ...] = ()
+    always_listed: bool = True
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
@@ -103,6 +108,8 @@ _KIND_NAMES = {
 
 
 def _check_key(key: str, class_id: str) -> None:
+    if key == "":
+        return  # no key
     if len(key) != 1 or key.isspace() or not key.isprintable():
         raise TaxonomyError(f"key for {class_id!r} must be one printable character, got {key!r}")
 
@@ -116,7 +123,8 @@ class Taxonomy:
     """An ordered, immutable set of cell classes with a keymap.
 
     Keys are single characters; lookup by key is case-insensitive (``"N"`` finds the class
-    bound to ``"n"``), and so is the uniqueness check.
+    bound to ``"n"``), and so is the uniqueness check. A class may have no key (``""``):
+    it is then chosen from the class menu only.
     """
 
     __slots__ = ("_by_id", "_by_key", "_classes", "_keys", "_names")
@@ -142,12 +150,14 @@ class Taxonomy:
         for cls in self._classes:
             key = overrides.get(cls.id, cls.default_key)
             _check_key(key, cls.id)
+            self._keys[cls.id] = key
+            if not key:
+                continue
             folded = key.casefold()
             if folded in self._by_key:
                 raise TaxonomyError(
                     f"key {key!r} is bound to both {self._by_key[folded]!r} and {cls.id!r}"
                 )
-            self._keys[cls.id] = key
             self._by_key[folded] = cls.id
         self._names: dict[str, str] = {}
         for cls in self._classes:
@@ -199,24 +209,31 @@ class Taxonomy:
         return self._by_id.get(class_id)
 
     def key_for(self, class_id: str) -> str:
-        """The key currently bound to ``class_id``."""
+        """The key currently bound to ``class_id``; ``""`` when it has none."""
         return self._keys[self[class_id].id]
+
+    def keyed(self) -> tuple[CellClass, ...]:
+        """The classes that have a key, in display order."""
+        return tuple(c for c in self._classes if self._keys[c.id])
 
     def by_key(self, key: str) -> CellClass | None:
         """The class bound to ``key`` (case-insensitive), or ``None``."""
+        if not key:
+            return None
         class_id = self._by_key.get(key.casefold())
         return None if class_id is None else self._by_id[class_id]
 
     @property
     def keymap(self) -> dict[str, str]:
-        """Class id -> key, for every class (a copy; suitable for JSON settings)."""
+        """Class id -> key (``""``: none), for every class (a copy; suitable for JSON
+        settings)."""
         return dict(self._keys)
 
     def with_keys(self, keys: Mapping[str, str]) -> Taxonomy:
         """A new taxonomy with some keys changed (class id -> key).
 
-        Classes not named keep their current key. Raises `TaxonomyError` if a key is
-        invalid or bound twice, or a class id is unknown.
+        Classes not named keep their current key; ``""`` takes a class's key away. Raises
+        `TaxonomyError` if a key is invalid or bound twice, or a class id is unknown.
         """
         merged = dict(self._keys)
         merged.update(keys)
@@ -247,6 +264,21 @@ class Taxonomy:
             seen.add(current.id)
             current = self[current.counted_as]
         return current.id
+
+    def members_of(self, class_id: str) -> tuple[str, ...]:
+        """Ids of the other classes counted as ``class_id`` (directly or through a chain):
+        ``members_of("ig")`` gives promyelocyte, myelocyte and metamyelocyte."""
+        out = []
+        for cls in self._classes:
+            current = cls
+            seen = {cls.id}
+            while current.counted_as is not None and current.counted_as not in seen:
+                if current.counted_as == class_id:
+                    out.append(cls.id)
+                    break
+                current = self[current.counted_as]
+                seen.add(current.id)
+        return tuple(out)
 
     def resolve(self, name: str) -> str | None:
         """Map a folder or label name to a class id, case-insensitively; ``None`` if no match.
@@ -281,8 +313,9 @@ def _c(
     auto: bool = True,
     counted_as: str | None = None,
     aliases: tuple[str, ...] = (),
+    listed: bool = True,
 ) -> CellClass:
-    return CellClass(id_, name, colour, key, kind, diff, auto, counted_as, aliases)
+    return CellClass(id_, name, colour, key, kind, diff, auto, counted_as, aliases, listed)
 
 
 # Colours avoid the pinks and purples of a Romanowsky-stained smear: greens, blues,
@@ -320,15 +353,6 @@ DEFAULT_TAXONOMY = Taxonomy(
                 "igs",
                 "immature granulocyte",
                 "immature gran",
-                "metamyelocyte",
-                "myelocyte",
-                "promyelocyte",
-                "my",
-                "mmy",
-                "pmy",
-                "mmz",
-                "myb",
-                "pmo",
             ),
         ),
         _c(
@@ -342,20 +366,69 @@ DEFAULT_TAXONOMY = Taxonomy(
         ),
         _c(
             "blast",
-            "Blast / atypical lymphocyte",
+            "Blast",
             "#000000",
             "8",
             auto=False,
+            aliases=("blast cell", "myeloblast", "lymphoblast", "monoblast", "myo", "mob"),
+        ),
+        # Finer manual classes (as CellaVision offers), listed only when counted and
+        # without a key until the laboratory gives them one (Settings > Keys). The IG
+        # stages count as immature granulocytes: reported separately and in the IG total.
+        _c(
+            "promyelocyte",
+            "Promyelocyte",
+            "#004d40",
+            "",
+            auto=False,
+            counted_as="ig",
+            aliases=("pmy", "pmo"),
+            listed=False,
+        ),
+        _c(
+            "myelocyte",
+            "Myelocyte",
+            "#00bfa5",
+            "",
+            auto=False,
+            counted_as="ig",
+            aliases=("my", "myb"),
+            listed=False,
+        ),
+        _c(
+            "metamyelocyte",
+            "Metamyelocyte",
+            "#80cbc4",
+            "",
+            auto=False,
+            counted_as="ig",
+            aliases=("mmy", "mmz", "meta"),
+            listed=False,
+        ),
+        _c(
+            "reactive_lymphocyte",
+            "Reactive / variant lymphocyte",
+            "#82b1ff",
+            "",
+            auto=False,
             aliases=(
-                "blast cell",
+                "variant lymphocyte",
                 "atypical lymphocyte",
                 "atypical lymph",
-                "reactive lymphocyte",
-                "variant lymphocyte",
+                "reactive lymph",
+                "variant lymph",
                 "lya",
-                "myo",
-                "mob",
             ),
+            listed=False,
+        ),
+        _c(
+            "plasma_cell",
+            "Plasma cell",
+            "#1a237e",
+            "",
+            auto=False,
+            aliases=("plasmacyte", "plasma"),
+            listed=False,
         ),
         _c(
             NRBC_ID,

@@ -63,7 +63,15 @@ class ReportContent:
 
     @property
     def differential_rows(self) -> tuple[ClassTally, ...]:
-        return tuple(r for r in self.tally.rows if r.in_differential)
+        """The differential classes listed: all but the finer manual classes (promyelocyte,
+        plasma cell...), which are listed when counted."""
+        return tuple(r for r in self.tally.listed_rows() if r.in_differential)
+
+    @property
+    def differential_table(self) -> tuple[tuple[ClassTally, bool], ...]:
+        """:attr:`differential_rows` with the group totals (``True``) after each group:
+        immature granulocytes, total after the IG stages counted (`Tally.subtotals`)."""
+        return tuple(x for x in self.tally.listed_with_subtotals() if x[0].in_differential)
 
     @property
     def other_rows(self) -> tuple[ClassTally, ...]:

@@ -108,10 +108,11 @@ def _differential(c: ReportContent, s: ReportSettings) -> str:
         + "</tr>"
     )
     body = []
-    for r in c.differential_rows:
+    for r, is_total in c.differential_table:
         ci = "" if r.ci_percent is None else f"{r.ci_percent[0]:.1f}–{r.ci_percent[1]:.1f}"
+        name = f"<i>{_e(r.display_name)}</i>" if is_total else _e(r.display_name)
         body.append(
-            f"<tr><td>{_e(r.display_name)}</td><td class=num>{r.count}</td>"
+            f"<tr><td>{name}</td><td class=num>{r.count}</td>"
             f"<td class=num>{_num(r.percent_rounded)}</td><td class=num>{ci}</td>"
             f"<td class=num>{_reference(c, s, r.class_id)}</td><td align=center>{_flag(r)}</td>"
             + (f"<td class=num>{_absolute(r)}</td>" if show_abs else "")

@@ -63,9 +63,11 @@ def cell_rows(
 
 
 def summary_rows(content: ReportContent) -> list[dict[str, Any]]:
-    """One row per class of the tally, then a ``wbc_total`` row (the denominator), a
-    ``review_flagged`` row (cells flagged for review) and a ``review_flagged:<reason>``
-    row per reason that occurs (a cell with two reasons counts under both)."""
+    """One row per class of the tally, a ``<class>_total`` row per group total (e.g.
+    ``ig_total``: IG of every stage, see `Tally.subtotals`), then a ``wbc_total`` row (the
+    denominator), a ``review_flagged`` row (cells flagged for review) and a
+    ``review_flagged:<reason>`` row per reason that occurs (a cell with two reasons counts
+    under both)."""
     t = content.tally
     reference = content.settings.reference
     rows: list[dict[str, Any]] = []
@@ -82,6 +84,21 @@ def summary_rows(content: ReportContent) -> list[dict[str, Any]]:
             "reference_high": None if rng is None else rng.high,
             "flag": r.flag,
             "per_100_wbc": None if r.per_100_wbc is None else round(r.per_100_wbc, 1),
+            "absolute_1e9_per_l": None if r.absolute is None else round(r.absolute, 3),
+            "absolute_flag": r.abs_flag,
+        })  # fmt: skip
+    for r in t.subtotals:
+        rng = reference.get(r.class_id)
+        ci = r.ci_percent
+        rows.append({
+            "sample_id": content.case.info.sample_id, "class_id": f"{r.class_id}_total",
+            "class_name": r.display_name, "in_differential": True,
+            "count": r.count, "percent": r.percent_rounded,
+            "ci_low_percent": None if ci is None else round(ci[0], 1),
+            "ci_high_percent": None if ci is None else round(ci[1], 1),
+            "reference_low": None if rng is None else rng.low,
+            "reference_high": None if rng is None else rng.high,
+            "flag": r.flag, "per_100_wbc": None,
             "absolute_1e9_per_l": None if r.absolute is None else round(r.absolute, 3),
             "absolute_flag": r.abs_flag,
         })  # fmt: skip

@@ -191,7 +191,7 @@ def build_menus(
 
 
 class ClassKeys:
-    """One window-wide action per class, its shortcut the class key."""
+    """One window-wide action per class that has a key, its shortcut the class key."""
 
     def __init__(self, window: QMainWindow, pressed: Callable[[str], None]) -> None:
         self._window = window
@@ -204,8 +204,11 @@ class ClassKeys:
             action.deleteLater()
         self.actions = {}
         for cls in taxonomy:
+            key = taxonomy.key_for(cls.id)
+            if not key:
+                continue  # no key: the class menu (right-click a cell) gives this class
             action = QAction(cls.display_name, self._window)
-            action.setShortcut(QKeySequence(taxonomy.key_for(cls.id)))
+            action.setShortcut(QKeySequence(key))
             action.triggered.connect(lambda _=False, c=cls.id: self._pressed(c))
             self._window.addAction(action)
             self.actions[cls.id] = action

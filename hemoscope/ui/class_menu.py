@@ -1,7 +1,9 @@
-"""The menu that asks the class of a cell drawn by hand: one entry per class, each with its
-key; pressing the key picks it, as everywhere else in the station. The classifier's
-guess for the drawn cell (`preselect`) is named in the title and highlighted: Enter takes
-it. Opened with `popup` (no nested event loop): the live picture and the timers go on
+"""The menu that asks the class of a cell drawn by hand, or of a cell right-clicked
+(`relabel`): one entry per class, each with its key (every class, also those the
+laboratory left without a key: the menu is how they are reached); pressing a key picks
+its class, as everywhere else in the station. The classifier's guess for the drawn cell,
+or the right-clicked cell's class (`preselect`), is named in the title and highlighted:
+Enter takes it. Opened with `popup` (no nested event loop): the live picture and the timers go on
 while it is open."""
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class ClassMenu(QMenu):
         chosen: Callable[[str | None], None],
         parent: QWidget | None,
         preselect: str | None = None,
+        *,
+        relabel: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("classMenu")
@@ -32,7 +36,11 @@ class ClassMenu(QMenu):
         self._done = False
         guess = taxonomy.get(preselect) if preselect is not None else None
         heading = "Class of the new cell (press its key)"
-        if guess is not None:
+        if relabel:
+            heading = "Class of this cell (press its key, or choose)"
+            if guess is not None:
+                heading = f"Now {guess.display_name} (Enter keeps it), or choose another"
+        elif guess is not None:
             heading = f"Classifier's guess: {guess.display_name} (Enter), or press a key"
         title = self.addAction(heading)
         title.setEnabled(False)
@@ -41,8 +49,9 @@ class ClassMenu(QMenu):
         for cls in taxonomy:
             swatch = QPixmap(12, 12)
             swatch.fill(QColor(cls.colour))
+            key = taxonomy.key_for(cls.id)
             action = self.addAction(
-                QIcon(swatch), f"{cls.display_name}\t{taxonomy.key_for(cls.id)}"
+                QIcon(swatch), f"{cls.display_name}\t{key}" if key else cls.display_name
             )
             action.triggered.connect(lambda _=False, c=cls.id: self._pick(c))
             if guess is not None and cls.id == guess.id:
@@ -75,10 +84,12 @@ def ask_class_with_menu(
     at: QPoint,
     chosen: Callable[[str | None], None],
     preselect: str | None = None,
+    *,
+    relabel: bool = False,
 ) -> ClassMenu:
     """Pop the menu up at `at` (global); `chosen` gets the class id, or None if dismissed;
-    `preselect`: the classifier's guess, highlighted."""
-    menu = ClassMenu(taxonomy, chosen, parent, preselect)
+    `preselect`: the classifier's guess (the cell's class when `relabel`), highlighted."""
+    menu = ClassMenu(taxonomy, chosen, parent, preselect, relabel=relabel)
     menu.popup(at, menu.preselected)
     if menu.preselected is not None:
         menu.setActiveAction(menu.preselected)

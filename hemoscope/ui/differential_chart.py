@@ -47,7 +47,8 @@ class DifferentialChart(QWidget):
         return QSize(320, 200)
 
     def show_tally(self, tally: Tally, taxonomy: Taxonomy, reference: ReferenceSet) -> None:
-        ids = [c for c in taxonomy.differential_ids() if c in taxonomy]
+        listed = {r.class_id for r in tally.listed_rows()}  # finer classes when counted
+        ids = [c for c in taxonomy.differential_ids() if c in listed or c not in tally.taxonomy]
         percents = tally.percentages()
         self.values = {c: percents.get(c, 0.0) for c in ids}
         rows = []

@@ -149,7 +149,8 @@ class DifferentialPanel(QWidget):
                 if item is None:
                     item = QTableWidgetItem()
                     self.table.setItem(r, c, item)
-                if item.text() != text:
+                recoloured = c == 0 and item.background().color().name() != line.colour
+                if item.text() != text or recoloured:
                     item.setText(text)
                     self._style(item, c, line)
                     changed = True

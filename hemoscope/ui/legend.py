@@ -1,8 +1,9 @@
 """The key legend under the picture: which key gives which class, and the keys of the mode.
 
-Always visible, so a technician never has to remember the keymap: one chip per class
-(its key, a swatch of its box colour, its name) and a line of the keys that work now
-("Space capture · Tab next flagged · ..."), which changes with the mode.
+Always visible, so a technician never has to remember the keymap: one chip per class that
+has a key (its key, a swatch of its box colour, its name), a last chip saying how many
+classes have none (the class menu gives them: right-click a cell), and a line of the keys
+that work now ("Space capture · Tab next flagged · ..."), which changes with the mode.
 """
 
 from __future__ import annotations
@@ -53,17 +54,25 @@ class KeyLegend(QFrame):
 
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
         chips = []
-        for cls in taxonomy:
+        keyed = taxonomy.keyed()
+        for cls in keyed:
             key = _html(taxonomy.key_for(cls.id))
             name = _html(cls.display_name.split(" (")[0]).replace(" ", "&nbsp;")
             chips.append(
                 f'<span style="background:{cls.colour};">&nbsp;&nbsp;&nbsp;</span>'
                 f"&nbsp;<b>{key}</b>&nbsp;{name}"
             )
+        unkeyed = [c for c in taxonomy if c not in keyed]
+        tip = [f"{taxonomy.key_for(c.id)}: {c.display_name}" for c in keyed]
+        if unkeyed:
+            chips.append(
+                f'<span style="color:#616e7c;">+{len(unkeyed)}&nbsp;more:&nbsp;right-click'
+                "&nbsp;a&nbsp;cell</span>"
+            )
+            tip.append("Without a key (right-click a cell, or Settings ▸ Keys):")
+            tip += [f"  {c.display_name}" for c in unkeyed]
         self.keys.setText("&nbsp;&nbsp; ".join(chips))
-        self.keys.setToolTip(
-            "\n".join(f"{taxonomy.key_for(c.id)}: {c.display_name}" for c in taxonomy)
-        )
+        self.keys.setToolTip("\n".join(tip))
 
     def set_mode(self, mode: str) -> None:
         self.hint.setText(HINTS.get(mode, ""))

@@ -406,7 +406,8 @@ class MainWindow(QMainWindow):
 
     def _ask_class(self, box: Box, chosen: Callable[[str | None], None]) -> None:
         taxonomy, guess = self.workspace.taxonomy, self.review.guess
-        ask_class_with_menu(self, taxonomy, QCursor.pos(), chosen, guess)
+        relabel = self.review.relabelling
+        ask_class_with_menu(self, taxonomy, QCursor.pos(), chosen, guess, relabel=relabel)
 
     # -- modes ---------------------------------------------------------------------------
     def _manual_toggled(self) -> None:

@@ -1,10 +1,11 @@
 """Manual count mode: a keyboard differential counter for counting at the eyepiece.
 
-A grid of tiles, one per class: its key, colour, name and the count made by hand in
-this case. The window sends each class key here as one cell counted (through the same
-undo stack, the same case and the same tally as captured fields); the tile of the key
-just pressed flashes so that the technician, eyes on the eyepiece, hears (beep at the
-target) and can glance at what was counted.
+A grid of tiles, one per class that has a key (counting at the eyepiece is by key): its
+key, colour, name and the count made by hand in this case. The window sends each class
+key here as one cell counted (through the same undo stack, the same case and the same
+tally as captured fields); the tile of the key just pressed flashes so that the
+technician, eyes on the eyepiece, hears (beep at the target) and can glance at what was
+counted.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class ManualCountPanel(QWidget):
         for tile in self.tiles.values():
             tile.deleteLater()
         self.tiles = {}
-        for i, cls in enumerate(taxonomy):
+        for i, cls in enumerate(taxonomy.keyed()):
             tile = _Tile(taxonomy.key_for(cls.id), cls.display_name, cls.colour, self)
             self._grid.addWidget(tile, i // COLUMNS, i % COLUMNS)
             self.tiles[cls.id] = tile

@@ -95,10 +95,12 @@ class ReviewController(QObject):
         self._marking = PoolTask(self)
         self._guesser = CellGuesser(lambda: live.worker.classifier, self)
         self.guess: str | None = None  # the classifier's class for the cell being drawn
+        self.relabelling = False  # the class menu is asked for a cell right-clicked
         view.key_handler = self.handle_key
         view.set_caption(LIVE_CAPTION, LIVE_COLOUR)
         view.cell_clicked.connect(self.select)
         view.box_drawn.connect(self._box_drawn)
+        view.cell_menu_requested.connect(self._class_menu_for)
         cases.case_changed.connect(self._case_changed)
         cases.field_added.connect(self._field_added)
 
@@ -327,6 +329,28 @@ class ReviewController(QObject):
     def handle_key(self, event: QKeyEvent) -> bool:
         return handle_key(self, event)
 
+    # -- the class menu for a cell ------------------------------------------------------
+    def _class_menu_for(self, cell_id: str) -> None:
+        """A right-click on a cell: its class from the menu of every class (those without
+        a key too); choosing one does what the class's key does."""
+        if self.mode != "review" or not self.field_id:
+            return
+        field_id = self.field_id
+        self.select(cell_id)
+        cell = self._field().get(cell_id)
+        if cell is None:
+            return
+
+        def chosen(class_id: str | None) -> None:
+            self.relabelling = False
+            if class_id is not None and self.field_id == field_id and self.cell_id == cell_id:
+                self.class_key(class_id)
+
+        current = cell.effective_class
+        self.guess = current if current in self.cases.workspace.taxonomy else None
+        self.relabelling = True
+        self._ask_class(cell.box, chosen)
+
     # -- drawing a missed cell -----------------------------------------------------------
     def _box_drawn(self, box: Box) -> None:
         field_id = self.field_id
@@ -346,6 +370,7 @@ class ReviewController(QObject):
                 self.view.overlay.set_draft(None)
                 return
             self.guess = guess if guess in self.cases.workspace.taxonomy else None
+            self.relabelling = False
             self._ask_class(box, chosen)
 
         self._guesser.guess(image, box, ask)

@@ -1,5 +1,5 @@
-"""Settings ▸ Preferences: keymap, count target and alert, reference ranges, camera, report,
-models (the laboratory profile).
+"""Settings ▸ Preferences: keymap (which classes have a key, and which), count target and
+alert, reference ranges, camera, report, models (the laboratory profile).
 
 The dialog edits a copy of `StationSettings` and returns the new value from `settings()`
 (None while what is typed is invalid: a key bound twice, a low above a high). It does not
@@ -19,9 +19,11 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -68,18 +70,34 @@ class SettingsDialog(QDialog):
         taxonomy = settings.taxonomy(base)
         self.tabs = QTabWidget(self)
 
-        # Keys
+        # Keys: the laboratory chooses which classes have one (empty: none)
         self.keys: dict[str, QLineEdit] = {}
         keys_page = QWidget()
-        keys_form = QFormLayout(keys_page)
+        keys_layout = QVBoxLayout(keys_page)
+        keys_note = QLabel(
+            "One key per class. Leave it empty and the class has no key: it is left out of\n"
+            "the legend and chosen from the class menu (right-click a cell)."
+        )
+        keys_note.setObjectName("keysNote")
+        keys_layout.addWidget(keys_note)
+        keys_grid = QWidget()
+        keys_form = QFormLayout(keys_grid)
         for cls in base:
             edit = QLineEdit(taxonomy.key_for(cls.id))
+            edit.setObjectName(f"key_{cls.id}")
             edit.setMaxLength(1)
             edit.setFixedWidth(48)
             edit.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            edit.setPlaceholderText("none")
+            edit.setToolTip(f"The key for {cls.display_name}; empty: no key")
             edit.textChanged.connect(self._validate)
             keys_form.addRow(cls.display_name, edit)
             self.keys[cls.id] = edit
+        keys_scroll = QScrollArea()
+        keys_scroll.setWidgetResizable(True)
+        keys_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        keys_scroll.setWidget(keys_grid)
+        keys_layout.addWidget(keys_scroll)
         self.tabs.addTab(keys_page, "Keys")
 
         # Count
@@ -194,7 +212,7 @@ class SettingsDialog(QDialog):
     def settings(self) -> StationSettings | None:
         """The settings as edited, or None (and the reason shown) while invalid."""
         try:
-            keymap = {cid: edit.text() for cid, edit in self.keys.items()}
+            keymap = {cid: edit.text().strip() for cid, edit in self.keys.items()}
             taxonomy = self._base.with_keys(keymap)
             reference = ReferenceSet(self.reference_name.text().strip() or "Laboratory", {})
             for row, class_id in enumerate(self._range_ids):

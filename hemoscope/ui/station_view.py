@@ -2,9 +2,11 @@
 
 Two modes. "live": the newest frame, overlaid with the newest inference result; dragging
 pans. "review" (a captured field): a click selects a cell (`cell_clicked`), dragging on
-empty picture draws a box round a missed cell (`box_drawn`), the right or middle button
-pans, and the keys go to `key_handler` first (arrows, Tab, Delete, Enter, Escape), so
-Tab moves between flagged cells instead of between widgets.
+empty picture draws a box round a missed cell (`box_drawn`), a right-click on a cell asks
+its class from the class menu (`cell_menu_requested`: every class, those without a key
+too), dragging with the right or middle button pans, and the keys go to `key_handler`
+first (arrows, Tab, Delete, Enter, Escape), so Tab moves between flagged cells instead of
+between widgets.
 
 A caption in a band of its own above the picture says which mode the picture is in (it
 never hides the labels of cells in the picture's top-left corner).
@@ -35,6 +37,7 @@ CAPTION_BAND = 30  # pixels above the picture for the caption
 class StationView(ImageView):
     cell_clicked = Signal(str)  # cell id; "" for a click on no cell
     box_drawn = Signal(object)  # Box, in image pixels
+    cell_menu_requested = Signal(str)  # cell id right-clicked (pressed and released there)
 
     def __init__(self, *, taxonomy: Taxonomy = DEFAULT_TAXONOMY, parent: QWidget | None = None):
         super().__init__(parent)
@@ -55,6 +58,7 @@ class StationView(ImageView):
         self._placeholder = super().placeholder()
         self._press: QPointF | None = None  # scene point where a draw started
         self._pan_from: QPoint | None = None
+        self._right_click: tuple[QPoint, str] | None = None  # where, on which cell
 
     # -- content -------------------------------------------------------------------------
     def set_mode(self, mode: ViewMode) -> None:
@@ -97,6 +101,11 @@ class StationView(ImageView):
             return
         if event.button() in (Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton):
             self._pan_from = event.position().toPoint()
+            self._right_click = None
+            if event.button() == Qt.MouseButton.RightButton and self.overlay.field is not None:
+                hit = self._cell_at(event)
+                if hit is not None:
+                    self._right_click = (self._pan_from, hit)
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
@@ -104,14 +113,21 @@ class StationView(ImageView):
             super().mousePressEvent(event)
             return
         self.setFocus(Qt.FocusReason.MouseFocusReason)
+        hit = self._cell_at(event)
+        if hit is not None:
+            self.cell_clicked.emit(hit)
+        else:
+            self._press = self.mapToScene(event.position().toPoint())
+        event.accept()
+
+    def _cell_at(self, event: QMouseEvent) -> str | None:
+        """The id of the cell under the mouse, if any."""
+        if self.overlay.field is None:
+            return None
         point = self.mapToScene(event.position().toPoint())
         margin = CLICK_MARGIN_PX / max(self.scale_factor(), 1e-6)
         hit = cell_at(self.overlay.field, point.x(), point.y(), margin=margin)
-        if hit is not None:
-            self.cell_clicked.emit(hit.id)
-        else:
-            self._press = point
-        event.accept()
+        return None if hit is None else hit.id
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._pan_from is not None:
@@ -134,6 +150,11 @@ class StationView(ImageView):
             self._pan_from = None
             self.viewport().setCursor(Qt.CursorShape.CrossCursor)
             event.accept()
+            click, self._right_click = self._right_click, None
+            moved = None if click is None else event.position().toPoint() - click[0]
+            if click is not None and moved is not None and moved.manhattanLength() <= 4:
+                self.setFocus(Qt.FocusReason.MouseFocusReason)
+                self.cell_menu_requested.emit(click[1])
             return
         if self._press is None:
             super().mouseReleaseEvent(event)

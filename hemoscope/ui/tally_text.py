@@ -1,6 +1,8 @@
 """The running differential as text for the panel's table. No Qt here.
 
-One `TallyLine` per class with a count or in the differential: its key, name, count,
+One `TallyLine` per class with a count or in the differential (the finer manual classes
+only when counted), and one per group total (immature granulocytes of every stage): its
+key, name, count,
 percentage with its 95% Clopper-Pearson interval (differential classes) or its value per
 100 WBC (the others: NRBC, smudge, artefact, platelet), its reference range and flag.
 """
@@ -13,6 +15,7 @@ from hemoscope.core import NRBC_ID, ReferenceSet, Tally, Taxonomy, round_half_up
 from hemoscope.core.stats import clopper_pearson
 
 __all__ = [
+    "SUBTOTAL_COLOUR",
     "TallyLine",
     "interval_width",
     "progress_text",
@@ -20,6 +23,10 @@ __all__ = [
     "summary_text",
     "tally_lines",
 ]
+
+
+#: The key cell's colour on a group total's line.
+SUBTOTAL_COLOUR = "#ffffff"
 
 
 @dataclass(frozen=True)
@@ -45,9 +52,11 @@ def _range(low: float, high: float) -> str:
 
 
 def tally_lines(tally: Tally, taxonomy: Taxonomy, reference: ReferenceSet) -> list[TallyLine]:
-    """Differential classes always; the others only when counted."""
+    """Differential classes always, but for the finer manual classes (promyelocyte, plasma
+    cell...); those and the others only when counted. A group's total (immature
+    granulocytes of every stage) follows the group, without a key or colour."""
     lines = []
-    for row in tally.rows:
+    for row, total in tally.listed_with_subtotals():
         cls = taxonomy.get(row.class_id)
         if cls is None or (not row.in_differential and row.count == 0):
             continue
@@ -63,9 +72,9 @@ def tally_lines(tally: Tally, taxonomy: Taxonomy, reference: ReferenceSet) -> li
         lines.append(
             TallyLine(
                 class_id=row.class_id,
-                key=taxonomy.key_for(row.class_id),
-                name=cls.display_name,
-                colour=cls.colour,
+                key="" if total else taxonomy.key_for(row.class_id),
+                name=row.display_name if total else cls.display_name,
+                colour=SUBTOTAL_COLOUR if total else cls.colour,
                 count=str(row.count),
                 percent=percent,
                 ci=ci,

@@ -188,6 +188,38 @@ def test_bad_inputs_get_clear_messages(
     assert not out.exists() or out.stat().st_size > 0
 
 
+def test_evaluate_and_adapt_count_folders_of_ig_stages_as_ig(
+    tmp_path: Path,
+    models: list[str],
+    model_paths: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = tmp_path / "set"
+    for k, name in enumerate(("promyelocyte", "myelocyte", "ig", "neutrophil")):
+        (root / name).mkdir(parents=True)
+        for j in range(2):
+            cv2.imwrite(str(root / name / f"{j}.png"), lab_cell("neutrophil", 10 * k + j))
+    js = tmp_path / "m.json"
+    clf = model_paths[1]
+    assert main(["evaluate", "classifier", "--data", str(root), "--model", str(clf),
+                 "--threads", "1", "--json", str(js)]) == 0  # fmt: skip
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert data["images"] == 8 and data["unmatched_folders"] == []
+    assert data["folders_counted_as"] == {"myelocyte": "ig", "promyelocyte": "ig"}
+    labels = data["confusion"]["classes"]
+    truth = dict(zip(labels, map(sum, data["confusion"]["matrix"]), strict=True))
+    assert truth["ig"] == 6 and truth["neutrophil"] == 2
+
+    stages = tmp_path / "stages"  # adapt: cells of the stages are IG cells
+    for k, name in enumerate(("promyelocyte", "Myelocytes", "MMY")):
+        (stages / name).mkdir(parents=True)
+        for j in range(5):
+            cv2.imwrite(str(stages / name / f"{j}.png"), lab_cell("neutrophil", 100 * k + j))
+    capsys.readouterr()
+    assert adapt(tmp_path, models, "--data", stages, "--out", tmp_path / "p.json") == 1
+    assert "single class (ig)" in capsys.readouterr().err  # 15 cells, all IG
+
+
 def test_a_profile_worse_than_the_shipped_model_is_not_written(
     tmp_path: Path,
     models: list[str],

@@ -170,3 +170,37 @@ def test_percentages_sum_to_100(case: Case) -> None:
     for r in diff:
         assert r.ci is not None and r.percent is not None
         assert r.ci.low * 100 <= r.percent + 1e-9 and r.percent <= r.ci.high * 100 + 1e-9
+
+
+def test_ig_stages_are_separate_rows_and_counted_in_the_ig_total() -> None:
+    case = case_of(
+        field_of(
+            [
+                *many("neutrophil", 6),
+                wbc("ig"),
+                wbc("ig", "myelocyte"),  # the classifier said IG, the technician staged it
+                *many("metamyelocyte", 1),
+                wbc("lymphocyte", "reactive_lymphocyte"),
+            ]
+        ),
+        manual={"promyelocyte": 1},
+    )
+    t = Tally.from_case(case)
+    assert t.denominator == 11
+    assert {c: t.count(c) for c in ("ig", "promyelocyte", "myelocyte", "metamyelocyte")} == {
+        "ig": 1,
+        "promyelocyte": 1,
+        "myelocyte": 1,
+        "metamyelocyte": 1,
+    }
+    total = t.subtotal("ig")
+    assert total is not None and total.count == 4 and total.in_differential
+    assert total.percent == pytest.approx(400 / 11)
+    assert t.row("reactive_lymphocyte").count == 1 and t.subtotal("lymphocyte") is None
+    assert [r.class_id for r in t.subtotals] == ["ig"]
+    listed = [r.class_id for r in t.listed_rows()]
+    assert "myelocyte" in listed and "plasma_cell" not in listed and "band" in listed
+    assert t.five_part().other == 5  # IG of every stage and the reactive lymphocyte
+    order = [(r.class_id, total) for r, total in t.listed_with_subtotals()]
+    after = order.index(("metamyelocyte", False)) + 1
+    assert order[after] == ("ig", True)

@@ -12,6 +12,8 @@ from hemoscope.core import (
 )
 
 T = DEFAULT_TAXONOMY
+#: The finer manual classes, without a key by default.
+FINER = ("promyelocyte", "myelocyte", "metamyelocyte", "reactive_lymphocyte", "plasma_cell")
 
 
 def test_class_ids_and_order() -> None:
@@ -24,6 +26,11 @@ def test_class_ids_and_order() -> None:
         "ig",
         "band",
         "blast",
+        "promyelocyte",
+        "myelocyte",
+        "metamyelocyte",
+        "reactive_lymphocyte",
+        "plasma_cell",
         "erythroblast",
         "smudge",
         "artefact",
@@ -45,9 +52,11 @@ def test_default_keys() -> None:
         "smudge": "0",
         "artefact": "-",
         "platelet": "=",
-    }
+    } | dict.fromkeys(FINER, "")
     assert T.keymap == expected
     for class_id, key in expected.items():
+        if not key:
+            continue
         cls = T.by_key(key)
         assert cls is not None and cls.id == class_id
     assert T.by_key("x") is None
@@ -63,13 +72,14 @@ def test_differential_membership_and_kinds() -> None:
         "ig",
         "band",
         "blast",
+        *FINER,
     )
     for non_diff in ("erythroblast", "smudge", "artefact", "platelet"):
         assert not T[non_diff].in_differential
     assert T["platelet"].kind is CellKind.PLATELET
     assert all(c.kind is CellKind.WBC for c in T if c.id != "platelet")
     assert T[NRBC_ID].id == "erythroblast"
-    assert {c.id for c in T if not c.auto} == {"band", "blast", "smudge", "artefact"}
+    assert {c.id for c in T if not c.auto} == {"band", "blast", "smudge", "artefact", *FINER}
     assert T["band"].counted_as == "neutrophil"
     assert T.group_of("band") == "neutrophil"
     assert T.group_of("lymphocyte") == "lymphocyte"
@@ -103,7 +113,14 @@ def test_colours_distinct_and_far_apart() -> None:
         ("mono", "monocyte"),
         ("baso", "basophil"),
         ("band-neutrophils", "band"),
-        ("Atypical Lymphocyte", "blast"),
+        ("Atypical Lymphocyte", "reactive_lymphocyte"),
+        ("variant_lymphocytes", "reactive_lymphocyte"),
+        ("LYA", "reactive_lymphocyte"),
+        ("myelocytes", "myelocyte"),
+        ("MMZ", "metamyelocyte"),
+        ("PMY", "promyelocyte"),
+        ("Plasma cells", "plasma_cell"),
+        ("myeloblast", "blast"),
         ("platelets", "platelet"),
         ("artifact", "artefact"),
         ("  Monocyte ", "monocyte"),
@@ -132,12 +149,35 @@ def test_with_keys_returns_new_taxonomy() -> None:
     assert swapped.by_key("1") is swapped["lymphocyte"]
 
 
+def test_finer_classes_are_manual_without_keys_and_ig_stages_count_as_ig() -> None:
+    for class_id in FINER:
+        cls = T[class_id]
+        assert not cls.auto and cls.in_differential and not cls.always_listed
+        assert T.key_for(class_id) == ""
+    assert T.members_of("ig") == ("promyelocyte", "myelocyte", "metamyelocyte")
+    assert {T.group_of(c) for c in ("promyelocyte", "myelocyte", "metamyelocyte")} == {"ig"}
+    assert T.members_of("neutrophil") == ("band",)
+    assert T.group_of("reactive_lymphocyte") == "reactive_lymphocyte"
+    assert T.group_of("plasma_cell") == "plasma_cell" and T.group_of("blast") == "blast"
+    assert [c.id for c in T.keyed()] == [c.id for c in T if c.id not in FINER]
+
+
+def test_a_laboratory_chooses_which_classes_have_keys() -> None:
+    t2 = T.with_keys({"myelocyte": "m", "smudge": ""})
+    assert t2.by_key("M") is t2["myelocyte"] and t2.key_for("smudge") == ""
+    assert t2.by_key("0") is None and t2.by_key("") is None
+    assert "smudge" not in {c.id for c in t2.keyed()} and t2["myelocyte"] in t2.keyed()
+    # several classes without a key never clash; a freed key can be given to another
+    t3 = t2.with_keys({"blast": "", "myelocyte": "8", "promyelocyte": "0"})
+    assert t3.by_key("8") is t3["myelocyte"] and t3.by_key("0") is t3["promyelocyte"]
+    assert Taxonomy(T.classes, t3.keymap) == t3
+
+
 @pytest.mark.parametrize(
     "keys",
     [
         {"neutrophil": "2"},  # clashes with lymphocyte
         {"neutrophil": "a", "lymphocyte": "A"},  # clash ignoring case
-        {"neutrophil": ""},
         {"neutrophil": "ab"},
         {"neutrophil": " "},
         {"nonsense": "q"},

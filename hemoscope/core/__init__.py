@@ -34,6 +34,15 @@ from .estimates import (
 from .geometry import Box, boxes_to_array
 from .history import UndoHistory
 from .ids import new_id
+from .red_cells import (
+    RED_CELL_ESTIMATE_LABEL,
+    DiameterHistogram,
+    RedCellSummary,
+    diameter_histogram,
+    field_red_cells,
+    red_cell_summary,
+    um_per_px_from_micrometer,
+)
 from .reference import DEFAULT_REFERENCE, Flag, ReferenceRange, ReferenceSet
 from .review import (
     REASON_DISAGREE,
@@ -71,6 +80,7 @@ __all__ = [
     "REASON_NO_WHITE_CELL",
     "REASON_SEPARATOR",
     "REASON_UNFAMILIAR",
+    "RED_CELL_ESTIMATE_LABEL",
     "REVIEW_REASONS",
     "SCHEMA_VERSION",
     "AddCell",
@@ -90,6 +100,7 @@ __all__ = [
     "Counts",
     "Delete",
     "DeleteField",
+    "DiameterHistogram",
     "Field",
     "FivePart",
     "Flag",
@@ -97,6 +108,7 @@ __all__ = [
     "Interval",
     "ManualIncrement",
     "ModelStamp",
+    "RedCellSummary",
     "ReferenceRange",
     "ReferenceSet",
     "Relabel",
@@ -114,7 +126,9 @@ __all__ = [
     "clopper_pearson",
     "corrected_wbc_count",
     "count_flags",
+    "diameter_histogram",
     "effective_kind",
+    "field_red_cells",
     "five_part",
     "inverse_regularized_beta",
     "join_reasons",
@@ -124,11 +138,13 @@ __all__ = [
     "platelets_per_field",
     "reason_description",
     "reason_label",
+    "red_cell_summary",
     "regularized_beta",
     "reported_class",
     "round_half_up",
     "smear_estimates",
     "split_reasons",
+    "um_per_px_from_micrometer",
     "wbc_estimate",
     "wbc_per_field",
 ]

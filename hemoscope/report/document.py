@@ -33,7 +33,9 @@ from .chart import differential_chart
 from .content import ReportContent
 from .crops import CropFunction, FieldImages
 from .html import report_html
+from .html_red_cells import report_red_cells
 from .html_util import thumbnail_name
+from .red_cell_chart import RED_CELL_CHART, red_cell_chart
 from .settings import PageSize, ReportSettings
 from .signoff import SignOff
 from .thumbnails import ClassThumbnails, class_thumbnails
@@ -130,6 +132,10 @@ class ReportDocument:
                 content.differential_rows, settings.taxonomy, settings.reference
             )
             self._add("chart.png", chart)
+        red_cells = report_red_cells(content.case, settings).histogram()
+        has_red_chart = settings.chart and bool(red_cells.counts)
+        if has_red_chart:
+            self._add(RED_CELL_CHART, red_cell_chart(red_cells))
         groups: list[ClassThumbnails] = []
         if settings.thumbnails and images is not None:
             groups = class_thumbnails(
@@ -147,17 +153,19 @@ class ReportDocument:
         self._sign_off = sign_off
         self._has_logo = has_logo
         self._groups = groups
-        self._chart_possible = has_chart
+        self._charts_possible = (has_chart, has_red_chart)
         self._fitted: tuple[float, float] | None = None
-        self.html = self._set_html(has_chart, groups)
+        self.html = self._set_html((has_chart, has_red_chart), groups)
 
-    def _set_html(self, chart: bool, groups: list[ClassThumbnails]) -> str:
+    def _set_html(self, charts: tuple[bool, bool], groups: list[ClassThumbnails]) -> str:
+        """``charts``: with the differential's chart, with the red-cell histogram."""
         html = report_html(
             self.content,
             self.settings,
             sign_off=self._sign_off,
             has_logo=self._has_logo,
-            has_chart=chart,
+            has_chart=charts[0],
+            has_red_chart=charts[1],
             thumbnails=groups,
         )
         self.document.setHtml(html)
@@ -165,18 +173,21 @@ class ReportDocument:
 
     def _fit(self, width: float, height: float) -> None:
         """Lay out for a page size. When the report proper (without the gallery) spills
-        onto a second page, drop the chart (the table holds the same numbers) if that
-        keeps results and signature lines together on one page."""
+        onto a second page, drop the red-cell histogram, then the differential's chart too
+        (the tables and the counts per bin hold the same numbers), if that keeps results
+        and signature lines together on one page."""
         if self._fitted == (width, height):
             return
         self.document.setPageSize(QSizeF(width, height))
-        chart = self._chart_possible
-        if chart:
-            self._set_html(True, [])
-            if self.document.pageCount() > 1:
-                self._set_html(False, [])
-                chart = self.document.pageCount() > 1  # no better without it: keep it
-        self.html = self._set_html(chart, self._groups)
+        chart, red = self._charts_possible
+        charts = (chart, red)
+        if chart or red:
+            for option in ((chart, red), (chart, False), (False, False)):
+                self._set_html(option, [])
+                if self.document.pageCount() == 1:
+                    charts = option
+                    break  # else no better without them: keep them
+        self.html = self._set_html(charts, self._groups)
         self._fitted = (width, height)
 
     @property

@@ -14,6 +14,7 @@ from hemoscope.core import ClassTally, SmearEstimate
 
 from .content import ReportContent
 from .html_gallery import gallery_html
+from .html_red_cells import red_cells_html
 from .html_util import e as _e
 from .html_util import heading as _heading
 from .html_util import title as _title
@@ -236,9 +237,11 @@ def report_html(
     sign_off: SignOff | None = None,
     has_logo: bool = False,
     has_chart: bool = False,
+    has_red_chart: bool = False,
     thumbnails: Sequence[ClassThumbnails] = (),
 ) -> str:
-    """The whole report as HTML."""
+    """The whole report as HTML; ``has_chart``, ``has_red_chart``: with the images
+    ``chart.png`` (the differential) and `RED_CELL_CHART` (red-cell diameters)."""
     chart = '<p align=center><img src="chart.png" width="520"></p>' if has_chart else ""
     comments = (
         f"{_heading('Comments')}<p>{_e(c.case.info.comments).replace(chr(10), '<br>')}</p>"
@@ -249,6 +252,7 @@ def report_html(
     return (
         f"<html><head><style>{_STYLE}</style></head><body>"
         f"{_header(c, s, has_logo)}{_banner(c)}{_differential(c, s)}{chart}{_others(c)}"
-        f"{_estimates(c)}{_review(c)}{comments}{_signatures(c, sign_off)}{method}"
+        f"{_estimates(c)}{red_cells_html(c.case, s, chart=has_red_chart)}{_review(c)}"
+        f"{comments}{_signatures(c, sign_off)}{method}"
         f"{gallery_html(thumbnails, c.case.info.sample_id) if thumbnails else ''}</body></html>"
     )

@@ -14,6 +14,7 @@ from hemoscope.core import (
     DEFAULT_TAXONOMY,
     Case,
     ModelStamp,
+    RedCellSummary,
     ReferenceSet,
     Taxonomy,
 )
@@ -57,7 +58,10 @@ class ReportSettings:
 
     ``wbc_factor`` (WBC /µL per WBC per field) has no default: without it the report
     gives no WBC estimate. ``thumbnails`` adds a page of cell images per class (needs
-    field images); ``chart`` a bar chart of the differential.
+    field images); ``chart`` a bar chart of the differential. ``um_per_px``: the camera's
+    scale (stage micrometer), None when not calibrated: red-cell diameters in px only.
+    ``red_cells``: red-cell figures computed elsewhere, for a case whose fields no longer
+    hold their red cells (``hemoscope analyze`` drops them as it goes); None: from the case.
     """
 
     lab: LabInfo = field(default_factory=LabInfo)
@@ -71,6 +75,8 @@ class ReportSettings:
     chart: bool = True
     thumbnails: bool = False
     thumbnails_per_class: int = 18
+    um_per_px: float | None = None
+    red_cells: RedCellSummary | None = None
 
 
 def with_case_models(settings: ReportSettings, case: Case) -> ReportSettings:

@@ -190,4 +190,5 @@ def test_chart_gives_way_to_keep_results_and_signatures_on_one_page(tmp_path: Pa
     long = replace(info, comments="\n".join(f"Comment line {i}" for i in range(60)))
     pdf = write_pdf(replace(case, info=long), tmp_path / "long.pdf")
     assert len(PdfReader(pdf).pages) > 1
-    assert len(PdfReader(pdf).pages[0].images) == 1  # spills anyway: the chart stays
+    # spills anyway: the charts stay (the differential's and the red-cell diameters')
+    assert len(PdfReader(pdf).pages[0].images) == 2

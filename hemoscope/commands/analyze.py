@@ -81,6 +81,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "wide field (many more cells than 6-8 across), whose frames are then analysed in "
         "tiles at the detector's scale (default: the detector decides)",
     )
+    p.add_argument(
+        "--um-per-pixel",
+        metavar="UM",
+        help="the camera's scale in µm per image pixel (from a stage micrometer): red-cell "
+        "diameters are then given in µm too (default: pixels only)",
+    )
     p.add_argument("--detector", type=Path, metavar="FILE", help="detector ONNX file")
     p.add_argument("--classifier", type=Path, metavar="FILE", help="classifier ONNX file")
     p.add_argument(
@@ -144,6 +150,7 @@ def analyze(args: argparse.Namespace) -> int:
             wbc_factor=_number("--wbc-factor", args.wbc_factor),
             max_pixels=int(1e6 * (_number("--max-megapixels", args.max_megapixels) or 0)),
             rbc_diameter=_number("--rbc-diameter", args.rbc_diameter),
+            um_per_px=_number("--um-per-pixel", args.um_per_pixel),
             detector=args.detector,
             classifier=args.classifier,
             profile=args.lab,

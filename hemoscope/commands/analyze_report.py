@@ -11,11 +11,13 @@ from typing import Any
 
 from hemoscope.core import (
     DEFAULT_TAXONOMY,
+    RED_CELL_ESTIMATE_LABEL,
     Case,
     Cell,
     CellKind,
     Field,
     FlagCounts,
+    RedCellSummary,
     SmearEstimate,
     Tally,
     Taxonomy,
@@ -34,6 +36,8 @@ __all__ = [
     "estimates_json",
     "field_counts",
     "flags_json",
+    "red_cells_json",
+    "red_cells_line",
     "summary_rows",
     "table",
 ]
@@ -138,6 +142,55 @@ def estimates_json(
     }
 
 
+def _r(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def red_cells_json(red: RedCellSummary) -> dict[str, Any]:
+    """The red-cell figures: red cells per field, the whole cells' diameters (median,
+    interquartile range, histogram; in µm too when ``um_per_px`` is given) and the
+    red-cell estimate, marked ``"is_estimate": true``."""
+    hist = red.histogram()
+    iqr_px, iqr_um = red.iqr_px, red.iqr_um
+    return {
+        "per_field": list(red.per_field),
+        "total": red.total,
+        "measured": red.n_measured,
+        "um_per_px": red.um_per_px,
+        "diameter_px": {
+            "median": _r(red.median_px),
+            "iqr": None if iqr_px is None else [_r(iqr_px[0]), _r(iqr_px[1])],
+        },
+        "diameter_um": None
+        if red.um_per_px is None
+        else {
+            "median": _r(red.median_um),
+            "iqr": None if iqr_um is None else [_r(iqr_um[0]), _r(iqr_um[1])],
+        },
+        "histogram": {"unit": hist.unit, "edges": list(hist.edges), "counts": list(hist.counts)},
+        "estimate": {
+            "is_estimate": True,
+            "note": RED_CELL_ESTIMATE_LABEL,
+            "mean_per_field": _r(red.mean_per_field, 4),
+            "per_1000_um2": _r(red.per_1000_um2, 4),
+        },
+    }
+
+
+def red_cells_line(red: dict[str, Any]) -> str:
+    """The red cells for the table on stdout."""
+    est, px, um = red["estimate"], red["diameter_px"], red["diameter_um"]
+    if est["mean_per_field"] is None:
+        return "red cells: no fields"
+    text = f"red cells: ~{est['mean_per_field']:.1f} per field (estimate)"
+    if px["median"] is not None:
+        size = f"{px['median']:.1f} px"
+        if um is not None and um["median"] is not None:
+            size = f"{um['median']:.2f} µm ({size})"
+        text += f"; median diameter {size} of {red['measured']} whole cells"
+    return text
+
+
 def summary_rows(tally: Tally) -> list[dict[str, object]]:
     """One row per class for ``--summary``."""
     rows: list[dict[str, object]] = []
@@ -164,9 +217,11 @@ def table(
     n_ok: int,
     n_failed: int,
     flags: FlagCounts | None = None,
+    red_cells: dict[str, Any] | None = None,
 ) -> str:
     """The differential as a text table, with the estimates, for stdout; with ``flags``,
-    the cells flagged for review by reason."""
+    the cells flagged for review by reason; with ``red_cells`` (`red_cells_json`), the
+    red cells per field and their median diameter."""
     failed = f", {n_failed} failed" if n_failed else ""
     reached = "reached" if tally.target_reached else f"not reached, {tally.remaining} to go"
     lines = [
@@ -197,6 +252,8 @@ def table(
     nrbc = estimates.get("nrbc_per_100_wbc")
     if nrbc is not None:
         lines.append(f"  {'NRBC':<10} {nrbc:.1f} per 100 WBC")
+    if red_cells is not None:
+        lines.append("  " + red_cells_line(red_cells))
     return "\n".join(lines) + "\n"
 
 

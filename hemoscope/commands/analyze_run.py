@@ -3,8 +3,9 @@
 One image at a time is held in memory; each is converted to RGB in place (no second
 copy), analysed, written to the streamed outputs and dropped. What stays is what the
 case-level maths needs: each field with its white cells and platelets (its red cells,
-most of its cells, are written out and dropped), as the fields of one `Case`, from which
-the core computes the differential and the smear estimates.
+most of its cells, are written out and dropped, keeping their number and the diameters
+of the whole ones: `RedCells`), as the fields of one `Case`, from which the core
+computes the differential, the smear estimates and the red-cell figures.
 """
 
 from __future__ import annotations
@@ -35,12 +36,22 @@ from hemoscope.commands.analyze_report import (
     estimates_json,
     field_counts,
     flags_json,
+    red_cells_json,
     summary_rows,
     table,
 )
 from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, error, model_info
 from hemoscope.commands.progress import Progress
-from hemoscope.core import Case, CaseInfo, CellKind, Field, Tally
+from hemoscope.core import (
+    Case,
+    CaseInfo,
+    CellKind,
+    Field,
+    RedCellSummary,
+    Tally,
+    Taxonomy,
+    field_red_cells,
+)
 from hemoscope.vision.model_card import ModelError
 from hemoscope.vision.pipeline import Pipeline
 
@@ -61,6 +72,7 @@ class Options:
     wbc_factor: float | None = None
     max_pixels: int = 40_000_000
     rbc_diameter: float | None = None
+    um_per_px: float | None = None  # the camera's scale (stage micrometer); None: not known
     detector: Path | None = None
     classifier: Path | None = None
     profile: Path | None = None  # laboratory profile (`vision.lab_profile`)
@@ -123,6 +135,26 @@ def analyze_file(pipeline: Pipeline, path: Path, max_pixels: int) -> tuple[Field
     except Exception as exc:  # one bad frame must not end the batch
         log.debug("analysis of %s failed", path, exc_info=True)
         return None, f"analysis failed: {exc}"
+
+
+@dataclass
+class RedCells:
+    """What the red-cell figures need of each field analysed, kept as the fields go by."""
+
+    per_field: list[int] = field(default_factory=list)
+    diameters: list[float] = field(default_factory=list)
+    imaged_px: float = 0.0
+
+    def add(self, fld: Field, taxonomy: Taxonomy) -> None:
+        n, d = field_red_cells(fld, taxonomy)
+        self.per_field.append(n)
+        self.diameters.extend(float(x) for x in d)
+        self.imaged_px += float(fld.width) * float(fld.height)
+
+    def summary(self, um_per_px: float | None) -> RedCellSummary:
+        return RedCellSummary(
+            tuple(self.per_field), tuple(self.diameters), self.imaged_px, um_per_px or None
+        )
 
 
 def without_red_cells(fld: Field) -> Field:
@@ -209,8 +241,9 @@ def run(options: Options, pipeline: Pipeline | None = None) -> int:
         error(str(exc))
         return EXIT_FAILED
     try:
-        fields, n_failed = _process(pipeline, files, options, outputs)
-        report_ok = _finish(pipeline, fields, n_failed, options, outputs)
+        red = RedCells()
+        fields, n_failed = _process(pipeline, files, options, outputs, red)
+        report_ok = _finish(pipeline, fields, n_failed, options, outputs, red)
     except BaseException:
         for out in outputs.values():
             out.abort()
@@ -223,6 +256,7 @@ def _process(
     files: list[tuple[Path, str]],
     options: Options,
     outputs: dict[str, OutputFile],
+    red: RedCells,
 ) -> tuple[list[Field], int]:
     fields: list[Field] = []
     n_failed = 0
@@ -240,6 +274,7 @@ def _process(
             progress.message(f"hemoscope: {printable_path(path)}: {reason}")
         image = image_json(path, fld, reason)
         if fld is not None:
+            red.add(fld, pipeline.taxonomy)
             fields.append(without_red_cells(fld))
         if isinstance(json_out, JsonStream):
             json_out.add_image(image)
@@ -256,6 +291,7 @@ def _finish(
     n_failed: int,
     options: Options,
     outputs: dict[str, OutputFile],
+    red: RedCells,
 ) -> bool:
     """Write the case-level outputs; False when the PDF report could not be written."""
     case = Case(CaseInfo(sample_id="analyze"), tuple(fields))
@@ -267,6 +303,8 @@ def _finish(
         wbc_factor=options.wbc_factor,
         taxonomy=pipeline.taxonomy,
     )
+    red_cells = red.summary(options.um_per_px)
+    red_json = red_cells_json(red_cells)
     flags = case_flags(case)
     cards = pipeline.model_cards()
     tail = {
@@ -274,6 +312,7 @@ def _finish(
         "differential": differential_json(tally),
         "flagged": flags_json(flags),
         "estimates": estimates,
+        "red_cells": red_json,
         "models": {name: model_info(card) for name, card in cards.items()},
         "review_threshold": pipeline.review_threshold,
     }
@@ -288,11 +327,11 @@ def _finish(
     if not fields:
         error(f"none of the {n_failed} files could be analysed")
         return True
-    write_stdout(table(tally, estimates, len(fields), n_failed, flags))
-    return options.pdf is None or _write_pdf(case, pipeline, options)
+    write_stdout(table(tally, estimates, len(fields), n_failed, flags, red_json))
+    return options.pdf is None or _write_pdf(case, pipeline, options, red_cells)
 
 
-def _write_pdf(case: Case, pipeline: Pipeline, options: Options) -> bool:
+def _write_pdf(case: Case, pipeline: Pipeline, options: Options, red: RedCellSummary) -> bool:
     """The same differential report the station prints, written headless."""
     from hemoscope.report import ExportError, ReportSettings, SoftwareInfo, write_pdf
 
@@ -304,6 +343,8 @@ def _write_pdf(case: Case, pipeline: Pipeline, options: Options) -> bool:
         target=options.target,
         platelet_factor=options.platelet_factor,
         wbc_factor=options.wbc_factor,
+        um_per_px=options.um_per_px,
+        red_cells=red,  # the case's fields no longer hold their red cells
     )
     try:
         write_pdf(case, options.pdf, settings)

@@ -64,6 +64,18 @@ def _check_flagged(flagged: dict[str, Any], cells: list[dict[str, Any]]) -> None
     assert flagged["by_reason"] == dict(reasons)
 
 
+def _check_red_cells(red: dict[str, Any], ok: list[dict[str, Any]]) -> None:
+    """Red cells per field are the red cells listed per image; each whole one measured."""
+    assert red["per_field"] == [sum(c["kind"] == "rbc" for c in i["cells"]) for i in ok]
+    assert red["total"] == sum(red["per_field"]) >= red["measured"]
+    assert sum(red["histogram"]["counts"]) == red["measured"]
+    est = red["estimate"]
+    assert est["is_estimate"] is True and "estimate" in est["note"].lower()
+    if ok:
+        assert math.isclose(est["mean_per_field"], red["total"] / len(ok), abs_tol=1e-4)
+    assert (red["diameter_um"] is None) == (red["um_per_px"] is None)
+
+
 def check_document(doc: dict[str, Any], review_threshold: float | None = None) -> None:
     """Assert that ``doc`` follows the documented schema and is self-consistent."""
     assert doc["version"] == 1
@@ -111,4 +123,5 @@ def check_document(doc: dict[str, Any], review_threshold: float | None = None) -
                 assert c["review"] and (low or not said_low)
             else:
                 assert c["review"] == low
+    _check_red_cells(doc["red_cells"], ok)
     assert set(doc["models"]) == {"detector", "classifier"}

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from hemoscope.core import DEFAULT_REFERENCE, DEFAULT_TAXONOMY, ReferenceSet, Tally, Taxonomy
 from hemoscope.ui.deferred import Deferred
 from hemoscope.ui.differential_chart import DifferentialChart
+from hemoscope.ui.red_cell_histogram import RedCellHistogram
 from hemoscope.ui.settings_model import MAX_TARGET, TARGET_CHOICES
 from hemoscope.ui.tally_text import TallyLine, progress_text, summary_text, tally_lines
 
@@ -107,6 +108,7 @@ class DifferentialPanel(QWidget):
         self.summary.setObjectName("tallySummary")
         self.summary.setWordWrap(True)
         self.chart = DifferentialChart(self)
+        self.red_cells = RedCellHistogram(self)  # shown by the window (needs the case)
 
         form = QFormLayout()
         form.addRow("Sample", self.sample_id)
@@ -121,6 +123,7 @@ class DifferentialPanel(QWidget):
         layout.addWidget(self.table)
         layout.addWidget(self.summary)
         layout.addWidget(self.chart, 1)
+        layout.addWidget(self.red_cells)
         self.tally: Tally | None = None
         self._chart = Deferred(self._draw_chart, widget=self.chart)
 

@@ -373,6 +373,9 @@ class MainWindow(QMainWindow):
     def _show_tally(self, tally: Tally) -> None:
         self.differential.show_tally(tally)
         self.manual.show_counts(self.workspace.case, tally)
+        self.differential.red_cells.show_case(
+            self.workspace.case, self.settings.um_per_px, self.workspace.taxonomy
+        )
 
     def _target_reached(self, tally: Tally) -> None:
         self.differential.show_target_reached(tally)

@@ -71,6 +71,7 @@ def report_settings(
         wbc_factor=station.wbc_factor or None,
         page_size="Letter" if station.page_size == "Letter" else "A4",
         thumbnails=station.report_thumbnails,
+        um_per_px=station.um_per_px or None,
     )
 
 

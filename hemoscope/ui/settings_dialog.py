@@ -40,6 +40,7 @@ from hemoscope.core import (
     TaxonomyError,
 )
 from hemoscope.ui.adapt_model import ModelsContext
+from hemoscope.ui.settings_calibration import CalibrationField
 from hemoscope.ui.settings_model import MAX_TARGET, StationSettings
 from hemoscope.ui.settings_models_page import ModelsSettingsPage
 from hemoscope.ui.settings_report_page import ReportSettingsPage
@@ -178,6 +179,8 @@ class SettingsDialog(QDialog):
                 "application is next started."
             ),
         )
+        self.calibration = CalibrationField(settings.um_per_px)
+        cam_form.addRow("Scale", self.calibration)
         self.tabs.addTab(cam_page, "Camera")
 
         # Report
@@ -231,6 +234,7 @@ class SettingsDialog(QDialog):
                 inference_threads=self.threads.value(),
                 **self.report.values(),
                 lab_profile=self.models.lab_profile,
+                um_per_px=self.calibration.value(),
             )
             if problem := self.report.problem():
                 raise ValueError(problem)

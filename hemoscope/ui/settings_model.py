@@ -52,6 +52,7 @@ class StationSettings:
     platelet_factor: float = DEFAULT_PLATELET_FACTOR  # platelets /µL per platelet per field
     wbc_factor: float = 0.0  # WBC /µL per WBC per field; 0: no WBC estimate
     lab_profile: str = ""  # laboratory profile file (`vision.lab_profile`); "": shipped model
+    um_per_px: float = 0.0  # camera scale, µm per image pixel (stage micrometer); 0: not known
 
     def __post_init__(self) -> None:
         if isinstance(self.target, bool) or not 1 <= int(self.target) <= MAX_TARGET:
@@ -65,6 +66,8 @@ class StationSettings:
             raise ValueError("the platelet factor must be positive")
         if not self.wbc_factor >= 0:
             raise ValueError("the WBC factor cannot be negative")
+        if not 0 <= self.um_per_px <= 100:
+            raise ValueError("µm per pixel must be 0 (not calibrated) to 100")
         self.taxonomy()  # raises TaxonomyError for a bad keymap
 
     def camera_resolution(self) -> tuple[int, int] | None:
@@ -108,6 +111,7 @@ class StationSettings:
             "platelet_factor": float(self.platelet_factor),
             "wbc_factor": float(self.wbc_factor),
             "lab_profile": self.lab_profile,
+            "um_per_px": float(self.um_per_px),
         }
 
     @classmethod
@@ -139,6 +143,7 @@ class StationSettings:
         take("report_thumbnails", _bool)
         take("platelet_factor", _float)
         take("wbc_factor", _float)
+        take("um_per_px", _float)
         settings = default
         for name, value in values.items():  # one at a time: a bad one alone is dropped
             try:

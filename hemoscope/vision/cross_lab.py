@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -157,6 +157,20 @@ def labelled_samples(root: Path, classes: Sequence[str]) -> list[Sample]:
     ]
 
 
+def _readable(
+    samples: Sequence[Sample], result: SetResult
+) -> Iterator[tuple[int, Sample, npt.NDArray[np.uint8]]]:
+    """Each sample's index, itself and its RGB image; the unreadable ones are noted in
+    ``result`` and skipped."""
+    for i, s in enumerate(samples):
+        try:
+            rgb = load_rgb(s.path)
+        except (OSError, ValueError) as exc:
+            result.unreadable.append(f"{s.path}: {exc}")
+            continue
+        yield i, s, rgb
+
+
 def measure_cells(
     name: str,
     samples: Sequence[Sample],
@@ -189,12 +203,7 @@ def measure_cells(
             )
         batch.clear()
 
-    for i, s in enumerate(samples):
-        try:
-            rgb = load_rgb(s.path)
-        except (OSError, ValueError) as exc:
-            result.unreadable.append(f"{s.path}: {exc}")
-            continue
+    for i, s, rgb in _readable(samples, result):
         crop, framing = frame_single_cell(
             rgb, classifier.input_size, classifier.crop_scale, finder, "rgb"
         )
@@ -218,12 +227,7 @@ def measure_fields(
     classes = tuple(pipeline.classifier.classes)
     ids = list(pipeline.taxonomy_ids)
     result = SetResult(name, "fields", classes)
-    for i, s in enumerate(samples):
-        try:
-            rgb = load_rgb(s.path)
-        except (OSError, ValueError) as exc:
-            result.unreadable.append(f"{s.path}: {exc}")
-            continue
+    for i, s, rgb in _readable(samples, result):
         fld = pipeline.analyze(rgb, "rgb", source=s.path.name)
         h, w = rgb.shape[:2]
         white = [c for c in fld.cells if c.kind is CellKind.WBC and c.auto_class is not None]

@@ -73,6 +73,7 @@ def _tiny_lab(root: Path) -> tuple[Path, Path]:
             cv2.imwrite(str(fields / cls / f"{j}.jpg"), img)
             cv2.imwrite(str(cells / cls / f"{j}.bmp"), img[150:330, 230:410])
     (cells / "unknown-class").mkdir()
+    (fields / "Neutrophil" / "damaged.jpg").write_bytes(b"\xff\xd8 not a picture")
     return fields, cells
 
 
@@ -99,6 +100,7 @@ def test_benchmark_script_on_a_tiny_generated_lab(
     assert rc == 0
     table = json.loads(out.read_text())
     assert [t["name"] for t in table] == ["tiny-fields", "tiny-cells"]
+    assert len(table[0]["unreadable"]) == 1 and "damaged.jpg" in table[0]["unreadable"][0]
     for t in table:
         assert t["cells"] == 6
         cm = np.array(t["confusion"]["matrix"])

@@ -54,10 +54,10 @@ def main() -> int:
     from hemoscope.capture.simulator import SimulatedMicroscope
     from hemoscope.store import CaseStore
     from hemoscope.ui.app import create_application, inference_threads
-    from hemoscope.ui.capture_sources import BestSourceOpener
-    from hemoscope.ui.case_backend import StoreBackend
+    from hemoscope.ui.case.case_backend import StoreBackend
+    from hemoscope.ui.live.capture_sources import BestSourceOpener
     from hemoscope.ui.main_window import MainWindow
-    from hemoscope.ui.settings_store import SettingsStore
+    from hemoscope.ui.settings.settings_store import SettingsStore
 
     app = create_application()
     tmp = Path(tempfile.mkdtemp(prefix="bench-gui-"))

@@ -2,7 +2,7 @@
 
 Each call is one user action, saved in one transaction with its audit records before it
 returns; undo and redo are saved the same way. (The station writes through the same
-store from `hemoscope.ui.case_backend`, with Qt's undo stack.) A step that cannot be
+store from `hemoscope.ui.case.case_backend`, with Qt's undo stack.) A step that cannot be
 saved raises and leaves the session (case and undo stacks) exactly as it was.
 """
 

@@ -20,16 +20,16 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from hemoscope import __version__
 from hemoscope.store import StoreCorruptError, StoreError, database_path
-from hemoscope.ui.capture_sources import BestSourceOpener, CaptureCatalog
-from hemoscope.ui.case_backend import CaseBackend, StoreBackend
-from hemoscope.ui.errors import log_failures
-from hemoscope.ui.inference import Analyzer
+from hemoscope.ui.case.case_backend import CaseBackend, StoreBackend
+from hemoscope.ui.case.memory_backend import MemoryBackend, login_name
+from hemoscope.ui.case.store_recovery import Choice, recover
+from hemoscope.ui.live.capture_sources import BestSourceOpener, CaptureCatalog
+from hemoscope.ui.live.inference import Analyzer
 from hemoscope.ui.main_window import MainWindow
-from hemoscope.ui.memory_backend import MemoryBackend, login_name
-from hemoscope.ui.resources import app_icon, style_sheet
-from hemoscope.ui.settings_store import SettingsStore
+from hemoscope.ui.settings.settings_store import SettingsStore
+from hemoscope.ui.shared.errors import log_failures
+from hemoscope.ui.shared.resources import app_icon, style_sheet
 from hemoscope.ui.smoke import EXIT_TIMED_OUT, SmokeTest
-from hemoscope.ui.store_recovery import Choice, recover
 
 __all__ = ["create_application", "inference_threads", "load_pipeline", "open_case_store", "run"]
 

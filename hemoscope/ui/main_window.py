@@ -37,38 +37,38 @@ from PySide6.QtWidgets import (
 
 from hemoscope.capture.source import FrameSource
 from hemoscope.core import Box, Tally
-from hemoscope.ui.about import show_about
 from hemoscope.ui.actions import ClassKeys, WindowActions, build_menus
-from hemoscope.ui.banner import Banner
-from hemoscope.ui.capture_sources import BestSourceOpener, source_key
-from hemoscope.ui.case_actions import CaseActions
-from hemoscope.ui.case_backend import CaseBackend
-from hemoscope.ui.case_controller import CaseController
-from hemoscope.ui.class_menu import ask_class_with_menu
-from hemoscope.ui.differential_panel import DifferentialPanel
-from hemoscope.ui.errors import ErrorReporter, MessageBoxErrorReporter
-from hemoscope.ui.files import FilesSource
-from hemoscope.ui.gallery import CellGallery
-from hemoscope.ui.image_loader import ImageLoader
-from hemoscope.ui.image_session import ImageSession
-from hemoscope.ui.image_strip import ImageStrip
-from hemoscope.ui.inference import Analyzer, InferenceWorker
-from hemoscope.ui.legend import KeyLegend
-from hemoscope.ui.live import LiveController
-from hemoscope.ui.manual_count import ManualCountPanel
-from hemoscope.ui.open_dialogs import OpenDialogs, local_paths
-from hemoscope.ui.report_actions import AskFolder, AskSave, ReportActions
-from hemoscope.ui.review import AskClass, ReviewController
-from hemoscope.ui.settings_model import StationSettings
-from hemoscope.ui.settings_store import SettingsStore
-from hemoscope.ui.source_menu import SourceCatalog, SourceMenu
-from hemoscope.ui.station_status import StationStatus
+from hemoscope.ui.case.case_actions import CaseActions
+from hemoscope.ui.case.case_backend import CaseBackend
+from hemoscope.ui.case.case_controller import CaseController
+from hemoscope.ui.case.workspace import CaseWorkspace
+from hemoscope.ui.differential.differential_panel import DifferentialPanel
+from hemoscope.ui.images.files import FilesSource
+from hemoscope.ui.images.image_loader import ImageLoader
+from hemoscope.ui.images.image_session import ImageSession
+from hemoscope.ui.images.image_strip import ImageStrip
+from hemoscope.ui.images.open_dialogs import OpenDialogs, local_paths
+from hemoscope.ui.live.capture_sources import BestSourceOpener, source_key
+from hemoscope.ui.live.inference import Analyzer, InferenceWorker
+from hemoscope.ui.live.live import LiveController
+from hemoscope.ui.live.source_menu import SourceCatalog, SourceMenu
+from hemoscope.ui.live.station_status import StationStatus
+from hemoscope.ui.report.report_actions import AskFolder, AskSave, ReportActions
+from hemoscope.ui.review.class_menu import ask_class_with_menu
+from hemoscope.ui.review.gallery import CellGallery
+from hemoscope.ui.review.manual_count import ManualCountPanel
+from hemoscope.ui.review.review import AskClass, ReviewController
+from hemoscope.ui.settings.settings_model import StationSettings
+from hemoscope.ui.settings.settings_store import SettingsStore
+from hemoscope.ui.shared.about import show_about
+from hemoscope.ui.shared.banner import Banner
+from hemoscope.ui.shared.errors import ErrorReporter, MessageBoxErrorReporter
+from hemoscope.ui.shared.legend import KeyLegend
+from hemoscope.ui.shared.status import StationStatusBar
 from hemoscope.ui.station_view import StationView
-from hemoscope.ui.status import StationStatusBar
-from hemoscope.ui.workspace import CaseWorkspace
 
 if TYPE_CHECKING:
-    from hemoscope.ui.adapt_model import ModelsContext
+    from hemoscope.ui.settings.adapt_model import ModelsContext
 
 __all__ = ["MainWindow"]
 
@@ -434,7 +434,7 @@ class MainWindow(QMainWindow):
 
     # -- settings ------------------------------------------------------------------------
     def open_settings(self) -> None:
-        from hemoscope.ui.settings_dialog import SettingsDialog
+        from hemoscope.ui.settings.settings_dialog import SettingsDialog
 
         cameras = {
             int(c.key.split(":", 1)[1]): c.label
@@ -469,7 +469,7 @@ class MainWindow(QMainWindow):
     def models_context(self) -> ModelsContext:
         """What Settings ▸ Models needs: the models in use, the case database, where
         profiles are kept and the shipped models to adapt (`adapt_model`)."""
-        from hemoscope.ui.adapt_model import models_context
+        from hemoscope.ui.settings.adapt_model import models_context
 
         db = getattr(self.workspace.backend, "path", None)
         threads = self.settings.inference_threads or None

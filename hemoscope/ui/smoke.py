@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtWidgets import QWidget
 
-from hemoscope.ui.errors import LoadFailure
+from hemoscope.ui.shared.errors import LoadFailure
 
 __all__ = ["EXIT_LOAD_FAILED", "EXIT_TIMED_OUT", "SmokeTest"]
 

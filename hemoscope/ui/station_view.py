@@ -22,9 +22,9 @@ from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import QGraphicsView, QLabel, QWidget
 
 from hemoscope.core import DEFAULT_TAXONOMY, Box, Field, Taxonomy
-from hemoscope.ui.image_view import ImageView
-from hemoscope.ui.overlay import CellOverlay
-from hemoscope.ui.review_model import cell_at
+from hemoscope.ui.review.review_model import cell_at
+from hemoscope.ui.shared.image_view import ImageView
+from hemoscope.ui.shared.overlay import CellOverlay
 
 __all__ = ["MIN_DRAWN_PX", "StationView", "ViewMode"]
 

@@ -34,8 +34,8 @@ from hemoscope.core import (
     Relabel,
 )
 from hemoscope.core.serialize import case_to_dict
-from hemoscope.ui.case_backend import StoreBackend
-from hemoscope.ui.workspace import CaseWorkspace
+from hemoscope.ui.case.case_backend import StoreBackend
+from hemoscope.ui.case.workspace import CaseWorkspace
 
 CLASSES = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "band")
 

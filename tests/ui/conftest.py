@@ -18,9 +18,9 @@ from station_fixtures import Station, make_station
 from ui_helpers import ReportedErrors
 
 from hemoscope.capture.smear_cache import ENV_CACHE_DIR
+from hemoscope.ui.case.memory_backend import MemoryBackend
 from hemoscope.ui.main_window import MainWindow
-from hemoscope.ui.memory_backend import MemoryBackend
-from hemoscope.ui.settings_store import SettingsStore
+from hemoscope.ui.settings.settings_store import SettingsStore
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from ui_helpers import ReportedErrors
 
 from hemoscope.core import Box, Cell
 from hemoscope.ui.main_window import MainWindow
-from hemoscope.ui.settings_store import SettingsStore
+from hemoscope.ui.settings.settings_store import SettingsStore
 
 TIMEOUT_MS = 10_000
 

@@ -9,10 +9,10 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from hemoscope import __version__
-from hemoscope.ui import resources
-from hemoscope.ui.about import about_html
 from hemoscope.ui.app import create_application, light_palette
-from hemoscope.ui.errors import LoadFailure, summary
+from hemoscope.ui.shared import resources
+from hemoscope.ui.shared.about import about_html
+from hemoscope.ui.shared.errors import LoadFailure, summary
 
 
 def test_resources_found_in_checkout() -> None:

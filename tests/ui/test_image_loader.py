@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from ui_helpers import make_field
 
 from hemoscope.capture.image_files import ImageReadError
-from hemoscope.ui.image_loader import ImageLoader, LoadedImage
+from hemoscope.ui.images.image_loader import ImageLoader, LoadedImage
 
 TIMEOUT_MS = 10_000
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hemoscope.ui.image_session import ImageSession
+from hemoscope.ui.images.image_session import ImageSession
 
 
 def img(height: int = 10, width: int = 20) -> np.ndarray:

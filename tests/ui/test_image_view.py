@@ -8,8 +8,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
-from hemoscope.ui.image_view import MAX_SCALE, MIN_SCALE, ImageView
-from hemoscope.ui.qimage import bgr_to_qimage
+from hemoscope.ui.shared.image_view import MAX_SCALE, MIN_SCALE, ImageView
+from hemoscope.ui.shared.qimage import bgr_to_qimage
 
 
 def rgb(image: QImage, x: int, y: int) -> tuple[int, int, int]:

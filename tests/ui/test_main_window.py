@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 from ui_helpers import ReportedErrors, make_field
 
-from hemoscope.ui.errors import LoadFailure, MessageBoxErrorReporter
-from hemoscope.ui.image_session import ImageSession
+from hemoscope.ui.images.image_session import ImageSession
 from hemoscope.ui.main_window import MainWindow
+from hemoscope.ui.shared.errors import LoadFailure, MessageBoxErrorReporter
 
 TIMEOUT_MS = 10_000
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
-from hemoscope.ui.errors import LoadFailure
+from hemoscope.ui.shared.errors import LoadFailure
 from hemoscope.ui.smoke import EXIT_LOAD_FAILED, EXIT_TIMED_OUT, SmokeTest
 
 

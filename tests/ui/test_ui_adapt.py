@@ -17,12 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "commands"))
 from adapt_db import case_database
 from tiny_models import smear_field, tiny_models
 
-from hemoscope.ui.adapt_dialog import AdaptDialog
-from hemoscope.ui.adapt_model import ModelsContext
-from hemoscope.ui.frames import StampedFrame
-from hemoscope.ui.inference import InferenceWorker
-from hemoscope.ui.settings_dialog import SettingsDialog
-from hemoscope.ui.settings_model import StationSettings
+from hemoscope.ui.live.frames import StampedFrame
+from hemoscope.ui.live.inference import InferenceWorker
+from hemoscope.ui.settings.adapt_dialog import AdaptDialog
+from hemoscope.ui.settings.adapt_model import ModelsContext
+from hemoscope.ui.settings.settings_dialog import SettingsDialog
+from hemoscope.ui.settings.settings_model import StationSettings
 from hemoscope.vision.lab_profile import LabProfile
 
 
@@ -143,7 +143,7 @@ def test_settings_models_page_adapts_and_reverts(
 def test_the_worker_uses_a_profile_from_the_next_frame_on(
     qtbot: QtBot, context: ModelsContext, tmp_path: Path
 ) -> None:
-    from hemoscope.ui.adapt_model import run_adaptation
+    from hemoscope.ui.settings.adapt_model import run_adaptation
 
     outcome = run_adaptation(context.db_path, context.load_pipeline, lambda *a: None)  # type: ignore[arg-type]
     assert outcome.adaptation is not None
@@ -206,9 +206,9 @@ def test_the_window_applies_and_reverts_the_profile_chosen_in_settings(
 ) -> None:
     from dataclasses import replace
 
-    from hemoscope.ui.adapt_model import run_adaptation
     from hemoscope.ui.main_window import MainWindow
-    from hemoscope.ui.settings_store import SettingsStore
+    from hemoscope.ui.settings.adapt_model import run_adaptation
+    from hemoscope.ui.settings.settings_store import SettingsStore
 
     outcome = run_adaptation(context.db_path, context.load_pipeline, lambda *a: None)  # type: ignore[arg-type]
     assert outcome.adaptation is not None

@@ -6,9 +6,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from hemoscope.capture.camera import CameraSource
-from hemoscope.ui.capture_sources import CaptureCatalog
-from hemoscope.ui.settings_dialog import SettingsDialog
-from hemoscope.ui.settings_model import StationSettings
+from hemoscope.ui.live.capture_sources import CaptureCatalog
+from hemoscope.ui.settings.settings_dialog import SettingsDialog
+from hemoscope.ui.settings.settings_model import StationSettings
 
 
 def test_camera_size_round_trip_and_bad_values() -> None:

@@ -20,12 +20,12 @@ from ui_helpers import ReportedErrors
 
 from hemoscope.core import CaseInfo
 from hemoscope.store import CaseStore
-from hemoscope.ui.case_backend import StoreBackend
-from hemoscope.ui.case_dialog import CaseInfoDialog
-from hemoscope.ui.case_list import CaseListDialog
+from hemoscope.ui.case.case_backend import StoreBackend
+from hemoscope.ui.case.case_dialog import CaseInfoDialog
+from hemoscope.ui.case.case_list import CaseListDialog
+from hemoscope.ui.case.signoff_dialog import SignOffDialog
 from hemoscope.ui.main_window import MainWindow
-from hemoscope.ui.settings_store import SettingsStore
-from hemoscope.ui.signoff_dialog import SignOffDialog
+from hemoscope.ui.settings.settings_store import SettingsStore
 
 
 def pdf_text(path: Path) -> str:

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtGui import QColor
 
 from hemoscope.core import DEFAULT_REFERENCE, DEFAULT_TAXONOMY, Case, CaseInfo, Tally
-from hemoscope.ui.differential_chart import DifferentialChart, tick_step
+from hemoscope.ui.differential.differential_chart import DifferentialChart, tick_step
 
 
 def tally(**manual: int) -> Tally:

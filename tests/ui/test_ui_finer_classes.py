@@ -11,10 +11,10 @@ from PySide6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 from station_fixtures import TIMEOUT_MS, Station, capture, view_point
 
-from hemoscope.ui.class_menu import ClassMenu
-from hemoscope.ui.settings_dialog import SettingsDialog
-from hemoscope.ui.settings_model import StationSettings
-from hemoscope.ui.settings_store import SettingsStore
+from hemoscope.ui.review.class_menu import ClassMenu
+from hemoscope.ui.settings.settings_dialog import SettingsDialog
+from hemoscope.ui.settings.settings_model import StationSettings
+from hemoscope.ui.settings.settings_store import SettingsStore
 
 FINER = ("promyelocyte", "myelocyte", "metamyelocyte", "reactive_lymphocyte", "plasma_cell")
 

@@ -13,9 +13,9 @@ from station_fixtures import TIMEOUT_MS, Station, capture, make_station
 from ui_helpers import ReportedErrors
 
 from hemoscope.store import CaseStore
-from hemoscope.ui.case_backend import StoreBackend
-from hemoscope.ui.gallery import ROLE_KEY
-from hemoscope.ui.settings_store import SettingsStore
+from hemoscope.ui.case.case_backend import StoreBackend
+from hemoscope.ui.review.gallery import ROLE_KEY
+from hemoscope.ui.settings.settings_store import SettingsStore
 
 
 def test_drag_a_thumbnail_to_another_class(qtbot: QtBot, station: Station) -> None:

@@ -13,11 +13,11 @@ from station_fixtures import TIMEOUT_MS, Station, capture
 from ui_fakes import FakePipeline, smear
 
 from hemoscope.core import ReferenceRange
-from hemoscope.ui.frames import LatestFrame
-from hemoscope.ui.inference import InferenceResult, InferenceWorker
-from hemoscope.ui.settings_dialog import SettingsDialog
-from hemoscope.ui.settings_model import StationSettings
-from hemoscope.ui.settings_store import SettingsStore
+from hemoscope.ui.live.frames import LatestFrame
+from hemoscope.ui.live.inference import InferenceResult, InferenceWorker
+from hemoscope.ui.settings.settings_dialog import SettingsDialog
+from hemoscope.ui.settings.settings_model import StationSettings
+from hemoscope.ui.settings.settings_store import SettingsStore
 
 
 def test_worker_analyses_on_its_thread_and_drops_stale_frames(qtbot: QtBot) -> None:

@@ -8,9 +8,9 @@ import pytest
 
 from hemoscope.core import Box, CaseInfo, Cell, CellKind, Field, Relabel
 from hemoscope.store import CaseLockedError, CaseNotFoundError, SignOffError
-from hemoscope.ui.memory_backend import MemoryBackend
-from hemoscope.ui.settings_model import StationSettings
-from hemoscope.ui.workspace import CaseWorkspace, is_provisional
+from hemoscope.ui.case.memory_backend import MemoryBackend
+from hemoscope.ui.case.workspace import CaseWorkspace, is_provisional
+from hemoscope.ui.settings.settings_model import StationSettings
 
 
 def field(review: bool) -> Field:

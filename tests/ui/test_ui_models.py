@@ -23,15 +23,15 @@ from hemoscope.core import (
     Relabel,
     Tally,
 )
-from hemoscope.ui.frames import LatestFrame, RateMeter
-from hemoscope.ui.gallery_model import UNCLASSIFIED, cell_crop, gallery_groups
-from hemoscope.ui.memory_backend import MemoryBackend
-from hemoscope.ui.review_model import cell_at, neighbour, next_flagged, reading_order
-from hemoscope.ui.settings_model import StationSettings
-from hemoscope.ui.source_runner import SourceRunner, SourceState
-from hemoscope.ui.source_status import SourceBannerText
-from hemoscope.ui.tally_text import progress_text, summary_text, tally_lines
-from hemoscope.ui.workspace import CaseWorkspace, TargetWatch, provisional_sample_id
+from hemoscope.ui.case.memory_backend import MemoryBackend
+from hemoscope.ui.case.workspace import CaseWorkspace, TargetWatch, provisional_sample_id
+from hemoscope.ui.differential.tally_text import progress_text, summary_text, tally_lines
+from hemoscope.ui.live.frames import LatestFrame, RateMeter
+from hemoscope.ui.live.source_runner import SourceRunner, SourceState
+from hemoscope.ui.live.source_status import SourceBannerText
+from hemoscope.ui.review.gallery_model import UNCLASSIFIED, cell_crop, gallery_groups
+from hemoscope.ui.review.review_model import cell_at, neighbour, next_flagged, reading_order
+from hemoscope.ui.settings.settings_model import StationSettings
 
 
 def wbc(

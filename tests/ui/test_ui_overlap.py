@@ -17,10 +17,10 @@ from ui_helpers import ReportedErrors
 from hemoscope.capture.simulator import SimulatedMicroscope
 from hemoscope.core import Box, Cell, CellKind, Field
 from hemoscope.core.overlap import UNCOUNTED_EDGE, UNCOUNTED_REPEAT
-from hemoscope.ui.gallery_model import gallery_groups
 from hemoscope.ui.main_window import MainWindow
-from hemoscope.ui.overlay import CellOverlay, label_text
-from hemoscope.ui.settings_store import SettingsStore
+from hemoscope.ui.review.gallery_model import gallery_groups
+from hemoscope.ui.settings.settings_store import SettingsStore
+from hemoscope.ui.shared.overlay import CellOverlay, label_text
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sys
 from PySide6.QtCore import QObject, Signal
 
 import hemoscope.ui  # noqa: F401  (installs the guard)
-from hemoscope.ui.pyside_guard import protect_singletons, pyside_drops_references
+from hemoscope.ui.shared.pyside_guard import protect_singletons, pyside_drops_references
 
 
 class _Emitter(QObject):

@@ -10,10 +10,10 @@ from station_fixtures import Station, capture
 from ui_fakes import RBC_BOXES
 
 from hemoscope.core import Box, Case, CaseInfo, Cell, CellKind, Field
-from hemoscope.ui.red_cell_histogram import RedCellHistogram, red_cell_caption
-from hemoscope.ui.report_actions import report_settings
-from hemoscope.ui.settings_dialog import SettingsDialog
-from hemoscope.ui.settings_model import StationSettings
+from hemoscope.ui.differential.red_cell_histogram import RedCellHistogram, red_cell_caption
+from hemoscope.ui.report.report_actions import report_settings
+from hemoscope.ui.settings.settings_dialog import SettingsDialog
+from hemoscope.ui.settings.settings_model import StationSettings
 
 WHEN = datetime(2026, 1, 5, tzinfo=UTC)
 BAR = (198, 40, 40)

@@ -21,10 +21,10 @@ from hemoscope.core import (
     Field,
     join_reasons,
 )
-from hemoscope.ui.gallery import ROLE_KEY
-from hemoscope.ui.gallery_model import cell_tooltip
-from hemoscope.ui.overlay import label_text
-from hemoscope.ui.review_model import flag_labels, review_caption
+from hemoscope.ui.review.gallery import ROLE_KEY
+from hemoscope.ui.review.gallery_model import cell_tooltip
+from hemoscope.ui.review.review_model import flag_labels, review_caption
+from hemoscope.ui.shared.overlay import label_text
 
 BOTH = join_reasons([REASON_LOW_CONFIDENCE, REASON_UNFAMILIAR])
 

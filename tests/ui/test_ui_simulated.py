@@ -17,7 +17,7 @@ from ui_helpers import ReportedErrors
 
 from hemoscope.capture.simulator import SimulatedMicroscope
 from hemoscope.ui.main_window import MainWindow
-from hemoscope.ui.settings_store import SettingsStore
+from hemoscope.ui.settings.settings_store import SettingsStore
 
 CANVAS = (1280, 960)  # a small smear: synthesised in a fraction of a second
 

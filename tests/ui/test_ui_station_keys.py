@@ -21,9 +21,9 @@ from ui_helpers import ReportedErrors, make_field
 
 from hemoscope.core import Field
 from hemoscope.ui.actions import _action
-from hemoscope.ui.class_menu import ClassMenu
-from hemoscope.ui.review_model import reading_order
-from hemoscope.ui.settings_store import SettingsStore
+from hemoscope.ui.review.class_menu import ClassMenu
+from hemoscope.ui.review.review_model import reading_order
+from hemoscope.ui.settings.settings_store import SettingsStore
 
 
 class AllFlaggedPipeline(FakePipeline):

@@ -13,7 +13,7 @@ from station_fixtures import TIMEOUT_MS, Station, capture
 from ui_helpers import make_field
 
 from hemoscope.core import CaseInfo
-from hemoscope.ui.review import LOCKED_CAPTION
+from hemoscope.ui.review.review import LOCKED_CAPTION
 
 
 def test_the_target_banner_follows_the_count_past_the_target(

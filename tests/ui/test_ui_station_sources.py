@@ -12,10 +12,10 @@ from station_fixtures import TIMEOUT_MS, Station, capture, make_station, view_po
 from ui_fakes import FakePipeline, FakeSource
 from ui_helpers import ReportedErrors, make_field
 
+from hemoscope.ui.live.source_menu import SourceChoice
+from hemoscope.ui.live.source_runner import SourceState
 from hemoscope.ui.main_window import MainWindow
-from hemoscope.ui.settings_store import SettingsStore
-from hemoscope.ui.source_menu import SourceChoice
-from hemoscope.ui.source_runner import SourceState
+from hemoscope.ui.settings.settings_store import SettingsStore
 from hemoscope.vision.model_card import ModelError
 
 

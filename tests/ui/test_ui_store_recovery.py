@@ -8,9 +8,9 @@ import pytest
 
 from hemoscope.store import StoreCorruptError
 from hemoscope.ui.app import open_case_store
-from hemoscope.ui.case_backend import StoreBackend
-from hemoscope.ui.memory_backend import MemoryBackend
-from hemoscope.ui.store_recovery import Choice, recover
+from hemoscope.ui.case.case_backend import StoreBackend
+from hemoscope.ui.case.memory_backend import MemoryBackend
+from hemoscope.ui.case.store_recovery import Choice, recover
 
 DAMAGED = b"SQLite format 3\x00" + b"\xff" * 4000
 

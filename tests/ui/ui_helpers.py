@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hemoscope.ui.errors import LoadFailure
+from hemoscope.ui.shared.errors import LoadFailure
 
 
 def make_field(path: Path, width: int = 320, height: int = 200) -> np.ndarray:

@@ -1,0 +1,103 @@
+"""Settings ▸ Models: the models in use, the laboratory profile in use, "Adapt to this
+microscope…" and "Use shipped model". The choice applies when the settings are accepted
+(``values()["lab_profile"]``: the profile's file, "" for the shipped model)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hemoscope.ui.settings.adapt_model import ModelsContext, describe_models, describe_profile
+from hemoscope.ui.settings.settings_model import StationSettings
+from hemoscope.vision.lab_profile import PROFILE_ROLE
+
+__all__ = ["ModelsSettingsPage"]
+
+
+class ModelsSettingsPage(QWidget):
+    def __init__(
+        self,
+        settings: StationSettings,
+        context: ModelsContext | None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("modelsPage")
+        self.context = context
+        self.lab_profile = settings.lab_profile
+        self.dialog: QWidget | None = None
+        form = QFormLayout()
+        cards = dict(context.cards()) if context is not None else {}
+        described = describe_models(cards)
+        for role, text in described:
+            label = QLabel(text)
+            label.setWordWrap(True)
+            form.addRow(role.capitalize(), label)
+        if not described:
+            form.addRow("Models", QLabel("not loaded yet"))
+        self.profile = QLabel()
+        self.profile.setObjectName("profileInUse")
+        self.profile.setWordWrap(True)
+        form.addRow("Laboratory profile", self.profile)
+        self.adapt = QPushButton("Adapt to this microscope…")
+        self.adapt.setObjectName("adaptToMicroscope")
+        self.adapt.setEnabled(context is not None)
+        self.shipped = QPushButton("Use shipped model")
+        self.shipped.setObjectName("useShippedModel")
+        self.adapt.clicked.connect(self.open_adapt)
+        self.shipped.clicked.connect(self.use_shipped)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.adapt)
+        buttons.addWidget(self.shipped)
+        buttons.addStretch(1)
+        note = QLabel(
+            "A profile is made for these model files and this microscope; it never makes "
+            "the unfamiliar-cell flag weaker. Changes apply when you press OK."
+        )
+        note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(note)
+        layout.addStretch(1)
+        self._show()
+
+    def values(self) -> dict[str, str]:
+        return {"lab_profile": self.lab_profile}
+
+    def use_shipped(self) -> None:
+        self.lab_profile = ""
+        self._show()
+
+    def open_adapt(self) -> None:
+        from hemoscope.ui.settings.adapt_dialog import AdaptDialog
+
+        if self.context is None:
+            return
+        dialog = AdaptDialog(self.context, parent=self)
+        self.dialog = dialog
+
+        def accepted() -> None:
+            if dialog.profile_path is not None:
+                self.lab_profile = str(dialog.profile_path)
+                self._show()
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+
+    def _show(self) -> None:
+        profile, text = describe_profile(self.lab_profile)
+        self.profile.setText(text)
+        self.shipped.setEnabled(bool(self.lab_profile))
+        if profile is not None and self.context is not None:
+            try:
+                cards = self.context.cards()
+                profile.check_models({r: c for r, c in cards.items() if r != PROFILE_ROLE})
+            except Exception as exc:
+                self.profile.setText(f"{text}\nNot usable with the models in use: {exc}")

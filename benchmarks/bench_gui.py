@@ -12,7 +12,7 @@ What it does, in one process, as the application does it:
    (target >= 25) while the models analyse the newest frame; overlay lag, from a frame's
    arrival to its cells drawn over the picture (target <= 150 ms); inference time.
 3. Capture and correction, ``--cycles`` times: Space (capture), Right (select a cell),
-   a class key (relabel), Delete, Ctrl+Z, Space (back to live), with the case saved in a
+   a class key (relabel), Delete, Ctrl+Z, Esc (back to live), with the case saved in a
    temporary case database (images written on a worker thread, one SQLite transaction
    per action).
 
@@ -159,7 +159,9 @@ def measure(window: Any, beat: Heartbeat, wait: Waiter, args: Any) -> list[str]:
             QTest.keyClick(view, key, mods)
             keys.append(time.monotonic() - t)
             wait.seconds(0.05)
-        QTest.keyClick(view, Qt.Key.Key_Space)
+        # Back to the live picture (Space would capture the next field once no cell
+        # awaits review).
+        QTest.keyClick(view, Qt.Key.Key_Escape)
         wait.seconds(0.3)
     capture_blocked, capture_busy = beat.blocked_ms(), beat.busy_ms()
     case = window.workspace.case

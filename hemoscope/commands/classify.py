@@ -111,7 +111,7 @@ def classify(args: argparse.Namespace) -> int:
         if crops:
             res = clf.classify_crops(np.stack(crops))
             for i, row in enumerate(ok_rows):
-                own = res.reasons[i] if res.reasons else bool(res.review[i])
+                own = res.review_reasons()[i]
                 reason = review_reason(row["framing"], res.labels[i], own)
                 row.update(
                     {

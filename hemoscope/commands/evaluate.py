@@ -93,7 +93,7 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
             y_pred.extend(clf.classes.index(lbl) for lbl in res.labels)
             y_true.extend(batch_labels)
             for i, framing in enumerate(framings):
-                own = res.reasons[i] if res.reasons else bool(res.review[i])
+                own = res.review_reasons()[i]
                 reasons.append(review_reason(framing, res.labels[i], own))
             batch.clear()
             batch_labels.clear()
@@ -157,18 +157,20 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
 
 def _review_figures(y_true: list[int], y_pred: list[int], reasons: list[str]) -> dict[str, Any]:
     """Balanced accuracy, the flagged fraction, the accuracy of the cells not flagged and
-    the flags by reason: no accuracy without the flagged fraction beside it."""
-    from collections import Counter
+    the flags by reason (`vision.cross_lab.SetResult`): no accuracy without the flagged
+    fraction beside it."""
+    from hemoscope.vision.cross_lab import Prediction, SetResult
 
-    y, p = np.array(y_true), np.array(y_pred)
-    flagged = np.array([bool(r) for r in reasons])
-    by_reason: Counter[str] = Counter(x for r in reasons if r for x in r.split("; "))
-    recalls = [float((p[y == k] == k).mean()) for k in np.unique(y)]
+    res = SetResult("evaluate", "cells", ())
+    res.predictions += [
+        Prediction(t, p, bool(r), r) for t, p, r in zip(y_true, y_pred, reasons, strict=True)
+    ]
+    unflagged = res.accuracy_unflagged
     return {
-        "balanced_accuracy": float(np.mean(recalls)),
-        "flagged_fraction": float(flagged.mean()),
-        "accuracy_unflagged": float((y == p)[~flagged].mean()) if (~flagged).any() else None,
-        "flagged_by_reason": dict(by_reason.most_common()),
+        "balanced_accuracy": res.balanced_accuracy,
+        "flagged_fraction": res.flagged_fraction,
+        "accuracy_unflagged": None if np.isnan(unflagged) else unflagged,
+        "flagged_by_reason": res.reasons(),
     }
 
 

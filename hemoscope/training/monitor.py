@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hemoscope.training.classifier_model import INPUT_SIZE
+from hemoscope.vision.crops import CROP_SCALE
 from hemoscope.vision.datasets import list_samples, load_rgb
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,10 @@ class Monitor:
                 raise SystemExit(f"--monitor takes NAME=FOLDER, got '{spec}'")
             samples, _unknown = list_samples(Path(folder), tuple(classes))
             crops = np.stack(
-                [frame_single_cell(load_rgb(s.path), 128, 2.0, finder, "rgb")[0] for s in samples]
+                [
+                    frame_single_cell(load_rgb(s.path), INPUT_SIZE, CROP_SCALE, finder, "rgb")[0]
+                    for s in samples
+                ]
             )
             if standardise:
                 crops, _ = standardise_batch(crops)

@@ -51,6 +51,13 @@ class Classification:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def review_reasons(self) -> tuple[str, ...]:
+        """Why each crop is flagged ("" when it is not): ``reasons`` when the classifier
+        gave them, else "low confidence" for each flagged crop."""
+        if self.reasons:
+            return self.reasons
+        return tuple(LOW_CONFIDENCE if r else "" for r in self.review)
+
 
 class Classifier:
     """Loads the classifier once; calls are safe from one thread at a time."""

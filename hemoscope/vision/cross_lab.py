@@ -188,7 +188,7 @@ def measure_cells(
         if not batch:
             return
         res = classifier.classify_crops(np.stack([c for c, _, _ in batch]))
-        reasons = res.reasons or tuple(bool(r) for r in res.review)
+        reasons = res.review_reasons()
         for i, (_, truth, framing) in enumerate(batch):
             label = res.labels[i]
             why = review_reason(framing, label, reasons[i])

@@ -318,7 +318,7 @@ class Pipeline:
             crops = self._crops(rgb, boxes[start : start + CROP_CHUNK], rbc)
             res = self.classifier.classify_crops(crops)
             p = np.asarray(res.probabilities, dtype=np.float64)
-            why = res.reasons or tuple("low confidence" if r else "" for r in res.review)
+            why = res.review_reasons()
             for i, lbl in enumerate(res.labels):
                 k = index[lbl]
                 reason = why[i]

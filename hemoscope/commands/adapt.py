@@ -66,10 +66,8 @@ def _bar(total: int, label: str, quiet: bool) -> tuple[Progress, Any]:
 
 
 def adapt(args: argparse.Namespace) -> int:
-    import numpy as np
 
-    from hemoscope.vision.lab_adapt import AdaptError, embed_views, views_for
-    from hemoscope.vision.lab_adapt import adapt as fit
+    from hemoscope.vision.lab_adapt import AdaptError, adapt_cells, views_for
     from hemoscope.vision.model_card import ModelError
     from hemoscope.vision.pipeline import Pipeline
 
@@ -94,29 +92,27 @@ def adapt(args: argparse.Namespace) -> int:
             + ", ".join(f"{c} {n}" for c, n in sorted(counts.items(), key=lambda kv: -kv[1]))
             + "\n"
         )
-        from hemoscope.vision.lab_adapt import check_cells
+        bar, step = _bar(len(cells) * views_for(len(cells)), "embedding", args.quiet)
+        bars = [bar]
 
-        check_cells(cells.labels, cells.classes)
-        views = views_for(len(cells))
-        bar, step = _bar(len(cells) * views, "embedding", args.quiet)
-        logits, embedding, cell, primary = embed_views(clf, cells.array(), views, step)
-        bar.close()
-        bar, step = _bar(6, "fitting", args.quiet)  # the folds, then the final fit
-        result = fit(
-            embedding,
-            logits,
-            np.asarray(cells.labels)[cell],
-            groups=np.asarray(cells.groups)[cell],
-            primary=primary,
-            classes=cells.classes,
-            base_temperature=float(getattr(clf, "temperature", 1.0)),
+        def fitting(done: int, total: int) -> None:
+            if len(bars) == 1:  # the embedding is done: the folds, then the final fit
+                bars[0].close()
+                bars.append(_bar(6, "fitting", args.quiet)[0])
+            while bars[1].done < done:
+                bars[1].advance()
+
+        result = adapt_cells(
+            clf,
+            cells,
             models=pipeline.model_cards(),
             name=args.name or out.name.split(".")[0],
             source=f"db: {args.db}" if args.db else f"data: {args.data}",
             seed=args.seed,
-            progress=step,
+            embed_progress=step,
+            fit_progress=fitting,
         )
-        bar.close()
+        bars[-1].close()
     except AdaptError as exc:
         error(str(exc))
         return EXIT_FAILED

@@ -475,3 +475,37 @@ def adapt(
 def _cases(groups: I64, primary: npt.NDArray[np.bool_]) -> bool:
     """Whether the groups hold several cells each (cases), not the views of one cell."""
     return len(np.unique(groups[primary])) < int(primary.sum())
+
+
+def adapt_cells(
+    classifier: Any,
+    cells: Any,
+    *,
+    models: dict[str, dict[str, Any]],
+    name: str,
+    source: str,
+    seed: int = 0,
+    embed_progress: Progress | None = None,
+    fit_progress: Progress | None = None,
+) -> Adaptation:
+    """A laboratory's labelled cells (`lab_cells.LabCells`) embedded in their views
+    (`embed_views`) and fitted (`adapt`): what ``hemoscope adapt`` and the station's
+    adapt dialog both do."""
+    check_cells(cells.labels, cells.classes)
+    logits, embedding, cell, primary = embed_views(
+        classifier, cells.array(), progress=embed_progress
+    )
+    return adapt(
+        embedding,
+        logits,
+        np.asarray(cells.labels)[cell],
+        groups=np.asarray(cells.groups)[cell],
+        primary=primary,
+        classes=cells.classes,
+        base_temperature=float(getattr(classifier, "temperature", 1.0)),
+        models=models,
+        name=name,
+        source=source,
+        seed=seed,
+        progress=fit_progress,
+    )

@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from hemoscope.core import DEFAULT_TAXONOMY
-from hemoscope.vision.lab_adapt import Adaptation, AdaptError, adapt, check_cells, embed_views
+from hemoscope.vision.lab_adapt import Adaptation, AdaptError, adapt_cells
 from hemoscope.vision.lab_profile import PROFILE_ROLE, LabProfile, ProfileError
 
 __all__ = [
@@ -125,22 +123,14 @@ def run_adaptation(
             ]
         cells = from_fields(items, clf, pipeline.taxonomy)
         out.cells, out.skipped = len(cells), list(cells.skipped)
-        check_cells(cells.labels, cells.classes)
-        logits, embedding, cell, primary = embed_views(
-            clf, cells.array(), progress=lambda i, n: progress("Measuring the cells…", i, n)
-        )
-        out.adaptation = adapt(
-            embedding,
-            logits,
-            np.asarray(cells.labels)[cell],
-            groups=np.asarray(cells.groups)[cell],
-            primary=primary,
-            classes=cells.classes,
-            base_temperature=float(getattr(clf, "temperature", 1.0)),
+        out.adaptation = adapt_cells(
+            clf,
+            cells,
             models=pipeline.model_cards(),
             name="this microscope",
             source=f"db: {db_path}",
-            progress=lambda i, n: progress("Fitting and cross-validating…", i, n),
+            embed_progress=lambda i, n: progress("Measuring the cells…", i, n),
+            fit_progress=lambda i, n: progress("Fitting and cross-validating…", i, n),
         )
     except (AdaptError, StoreError, ProfileError, OSError) as exc:
         out.error = str(exc)

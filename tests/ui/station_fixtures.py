@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 from ui_fakes import FakePipeline, FakeSource
-from ui_helpers import ReportedErrors
+from ui_helpers import ReportedErrors, make_field
 
 from hemoscope.core import Box, Cell
 from hemoscope.ui.main_window import MainWindow
@@ -96,3 +97,13 @@ def click_cell(qtbot: QtBot, win: MainWindow, cell: Cell) -> None:
 
 def view_point(win: MainWindow, x: float, y: float) -> QPoint:
     return win.view.mapFromScene(x, y)
+
+
+def open_two_images(qtbot: QtBot, win: MainWindow, folder: Path) -> list[Path]:
+    """Two generated 640x480 fields (a.png, b.png) opened in the station, loaded."""
+    paths = [folder / "a.png", folder / "b.png"]
+    for path in paths:
+        make_field(path, 640, 480)
+    with qtbot.waitSignal(win.load_finished, timeout=TIMEOUT_MS):
+        win.open_paths(paths)
+    return paths

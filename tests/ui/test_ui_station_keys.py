@@ -15,9 +15,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
-from station_fixtures import TIMEOUT_MS, Station, capture, make_station, view_point
+from station_fixtures import TIMEOUT_MS, Station, capture, make_station, open_two_images, view_point
 from ui_fakes import FakePipeline
-from ui_helpers import ReportedErrors, make_field
+from ui_helpers import ReportedErrors
 
 from hemoscope.core import Field
 from hemoscope.ui.actions import _action
@@ -144,11 +144,7 @@ def test_pgdn_goes_to_the_next_image_while_reviewing(
     qtbot: QtBot, station: Station, tmp_path: Path
 ) -> None:
     win = station.window
-    paths = [tmp_path / "a.png", tmp_path / "b.png"]
-    for path in paths:
-        make_field(path, 640, 480)
-    with qtbot.waitSignal(win.load_finished, timeout=TIMEOUT_MS):
-        win.open_paths(paths)
+    open_two_images(qtbot, win, tmp_path)
     capture(qtbot, win)
     assert win.review.mode == "review"
     with qtbot.waitSignal(win.image_shown, timeout=TIMEOUT_MS) as shown:

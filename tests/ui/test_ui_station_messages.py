@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
-from station_fixtures import TIMEOUT_MS, Station, capture
+from station_fixtures import TIMEOUT_MS, Station, capture, open_two_images
 from ui_helpers import make_field
 
 from hemoscope.core import CaseInfo
@@ -88,11 +88,7 @@ def test_the_image_list_and_status_point_at_the_image_under_review(
     qtbot: QtBot, station: Station, tmp_path: Path
 ) -> None:
     win = station.window
-    paths = [tmp_path / "a.png", tmp_path / "b.png"]
-    for path in paths:
-        make_field(path, 640, 480)
-    with qtbot.waitSignal(win.load_finished, timeout=TIMEOUT_MS):
-        win.open_paths(paths)
+    open_two_images(qtbot, win, tmp_path)
     first = capture(qtbot, win)  # a.png
     qtbot.keyClick(win.view, Qt.Key.Key_Escape)
     with qtbot.waitSignal(win.image_shown, timeout=TIMEOUT_MS):

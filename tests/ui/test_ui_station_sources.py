@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from station_fixtures import TIMEOUT_MS, Station, capture, make_station, view_point
+from station_fixtures import TIMEOUT_MS, Station, capture, make_station, open_two_images, view_point
 from ui_fakes import FakePipeline, FakeSource
 from ui_helpers import ReportedErrors, make_field
 
@@ -94,11 +94,7 @@ def test_opened_images_are_a_source_and_can_be_captured(
     qtbot: QtBot, station: Station, tmp_path: Path
 ) -> None:
     win = station.window
-    paths = [tmp_path / "a.png", tmp_path / "b.png"]
-    for path in paths:
-        make_field(path, 640, 480)
-    with qtbot.waitSignal(win.load_finished, timeout=TIMEOUT_MS):
-        win.open_paths(paths)
+    paths = open_two_images(qtbot, win, tmp_path)
     assert win.live.runner is None  # the camera was stopped
     assert win.images_dock.isVisible()
     assert win.status.source_label.text() == "Image: a.png"

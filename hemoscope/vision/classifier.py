@@ -25,10 +25,6 @@ F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 
 
-LOW_CONFIDENCE = REASON_LOW_CONFIDENCE
-UNFAMILIAR = REASON_UNFAMILIAR
-
-
 @dataclass(frozen=True)
 class Classification:
     """Per crop: calibrated probabilities (N, C), best class and its probability,
@@ -56,7 +52,7 @@ class Classification:
         gave them, else "low confidence" for each flagged crop."""
         if self.reasons:
             return self.reasons
-        return tuple(LOW_CONFIDENCE if r else "" for r in self.review)
+        return tuple(REASON_LOW_CONFIDENCE if r else "" for r in self.review)
 
 
 class Classifier:
@@ -127,7 +123,13 @@ class Classifier:
         )
         reasons = tuple(
             join_reasons(
-                r for r, on in ((LOW_CONFIDENCE, lo), (UNFAMILIAR, od), (NOT_LEARNT, un)) if on
+                r
+                for r, on in (
+                    (REASON_LOW_CONFIDENCE, lo),
+                    (REASON_UNFAMILIAR, od),
+                    (NOT_LEARNT, un),
+                )
+                if on
             )
             for lo, od, un in zip(low, odd, unlearnt, strict=True)
         )

@@ -22,7 +22,12 @@ def _add_run_args(p: argparse.ArgumentParser, data_help: str, epochs: int, batch
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=20261122)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    p.add_argument("--init", type=Path, help="start from these weights (a run's best.pt)")
+    p.add_argument(
+        "--init",
+        type=Path,
+        help="start from these weights: a run's best.pt, or (classifier) a shipped .onnx "
+        "(its folded BatchNorms imported; implies --freeze-norm)",
+    )
 
 
 def add_classifier_args(p: argparse.ArgumentParser) -> None:
@@ -45,6 +50,11 @@ def add_classifier_args(p: argparse.ArgumentParser) -> None:
         default="pbc",
         help="photometric augmentation: PBC's own variation, other laboratories' (wide), or "
         "PBC's colours with other laboratories' blur, noise and resolution (optics)",
+    )
+    p.add_argument(
+        "--freeze-norm",
+        action="store_true",
+        help="keep the BatchNorm statistics fixed while training (fine-tuning)",
     )
     p.add_argument(
         "--standardise",
@@ -78,6 +88,7 @@ def run_classifier(args: argparse.Namespace, command: str) -> int:
         augment=args.augment,
         standardise=args.standardise,
         monitor=tuple(args.monitor),
+        freeze_norm=args.freeze_norm,
     )
     train(cfg)
     from hemoscope.training.export_classifier import finalise

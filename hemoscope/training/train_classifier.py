@@ -26,6 +26,7 @@ from hemoscope.training.common import (
 )
 from hemoscope.training.layers import Norm
 from hemoscope.training.monitor import Monitor
+from hemoscope.training.onnx_import import import_onnx
 from hemoscope.training.pbc_data import Sample, list_samples, load_all, stratified_split
 from hemoscope.vision.classification_metrics import (
     classification_report,
@@ -71,6 +72,7 @@ class ClassifierTrainConfig:
     augment: str = "pbc"  # photometric strength: "pbc" or "wide" (augment.AUGMENTATIONS)
     standardise: bool = False  # crops rendered by vision.stain after augmentation
     monitor: tuple[str, ...] = ()  # NAME=FOLDER sets measured every epoch (never selected on)
+    freeze_norm: bool = False  # BatchNorm statistics kept as they are (fine-tuning)
 
 
 def nominal_geometry(img: np.ndarray) -> tuple[float, float, float]:
@@ -185,7 +187,10 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
 
     model = CellClassifier(len(CLASSES), norm=_norm(cfg.norm))
     monitor = Monitor.load(cfg.monitor, CLASSES, cfg.standardise)
-    if cfg.init:  # fine-tuning: start from earlier weights (a checkpoint resumes over them)
+    if cfg.init.endswith(".onnx"):  # a shipped model, its BatchNorms folded
+        model = import_onnx(Path(cfg.init), CLASSES)
+        log.info("starting from the shipped weights in %s", cfg.init)
+    elif cfg.init:  # fine-tuning: start from earlier weights (a checkpoint resumes over them)
         model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
         log.info("starting from the weights in %s", cfg.init)
     model = model.to(memory_format=torch.channels_last)
@@ -198,6 +203,10 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     pcfg = AUGMENTATIONS[cfg.augment]
     for epoch in range(state.epoch, cfg.epochs):
         model.train()
+        if cfg.freeze_norm or cfg.init.endswith(".onnx"):
+            for m in model.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.eval()
         rng = np.random.default_rng([cfg.seed, epoch])
         perm = rng.permutation(len(train_s))
         t0 = time.time()

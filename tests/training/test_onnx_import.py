@@ -1,0 +1,75 @@
+"""Fine-tuning from a shipped classifier ONNX file: its folded BatchNorms imported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hemoscope.training.classifier_model import CellClassifier, ClassifierExport  # noqa: E402
+from hemoscope.training.export_classifier import export_onnx  # noqa: E402
+from hemoscope.training.onnx_import import import_onnx  # noqa: E402
+from hemoscope.training.train_classifier import CLASSES, ClassifierTrainConfig, train  # noqa: E402
+
+
+def _trained_looking_model(seed: int = 3) -> CellClassifier:
+    """Random weights and BatchNorm statistics far from the identity, as training leaves them."""
+    torch.manual_seed(seed)
+    model = CellClassifier(len(CLASSES))
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.5)
+                m.running_var.uniform_(0.3, 3.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.2)
+    return model.eval()
+
+
+def _outputs(model: CellClassifier, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with torch.no_grad():
+        logits, emb, _ = ClassifierExport(model).eval()(torch.from_numpy(x))
+    return logits.numpy(), emb.numpy()
+
+
+def test_imported_weights_compute_what_the_onnx_graph_computes(tmp_path: Path) -> None:
+    original = _trained_looking_model()
+    path = tmp_path / "classifier.onnx"
+    export_onnx(original, path)
+    imported = import_onnx(path, CLASSES)
+    x = np.random.default_rng(1).random((3, 3, 128, 128), dtype=np.float32)
+    want_logits, want_emb = _outputs(original, x)
+    got_logits, got_emb = _outputs(imported, x)
+    np.testing.assert_allclose(got_logits, want_logits, atol=1e-3)
+    np.testing.assert_allclose(got_emb, want_emb, atol=1e-3)
+    # The BatchNorms are now identities carrying the folded bias.
+    bn = imported.stem[0][1]
+    assert torch.all(bn.running_mean == 0) and torch.all(bn.weight == 1)
+
+
+def test_import_refuses_a_graph_of_another_architecture(tmp_path: Path) -> None:
+    path = tmp_path / "classifier.onnx"
+    export_onnx(CellClassifier(len(CLASSES), widths=(16, 32, 64, 96)).eval(), path)
+    with pytest.raises(ValueError, match="weight"):
+        import_onnx(path, CLASSES)
+
+
+def test_fine_tuning_from_onnx_keeps_the_statistics_frozen(
+    cell_folder: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "classifier.onnx"
+    export_onnx(_trained_looking_model(), path)
+    out = tmp_path / "run"
+    train(ClassifierTrainConfig(
+        data=str(cell_folder), out=str(out), epochs=1, batch=8, threads=1, lr=1e-3,
+        init=str(path),
+    ))  # fmt: skip
+    state = torch.load(out / "best.pt", map_location="cpu", weights_only=False)["model"]
+    running = [k for k in state if k.endswith("running_mean")]
+    assert running
+    for k in running:
+        assert torch.all(state[k] == 0), k  # batch statistics never replaced the identity
+    assert not torch.allclose(state["head.weight"], import_onnx(path, CLASSES).head.weight)

@@ -64,6 +64,7 @@ def import_onnx(
             conv.weight.copy_(torch.from_numpy(np.array(w)))
             bn.weight.fill_(1.0)
             bn.bias.copy_(torch.from_numpy(np.array(b)))
+            assert bn.running_mean is not None and bn.running_var is not None
             bn.running_mean.zero_()
             bn.running_var.fill_(1.0 - bn.eps)
         head_w = inits[gemm[0].input[1]]

@@ -152,6 +152,25 @@ class Classifier:
         logits, embedding, _ = self._run(arr)
         return logits, embedding
 
+    def class_maps(self, crops: U8 | Sequence[U8]) -> F32:
+        """The graph's class activation maps of RGB crops cut by the crop rule, (N, S, S, 3)
+        uint8: (N, C, h, w) float32, one map per class, from each crop as given (not its
+        mirror image), on the graph's own coarse grid. Asked for on demand only:
+        `classify_crops` never computes them."""
+        arr = np.asarray(crops, dtype=np.uint8)
+        if arr.ndim != 4 or arr.shape[1:] != (self.input_size, self.input_size, 3):
+            side = self.input_size
+            raise ValueError(f"expected crops of shape (N, {side}, {side}, 3), got {arr.shape}")
+        if self.standardise and len(arr):
+            arr, _ = standardise_batch(arr)
+        maps = []
+        for s in range(0, len(arr), self.batch_size):
+            (cam,) = self.session.run(["cam"], {"image": _as_input(arr[s : s + self.batch_size])})
+            maps.append(cam)
+        if not maps:
+            return np.zeros((0, len(self.classes), 1, 1), np.float32)
+        return np.concatenate(maps).astype(np.float32, copy=False)
+
     def _run(self, arr: U8) -> tuple[F32, F32, tuple[str, ...]]:
         if self.standardise and len(arr):
             arr, bases = standardise_batch(arr)
@@ -160,9 +179,7 @@ class Classifier:
             stain = ("off",) * len(arr)
         logits, emb = [], []
         for s in range(0, len(arr), self.batch_size):
-            x = arr[s : s + self.batch_size].transpose(0, 3, 1, 2).astype(np.float32) * np.float32(
-                1 / 255
-            )
+            x = _as_input(arr[s : s + self.batch_size])
             lg, em = self.session.run(["logits", "embedding"], {"image": x})
             logits.append(lg)
             emb.append(em)
@@ -196,3 +213,8 @@ class Classifier:
         rgb = to_rgb(image, channels)
         cx, cy, side = whole_image_geometry(*rgb.shape[:2])
         return cut_crop(rgb, cx, cy, side, self.input_size)
+
+
+def _as_input(batch: U8) -> F32:
+    """Crops (N, S, S, 3) uint8 as the graph's input, (N, 3, S, S) float32 in [0, 1]."""
+    return batch.transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1 / 255)

@@ -5,6 +5,7 @@ Depends on the standard library and numpy only (no Qt, OpenCV, ONNX Runtime or t
 
 from .case import Case, CaseCommand, CaseInfo, SignOff
 from .case_edits import AddField, DeleteField, ManualIncrement
+from .cell_map import CellMap, MapPoint, MapProjection, cell_map
 from .cells import Cell, Field, ModelStamp
 from .corrections import (
     AddCell,
@@ -16,6 +17,7 @@ from .corrections import (
     Relabel,
 )
 from .counts import Counts
+from .embedding import Embedding, stack_embeddings
 from .estimates import (
     DEFAULT_PLATELET_FACTOR,
     PLATELET_FACTOR_RANGE,
@@ -93,6 +95,7 @@ __all__ = [
     "Cell",
     "CellClass",
     "CellKind",
+    "CellMap",
     "ClassTally",
     "Confirm",
     "Correction",
@@ -101,12 +104,15 @@ __all__ = [
     "Delete",
     "DeleteField",
     "DiameterHistogram",
+    "Embedding",
     "Field",
     "FivePart",
     "Flag",
     "FlagCounts",
     "Interval",
     "ManualIncrement",
+    "MapPoint",
+    "MapProjection",
     "ModelStamp",
     "RedCellSummary",
     "ReferenceRange",
@@ -123,6 +129,7 @@ __all__ = [
     "boxes_to_array",
     "case_from_dict",
     "case_to_dict",
+    "cell_map",
     "clopper_pearson",
     "corrected_wbc_count",
     "count_flags",
@@ -144,6 +151,7 @@ __all__ = [
     "round_half_up",
     "smear_estimates",
     "split_reasons",
+    "stack_embeddings",
     "um_per_px_from_micrometer",
     "wbc_estimate",
     "wbc_per_field",

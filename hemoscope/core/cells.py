@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from .embedding import Embedding
 from .geometry import Box
 from .ids import new_id
 from .taxonomy import CellKind
@@ -67,6 +68,10 @@ class Cell:
         uncounted: why the cell is out of the tally although found: ``"already
             counted"`` (an earlier field of the case showed it) or ``"cut by the edge"``
             (see :mod:`hemoscope.core.overlap`); ``""`` for a cell that counts.
+        embedding: the classifier's embedding of the cell (`Embedding`), ``None`` for
+            cells not classified, drawn by hand, or saved before embeddings were kept.
+            A by-product of the classification, not part of the cell's value: it takes
+            no part in comparing cells, and corrections carry it over unchanged.
     """
 
     id: str
@@ -80,6 +85,7 @@ class Cell:
     manual: bool = False
     review_reason: str = ""
     uncounted: str = ""
+    embedding: Embedding | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -99,6 +105,8 @@ class Cell:
             raise TypeError(f"Cell.review_reason must be a str, got {self.review_reason!r}")
         if not isinstance(self.uncounted, str):
             raise TypeError(f"Cell.uncounted must be a str, got {self.uncounted!r}")
+        if self.embedding is not None and not isinstance(self.embedding, Embedding):
+            raise TypeError(f"Cell.embedding must be an Embedding, got {self.embedding!r}")
         if self.review_reason and not self.review:
             raise ValueError(
                 f"Cell.review_reason {self.review_reason!r} given but the cell is not flagged"
@@ -118,6 +126,7 @@ class Cell:
         manual: bool = False,
         review_reason: str = "",
         uncounted: str = "",
+        embedding: Embedding | None = None,
     ) -> Cell:
         """A cell with a fresh id (``review_reason``: see :func:`~.review.join_reasons`)."""
         return cls(
@@ -132,6 +141,7 @@ class Cell:
             manual,
             review_reason,
             uncounted,
+            embedding,
         )
 
     @property

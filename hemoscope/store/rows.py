@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from hemoscope.core import Box, Case, CaseInfo, Cell, CellKind, Field
+from hemoscope.core import Box, Case, CaseInfo, Cell, CellKind, Embedding, Field
 from hemoscope.core.serialize import models_from_list, models_to_list
 
 __all__ = ["insert_case", "read_case", "write_change"]
 
+log = logging.getLogger(__name__)
+
 _CELL_COLS = (
     "case_id, field_id, id, position, x1, y1, x2, y2, kind, auto_class, "
-    "final_class, score, probability, review, manual, review_reason, uncounted"
+    "final_class, score, probability, review, manual, review_reason, uncounted, embedding"
 )
-_INSERT_CELL = f"INSERT INTO cells ({_CELL_COLS}) VALUES ({', '.join('?' * 17)})"
+_INSERT_CELL = f"INSERT INTO cells ({_CELL_COLS}) VALUES ({', '.join('?' * 18)})"
+# A cell's embedding is written once, with the cell: no correction changes it.
 _UPDATE_CELL = (
     "UPDATE cells SET position = ?, x1 = ?, y1 = ?, x2 = ?, y2 = ?, kind = ?, "
     "auto_class = ?, final_class = ?, score = ?, probability = ?, review = ?, "
@@ -57,6 +61,20 @@ def _cell_values(cell: Cell) -> tuple[Any, ...]:
     )
 
 
+def _embedding_blob(cell: Cell) -> bytes | None:
+    return None if cell.embedding is None else cell.embedding.data
+
+
+def _embedding(blob: object, cell_id: str) -> Embedding | None:
+    if blob is None:
+        return None
+    try:
+        return Embedding(bytes(blob))  # type: ignore[call-overload]
+    except (TypeError, ValueError) as error:  # a damaged blob costs the map one cell
+        log.warning("cell %s: embedding not read (%s)", cell_id, error)
+        return None
+
+
 def insert_case(conn: sqlite3.Connection, case: Case, now: str) -> None:
     conn.execute(
         "INSERT INTO cases (id, sample_id, patient_id, patient_name, specimen_date, operator,"
@@ -74,7 +92,10 @@ def _insert_field(conn: sqlite3.Connection, case_id: str, fld: Field, position: 
     )
     conn.executemany(
         _INSERT_CELL,
-        [(case_id, fld.id, c.id, i, *_cell_values(c)) for i, c in enumerate(fld.cells)],
+        [
+            (case_id, fld.id, c.id, i, *_cell_values(c), _embedding_blob(c))
+            for i, c in enumerate(fld.cells)
+        ],
     )
 
 
@@ -88,7 +109,8 @@ def _write_cells(conn: sqlite3.Connection, case_id: str, old: Field, new: Field)
     for i, cell in enumerate(new.cells):
         before = old_pos.get(cell.id)
         if before is None:
-            inserts.append((case_id, new.id, cell.id, i, *_cell_values(cell)))
+            row = (case_id, new.id, cell.id, i, *_cell_values(cell), _embedding_blob(cell))
+            inserts.append(row)
         elif before != (i, cell):
             updates.append((i, *_cell_values(cell), case_id, new.id, cell.id))
     conn.executemany(_UPDATE_CELL, updates)
@@ -153,6 +175,7 @@ def _cell(row: Sequence[Any]) -> Cell:
         bool(row[11]),
         str(row[12] or ""),
         str(row[13] or ""),
+        _embedding(row[14], row[0]),
     )
 
 
@@ -177,7 +200,7 @@ def read_case(conn: sqlite3.Connection, case_id: str) -> Case | None:
     cells: dict[str, list[Cell]] = {}
     for r in conn.execute(
         "SELECT field_id, id, x1, y1, x2, y2, kind, auto_class, final_class,"
-        " score, probability, review, manual, review_reason, uncounted FROM cells"
+        " score, probability, review, manual, review_reason, uncounted, embedding FROM cells"
         " WHERE case_id = ? "
         "ORDER BY field_id, position",
         (case_id,),

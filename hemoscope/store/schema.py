@@ -13,7 +13,9 @@ indexes for the case list's search. Version 3: the models that analysed each fie
 cell is flagged for review (``review_reason``, reasons joined by "; "; empty for cells
 saved before). Version 5: why a found cell is out of the tally (``uncounted``: "already
 counted" in an earlier, overlapping field, or "cut by the edge"; empty for a cell that
-counts, and for cells saved before).
+counts, and for cells saved before). Version 6: each classified cell's classifier
+embedding (``embedding``, little-endian float16 bytes, `core.Embedding`; NULL for cells
+not classified and for cells saved before, which the cell map leaves out).
 """
 
 from __future__ import annotations
@@ -123,12 +125,17 @@ _V5 = [
     "ALTER TABLE cells ADD COLUMN uncounted TEXT NOT NULL DEFAULT ''",
 ]
 
+_V6 = [
+    "ALTER TABLE cells ADD COLUMN embedding BLOB",
+]
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_V1),
     tuple(_V2),
     tuple(_V3),
     tuple(_V4),
     tuple(_V5),
+    tuple(_V6),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

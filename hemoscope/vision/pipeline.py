@@ -14,7 +14,8 @@ What a cell carries
     detector's raw score.
   - White cells: ``auto_class`` is the classifier's class (a taxonomy id),
     ``probability`` its calibrated probability, ``review`` is set when that probability
-    is below the classifier card's review threshold.
+    is below the classifier card's review threshold, ``embedding`` the classifier's
+    embedding of the cell (float16; the cell map places the cell by it).
   - Red cells and platelets are counted, not classified (``auto_class`` is ``None``).
 
 No white cell vanishes: a white-cell detection of a white cell's size (its box at least
@@ -68,6 +69,7 @@ from hemoscope.vision.pipeline_parts import (
     ClassifierLike,
     DetectorLike,
     FrameAnalysis,
+    cell_embedding,
     classifier_ids,
     detector_kinds,
 )
@@ -255,6 +257,7 @@ class Pipeline:
                     probability=conf[j],
                     review=bool(reasons[j]),
                     review_reason=reasons[j],
+                    embedding=cell_embedding(emb, j),
                 )
                 wbc_ids.append(cell.id)
             cells.append(cell)

@@ -9,13 +9,20 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from hemoscope.core import CellKind, Field, Taxonomy
+from hemoscope.core import CellKind, Embedding, Field, Taxonomy
 from hemoscope.vision.classifier import Classification
 from hemoscope.vision.detector import Detections
 from hemoscope.vision.image_input import Channels
 from hemoscope.vision.model_card import ModelError
 
-__all__ = ["ClassifierLike", "DetectorLike", "FrameAnalysis", "classifier_ids", "detector_kinds"]
+__all__ = [
+    "ClassifierLike",
+    "DetectorLike",
+    "FrameAnalysis",
+    "cell_embedding",
+    "classifier_ids",
+    "detector_kinds",
+]
 
 U8 = npt.NDArray[np.uint8]
 
@@ -83,3 +90,12 @@ def classifier_ids(classes: Sequence[str], taxonomy: Taxonomy) -> tuple[str, ...
             )
         ids.append(class_id)
     return tuple(ids)
+
+
+def cell_embedding(emb: npt.NDArray[np.float32], row: int) -> Embedding | None:
+    """Row ``row`` of the classifier's embeddings (N, D), to keep on the cell (float16);
+    None when the classifier gave none, or a non-finite one."""
+    if emb.ndim != 2 or row >= len(emb) or not emb.shape[1]:
+        return None
+    vector = emb[row]
+    return Embedding.from_vector(vector) if np.isfinite(vector).all() else None

@@ -220,6 +220,36 @@ def test_frame_analysis_rows_match_cells_and_bgr_becomes_rgb() -> None:
     assert np.shares_memory(det.seen[-1][0], rgb)
 
 
+class EmbeddingClassifier(ScriptedClassifier):
+    """Gives each crop a distinct embedding (row i: i + 0.25 in every column)."""
+
+    def classify_crops(
+        self, crops: npt.NDArray[np.uint8] | Sequence[npt.NDArray[np.uint8]]
+    ) -> Classification:
+        res = super().classify_crops(crops)
+        emb = np.arange(len(res.labels), dtype=np.float32)[:, None] + np.full((1, 6), 0.25)
+        emb = emb.astype(np.float32)
+        return Classification(
+            res.probabilities, res.labels, res.confidence, res.review, emb, res.classes
+        )
+
+
+def test_each_white_cell_keeps_its_own_row_of_the_embedding() -> None:
+    det = ScriptedDetector(
+        [[0, 0, 20, 20], [40, 40, 46, 46], [30, 30, 60, 60]], [0, 1, 0], [0.9, 0.9, 0.9]
+    )
+    clf = EmbeddingClassifier(["erythroblast", "neutrophil"], [0.6, 0.99])
+    res = Pipeline(det, clf).analyze_frame(frame())
+    first, red, second = res.field.cells
+    assert red.embedding is None  # red cells are not classified
+    assert first.embedding is not None and second.embedding is not None
+    assert first.embedding.dim == 6
+    assert np.array_equal(first.embedding.vector(), np.full(6, 0.25, np.float32))
+    assert np.array_equal(second.embedding.vector(), np.full(6, 1.25, np.float32))
+    by_id = dict(zip(res.wbc_ids, res.embedding, strict=True))
+    assert np.allclose(by_id[second.id], second.embedding.vector())
+
+
 def test_boxes_are_clipped_and_invalid_ones_dropped() -> None:
     nan = float("nan")
     det = ScriptedDetector(

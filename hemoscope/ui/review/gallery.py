@@ -11,6 +11,8 @@ relabel (`relabel_requested`: all the cells at once, one undo step); the selecti
 on the relabelled cells. A click shows the cell in its field (`cell_activated`; the keys
 stay with the gallery), unless Ctrl or Shift extends the selection. The gallery never
 changes the case itself: it is rebuilt from the case the window gives it (`show_case`).
+H lays the heat map of each selected cell's class over its thumbnail, Shift+H the
+runner-up's (`gallery_maps`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from hemoscope.core import Box, Case, Cell, Taxonomy
+from hemoscope.ui.review.gallery_maps import GalleryMaps
 from hemoscope.ui.review.gallery_model import (
     UNCLASSIFIED,
     GalleryGroup,
@@ -76,6 +79,7 @@ class CellGallery(QScrollArea):
         self._layout.setSpacing(2)
         self._bar = QWidget(self)  # above the scrolled thumbnails: always in view
         self._bar.setObjectName("galleryTools")
+        self.maps = GalleryMaps(self)  # H / Shift+H: heat maps over the selected thumbnails
         self._bar.setLayout(self._tools())
         self.setViewportMargins(0, TOOLS_HEIGHT, 0, 0)
         self.setWidget(self._body)
@@ -103,6 +107,7 @@ class CellGallery(QScrollArea):
         tools.addWidget(QLabel("Size"))
         tools.addWidget(self.size_slider, 1)
         tools.addWidget(self.flagged_only)
+        tools.addWidget(self.maps.label)
         return tools
 
     @property
@@ -141,6 +146,7 @@ class CellGallery(QScrollArea):
             self._rebuild_sections(groups)
         for group in groups:
             self._fill(group, selected)
+        self.maps.refresh()
 
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
@@ -198,6 +204,7 @@ class CellGallery(QScrollArea):
             header.setTextFormat(Qt.TextFormat.RichText)
             section = ClassList(group.class_id, self._body, self.thumb_size)
             section.dropped.connect(self._dropped)
+            self.maps.watch(section)
             section.itemPressed.connect(lambda _item, keep=section: self._only_in(keep))
             section.itemClicked.connect(lambda item, keep=section: self._clicked(item, keep))
             section.itemDoubleClicked.connect(self._activated)

@@ -12,7 +12,8 @@
   offered first); arrows move to the nearest cell that way; Tab (Shift+Tab) goes to the
   next cell flagged for review, into the next fields; PgUp/PgDn step between captured
   fields; Escape goes back to live, and so does Space while cells await review; once
-  none does, Space captures the next field.
+  none does, Space captures the next field. H shows the heat map of the selected cell's
+  class (the class activation map, `class_map_overlay`), Shift+H the runner-up's.
 - manual: each class key counts one cell (the eyepiece counter) until the target is
   reached, where counting stops (raise the target to go on); Backspace undoes.
 
@@ -33,6 +34,8 @@ from hemoscope.ui.case.case_controller import CaseController
 from hemoscope.ui.live.frames import Frame
 from hemoscope.ui.live.live import LiveController
 from hemoscope.ui.review.cell_guess import CellGuesser
+from hemoscope.ui.review.class_map_overlay import ClassMapOverlay
+from hemoscope.ui.review.class_map_service import ClassMapService
 from hemoscope.ui.review.overlap_marks import (
     OverlapMarks,
     compute_marks,
@@ -96,6 +99,12 @@ class ReviewController(QObject):
         self._guesser = CellGuesser(lambda: live.worker.classifier, self)
         self.guess: str | None = None  # the classifier's class for the cell being drawn
         self.relabelling = False  # the class menu is asked for a cell right-clicked
+        maps = ClassMapService(
+            lambda: live.worker.classifier, lambda: cases.workspace.taxonomy, self
+        )
+        self.class_map = ClassMapOverlay(view, cases.workspace, maps, self)  # H, Shift+H
+        self.selection_changed.connect(self.class_map.follow)
+        self.class_map.changed.connect(self._map_changed)
         view.key_handler = self.handle_key
         view.set_caption(LIVE_CAPTION, LIVE_COLOUR)
         view.cell_clicked.connect(self.select)
@@ -390,7 +399,11 @@ class ReviewController(QObject):
         if self.cell_id is not None and field.get(self.cell_id) is None:
             self.cell_id = None
         self.view.show_cells(field, self.cell_id)
-        self._caption(field)
+        self.class_map.follow(self.field_id or "", self.cell_id or "")  # its class may change
+
+    def _map_changed(self) -> None:
+        if self.mode == "review":
+            self._caption(self._field())
 
     def _field(self) -> Field:
         field = self.cases.workspace.field(self.field_id) if self.field_id else None
@@ -403,4 +416,6 @@ class ReviewController(QObject):
         selected = field.get(self.cell_id) if self.cell_id else None
         pending = any(c.pending_review for c in field.cells)
         text = review_caption(number, total, field, selected)
+        heat = self.class_map.caption()
+        text += f"  ·  {heat}" if heat else ""
         self.view.set_caption(text, "#8a5a00" if pending else "#2f6f9f")

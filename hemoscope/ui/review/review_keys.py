@@ -5,7 +5,8 @@
 - review: arrows go to the nearest cell that way; Tab (Shift+Tab) to the next cell
   flagged for review; Delete or Backspace removes the selected cell; Enter confirms it (or
   counts a cell marked out of the tally); Escape goes back to live; PgUp/PgDn step
-  between captured fields.
+  between captured fields; H toggles the heat map (class activation map) of the selected
+  cell's class over it, Shift+H the runner-up class's.
 
 Class keys and Space are window-wide actions, not handled here.
 """
@@ -22,7 +23,9 @@ from hemoscope.ui.review.review_model import Direction
 if TYPE_CHECKING:
     from hemoscope.ui.review.review import ReviewController
 
-__all__ = ["ARROWS", "handle_key"]
+__all__ = ["ARROWS", "MAP_KEY", "handle_key"]
+
+MAP_KEY = Qt.Key.Key_H  # the heat map; with Shift, the runner-up's
 
 ARROWS: dict[int, Direction] = {
     Qt.Key.Key_Left: "left",
@@ -53,6 +56,8 @@ def handle_key(ctl: ReviewController, event: QKeyEvent) -> bool:
         ctl.back_to_live()
     elif key in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
         ctl.step_field(-1 if key == Qt.Key.Key_PageUp else 1)
+    elif key == MAP_KEY:
+        ctl.class_map.toggle(2 if mods == Qt.KeyboardModifier.ShiftModifier else 1)
     else:
         return False
     return True

@@ -4,8 +4,9 @@ Parts (each in its own module, each given its collaborators):
 
 - the picture (`StationView`) with the banners above it and the key legend below it;
   the manual counter (`ManualCountPanel`) takes its place in manual count mode;
-- the running differential (`DifferentialPanel`) and the cell gallery (`CellGallery`)
-  in docks, and the opened images (`ImageStrip`) in another;
+- the running differential (`DifferentialPanel`), the cell gallery (`CellGallery`) and
+  the cell map (`CellMapPanel`) in tabbed docks, and the opened images (`ImageStrip`)
+  in another;
 - `LiveController` (source, frame timer, inference results), `InferenceWorker` (the
   models, on their own thread), `CaseController` (every change to the case, one undo
   stack, saved by the case backend), `ReviewController` (modes and keys), `FilesSource`
@@ -42,6 +43,7 @@ from hemoscope.ui.case.case_actions import CaseActions
 from hemoscope.ui.case.case_backend import CaseBackend
 from hemoscope.ui.case.case_controller import CaseController
 from hemoscope.ui.case.workspace import CaseWorkspace
+from hemoscope.ui.cellmap.map_panel import CellMapPanel
 from hemoscope.ui.differential.differential_panel import DifferentialPanel
 from hemoscope.ui.images.files import FilesSource
 from hemoscope.ui.images.image_loader import ImageLoader
@@ -150,6 +152,9 @@ class MainWindow(QMainWindow):
         self.gallery = CellGallery(
             taxonomy=taxonomy, image_of=self.workspace.field_image, parent=self
         )
+        self.cell_map = CellMapPanel(
+            taxonomy=taxonomy, image_of=self.workspace.field_image, parent=self
+        )
         self.strip = ImageStrip(self)
         self.images_dock = self._dock(
             "Images", "imagesDock", self.strip, Qt.DockWidgetArea.LeftDockWidgetArea
@@ -164,10 +169,14 @@ class MainWindow(QMainWindow):
         self.gallery_dock = self._dock(
             "Cells", "galleryDock", self.gallery, Qt.DockWidgetArea.RightDockWidgetArea
         )
+        self.cell_map_dock = self._dock(
+            "Cell map", "cellMapDock", self.cell_map, Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self.tabifyDockWidget(self.differential_dock, self.gallery_dock)
+        self.tabifyDockWidget(self.gallery_dock, self.cell_map_dock)
         self.differential_dock.raise_()
-        self.differential.setMinimumWidth(400)
-        self.gallery.setMinimumWidth(400)
+        for panel in (self.differential, self.gallery, self.cell_map):
+            panel.setMinimumWidth(400)
         self.resizeDocks([self.differential_dock], [440], Qt.Orientation.Horizontal)
 
         # controllers
@@ -247,6 +256,10 @@ class MainWindow(QMainWindow):
         self.differential.editing_done.connect(self.view.setFocus)
         self.gallery.relabel_requested.connect(self.cases.relabel_all)
         self.gallery.cell_activated.connect(self._show_cell)
+        self.cell_map.relabel_requested.connect(self.cases.relabel_all)
+        self.cell_map.cell_activated.connect(self._show_cell_from_map)
+        self.review.selection_changed.connect(self.cell_map.follow)
+        self.gallery_dock.visibilityChanged.connect(self._gallery_shown)
         self.manual.undo_requested.connect(self.cases.undo_stack.undo)
         self.manual.leave_requested.connect(lambda: self.window_actions.manual.setChecked(False))
         self.case_actions.opened.connect(lambda: self.view.setFocus())
@@ -344,12 +357,16 @@ class MainWindow(QMainWindow):
     def _class_key(self, class_id: str) -> None:
         focus = self.focusWidget()  # the window's focus child, active or not
         in_gallery = focus is not None and self.gallery.isAncestorOf(focus)
+        in_map = focus is not None and self.cell_map.isAncestorOf(focus)
+        if in_map and self.review.mode != "manual" and self.cell_map.relabel_selected(class_id):
+            return
         if in_gallery and self.review.mode != "manual" and self.gallery.relabel_selected(class_id):
             return
         self.review.class_key(class_id)
 
     def _case_changed(self, case: object, field_id: str, cell_id: str) -> None:
         self.gallery.show_case(self.workspace.case)
+        self.cell_map.show_case(self.workspace.case)
         info = self.workspace.case.info if self.workspace.case is not None else None
         state = self.workspace.backend.description
         sign_off = self.workspace.sign_off
@@ -391,6 +408,18 @@ class MainWindow(QMainWindow):
     def _show_cell(self, field_id: str, cell_id: str) -> None:
         self.window_actions.manual.setChecked(False)
         self.review.review_field(field_id, cell_id)
+
+    def _show_cell_from_map(self, field_id: str, cell_id: str) -> None:
+        """A click on the map: the cell in its field and in the gallery; the keys stay
+        with the map (a class key relabels the cell clicked)."""
+        self._show_cell(field_id, cell_id)
+        self.cell_map.view.setFocus()
+
+    def _gallery_shown(self, visible: bool) -> None:
+        """The gallery (a tab) comes into view: select there the cell in the picture."""
+        field_id, cell_id = self.review.field_id, self.review.cell_id
+        if visible and self.review.mode == "review" and field_id and cell_id:
+            self.gallery.select(field_id, cell_id)
 
     def _selection_changed(self, field_id: str, cell_id: str) -> None:
         field = self.workspace.field(field_id) if field_id else None
@@ -461,6 +490,7 @@ class MainWindow(QMainWindow):
         for part in (self.view, self.legend, self.manual):
             part.set_taxonomy(taxonomy)
         self.gallery.set_taxonomy(taxonomy)
+        self.cell_map.set_taxonomy(taxonomy)
         self.differential.set_taxonomy(taxonomy, settings.reference)
         self.class_keys.bind(taxonomy)
         self.cases.set_target(settings.target)

@@ -44,11 +44,13 @@ from .signoff import (
     pending_review_cells,
     sign_off,
 )
+from .thumbnails import CellMapImages, thumbnail_cells
 
 __all__ = [
     "CROP_SCALE",
     "YOLO_CLASSES",
     "AuditLike",
+    "CellMapImages",
     "CropFunction",
     "Decision",
     "Decisions",
@@ -85,6 +87,7 @@ __all__ = [
     "square_crop",
     "standing_decisions",
     "summary_csv",
+    "thumbnail_cells",
     "to_qimage",
     "with_case_models",
     "write_cells_csv",

@@ -34,11 +34,11 @@ from .content import ReportContent
 from .crops import CropFunction, FieldImages
 from .html import report_html
 from .html_red_cells import report_red_cells
-from .html_util import thumbnail_name
+from .html_util import map_name, thumbnail_name
 from .red_cell_chart import RED_CELL_CHART, red_cell_chart
 from .settings import PageSize, ReportSettings
 from .signoff import SignOff
-from .thumbnails import ClassThumbnails, class_thumbnails
+from .thumbnails import CellMapImages, ClassThumbnails, class_thumbnails
 
 __all__ = ["ReportDocument", "configure_page", "ensure_gui_application", "to_qimage"]
 
@@ -105,7 +105,9 @@ class ReportDocument:
         sign_off: SignOff | None = None,
         images: FieldImages | None = None,
         crop: CropFunction | None = None,
+        maps: CellMapImages | None = None,
     ) -> None:
+        """``maps``: each cell's heat-map picture, shown when ``settings.class_maps``."""
         ensure_gui_application()
         self.content = content
         self.settings = settings
@@ -144,11 +146,14 @@ class ReportDocument:
                 settings.taxonomy,
                 per_class=settings.thumbnails_per_class,
                 crop=crop,
+                maps=maps if settings.class_maps else None,
             )
             n = 0
             for g in groups:
                 for item in g.items:
                     self._add(thumbnail_name(n), to_qimage(item.image))
+                    if item.class_map is not None:
+                        self._add(map_name(n), to_qimage(item.class_map))
                     n += 1
         self._sign_off = sign_off
         self._has_logo = has_logo

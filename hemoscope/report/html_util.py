@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from html import escape
 
-__all__ = ["e", "heading", "thumbnail_name", "title"]
+__all__ = ["e", "heading", "map_name", "thumbnail_name", "title"]
 
 
 def thumbnail_name(index: int) -> str:
     return f"thumb-{index}.png"
+
+
+def map_name(index: int) -> str:
+    """The resource of thumbnail ``index``'s heat map."""
+    return f"map-{index}.png"
 
 
 def title(text: str) -> str:

@@ -21,6 +21,7 @@ from .crops import CropFunction, FieldImages
 from .document import ReportDocument, configure_page, ensure_gui_application
 from .settings import ReportSettings
 from .signoff import SignOff
+from .thumbnails import CellMapImages
 
 __all__ = ["build_report", "pdf_bytes", "print_report", "write_pdf"]
 
@@ -37,12 +38,16 @@ def build_report(
     sign_off: SignOff | None = None,
     crop: CropFunction | None = None,
     now: datetime | None = None,
+    maps: CellMapImages | None = None,
 ) -> ReportDocument:
     """Lay out the report of ``case``. ``images`` (field id -> BGR image) is needed for
-    the thumbnail page; ``crop`` replaces the built-in square crop rule."""
+    the thumbnail page; ``crop`` replaces the built-in square crop rule; ``maps`` gives
+    the cells' heat maps (`ReportSettings.class_maps`)."""
     ensure_gui_application()
     content = report_content(case, settings or ReportSettings(), now=now)
-    return ReportDocument(content, content.settings, sign_off=sign_off, images=images, crop=crop)
+    return ReportDocument(
+        content, content.settings, sign_off=sign_off, images=images, crop=crop, maps=maps
+    )
 
 
 def pdf_bytes(report: ReportDocument) -> bytes:
@@ -72,6 +77,7 @@ def write_pdf(
     images: FieldImages | None = None,
     sign_off: SignOff | None = None,
     crop: CropFunction | None = None,
+    maps: CellMapImages | None = None,
 ) -> Path:
     """Write the report of ``case`` to ``path`` as PDF, atomically.
 
@@ -79,7 +85,7 @@ def write_pdf(
         ExportError: the file cannot be written (disk full, read-only, ...); an older
             file at ``path`` is left as it was.
     """
-    report = build_report(case, settings, images=images, sign_off=sign_off, crop=crop)
+    report = build_report(case, settings, images=images, sign_off=sign_off, crop=crop, maps=maps)
     return atomic_write_bytes(path, pdf_bytes(report))
 
 
@@ -92,13 +98,14 @@ def print_report(
     sign_off: SignOff | None = None,
     crop: CropFunction | None = None,
     set_page: bool = False,
+    maps: CellMapImages | None = None,
 ) -> int:
     """Render the report onto a printer (or any paged device); returns the page count.
 
     With ``set_page`` the settings' paper size and margins are applied to ``device``
     first; otherwise the device keeps what the print dialog chose.
     """
-    report = build_report(case, settings, images=images, sign_off=sign_off, crop=crop)
+    report = build_report(case, settings, images=images, sign_off=sign_off, crop=crop, maps=maps)
     if set_page:
         configure_page(device, report.settings.page_size)
     return report.render(device)

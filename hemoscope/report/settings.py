@@ -58,8 +58,11 @@ class ReportSettings:
 
     ``wbc_factor`` (WBC /µL per WBC per field) has no default: without it the report
     gives no WBC estimate. ``thumbnails`` adds a page of cell images per class (needs
-    field images); ``chart`` a bar chart of the differential. ``um_per_px``: the camera's
-    scale (stage micrometer), None when not calibrated: red-cell diameters in px only.
+    field images); ``class_maps`` shows on that page, beside each cell, the heat map of
+    its class (the classifier's class activation map, computed by the caller and passed
+    as ``maps``: the report never runs a model); ``chart`` a bar chart of the
+    differential. ``um_per_px``: the camera's scale (stage micrometer), None when not
+    calibrated: red-cell diameters in px only.
     ``red_cells``: red-cell figures computed elsewhere, for a case whose fields no longer
     hold their red cells (``hemoscope analyze`` drops them as it goes); None: from the case.
     """
@@ -75,6 +78,7 @@ class ReportSettings:
     chart: bool = True
     thumbnails: bool = False
     thumbnails_per_class: int = 18
+    class_maps: bool = False
     um_per_px: float | None = None
     red_cells: RedCellSummary | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,9 +12,12 @@ from hemoscope.core import Case, Cell, CellKind, Taxonomy
 
 from .crops import CropFunction, FieldImages, square_crop
 
-__all__ = ["ClassThumbnails", "Thumbnail", "class_thumbnails"]
+__all__ = ["CellMapImages", "ClassThumbnails", "Thumbnail", "class_thumbnails", "thumbnail_cells"]
 
 Image = npt.NDArray[np.uint8]
+#: ``(field id, cell id) -> (BGR picture of the cell with its class's heat map, the class
+#: named)``, or None when the cell has none: made by the caller, who may run models.
+CellMapImages = Callable[[str, str], tuple[Image, str] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,8 @@ class Thumbnail:
     cell_id: str
     corrected: bool
     probability: float | None
+    class_map: Image | None = None  # the cell with its class's heat map (BGR)
+    map_label: str = ""  # whose map it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,21 +43,11 @@ class ClassThumbnails:
     items: tuple[Thumbnail, ...]
 
 
-def class_thumbnails(
-    case: Case,
-    images: FieldImages,
-    taxonomy: Taxonomy,
-    *,
-    per_class: int = 18,
-    size: int = 128,
-    crop: CropFunction | None = None,
-) -> list[ClassThumbnails]:
-    """Up to ``per_class`` crops of each white-cell class, in taxonomy order.
-
-    Cells are taken in capture order; fields whose image is not available are skipped
-    (their cells still count in ``total``). Each field image is read once.
-    """
-    cut: CropFunction = crop or square_crop
+def thumbnail_cells(
+    case: Case, taxonomy: Taxonomy, per_class: int = 18
+) -> tuple[dict[str, int], dict[str, list[tuple[str, Cell]]]]:
+    """The cells the gallery page shows: per class, how many are counted and the first
+    ``per_class`` of them (field id, cell), in capture order."""
     totals: dict[str, int] = {}
     wanted: dict[str, list[tuple[str, Cell]]] = {}
     for fld, cell in case.iter_cells(CellKind.WBC):
@@ -62,6 +58,27 @@ def class_thumbnails(
         chosen = wanted.setdefault(cid, [])
         if len(chosen) < per_class:
             chosen.append((fld.id, cell))
+    return totals, wanted
+
+
+def class_thumbnails(
+    case: Case,
+    images: FieldImages,
+    taxonomy: Taxonomy,
+    *,
+    per_class: int = 18,
+    size: int = 128,
+    crop: CropFunction | None = None,
+    maps: CellMapImages | None = None,
+) -> list[ClassThumbnails]:
+    """Up to ``per_class`` crops of each white-cell class, in taxonomy order, each with
+    its heat map when ``maps`` gives one.
+
+    Cells are taken in capture order; fields whose image is not available are skipped
+    (their cells still count in ``total``). Each field image is read once.
+    """
+    cut: CropFunction = crop or square_crop
+    totals, wanted = thumbnail_cells(case, taxonomy, per_class)
     by_field: dict[str, list[tuple[str, Cell]]] = {}
     for cid, chosen in wanted.items():
         for fid, cell in chosen:
@@ -72,9 +89,11 @@ def class_thumbnails(
         if image is None:
             continue
         for _, cell in cells:
+            found = maps(fid, cell.id) if maps is not None else None
             crops[cell.id] = Thumbnail(
-                cut(image, cell.box, size), fid, cell.id, cell.corrected, cell.probability
-            )
+                cut(image, cell.box, size), fid, cell.id, cell.corrected, cell.probability,
+                None if found is None else found[0], "" if found is None else found[1],
+            )  # fmt: skip
     result: list[ClassThumbnails] = []
     for cls in taxonomy:
         if cls.id not in totals:

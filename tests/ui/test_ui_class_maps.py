@@ -4,12 +4,16 @@ the caption says whose map it is; the gallery shows them over its thumbnails."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 from map_fakes import RUNNER_UP, TOP, MapPipeline
+from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
@@ -17,6 +21,10 @@ from station_fixtures import TIMEOUT_MS, Station, capture, make_station
 from ui_helpers import ReportedErrors
 
 from hemoscope.core import CellKind
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "report"))
+from report_pdf_text import pdf_pages
+
 from hemoscope.ui.review.class_map_service import find_service
 from hemoscope.ui.review.gallery_maps import map_thumbnail
 from hemoscope.ui.review.gallery_sections import ROLE_KEY
@@ -159,3 +167,46 @@ def _pixels(image: QImage) -> np.ndarray:
     w, h = rgb.width(), rgb.height()
     data = np.frombuffer(rgb.constBits(), np.uint8, count=rgb.bytesPerLine() * h)
     return data.reshape(h, rgb.bytesPerLine())[:, : w * 3].reshape(h, w, 3).astype(int)
+
+
+def test_pdf_cell_page_has_the_maps_when_the_setting_is_on(
+    qtbot: QtBot, settings_store: SettingsStore, reported: ReportedErrors, tmp_path: Path
+) -> None:
+    asked: list[Path] = []
+
+    def ask_save(_title: str, _suggested: Path, _filter: str) -> Path:
+        asked.append(tmp_path / f"report-{len(asked)}.pdf")
+        return asked[-1]
+
+    st = make_station(qtbot, settings_store, reported, pipeline=MapPipeline(), ask_save=ask_save)
+    try:
+        win = st.window
+        capture(qtbot, win)
+        settings = win.settings
+        assert settings.report_class_maps is False  # off by default
+        off = win.report_actions.export_pdf()
+        win.apply_settings(replace(settings, report_thumbnails=True, report_class_maps=True))
+        on = win.report_actions.export_pdf()
+        assert off is not None and on is not None
+        classifier = st.pipeline.classifier  # type: ignore[attr-defined]
+        assert threading.get_ident() not in classifier.threads  # computed on the pool
+    finally:
+        st.window.close()
+    last_on = " ".join(pdf_pages(on)[-1])
+    assert "map: Neutrophil (segmented)" in last_on and "map: Monocyte" in last_on
+    assert len(list(PdfReader(on).pages[-1].images)) == 2 * 3  # 3 cells, each with a map
+    assert "map:" not in " ".join(pdf_pages(off)[-1])
+
+
+def test_the_setting_is_kept_and_offered_with_the_cell_page(qtbot: QtBot) -> None:
+    from hemoscope.ui.settings.settings_model import StationSettings
+    from hemoscope.ui.settings.settings_report_page import ReportSettingsPage
+
+    on = replace(StationSettings(), report_class_maps=True)
+    back, problems = StationSettings.from_dict(on.to_dict())
+    assert back.report_class_maps is True and not problems
+    page = ReportSettingsPage(replace(on, report_thumbnails=False))
+    qtbot.addWidget(page)
+    assert not page.class_maps.isEnabled()  # no cell page: no maps on it
+    page.thumbnails.setChecked(True)
+    assert page.class_maps.isEnabled() and page.values()["report_class_maps"] is True

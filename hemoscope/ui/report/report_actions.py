@@ -8,7 +8,8 @@ file is written atomically: a full disk or a read-only folder gives a clear mess
 
 Where to write is asked through `ask_save` / `ask_folder` (file dialogs by default;
 tests pass functions). Reports are laid out on the GUI thread (Qt's text layout), with a
-busy cursor; no model runs here.
+busy cursor; no model runs there (the cell page's heat maps, when asked for, are computed
+on Qt's pool first: `report_maps`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from hemoscope.core import Case, ModelStamp
 from hemoscope.report import (
+    CellMapImages,
     Decision,
     ExportError,
     LabInfo,
@@ -44,6 +46,7 @@ from hemoscope.report import (
     write_summary_csv,
 )
 from hemoscope.ui.case.workspace import CaseWorkspace
+from hemoscope.ui.report.report_maps import report_maps
 from hemoscope.ui.settings.settings_model import StationSettings
 
 __all__ = ["AskFolder", "AskSave", "ReportActions", "report_settings", "safe_file_stem"]
@@ -71,6 +74,7 @@ def report_settings(
         wbc_factor=station.wbc_factor or None,
         page_size="Letter" if station.page_size == "Letter" else "A4",
         thumbnails=station.report_thumbnails,
+        class_maps=station.report_thumbnails and station.report_class_maps,
         um_per_px=station.um_per_px or None,
     )
 
@@ -110,6 +114,15 @@ class ReportActions(QObject):
     def settings(self) -> ReportSettings:
         return report_settings(self._station(), self.workspace, self._cards())
 
+    def _maps(self, case: Case, settings: ReportSettings) -> CellMapImages | None:
+        """The heat maps of the cell page, when the settings ask for them (computed on
+        Qt's pool: `report_maps`)."""
+        if not settings.class_maps:
+            return None
+        return report_maps(
+            self._window, self.workspace, case, settings.taxonomy, settings.thumbnails_per_class
+        )
+
     def _case(self, what: str) -> Case | None:
         case = self.workspace.case
         if case is None or (not case.fields and not case.manual_counts):
@@ -129,10 +142,11 @@ class ReportActions(QObject):
             return None
         with _busy():
             try:
+                settings = self.settings()
                 written = write_pdf(
-                    case, _with_suffix(path, ".pdf"), self.settings(),
+                    case, _with_suffix(path, ".pdf"), settings,
                     images=self.workspace.field_image,
-                    sign_off=self.workspace.sign_off,
+                    sign_off=self.workspace.sign_off, maps=self._maps(case, settings),
                 )  # fmt: skip
             except (ExportError, OSError, RuntimeError) as error:
                 return self._failed("The report could not be written", error)
@@ -167,9 +181,10 @@ class ReportActions(QObject):
             return 0
         with _busy():
             try:
+                settings = self.settings()
                 return print_report(
-                    case, device, self.settings(), images=self.workspace.field_image,
-                    sign_off=self.workspace.sign_off,
+                    case, device, settings, images=self.workspace.field_image,
+                    sign_off=self.workspace.sign_off, maps=self._maps(case, settings),
                 )  # fmt: skip
             except (OSError, RuntimeError, ValueError) as error:
                 self._failed("The report could not be laid out", error)

@@ -49,6 +49,7 @@ class StationSettings:
     lab_logo: str = ""  # path of an image file; "" for none
     page_size: str = "A4"
     report_thumbnails: bool = True
+    report_class_maps: bool = False  # the cell page shows each cell's class heat map too
     platelet_factor: float = DEFAULT_PLATELET_FACTOR  # platelets /µL per platelet per field
     wbc_factor: float = 0.0  # WBC /µL per WBC per field; 0: no WBC estimate
     lab_profile: str = ""  # laboratory profile file (`vision.lab_profile`); "": shipped model
@@ -108,6 +109,7 @@ class StationSettings:
             "lab_logo": self.lab_logo,
             "page_size": self.page_size,
             "report_thumbnails": bool(self.report_thumbnails),
+            "report_class_maps": bool(self.report_class_maps),
             "platelet_factor": float(self.platelet_factor),
             "wbc_factor": float(self.wbc_factor),
             "lab_profile": self.lab_profile,
@@ -141,6 +143,7 @@ class StationSettings:
         ):  # fmt: skip
             take(name, str, text=True)
         take("report_thumbnails", _bool)
+        take("report_class_maps", _bool)
         take("platelet_factor", _float)
         take("wbc_factor", _float)
         take("um_per_px", _float)

@@ -44,6 +44,15 @@ class ReportSettingsPage(QWidget):
         self.page_size.setCurrentText(settings.page_size)
         self.thumbnails = QCheckBox("Add a page of cell images per class")
         self.thumbnails.setChecked(settings.report_thumbnails)
+        self.class_maps = QCheckBox("Show each cell's heat map of its class on that page")
+        self.class_maps.setObjectName("reportClassMaps")
+        self.class_maps.setToolTip(
+            "Beside each cell, where the classifier saw the evidence for its class (the "
+            "class activation map); computed when the report is made"
+        )
+        self.class_maps.setChecked(settings.report_class_maps)
+        self.class_maps.setEnabled(settings.report_thumbnails)
+        self.thumbnails.toggled.connect(self.class_maps.setEnabled)
         self.platelet_factor = _factor(settings.platelet_factor, minimum=1.0)
         self.wbc_factor = _factor(settings.wbc_factor, minimum=0.0)
         self.wbc_factor.setSpecialValueText("not set (no WBC estimate)")
@@ -53,6 +62,7 @@ class ReportSettingsPage(QWidget):
         form.addRow("Logo", logo_row)
         form.addRow("Paper", self.page_size)
         form.addRow("", self.thumbnails)
+        form.addRow("", self.class_maps)
         form.addRow("Platelet factor", self.platelet_factor)
         form.addRow("WBC factor", self.wbc_factor)
         note = QLabel(
@@ -69,6 +79,7 @@ class ReportSettingsPage(QWidget):
             "lab_logo": self.lab_logo.text().strip(),
             "page_size": self.page_size.currentText(),
             "report_thumbnails": self.thumbnails.isChecked(),
+            "report_class_maps": self.class_maps.isChecked(),
             "platelet_factor": self.platelet_factor.value(),
             "wbc_factor": self.wbc_factor.value(),
         }

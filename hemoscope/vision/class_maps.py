@@ -43,7 +43,7 @@ COLOUR_MAP = cv2.COLORMAP_JET
 """Blue (no evidence) through green and yellow to red (the strongest evidence)."""
 MAX_ALPHA = 0.6
 """Opacity of the hottest part of an overlay; the opacity falls with the heat."""
-MIN_HEAT = 0.15
+MIN_HEAT = 0.3
 """Heat (over the map's peak) below which the overlay is transparent."""
 
 

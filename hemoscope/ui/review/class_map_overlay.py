@@ -55,7 +55,8 @@ def map_caption(maps: CellMaps | None, cell: Cell, rank: int, taxonomy: Taxonomy
         return "heat map: no runner-up"
     cls = taxonomy.get(class_id)
     name = cls.display_name if cls is not None else class_id
-    return f"heat map: {name} [{RANKS[rank]}, {maps.probability(class_id):.0%}]"
+    p = maps.probability(class_id)
+    return f"heat map: {name} [{RANKS[rank]}, {'<1%' if p < 0.005 else f'{p:.0%}'}]"
 
 
 class ClassMapOverlay(QObject):

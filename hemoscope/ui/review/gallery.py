@@ -107,7 +107,7 @@ class CellGallery(QScrollArea):
         tools.addWidget(QLabel("Size"))
         tools.addWidget(self.size_slider, 1)
         tools.addWidget(self.flagged_only)
-        tools.addWidget(self.maps.label)
+        tools.addWidget(self.maps.label, 1)
         return tools
 
     @property

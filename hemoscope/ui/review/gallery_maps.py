@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QKeyEvent, QPainter, QPixmap
-from PySide6.QtWidgets import QLabel, QListWidgetItem
+from PySide6.QtWidgets import QLabel, QListWidgetItem, QSizePolicy
 
 from hemoscope.core import Cell, Field
 from hemoscope.ui.review.class_map_overlay import RANKS, map_class
@@ -56,6 +56,8 @@ class GalleryMaps(QObject):
         self.rank = 0  # 0: no maps, 1: the class shown, 2: the runner-up
         self.label = QLabel()
         self.label.setObjectName("galleryMapLabel")
+        # takes the room left beside the size slider, never the slider's own
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._service: ClassMapService | None = None
         self._shown: dict[Key, str] = {}  # thumbnails carrying a map: whose
 
@@ -131,10 +133,11 @@ class GalleryMaps(QObject):
         elif service is None or not service.available:
             text = "Heat map: no classifier loaded"
         elif names:
-            text = f"Heat map: {', '.join(sorted(names))} ({RANKS[self.rank]})"
+            text = f"Map: {', '.join(sorted(names))} ({RANKS[self.rank]})"
         else:
             text = "Heat map: computing…" if waiting else "Heat map: none"
         self.label.setText(text)
+        self.label.setToolTip(text)
 
     def _decorated(self, maps: CellMaps, class_id: str) -> QIcon:
         size = self.gallery.thumb_size
@@ -146,8 +149,10 @@ class GalleryMaps(QObject):
         font = painter.font()
         font.setPixelSize(max(9, band - 4))
         painter.setFont(font)
-        painter.drawText(0, size - band, size, band, Qt.AlignmentFlag.AlignCenter,
-                         self._name(class_id))  # fmt: skip
+        name = painter.fontMetrics().elidedText(
+            self._name(class_id), Qt.TextElideMode.ElideRight, size - 4
+        )
+        painter.drawText(0, size - band, size, band, Qt.AlignmentFlag.AlignCenter, name)
         painter.end()
         icon = QIcon(pixmap)
         icon.addPixmap(pixmap, QIcon.Mode.Selected)

@@ -22,8 +22,8 @@ HINTS = {
     ),
     "review": (
         "Click a cell, then its key (goes on)  ·  Enter confirm  ·  Del delete  ·  drag: add "
-        "a missed cell  ·  ←→↑↓ next cell  ·  Tab next flagged  ·  Ctrl+Z undo  ·  Esc live  "
-        "·  Space: next field once all are reviewed"
+        "a missed cell  ·  ←→↑↓ next cell  ·  Tab next flagged  ·  H heat map (Shift: runner-up)  "
+        "·  Ctrl+Z undo  ·  Esc live  ·  Space: next field once all are reviewed"
     ),
     "manual": (
         "Press a class key for each cell seen (stops at the target)  ·  Ctrl+Z undo  ·  "

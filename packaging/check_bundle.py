@@ -42,7 +42,7 @@ IMAGE_COUNT = 6
 BOX_TOLERANCE = 1.0  # pixels
 SCORE_TOLERANCE = 0.01
 TIMEOUT_S = 180
-FORBIDDEN_MODULES = ("torch", "torchvision", "hemoscope.training")
+FORBIDDEN_MODULES = ("torch", "torchvision", "hemoscope.training", "pyqtgraph.opengl")
 # Libraries a bundle takes from the workstation: the graphics stack and the display
 # server's client libraries (PyInstaller leaves them out on purpose).
 HOST_LIBRARY_PREFIXES = (

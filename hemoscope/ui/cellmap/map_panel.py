@@ -37,7 +37,8 @@ UNKNOWN_COLOUR = "#9aa5b1"
 LEGEND = (
     "<span style='color:#f59e0b'>◯</span> flagged &nbsp; "
     "<span style='color:#7f1d1d'>✕</span> unfamiliar &nbsp; ★ training class centre<br>"
-    "Drag: select · class key: relabel the selection · wheel: zoom · right-drag: pan"
+    "Drag: select · class key: relabel them · wheel: zoom · right-drag: pan · "
+    "double-click: fit"
 )
 Key = tuple[str, str]
 
@@ -75,6 +76,8 @@ class CellMapPanel(QWidget):
         self.summary = QLabel("No cells yet", self)
         self.summary.setObjectName("cellMapSummary")
         self.summary.setWordWrap(True)
+        # two lines always: the map does not shift when the selection line comes and goes
+        self.summary.setMinimumHeight(2 * self.summary.fontMetrics().lineSpacing() + 4)
         self.view = CellMapView(self)
         self.view.installEventFilter(self)
         self.legend = QLabel(LEGEND, self)

@@ -6,9 +6,10 @@ with their names. Selected cells (a rectangle) get a blue square, the cell shown
 picture a black ring.
 
 Mouse: a left drag draws a selection rectangle (Shift adds to the selection), a click
-picks the nearest cell within a few pixels (`clicked`; -1 on empty map), the wheel
-zooms, a right or middle drag pans; `hovered` follows the nearest cell under the
-pointer. The view never changes the case: the panel around it does.
+picks the nearest cell within a few pixels (`clicked`; -1 on empty map), a double-click
+fits the view to the cells and the class centres, the wheel zooms, a right or middle
+drag pans; `hovered` follows the nearest cell under the pointer. The view never changes
+the case: the panel around it does.
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ class CellMapView(pg.PlotWidget):  # type: ignore[misc]
             self._labels.append(label)
 
     def fit(self) -> None:
-        pts = self.xy if len(self.xy) else self._centres_xy()
+        """Show every cell and every training class's centre (double-click does it)."""
+        pts = np.vstack([self.xy, self._centres_xy()])
         if not len(pts):
             return
         lo, hi = pts.min(axis=0), pts.max(axis=0)
@@ -204,7 +206,10 @@ class CellMapView(pg.PlotWidget):  # type: ignore[misc]
         return i if d2[i] <= within_px**2 else -1
 
     def _scene_clicked(self, ev: Any) -> None:
-        if ev.button() != Qt.MouseButton.LeftButton or ev.double():
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return
+        if ev.double():
+            self.fit()
             return
         scene_pos = ev.scenePos()
         if self.box.sceneBoundingRect().contains(scene_pos):

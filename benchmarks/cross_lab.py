@@ -15,6 +15,11 @@ Per set: accuracy, balanced accuracy, accuracy of the cells not flagged, flagged
 fraction, flags by reason and the confusion (`hemoscope.vision.cross_lab`). ``--set``
 adds or replaces a set: MODE is ``cells`` or ``fields``; FOLDER has one sub-folder per
 class, named as ``hemoscope evaluate`` names them.
+
+``--calibrate`` adds, for every set, a second row ``NAME+colour``: the same cells with
+the set's own colour calibration (`vision.colour_calibration`), fitted on the white
+cells of all the set's images WITHOUT their labels, exactly as ``hemoscope adapt
+--colour-only --data FOLDER`` fits it for a microscope (for pbc-val: its own images).
 """
 
 from __future__ import annotations
@@ -22,16 +27,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hemoscope.vision import cross_lab  # noqa: E402
+from hemoscope.vision import cross_lab, microscope_cells  # noqa: E402
 from hemoscope.vision.classifier import Classifier  # noqa: E402
-from hemoscope.vision.datasets import stratified_split  # noqa: E402
+from hemoscope.vision.colour_calibration import ColourCalibration, ColourReference  # noqa: E402
+from hemoscope.vision.datasets import Sample, stratified_split  # noqa: E402
 from hemoscope.vision.detector import Detector  # noqa: E402
+from hemoscope.vision.lab_profile import LabProfile  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 
 PBC_SEED = 20261122
@@ -61,6 +69,7 @@ def run(
     detector: Path | None,
     threads: int,
     every: int = 1,
+    calibrate: bool = False,
 ) -> list[cross_lab.SetResult]:
     clf = Classifier(model, threads=threads)
     det = Detector(detector, threads=threads)
@@ -71,14 +80,42 @@ def run(
         if name == "pbc-val":  # the classifier's own validation split, never trained on
             samples = stratified_split(samples, PBC_VAL_FRACTION, PBC_SEED)[1]
         samples = samples[::every]
-        t0 = time.perf_counter()
-        if mode == "fields":
-            res = cross_lab.measure_fields(name, samples, pipeline)
-        else:
-            res = cross_lab.measure_cells(name, samples, clf, det)
-        print(f"{name}: {res.n} cells in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        results.append(res)
+        for calibrated in (False, True) if calibrate else (False,):
+            label = f"{name}+colour" if calibrated else name
+            if calibrated:
+                clf.set_profile(colour_profile(pipeline, samples, mode, label))
+            t0 = time.perf_counter()
+            if mode == "fields":
+                res = cross_lab.measure_fields(label, samples, pipeline)
+            else:
+                res = cross_lab.measure_cells(label, samples, clf, det)
+            clf.set_profile(None)
+            print(f"{label}: {res.n} cells in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            results.append(res)
     return results
+
+
+def colour_profile(pipeline: Pipeline, samples: list[Sample], mode: str, name: str) -> LabProfile:
+    """The set's colour calibration from its images' white cells, labels unused."""
+    clf = pipeline.classifier
+    reference = ColourReference.from_card(clf.card)
+    if reference is None:
+        raise SystemExit(f"{clf.path.name}: its card has no colour_reference (--calibrate)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, s in enumerate(samples):  # the images, without their class folders
+            (Path(tmp) / f"{i:05d}{s.path.suffix}").symlink_to(s.path.resolve())
+        crops, _ = microscope_cells.from_folder(
+            Path(tmp), "fields" if mode == "fields" else "cells", pipeline
+        )
+    _, emb = clf.logits_and_embedding(crops[:1])
+    return LabProfile.from_colour(
+        ColourCalibration.fit(crops, reference),
+        classes=tuple(clf.classes),
+        embedding_size=int(emb.shape[1]),
+        base_temperature=float(clf.temperature),
+        models=pipeline.model_cards(),
+        name=name,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[], help="only these sets")
     parser.add_argument("--every", type=int, default=1, help="every n-th image of each set")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="also each set with its own colour calibration (fitted without its labels)",
+    )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
         "--card",
@@ -104,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     if not chosen:
         print(f"no labelled sets under {args.data} (and none given with --set)", file=sys.stderr)
         return 1
-    results = run(chosen, args.model, args.detector, args.threads, max(1, args.every))
+    results = run(
+        chosen, args.model, args.detector, args.threads, max(1, args.every), args.calibrate
+    )
     print(cross_lab.format_table(results))
     for r in results:
         print()
@@ -122,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
                 "jiangxi": "other-labs/jiangxi: Motic camera, rapid stain, 120x120 crops",
                 "bionet": "other-labs/bionet: Olympus + EP50, low magnification, 640x480 "
                 "fields through the whole pipeline",
+                "NAME+colour": "the same cells with the set's own colour calibration, fitted "
+                "on all its images' white cells without their labels (hemoscope adapt "
+                "--colour-only)",
             },
             "table": [
                 {k: v for k, v in row.items() if k not in ("classes", "unreadable")}

@@ -2,13 +2,15 @@
 
     hemoscope adapt --data IMAGEFOLDER [--fields] --out PROFILE
     hemoscope adapt --db CASES.db --out PROFILE
+    hemoscope adapt --colour-only --data FOLDER [--fields] | --db CASES.db --out PROFILE
 
 The cells (an ImageFolder of single-cell images, or of fields with one white cell near
 the centre with ``--fields``; or every human-verified cell of the signed-off cases in a
 case database) go through the shipped classifier once; `vision.lab_adapt` refits its
 head on them, measures the profile by cross-validation against the shipped model and
 prints before/after per class. A profile worse than the shipped model on those cells is
-not written (exit status 1, and why). No PyTorch: numpy on the CPU.
+not written (exit status 1, and why). No PyTorch: numpy on the CPU. ``--colour-only``
+needs no labels: it calibrates the microscope's colours (`commands.adapt_colour`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="--data holds fields with one labelled white cell near the centre (default: "
         "single-cell images)",
+    )
+    p.add_argument(
+        "--colour-only",
+        action="store_true",
+        help="no labels: calibrate the microscope's colours from its white cells (every "
+        "image under --data, or every case in --db) and keep the shipped head",
     )
     p.add_argument("--name", help="the profile's name (default: the file name)")
     p.add_argument("--json", type=Path, metavar="FILE", help="write the validation here")
@@ -81,6 +89,10 @@ def adapt(args: argparse.Namespace) -> int:
     except ModelError as exc:
         error(str(exc))
         return EXIT_FAILED
+    if args.colour_only:
+        from hemoscope.commands.adapt_colour import adapt_colour
+
+        return adapt_colour(args, pipeline, out, t0)
     clf = pipeline.classifier
     try:
         cells = collect(args, pipeline)

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from hemoscope.core import Cell, Field
+from hemoscope.core import Cell, CellKind, Field
 
 from .errors import ImageStoreError
 from .store import CaseStore
 
-__all__ = ["VerifiedField", "verified_fields"]
+__all__ = ["VerifiedField", "verified_fields", "white_cell_fields"]
 
 
 @dataclass(frozen=True)
@@ -57,4 +57,22 @@ def verified_fields(store: CaseStore, *, images: bool = True) -> Iterator[Verifi
                     image = store.field_image(case.id, fld.id)
                 except ImageStoreError:
                     image = None
+            yield VerifiedField(case.id, summary.sample_id, fld, cells, image)
+
+
+def white_cell_fields(store: CaseStore) -> Iterator[VerifiedField]:
+    """Every field of every case, signed off or not, with its white cells in the tally
+    (whatever their class, verified or not) and its image: what a colour calibration of
+    the microscope needs (no labels). ``cells`` here are those white cells."""
+    for summary in reversed(store.list_cases(limit=None)):
+        case = store.load_case(summary.id)
+        store.forget(summary.id)
+        for fld in case.fields:
+            cells = tuple(c for c in fld.cells if c.kind is CellKind.WBC and c.counted)
+            if not cells:
+                continue
+            try:
+                image = store.field_image(case.id, fld.id)
+            except ImageStoreError:
+                image = None
             yield VerifiedField(case.id, summary.sample_id, fld, cells, image)

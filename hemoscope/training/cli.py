@@ -180,6 +180,15 @@ def run_unfamiliar(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
+def run_colour_reference(args: argparse.Namespace, command: str) -> int:
+    from hemoscope.training.colour_reference import colour_reference
+
+    entry = colour_reference(args.model, args.data, args.seed, args.val_fraction, command)
+    log.info("colour reference of %d training crops: mean %s std %s", entry["cells"],
+             entry["mean"], entry["std"])  # fmt: skip
+    return 0
+
+
 def _command_line(args: argparse.Namespace | None = None) -> str:
     """The command as typed, for the model card (program name normalised); the arguments
     given to `main`, when it was called with some."""
@@ -220,6 +229,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--seed", type=int, default=20261122)
     p.add_argument("--val-fraction", type=float, default=0.15)
     p.set_defaults(handler=lambda a: run_unfamiliar(a, _command_line(a)))
+    p = sub.add_parser(
+        "colour-reference",
+        help="write the training crops' pooled colour statistics into a classifier card",
+    )
+    p.add_argument("--model", required=True, type=Path, help="classifier ONNX file (with card)")
+    p.add_argument("--data", required=True, type=Path, help="the training ImageFolder tree")
+    p.add_argument("--seed", type=int, default=20261122)
+    p.add_argument("--val-fraction", type=float, default=0.15)
+    p.set_defaults(handler=lambda a: run_colour_reference(a, _command_line(a)))
     from hemoscope.training import calibrate
 
     p = sub.add_parser(

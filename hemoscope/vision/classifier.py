@@ -147,9 +147,10 @@ class Classifier:
 
     def logits_and_embedding(self, crops: U8) -> tuple[F32, F32]:
         """The graph's raw logits (N, C) and embeddings (N, D) of crops (the shipped
-        head, without a profile): what a laboratory profile is fitted on."""
+        head, without a profile, colours as the camera gave them): what a laboratory
+        profile is fitted on."""
         arr = np.asarray(crops, dtype=np.uint8)
-        logits, embedding, _ = self._run(arr)
+        logits, embedding, _ = self._run(arr, calibrate=False)
         return logits, embedding
 
     def class_maps(self, crops: U8 | Sequence[U8]) -> F32:
@@ -161,6 +162,7 @@ class Classifier:
         if arr.ndim != 4 or arr.shape[1:] != (self.input_size, self.input_size, 3):
             side = self.input_size
             raise ValueError(f"expected crops of shape (N, {side}, {side}, 3), got {arr.shape}")
+        arr = self._calibrated(arr)
         if self.standardise and len(arr):
             arr, _ = standardise_batch(arr)
         maps = []
@@ -171,7 +173,14 @@ class Classifier:
             return np.zeros((0, len(self.classes), 1, 1), np.float32)
         return np.concatenate(maps).astype(np.float32, copy=False)
 
-    def _run(self, arr: U8) -> tuple[F32, F32, tuple[str, ...]]:
+    def _calibrated(self, arr: U8) -> U8:
+        """``arr`` with the profile's colour calibration of the microscope, if it has one."""
+        colour = self.profile.colour if self.profile is not None else None
+        return colour.apply(arr) if colour is not None and len(arr) else arr
+
+    def _run(self, arr: U8, calibrate: bool = True) -> tuple[F32, F32, tuple[str, ...]]:
+        if calibrate:
+            arr = self._calibrated(arr)
         if self.standardise and len(arr):
             arr, bases = standardise_batch(arr)
             stain: tuple[str, ...] = bases

@@ -137,12 +137,12 @@ def _centre_cell(pipeline: Any, rgb: U8, source: str) -> U8 | None:
     if not white:
         return None
     cell = min(white, key=lambda c: (c.box.x1 + c.box.x2 - w) ** 2 + (c.box.y1 + c.box.y2 - h) ** 2)
-    crops: U8 = _crops(pipeline.classifier, rgb, [cell], fld.cells)
+    crops: U8 = field_crops(pipeline.classifier, rgb, [cell], fld.cells)
     first: U8 = crops[0]
     return first
 
 
-def _crops(classifier: Any, rgb: U8, cells: Sequence[Cell], all_cells: Iterable[Cell]) -> U8:
+def field_crops(classifier: Any, rgb: U8, cells: Sequence[Cell], all_cells: Iterable[Cell]) -> U8:
     """The crop rule's crops of ``cells`` at the scale of the field's red cells."""
     h, w = rgb.shape[:2]
     rbc_boxes = [c.box.as_tuple() for c in all_cells if c.kind is CellKind.RBC]
@@ -176,7 +176,7 @@ def from_fields(
         if rgb is None:
             out.skipped.append(f"{name}: the field's image is missing ({len(keep)} cells)")
             continue
-        crops = _crops(classifier, rgb, [c for c, _ in keep], all_cells)
+        crops = field_crops(classifier, rgb, [c for c, _ in keep], all_cells)
         for crop, (cell, idx) in zip(crops, keep, strict=True):
             out.add(crop, idx, f"{name}/{cell.id[:8]}", case)
     for cls, n in sorted(foreign.items()):

@@ -19,10 +19,16 @@ profile to another, is flagged for review (``"class not in the laboratory profil
 `LabProfile.unlearnt`): learning from a laboratory's cells teaches nothing about the
 classes it did not show, so the profile never silently overrules the shipped model there.
 
-What a profile never touches: the embedding (the graph is the shipped one), the colour
-standardisation, the unfamiliar-cell statistics and threshold (`vision.unfamiliar`: the
-flag is computed from the embedding exactly as without a profile), and the review
-threshold of the classifier card.
+A profile made from a microscope's unlabelled cells (``hemoscope adapt --colour-only``)
+holds a colour calibration instead (`vision.colour_calibration`): every crop is mapped
+to the training laboratory's colours before the shipped graph, and the head is the
+shipped one (zero correction, the shipped temperature). A profile holds one or the
+other: with labelled cells the head refit measured better than the colour calibration
+under it (jiangxi, 25 cells: 83.0 % against 81.7 %; `benchmarks/bench_adapt.py`).
+
+What a profile never touches: the graph, the unfamiliar-cell statistics and threshold
+(`vision.unfamiliar`: the flag is computed from the embedding exactly as without a
+profile), and the review threshold of the classifier card.
 
 The file is JSON (``format: hemoscope-lab-profile``); its identity is the sha256 of its
 bytes, stamped on every field it analysed like the models' (`stamp`).
@@ -43,6 +49,7 @@ import numpy.typing as npt
 
 from hemoscope.core import ModelStamp
 from hemoscope.vision.classification_metrics import softmax
+from hemoscope.vision.colour_calibration import ColourCalibration
 from hemoscope.vision.model_card import ModelError, file_sha256
 
 __all__ = [
@@ -55,7 +62,7 @@ __all__ = [
 ]
 
 FORMAT = "hemoscope-lab-profile"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 NOT_LEARNT = "class not in the laboratory profile"
 """Review reason: the shipped model names a class the profile has no cell of."""
 NOT_LEARNT_MIN = 0.5
@@ -92,6 +99,7 @@ class LabProfile:
     source: str = ""
     validation: dict[str, Any] = field(default_factory=dict)
     fit: dict[str, Any] = field(default_factory=dict)
+    colour: ColourCalibration | None = None  # a colour-only profile's calibration
     sha256: str = ""  # of the file it was read from or written to
 
     def __post_init__(self) -> None:
@@ -110,7 +118,14 @@ class LabProfile:
 
     @property
     def cells(self) -> int:
+        """Cells the profile learnt from (labelled ones, or a calibration's crops)."""
+        if self.colour is not None and not self.cells_per_class:
+            return self.colour.cells
         return int(sum(self.cells_per_class.values()))
+
+    @property
+    def kind(self) -> str:
+        return "colour calibration" if self.colour is not None else "head refit"
 
     @property
     def embedding_size(self) -> int:
@@ -119,6 +134,33 @@ class LabProfile:
     @property
     def date(self) -> str:
         return self.created[:10]
+
+    @classmethod
+    def from_colour(
+        cls,
+        calibration: ColourCalibration,
+        *,
+        classes: tuple[str, ...],
+        embedding_size: int,
+        base_temperature: float,
+        models: Mapping[str, Mapping[str, Any]],
+        name: str,
+        source: str = "",
+    ) -> LabProfile:
+        """A colour-only profile: the calibration, and the shipped head unchanged."""
+        return cls(
+            name=name,
+            created=now_iso(),
+            classes=classes,
+            delta_weight=np.zeros((len(classes), embedding_size)),
+            delta_bias=np.zeros(len(classes)),
+            base_temperature=float(base_temperature),
+            temperature=1.0,
+            models={role: model_identity(card) for role, card in models.items() if card},
+            source=source,
+            validation={"method": "none: a colour calibration needs no labels"},
+            colour=calibration,
+        )
 
     # -- use -----------------------------------------------------------------------------
     def adjusted_logits(self, logits: npt.ArrayLike, embedding: npt.ArrayLike) -> F64:
@@ -149,8 +191,8 @@ class LabProfile:
         erythroblast and immature granulocyte something else), so it never silently
         overrules the shipped model on it."""
         lg = np.asarray(logits, np.float64)
-        if not len(lg):
-            return np.zeros(0, bool)
+        if not len(lg) or not self.cells_per_class:  # no head learnt: none overruled
+            return np.zeros(len(lg), bool)
         shipped = softmax(lg, base_temperature)
         top = shipped.argmax(axis=1)
         learnt = np.array([c in self.cells_per_class for c in self.classes])
@@ -166,7 +208,8 @@ class LabProfile:
         (date and cells), sha256 and the models it extends."""
         return {
             "name": f"{PROFILE_ROLE} '{self.name}'",
-            "version": f"{self.date}, {self.cells} cells",
+            "version": f"{self.date}, {self.cells} cells"
+            + (", colour calibration" if self.colour is not None else ""),
             "sha256": self.sha256,
             "extends": {role: dict(m) for role, m in self.models.items()},
         }
@@ -219,10 +262,10 @@ class LabProfile:
                 "delta_bias": [float(v) for v in self.delta_bias],
                 "delta_weight": [[float(v) for v in row] for row in self.delta_weight],
             },
-            "unchanged": "embedding, colour standardisation, unfamiliar-cell statistics and "
-            "threshold, review threshold",
+            "unchanged": "graph, unfamiliar-cell statistics and threshold, review threshold",
             "validation": self.validation,
             "fit": self.fit,
+            **({"colour": self.colour.to_dict()} if self.colour is not None else {}),
         }
 
     def save(self, path: Path) -> LabProfile:
@@ -278,6 +321,7 @@ class LabProfile:
                 source=str(data.get("source", "")),
                 validation=dict(data.get("validation", {})),
                 fit=dict(data.get("fit", {})),
+                colour=ColourCalibration.from_dict(data["colour"]) if "colour" in data else None,
                 sha256=sha256,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -1,0 +1,122 @@
+"""``hemoscope adapt --colour-only``: a microscope's colour calibration, no labels needed.
+
+    hemoscope adapt --colour-only --data FOLDER [--fields] --out PROFILE
+    hemoscope adapt --colour-only --db CASES.db --out PROFILE
+
+The white cells of every image under FOLDER (single-cell images, or fields with
+``--fields``), or of every case in the database, signed off or not, as the classifier
+frames them; `vision.colour_calibration` maps their pooled colours to the training
+crops'. The profile holds the calibration and the shipped head unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, error, write_json
+
+
+def adapt_colour(args: argparse.Namespace, pipeline: Any, out: Path, t0: float) -> int:
+    from hemoscope.vision.colour_calibration import (
+        CalibrationError,
+        ColourCalibration,
+        ColourReference,
+    )
+    from hemoscope.vision.lab_profile import LabProfile
+
+    clf = pipeline.classifier
+    try:
+        reference = ColourReference.from_card(clf.card)
+        if reference is None:
+            error(f"{clf.path.name}: its card has no colour_reference; no calibration possible")
+            return EXIT_FAILED
+        crops, skipped = _crops(args, pipeline)
+        for line in skipped:
+            sys.stderr.write(f"hemoscope: skipped {line}\n")
+        calibration = ColourCalibration.fit(crops, reference)
+    except CalibrationError as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    n_classes = len(clf.classes)
+    _, emb = clf.logits_and_embedding(crops[:1])
+    profile = LabProfile.from_colour(
+        calibration,
+        classes=tuple(clf.classes),
+        embedding_size=int(emb.shape[1]),
+        base_temperature=float(clf.temperature),
+        models=pipeline.model_cards(),
+        name=args.name or out.name.split(".")[0],
+        source=f"db: {args.db}" if args.db else f"data: {args.data}",
+    )
+    gains = calibration.gains()
+    sys.stdout.write(
+        f"{len(crops)} white cells. Colour calibration (R, G, B):\n"
+        f"  this microscope: mean {_three(calibration.lab_mean)}  spread "
+        f"{_three(calibration.lab_std)}\n"
+        f"  training crops:  mean {_three(reference.mean)}  spread {_three(reference.std)}\n"
+        f"  gains {_three(tuple(gains), 2)}\n"
+    )
+    if args.json:
+        write_json(
+            args.json,
+            {"cells": len(crops), "skipped": skipped, "colour": calibration.to_dict(),
+             "classes": n_classes, "seconds": round(time.perf_counter() - t0, 2)},
+        )  # fmt: skip
+    try:
+        saved = profile.save(out)
+    except ValueError as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    sys.stdout.write(
+        f"\nWrote colour calibration '{saved.name}' to {out} (sha256 {saved.sha256[:12]}, "
+        f"{saved.cells} cells, {time.perf_counter() - t0:.1f} s). Use it with --lab {out}.\n"
+    )
+    return EXIT_OK
+
+
+def _three(values: tuple[float, ...], digits: int = 1) -> str:
+    return " ".join(f"{v:6.{digits}f}" for v in values)
+
+
+def _crops(args: argparse.Namespace, pipeline: Any) -> tuple[np.ndarray, list[str]]:
+    from hemoscope.vision import microscope_cells
+    from hemoscope.vision.colour_calibration import CalibrationError
+
+    if args.data is not None:
+        if not Path(args.data).is_dir():
+            raise CalibrationError(f"--data {args.data}: no such folder")
+        return microscope_cells.from_folder(
+            Path(args.data), "fields" if args.fields else "cells", pipeline
+        )
+    return _from_database(Path(args.db), pipeline.classifier)
+
+
+def _from_database(db: Path, classifier: Any) -> tuple[np.ndarray, list[str]]:
+    from hemoscope.store import CaseStore, StoreError
+    from hemoscope.store.verified import white_cell_fields
+    from hemoscope.vision import microscope_cells
+    from hemoscope.vision.colour_calibration import CalibrationError
+    from hemoscope.vision.image_input import to_rgb
+
+    if not db.is_file():
+        raise CalibrationError(f"no case database at {db}")
+    try:
+        with CaseStore.open(db) as store:
+            items = [
+                (
+                    v.name,
+                    v.cells,
+                    v.field.cells,
+                    None if v.image is None else to_rgb(v.image, "bgr"),
+                )
+                for v in white_cell_fields(store)
+            ]
+    except StoreError as exc:
+        raise CalibrationError(f"cannot read the case database {db}: {exc}") from exc
+    return microscope_cells.from_fields(items, classifier)

@@ -1,0 +1,51 @@
+"""The training crops' pooled colour statistics, written into a classifier card.
+
+    python -m hemoscope.training colour-reference --model models/classifier.onnx \
+        --data ../shared/data/pbc
+
+Every image of the card's training split (seeded stratified split, as training draws
+it), framed by the training crop rule without augmentation, pooled per RGB channel: the
+reference a microscope's colour calibration maps to (`vision.colour_calibration`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hemoscope.training.classifier_model import INPUT_SIZE
+from hemoscope.training.pbc_data import list_samples, load_rgb, stratified_split
+from hemoscope.vision.colour_calibration import pooled_stats
+from hemoscope.vision.crops import cut_crop
+
+
+def colour_reference(
+    model: Path, data: Path, seed: int, val_fraction: float, command: str
+) -> dict[str, Any]:
+    from hemoscope.training.train_classifier import CLASSES, nominal_geometry
+
+    samples, _ = list_samples(data, CLASSES)
+    train_s, _ = stratified_split(samples, val_fraction, seed)
+    crops = np.empty((len(train_s), INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
+    for i, s in enumerate(train_s):
+        img = load_rgb(s.path)
+        cx, cy, side = nominal_geometry(img)
+        crops[i] = cut_crop(img, cx, cy, side, INPUT_SIZE)
+    mean, std = pooled_stats(crops)
+    entry = {
+        "mean": [round(float(v), 3) for v in mean],
+        "std": [round(float(v), 3) for v in std],
+        "cells": len(train_s),
+        "what": "per-channel RGB mean and standard deviation of every pixel of the training "
+        "split's crops (training crop rule, no augmentation); a microscope's colour "
+        "calibration maps its own crops' statistics to these (vision.colour_calibration)",
+        "command": command,
+    }
+    card_path = model.with_suffix(".json")
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card["colour_reference"] = entry
+    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return entry

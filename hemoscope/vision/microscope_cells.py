@@ -1,0 +1,86 @@
+"""A microscope's white cells without labels, as the classifier frames them: what its
+colour calibration (`vision.colour_calibration`) is fitted on.
+
+From a folder (every image under it, sub-folders included: single-cell images framed as
+``hemoscope classify`` frames them, or fields whose white cells the pipeline finds), or
+from the fields of a case database (`store.verified.white_cell_fields`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from hemoscope.core import Cell, CellKind
+from hemoscope.vision.datasets import IMAGE_SUFFIXES, load_rgb
+from hemoscope.vision.lab_cells import field_crops
+
+U8 = npt.NDArray[np.uint8]
+Progress = Callable[[int, int], None]
+
+
+def image_paths(root: Path) -> list[Path]:
+    """Every image file under ``root`` (sub-folders included), sorted."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def from_folder(
+    root: Path,
+    kind: Literal["cells", "fields"],
+    pipeline: Any,
+    progress: Progress | None = None,
+) -> tuple[U8, list[str]]:
+    """The white-cell crops of every image under ``root`` and what was skipped (why)."""
+    from hemoscope.vision.single_cell import frame_single_cell
+
+    clf = pipeline.classifier
+    crops: list[U8] = []
+    skipped: list[str] = []
+    paths = image_paths(root)
+    for i, path in enumerate(paths):
+        try:
+            rgb = load_rgb(path)
+        except (OSError, ValueError) as exc:
+            skipped.append(f"{path}: cannot be read ({exc})")
+            continue
+        if kind == "cells":
+            crop, _ = frame_single_cell(
+                rgb, clf.input_size, clf.crop_scale, pipeline.detector, "rgb"
+            )
+            crops.append(crop)
+        else:
+            fld = pipeline.analyze(rgb, "rgb", source=path.name)
+            white = [c for c in fld.cells if c.kind is CellKind.WBC]
+            if white:
+                crops.extend(field_crops(clf, rgb, white, fld.cells))
+            else:
+                skipped.append(f"{path}: no white cell found")
+        if progress:
+            progress(i + 1, len(paths))
+    return _stack(crops, clf.input_size), skipped
+
+
+def from_fields(
+    fields: Iterable[tuple[str, Sequence[Cell], Sequence[Cell], U8 | None]],
+    classifier: Any,
+) -> tuple[U8, list[str]]:
+    """Crops of stored fields' white cells: each item is (a name for messages, the white
+    cells, all the field's cells, its RGB image or None when missing)."""
+    crops: list[U8] = []
+    skipped: list[str] = []
+    for name, white, all_cells, rgb in fields:
+        if rgb is None:
+            skipped.append(f"{name}: the field's image is missing ({len(white)} cells)")
+            continue
+        crops.extend(field_crops(classifier, rgb, white, all_cells))
+    return _stack(crops, classifier.input_size), skipped
+
+
+def _stack(crops: list[U8], size: int) -> U8:
+    if not crops:
+        return np.zeros((0, size, size, 3), np.uint8)
+    return np.stack(crops)

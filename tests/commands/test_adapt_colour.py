@@ -1,0 +1,93 @@
+"""``hemoscope adapt --colour-only``: a microscope's colour calibration from its white cells,
+no labels; used by classify --lab; bad inputs; every case of a database."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from adapt_data import make_lab
+
+from hemoscope.cli import main
+from hemoscope.vision.lab_profile import LabProfile
+
+REFERENCE = {"mean": [200.0, 180.0, 190.0], "std": [40.0, 50.0, 30.0]}
+
+
+@pytest.fixture
+def models(model_paths: tuple[Path, Path], tmp_path: Path) -> list[str]:
+    """The tiny models, the classifier's card given a colour reference."""
+    det, clf = model_paths
+    for suffix in (".onnx", ".json"):
+        shutil.copy(clf.with_suffix(suffix), tmp_path / f"classifier{suffix}")
+    card_path = tmp_path / "classifier.json"
+    card = json.loads(card_path.read_text())
+    card["colour_reference"] = REFERENCE
+    card_path.write_text(json.dumps(card))
+    return ["--detector", str(det), "--model", str(tmp_path / "classifier.onnx"), "--threads", "1"]
+
+
+def adapt(models: list[str], *args: str | Path) -> int:
+    return main(["adapt", "--colour-only", *map(str, args), *models, "--quiet"])
+
+
+def test_colour_only_profile_from_unlabelled_images_is_used_by_classify(
+    tmp_path: Path, models: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    lab = make_lab(tmp_path / "lab", 5, seed=0)  # 15 images; their folders are not read
+    profile = tmp_path / "scope.json"
+    assert adapt(models, "--data", lab, "--out", profile, "--name", "Scope 2") == 0
+    out = capsys.readouterr().out
+    assert "15 white cells" in out and "gains" in out
+    assert "Wrote colour calibration 'Scope 2'" in out
+    saved = LabProfile.load(profile)
+    assert saved.colour is not None and saved.cells == 15
+    assert saved.colour.reference.mean == tuple(REFERENCE["mean"])
+    assert not saved.delta_weight.any() and not saved.cells_per_class
+
+    result = tmp_path / "out.json"
+    clf_args = [*models, "--lab", str(profile), "--json", str(result)]
+    assert main(["classify", str(lab), "--recursive", *clf_args]) == 0
+    report = json.loads(result.read_text())
+    assert report["lab_profile"]["sha256"] == saved.sha256
+    assert "colour calibration" in report["lab_profile"]["version"]
+
+
+def test_colour_only_bad_inputs(
+    tmp_path: Path, models: list[str], model_paths: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    few = make_lab(tmp_path / "few", 3, seed=1)  # 9 cells
+    assert adapt(models, "--data", few, "--out", tmp_path / "a.json") == 1
+    assert "at least 10 white cells" in capsys.readouterr().err
+    assert adapt(models, "--data", tmp_path / "nowhere", "--out", tmp_path / "b.json") == 1
+    assert "no such folder" in capsys.readouterr().err
+    bare = ["--detector", str(model_paths[0]), "--model", str(model_paths[1])]
+    lab = make_lab(tmp_path / "lab", 5, seed=2)
+    assert adapt(bare, "--data", lab, "--out", tmp_path / "c.json") == 1
+    assert "no colour_reference" in capsys.readouterr().err
+    assert not any((tmp_path / n).exists() for n in ("a.json", "b.json", "c.json"))
+
+
+def test_colour_only_from_a_database_takes_every_case_signed_off_or_not(
+    tmp_path: Path, models: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adapt_db import case_database
+
+    from hemoscope.core import CellKind
+    from hemoscope.store import CaseStore
+    from hemoscope.store.verified import white_cell_fields
+
+    db, _ = case_database(tmp_path / "cases.db")
+    with CaseStore.open(db) as store:
+        found = list(white_cell_fields(store))
+    assert {v.sample_id for v in found} == {"S-1", "S-2"}
+    assert all(c.kind is CellKind.WBC and c.counted for v in found for c in v.cells)
+    assert "f-again" not in {v.field.id for v in found}  # cells already counted: left out
+    white = sum(len(v.cells) for v in found)
+    out = tmp_path / "db.json"
+    assert adapt(models, "--db", db, "--out", out) == 0
+    assert f"{white} white cells" in capsys.readouterr().out
+    assert LabProfile.load(out).cells == white

@@ -1,0 +1,126 @@
+"""A microscope's colour calibration: known colour casts undone, the profile that holds it,
+and the classifier seeing calibrated crops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from hemoscope.vision.classifier import Classifier
+from hemoscope.vision.colour_calibration import (
+    MIN_CELLS,
+    CalibrationError,
+    ColourCalibration,
+    ColourReference,
+    pooled_stats,
+)
+from hemoscope.vision.lab_profile import LabProfile
+
+
+def smear_crops(n: int, seed: int, size: int = 64) -> np.ndarray:
+    """RGB crops: pale background, pink red cells, a purple white cell in the middle."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, size, size, 3), np.uint8)
+    for i in range(n):
+        img = np.full((size, size, 3), (232, 222, 226), np.float64)
+        for _ in range(4):
+            c = (int(rng.integers(0, size)), int(rng.integers(0, size)))
+            cv2.circle(img, c, size // 7, (215, 150, 165), -1)
+        cv2.circle(img, (size // 2, size // 2), size // 4, (150, 90, 175), -1)
+        cv2.circle(img, (size // 2, size // 2), size // 8, (90, 40, 120), -1)
+        img += rng.normal(0, 4, img.shape)
+        out[i] = np.clip(img, 0, 255).astype(np.uint8)
+    return out
+
+
+def reference_of(crops: np.ndarray) -> ColourReference:
+    mean, std = pooled_stats(crops)
+    return ColourReference(
+        (float(mean[0]), float(mean[1]), float(mean[2])),
+        (float(std[0]), float(std[1]), float(std[2])),
+    )
+
+
+@pytest.mark.parametrize(
+    "gain, offset",
+    [
+        ((0.8, 1.0, 1.15), (10.0, 0.0, -20.0)),  # a yellow-blue white balance error
+        ((1.0, 0.7, 0.9), (0.0, 40.0, 15.0)),  # a paler eosin, a brighter lamp
+        ((0.6, 0.6, 0.6), (60.0, 60.0, 60.0)),  # washed out, low contrast
+    ],
+)
+def test_a_known_colour_cast_is_undone(
+    gain: tuple[float, float, float], offset: tuple[float, float, float]
+) -> None:
+    clean = smear_crops(40, seed=1)
+    reference = reference_of(smear_crops(200, seed=2))  # the training laboratory
+    cast = np.clip(clean * np.array(gain) + np.array(offset), 0, 255).astype(np.uint8)
+    before = np.abs(cast.astype(float) - clean).mean()
+    calibration = ColourCalibration.fit(cast, reference)
+    undone = calibration.apply(cast)
+    after = np.abs(undone.astype(float) - clean).mean()
+    assert before > 8
+    assert after < 3.0, (before, after)
+    mean, std = pooled_stats(undone)
+    np.testing.assert_allclose(mean, reference.mean, atol=1.5)
+    np.testing.assert_allclose(std, reference.std, rtol=0.05)
+
+
+def test_too_few_cells_are_refused_and_a_flat_channel_is_not_blown_up() -> None:
+    crops = smear_crops(MIN_CELLS, seed=3)
+    reference = reference_of(crops)
+    with pytest.raises(CalibrationError, match=f"at least {MIN_CELLS}"):
+        ColourCalibration.fit(crops[: MIN_CELLS - 1], reference)
+    flat = crops.copy()
+    flat[..., 2] = 77  # a dead blue channel
+    gains = ColourCalibration.fit(flat, reference).gains()
+    assert gains[2] == 1.0 and 0.5 < gains[0] < 2.0
+
+
+def test_the_reference_comes_from_the_card() -> None:
+    assert ColourReference.from_card({}) is None
+    ref = ColourReference.from_card({"colour_reference": {"mean": [1, 2, 3], "std": [4, 5, 6]}})
+    assert ref == ColourReference((1.0, 2.0, 3.0), (4.0, 5.0, 6.0))
+    with pytest.raises(CalibrationError):
+        ColourReference.from_card({"colour_reference": {"mean": [1, 2], "std": [4, 5, 6]}})
+
+
+def colour_profile(clf: Classifier, crops: np.ndarray) -> LabProfile:
+    calibration = ColourCalibration.fit(crops, reference_of(smear_crops(50, seed=9, size=128)))
+    _, emb = clf.logits_and_embedding(crops[:1])
+    return LabProfile.from_colour(
+        calibration,
+        classes=clf.classes,
+        embedding_size=emb.shape[1],
+        base_temperature=clf.temperature,
+        models={"classifier": clf.card},
+        name="scope 2",
+    )
+
+
+def test_the_classifier_sees_calibrated_crops_and_nothing_else_changes(
+    model_paths: tuple[Path, Path], tmp_path: Path
+) -> None:
+    clf = Classifier(model_paths[1], threads=1)
+    size = clf.input_size
+    crops = np.clip(smear_crops(12, seed=4, size=size) * (0.7, 1.0, 1.2), 0, 255).astype(np.uint8)
+    profile = colour_profile(clf, crops).save(tmp_path / "scope.json")
+    loaded = LabProfile.load(tmp_path / "scope.json")
+    assert loaded.colour == profile.colour and loaded.kind == "colour calibration"
+    assert loaded.cells == 12 and "colour calibration" in loaded.card()["version"]
+
+    shipped_on_calibrated = clf.classify_crops(loaded.colour.apply(crops))  # type: ignore[union-attr]
+    raw = clf.logits_and_embedding(crops)
+    clf.set_profile(loaded)
+    with_profile = clf.classify_crops(crops)
+    np.testing.assert_allclose(
+        with_profile.probabilities, shipped_on_calibrated.probabilities, atol=1e-6
+    )
+    assert with_profile.labels == shipped_on_calibrated.labels
+    # The head is the shipped one: no class is "not in the profile".
+    assert not any("not in the laboratory profile" in r for r in with_profile.reasons)
+    # What a labelled profile is fitted on stays the camera's colours.
+    np.testing.assert_allclose(clf.logits_and_embedding(crops)[0], raw[0], atol=1e-6)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from hemoscope.commands.classify import add_framing_args, cell_cropper
+from hemoscope.commands.classify import add_framing_args, add_lab_arg, cell_cropper
 from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, error, model_info, write_json
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--val-fraction", type=float, default=0.15, help="validation share (with --split)"
     )
     c.add_argument("--model", type=Path, help="classifier ONNX file (default: the shipped one)")
+    add_lab_arg(c)
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(handler=evaluate_classifier)
     d = sub.add_parser(
@@ -121,6 +122,7 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
     result: dict[str, Any] = {
         "version": 1,
         "model": model_info(clf.card),
+        "lab_profile": clf.profile.card() if clf.profile is not None else None,
         "data": str(args.data),
         "framing": args.framing,
         "split": args.split

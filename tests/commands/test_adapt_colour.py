@@ -54,6 +54,13 @@ def test_colour_only_profile_from_unlabelled_images_is_used_by_classify(
     assert report["lab_profile"]["sha256"] == saved.sha256
     assert "colour calibration" in report["lab_profile"]["version"]
 
+    # evaluate takes the same profile; its figures say which profile they were taken with.
+    metrics = tmp_path / "metrics.json"
+    assert main(["evaluate", "classifier", "--data", str(lab), *models, "--lab", str(profile),
+                 "--json", str(metrics)]) == 0  # fmt: skip
+    measured = json.loads(metrics.read_text())
+    assert measured["images"] == 15 and measured["lab_profile"]["sha256"] == saved.sha256
+
 
 def test_colour_only_bad_inputs(
     tmp_path: Path, models: list[str], model_paths: tuple[Path, Path],

@@ -112,6 +112,11 @@ class Classifier:
         low = conf < self.review_threshold
         if self.unfamiliar is not None and len(embedding):
             score = self.unfamiliar.scores(embedding)
+            if self.profile is not None and self.profile.colour is not None:
+                # A colour calibration must not make the flag weaker: the cell is also
+                # scored as the camera gave it, and the more unfamiliar of the two counts.
+                _, raw_embedding, _ = self._run(arr, calibrate=False)
+                score = np.maximum(score, self.unfamiliar.scores(raw_embedding))
             odd = score > self.unfamiliar.threshold
         else:
             score = np.full(len(conf), np.nan)

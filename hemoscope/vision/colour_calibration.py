@@ -22,8 +22,10 @@ and re-estimated BatchNorm statistics (AdaBN, all or the first layers) each lost
 least one laboratory. The figures are in the classifier card (``metrics.cross_lab``).
 
 A calibration belongs to one microscope; it is part of a laboratory profile
-(`vision.lab_profile`), fitted by ``hemoscope adapt`` from that microscope's cells (ten
-cells already give most of the effect; `MIN_CELLS` are required).
+(`vision.lab_profile`), fitted by ``hemoscope adapt --colour-only`` from that
+microscope's unlabelled cells (ten cells already give most of the effect; `MIN_CELLS`
+are required), or tried by a labelled ``hemoscope adapt`` under its head refit and kept
+when it cross-validates better (`vision.lab_adapt_colour`).
 """
 
 from __future__ import annotations

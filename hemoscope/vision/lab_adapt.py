@@ -490,22 +490,36 @@ def adapt_cells(
 ) -> Adaptation:
     """A laboratory's labelled cells (`lab_cells.LabCells`) embedded in their views
     (`embed_views`) and fitted (`adapt`): what ``hemoscope adapt`` and the station's
-    adapt dialog both do."""
+    adapt dialog both do. When the classifier's card has a colour reference, the cells
+    are also fitted with their microscope's colour calibration, and the better of the two
+    by cross-validation is kept (`vision.lab_adapt_colour`)."""
+    from hemoscope.vision.lab_adapt_colour import better, calibration_for
+
     check_cells(cells.labels, cells.classes)
-    logits, embedding, cell, primary = embed_views(
-        classifier, cells.array(), progress=embed_progress
-    )
-    return adapt(
-        embedding,
-        logits,
-        np.asarray(cells.labels)[cell],
-        groups=np.asarray(cells.groups)[cell],
-        primary=primary,
-        classes=cells.classes,
-        base_temperature=float(getattr(classifier, "temperature", 1.0)),
-        models=models,
-        name=name,
-        source=source,
-        seed=seed,
-        progress=fit_progress,
-    )
+    crops = cells.array()
+    colour = calibration_for(classifier, crops)
+    variants = [crops] if colour is None else [crops, colour.apply(crops)]
+    total = len(crops) * views_for(len(crops)) * len(variants)
+    results = []
+    for i, arr in enumerate(variants):
+        step = None if embed_progress is None else _offset(embed_progress, i * total // 2, total)
+        logits, embedding, cell, primary = embed_views(classifier, arr, progress=step)
+        results.append(
+            adapt(
+                embedding,
+                logits,
+                np.asarray(cells.labels)[cell],
+                groups=np.asarray(cells.groups)[cell],
+                primary=primary,
+                classes=cells.classes,
+                base_temperature=float(getattr(classifier, "temperature", 1.0)),
+                models=models,
+                name=name,
+                source=source,
+                seed=seed,
+                progress=fit_progress if i == len(variants) - 1 else None,
+            )
+        )
+    if colour is None:
+        return results[0]
+    return better(results[0], results[1], colour)

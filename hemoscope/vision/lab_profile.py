@@ -19,16 +19,18 @@ profile to another, is flagged for review (``"class not in the laboratory profil
 `LabProfile.unlearnt`): learning from a laboratory's cells teaches nothing about the
 classes it did not show, so the profile never silently overrules the shipped model there.
 
-A profile made from a microscope's unlabelled cells (``hemoscope adapt --colour-only``)
-holds a colour calibration instead (`vision.colour_calibration`): every crop is mapped
-to the training laboratory's colours before the shipped graph, and the head is the
-shipped one (zero correction, the shipped temperature). A profile holds one or the
-other: with labelled cells the head refit measured better than the colour calibration
-under it (jiangxi, 25 cells: 83.0 % against 81.7 %; `benchmarks/bench_adapt.py`).
+A profile may also hold the microscope's colour calibration
+(`vision.colour_calibration`): every crop is then mapped to the training laboratory's
+colours before the shipped graph. ``hemoscope adapt --colour-only`` makes a profile of
+the calibration alone from unlabelled cells (zero correction, the shipped temperature);
+a labelled ``adapt`` fits the head with and without the calibration and keeps the
+better by cross-validation (`vision.lab_adapt_colour`).
 
 What a profile never touches: the graph, the unfamiliar-cell statistics and threshold
-(`vision.unfamiliar`: the flag is computed from the embedding exactly as without a
-profile), and the review threshold of the classifier card.
+(`vision.unfamiliar`), and the review threshold of the classifier card. The unfamiliar
+flag is computed from the embedding exactly as without a profile; with a colour
+calibration the cell is scored both as calibrated and as the camera gave it and the more
+unfamiliar of the two counts, so no profile makes the flag weaker.
 
 The file is JSON (``format: hemoscope-lab-profile``); its identity is the sha256 of its
 bytes, stamped on every field it analysed like the models' (`stamp`).
@@ -99,7 +101,7 @@ class LabProfile:
     source: str = ""
     validation: dict[str, Any] = field(default_factory=dict)
     fit: dict[str, Any] = field(default_factory=dict)
-    colour: ColourCalibration | None = None  # a colour-only profile's calibration
+    colour: ColourCalibration | None = None  # the microscope's colour calibration
     sha256: str = ""  # of the file it was read from or written to
 
     def __post_init__(self) -> None:
@@ -125,7 +127,9 @@ class LabProfile:
 
     @property
     def kind(self) -> str:
-        return "colour calibration" if self.colour is not None else "head refit"
+        if self.colour is None:
+            return "head refit"
+        return "colour calibration + head refit" if self.cells_per_class else "colour calibration"
 
     @property
     def embedding_size(self) -> int:
@@ -209,7 +213,7 @@ class LabProfile:
         return {
             "name": f"{PROFILE_ROLE} '{self.name}'",
             "version": f"{self.date}, {self.cells} cells"
-            + (", colour calibration" if self.colour is not None else ""),
+            + (f", {self.kind}" if self.colour is not None else ""),
             "sha256": self.sha256,
             "extends": {role: dict(m) for role, m in self.models.items()},
         }

@@ -124,3 +124,47 @@ def test_the_classifier_sees_calibrated_crops_and_nothing_else_changes(
     assert not any("not in the laboratory profile" in r for r in with_profile.reasons)
     # What a labelled profile is fitted on stays the camera's colours.
     np.testing.assert_allclose(clf.logits_and_embedding(crops)[0], raw[0], atol=1e-6)
+
+
+def test_a_colour_calibration_never_weakens_the_unfamiliar_flag(
+    model_paths: tuple[Path, Path], tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    from hemoscope.vision import unfamiliar
+    from hemoscope.vision.model_card import file_sha256
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for f in (model_paths[1], model_paths[1].with_suffix(".json")):
+        shutil.copy(f, folder / f.name)
+    plain = Classifier(folder / "classifier.onnx", threads=1)
+    size = plain.input_size
+    cells = smear_crops(24, seed=5, size=size)
+    _, emb = plain.logits_and_embedding(cells)
+    labels = np.arange(len(cells)) % 3
+    means, whiten = unfamiliar.fit(emb, labels, len(plain.classes))
+    npz = folder / "classifier.unfamiliar.npz"
+    unfamiliar.UnfamiliarModel(means, whiten, 0.0).save(npz)
+    odd = np.random.default_rng(0).integers(0, 255, (8, size, size, 3)).astype(np.uint8)
+    everything = np.concatenate([cells, odd])
+    scores = unfamiliar.UnfamiliarModel(means, whiten, 0.0).scores(
+        plain.logits_and_embedding(everything)[1]
+    )
+    card = json.loads((folder / "classifier.json").read_text())
+    card["unfamiliar"] = {
+        "file": npz.name, "sha256": file_sha256(npz), "threshold": float(np.median(scores)),
+    }  # fmt: skip
+    (folder / "classifier.json").write_text(json.dumps(card))
+    clf = Classifier(folder / "classifier.onnx", threads=1)
+    without = clf.classify_crops(everything)
+    # A calibration from a very different microscope changes every crop a lot.
+    cast = np.clip(cells * (0.5, 0.8, 1.3) + 30, 0, 255).astype(np.uint8)
+    clf.set_profile(colour_profile(clf, cast))
+    with_profile = clf.classify_crops(everything)
+    assert with_profile.probabilities.tolist() != without.probabilities.tolist()
+    assert np.all(with_profile.unfamiliarity >= without.unfamiliarity - 1e-9)
+    was = ["unfamiliar" in r for r in without.reasons]
+    now = ["unfamiliar" in r for r in with_profile.reasons]
+    assert any(was) and all(n or not w for w, n in zip(was, now, strict=True))

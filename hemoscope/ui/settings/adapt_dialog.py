@@ -130,7 +130,8 @@ class AdaptDialog(QDialog):
             f"HemoScope learns this microscope's stain and camera from the {counts.total} "
             f"cells whose class a person confirmed or corrected in {counts.cases} signed-off "
             "case(s). The shipped model stays as it is; the profile corrects its last layer "
-            "and is checked against it on these cells before you decide."
+            "and is checked against it on these cells before you decide. A profile holds "
+            "one or the other: this one replaces a colour calibration in use."
         )
         for cls, n in counts.per_class.items():
             row = self.counts.rowCount()

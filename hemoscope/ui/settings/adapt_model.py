@@ -30,7 +30,9 @@ __all__ = [
     "describe_profile",
     "keep_profile",
     "models_context",
+    "profile_summary",
     "run_adaptation",
+    "save_profile",
 ]
 
 log = logging.getLogger(__name__)
@@ -142,8 +144,14 @@ def run_adaptation(
 
 def keep_profile(adaptation: Adaptation, folder: Path) -> Path:
     """Save an accepted profile in ``folder``; its path (named by date and sha256)."""
+    return save_profile(adaptation.profile, folder)
+
+
+def save_profile(profile: LabProfile, folder: Path) -> Path:
+    """Save an accepted profile (a head refit or a colour calibration) in ``folder``; its
+    path (named by date and sha256)."""
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = adaptation.profile.save(folder / "lab-profile.new.json")
+    tmp = profile.save(folder / "lab-profile.new.json")
     path = folder / f"lab-profile-{tmp.date}-{tmp.sha256[:12]}.json"
     (folder / "lab-profile.new.json").replace(path)
     return path
@@ -168,6 +176,23 @@ def describe_profile(path: str) -> tuple[LabProfile | None, str]:
         profile = LabProfile.load(path)
     except ProfileError as exc:
         return None, f"Cannot be used: {exc}"
+    extends = "; ".join(
+        f"{role} {m.get('name', '')} {m.get('version', '')} ({m.get('sha256', '')[:12]})"
+        for role, m in profile.models.items()
+    )
+    return profile, f"{profile_summary(profile)}\nExtends: {extends}."
+
+
+def profile_summary(profile: LabProfile) -> str:
+    """What the profile is: its kind, cells, date and sha256, and what it found."""
+    head = f"'{profile.name}': {profile.kind} from {profile.cells}"
+    made = f"made {profile.date}; sha256 {profile.sha256[:12]}"
+    if profile.colour is not None:
+        gains = " ".join(f"{g:.2f}" for g in profile.colour.gains())
+        return (
+            f"{head} white cells of this microscope (no labels), {made}.\n"
+            f"Maps this microscope's colours to the training crops' (gains R G B {gains})."
+        )
     cells = ", ".join(f"{class_name(c)} {n}" for c, n in profile.cells_per_class.items())
     v = profile.validation
     acc = ""
@@ -176,14 +201,7 @@ def describe_profile(path: str) -> tuple[LabProfile | None, str]:
             f"\nOn its cells ({v.get('method', '')}): accuracy "
             f"{v['shipped']['accuracy']:.1%} shipped → {v['profile']['accuracy']:.1%} with it."
         )
-    extends = "; ".join(
-        f"{role} {m.get('name', '')} {m.get('version', '')} ({m.get('sha256', '')[:12]})"
-        for role, m in profile.models.items()
-    )
-    return profile, (
-        f"'{profile.name}', made {profile.date} from {profile.cells} verified cells "
-        f"({cells}); sha256 {profile.sha256[:12]}.\nExtends: {extends}.{acc}"
-    )
+    return f"{head} verified cells ({cells}), {made}.{acc}"
 
 
 def class_name(class_id: str) -> str:

@@ -1,8 +1,12 @@
-"""Settings ▸ Models: the models in use, the laboratory profile in use, "Adapt to this
-microscope…" and "Use shipped model". The choice applies when the settings are accepted
-(``values()["lab_profile"]``: the profile's file, "" for the shipped model)."""
+"""Settings ▸ Models: the models in use, the laboratory profile in use (its kind: a head
+refit from labelled cells or a colour calibration), "Adapt to this microscope…",
+"Calibrate colours to this microscope…" and "Use shipped model". The choice applies when
+the settings are accepted (``values()["lab_profile"]``: the profile's file, "" for the
+shipped model)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -16,6 +20,10 @@ from PySide6.QtWidgets import (
 from hemoscope.ui.settings.adapt_model import ModelsContext, describe_models, describe_profile
 from hemoscope.ui.settings.settings_model import StationSettings
 from hemoscope.vision.lab_profile import PROFILE_ROLE
+
+if TYPE_CHECKING:
+    from hemoscope.ui.settings.adapt_dialog import AdaptDialog
+    from hemoscope.ui.settings.calibrate_dialog import CalibrateDialog
 
 __all__ = ["ModelsSettingsPage"]
 
@@ -48,17 +56,30 @@ class ModelsSettingsPage(QWidget):
         self.adapt = QPushButton("Adapt to this microscope…")
         self.adapt.setObjectName("adaptToMicroscope")
         self.adapt.setEnabled(context is not None)
+        self.calibrate = QPushButton("Calibrate colours to this microscope…")
+        self.calibrate.setObjectName("calibrateColours")
+        self.calibrate.setEnabled(context is not None)
+        self.calibrate.setToolTip(
+            "No labels needed: maps this microscope's colours to those the classifier was "
+            "trained on, from the white cells of every case."
+        )
+        self.adapt.setToolTip("Needs cells a person confirmed or corrected in signed-off cases.")
         self.shipped = QPushButton("Use shipped model")
         self.shipped.setObjectName("useShippedModel")
         self.adapt.clicked.connect(self.open_adapt)
+        self.calibrate.clicked.connect(self.open_calibrate)
         self.shipped.clicked.connect(self.use_shipped)
         buttons = QHBoxLayout()
         buttons.addWidget(self.adapt)
+        buttons.addWidget(self.calibrate)
         buttons.addWidget(self.shipped)
         buttons.addStretch(1)
         note = QLabel(
             "A profile is made for these model files and this microscope; it never makes "
-            "the unfamiliar-cell flag weaker. Changes apply when you press OK."
+            "the unfamiliar-cell flag weaker. A profile holds one of two things: a refit "
+            "from labelled cells (Adapt), or a colour calibration from unlabelled ones "
+            "(Calibrate colours); making either replaces the profile in use. Changes apply "
+            "when you press OK."
         )
         note.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -80,7 +101,17 @@ class ModelsSettingsPage(QWidget):
 
         if self.context is None:
             return
-        dialog = AdaptDialog(self.context, parent=self)
+        self._open(AdaptDialog(self.context, parent=self))
+
+    def open_calibrate(self) -> None:
+        from hemoscope.ui.settings.calibrate_dialog import CalibrateDialog
+
+        if self.context is None:
+            return
+        self._open(CalibrateDialog(self.context, parent=self))
+
+    def _open(self, dialog: AdaptDialog | CalibrateDialog) -> None:
+        """Open a dialog that makes a profile; the profile it saved is the one chosen."""
         self.dialog = dialog
 
         def accepted() -> None:

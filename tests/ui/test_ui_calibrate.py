@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "commands"))
@@ -240,3 +241,38 @@ def test_accepted_calibration_is_used_stamped_and_reverted(
     without = clf.classify_crops(crops).embedding
     assert not np.allclose(with_colour, without, atol=1e-5)
     win.close()
+
+
+def test_a_labelled_profile_replaces_the_colour_calibration_on_the_models_page(
+    qtbot: QtBot, context: ModelsContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hemoscope.ui.settings.adapt_dialog import AdaptDialog
+    from hemoscope.vision.lab_adapt import Adaptation
+
+    monkeypatch.setattr(Adaptation, "refusal", property(lambda self: ""))
+    dialog = SettingsDialog(StationSettings(), models=context)
+    qtbot.addWidget(dialog)
+    page = dialog.models
+    assert "replaces the profile in use" in " ".join(w.text() for w in page.findChildren(QLabel))
+    qtbot.mouseClick(page.calibrate, Qt.MouseButton.LeftButton)
+    calibrate = page.dialog
+    assert isinstance(calibrate, CalibrateDialog)
+    calibrate_and_wait(qtbot, calibrate)
+    with qtbot.waitSignal(calibrate.accepted):
+        qtbot.mouseClick(calibrate.use_button, Qt.MouseButton.LeftButton)
+    colour_only = page.lab_profile
+    assert "'this microscope': colour calibration from 28 white cells" in page.profile.text()
+
+    qtbot.mouseClick(page.adapt, Qt.MouseButton.LeftButton)
+    adapt = page.dialog
+    assert isinstance(adapt, AdaptDialog)
+    assert "replaces the profile in use, a colour calibration included" in adapt.intro.text()
+    qtbot.mouseClick(adapt.adapt_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: adapt.outcome is not None, timeout=60_000)
+    with qtbot.waitSignal(adapt.accepted):
+        qtbot.mouseClick(adapt.use_button, Qt.MouseButton.LeftButton)
+    chosen = dialog.settings()
+    assert chosen is not None and chosen.lab_profile == str(adapt.profile_path) != colour_only
+    labelled = LabProfile.load(chosen.lab_profile)
+    assert labelled.cells_per_class and labelled.kind.endswith("head refit")
+    assert f"{labelled.kind} from 12 verified cells" in page.profile.text()

@@ -130,8 +130,9 @@ class AdaptDialog(QDialog):
             f"HemoScope learns this microscope's stain and camera from the {counts.total} "
             f"cells whose class a person confirmed or corrected in {counts.cases} signed-off "
             "case(s). The shipped model stays as it is; the profile corrects its last layer "
-            "and is checked against it on these cells before you decide. A profile holds "
-            "one or the other: this one replaces a colour calibration in use."
+            "and is checked against it on these cells before you decide; where the "
+            "microscope's colour calibration measures better under it, the profile keeps "
+            "that too. It replaces the profile in use, a colour calibration included."
         )
         for cls, n in counts.per_class.items():
             row = self.counts.rowCount()

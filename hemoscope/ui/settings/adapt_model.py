@@ -187,12 +187,12 @@ def profile_summary(profile: LabProfile) -> str:
     """What the profile is: its kind, cells, date and sha256, and what it found."""
     head = f"'{profile.name}': {profile.kind} from {profile.cells}"
     made = f"made {profile.date}; sha256 {profile.sha256[:12]}"
+    gains = ""
     if profile.colour is not None:
-        gains = " ".join(f"{g:.2f}" for g in profile.colour.gains())
-        return (
-            f"{head} white cells of this microscope (no labels), {made}.\n"
-            f"Maps this microscope's colours to the training crops' (gains R G B {gains})."
-        )
+        g = " ".join(f"{v:.2f}" for v in profile.colour.gains())
+        gains = f"\nMaps this microscope's colours to the training crops' (gains R G B {g})."
+    if not profile.cells_per_class:  # a colour calibration alone, from unlabelled cells
+        return f"{head} white cells of this microscope (no labels), {made}.{gains}"
     cells = ", ".join(f"{class_name(c)} {n}" for c, n in profile.cells_per_class.items())
     v = profile.validation
     acc = ""
@@ -201,7 +201,7 @@ def profile_summary(profile: LabProfile) -> str:
             f"\nOn its cells ({v.get('method', '')}): accuracy "
             f"{v['shipped']['accuracy']:.1%} shipped → {v['profile']['accuracy']:.1%} with it."
         )
-    return f"{head} verified cells ({cells}), {made}.{acc}"
+    return f"{head} verified cells ({cells}), {made}.{acc}{gains}"
 
 
 def class_name(class_id: str) -> str:

@@ -45,8 +45,8 @@ EXPLANATION = (
     "This maps this microscope's colours to those the classifier was trained on, from the "
     "white cells of every case in the case database (signed off or not; no labels "
     f"needed, at least {MIN_CELLS} cells). It changes no labels already given, and the "
-    "model itself stays as it is. A profile holds either this calibration or a refit "
-    "from labelled cells (Adapt to this microscope): using it replaces the profile in use."
+    "model itself stays as it is. Using it replaces the laboratory profile in use, a "
+    "profile made from labelled cells (Adapt to this microscope) included."
 )
 
 

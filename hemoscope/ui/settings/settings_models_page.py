@@ -76,10 +76,10 @@ class ModelsSettingsPage(QWidget):
         buttons.addStretch(1)
         note = QLabel(
             "A profile is made for these model files and this microscope; it never makes "
-            "the unfamiliar-cell flag weaker. A profile holds one of two things: a refit "
-            "from labelled cells (Adapt), or a colour calibration from unlabelled ones "
-            "(Calibrate colours); making either replaces the profile in use. Changes apply "
-            "when you press OK."
+            "the unfamiliar-cell flag weaker. One profile is in use at a time: Adapt makes "
+            "one from labelled cells (with the colour calibration too where that measures "
+            "better), Calibrate colours one of the colour calibration alone from unlabelled "
+            "cells; using either replaces the profile in use. Changes apply when you press OK."
         )
         note.setWordWrap(True)
         layout = QVBoxLayout(self)

@@ -9,12 +9,13 @@ cell found nearest the centre), every labelled cell goes through the shipped cla
 once. Then, for k labelled cells drawn stratified from the laboratory (``--draws``
 seeded draws per k), ``vision.lab_adapt.adapt`` fits a profile on them exactly as the
 command does (cross-validated, refused when worse than the shipped model: the shipped
-model then stays) and the rest of the laboratory is scored: accuracy and balanced
-accuracy of the classifier's class (a field where no white cell is found counts as
-wrong), adapt time (the k cells embedded in their four views plus the fit) and profile
-size. k = 0 is the shipped model. Also: PBC validation accuracy with the k=100 profile
-of each laboratory (a profile belongs to one station), and the classifier's cost per
-cell with and without a profile.
+model then stays; fitted with and without the colour calibration of the k cells, the
+better kept, `vision.lab_adapt_colour`) and the rest of the laboratory is scored:
+accuracy and balanced accuracy of the classifier's class (a field where no white cell is
+found counts as wrong), adapt time (the k cells embedded in their four views plus the
+fit) and profile size. k = 0 is the shipped model. Also: PBC validation accuracy with
+the k=100 profile of each laboratory (a profile belongs to one station), and the
+classifier's cost per cell with and without a profile.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.datasets import list_samples, load_rgb, stratified_split  # noqa: E402
 from hemoscope.vision.lab_adapt import AdaptError, adapt, embed, embed_views  # noqa: E402
+from hemoscope.vision.lab_adapt_colour import better, calibration_for  # noqa: E402
 from hemoscope.vision.lab_cells import from_folder  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 from hemoscope.vision.single_cell import frame_single_cell  # noqa: E402
@@ -74,6 +77,7 @@ def lab_embeddings(pipeline: Pipeline, root: Path, kind: str) -> dict[str, objec
     logits, emb, cell, primary = embed_views(clf, cells.array())
     per_cell = (time.perf_counter() - t0) / max(1, len(cells))
     return {
+        "crops": cells.array(),
         "logits": logits,
         "embedding": emb,
         "cell": cell,
@@ -88,75 +92,25 @@ def lab_embeddings(pipeline: Pipeline, root: Path, kind: str) -> dict[str, objec
 def learning_curve(
     lab: dict[str, object], name: str, ks: list[int], draws: int, pipeline: Pipeline, tmp: Path
 ) -> tuple[list[dict[str, object]], dict[int, object]]:
-    clf = pipeline.classifier
-    logits = np.asarray(lab["logits"])
-    emb = np.asarray(lab["embedding"])
-    cell = np.asarray(lab["cell"])
-    primary = np.asarray(lab["primary"], bool)
     y = np.asarray(lab["labels"])
-    classes = tuple(lab["classes"])  # type: ignore[arg-type]
     missed = int(lab["missed"])  # type: ignore[call-overload]
-    row_of = np.flatnonzero(primary)  # the row of each cell as the station sees it
     rows = []
     profiles: dict[int, object] = {}
     for k in ks:
-        accs, bals, times, sizes, refused, flags, review, unflagged = (
-            [],
-            [],
-            [],
-            [],
-            0,
-            [],
-            [],
-            [],
-        )
-        for seed in range(draws):
-            idx = draw(y, k, seed) if k else np.zeros(0, int)
-            rest = np.setdiff1d(np.arange(len(y)), idx)
-            probs_logits = logits[row_of[rest]]
-            used = None
-            if k:
-                fit_rows = np.isin(cell, idx)
-                t0 = time.perf_counter()
-                try:
-                    res = adapt(
-                        emb[fit_rows],
-                        logits[fit_rows],
-                        y[cell[fit_rows]],
-                        groups=cell[fit_rows],
-                        primary=primary[fit_rows],
-                        classes=classes,
-                        base_temperature=float(clf.temperature),  # type: ignore[attr-defined]
-                        models=pipeline.model_cards(),
-                        name=f"{name}-{k}-{seed}",
-                        seed=seed,
-                    )
-                except AdaptError:
-                    res = None
-                fit_s = time.perf_counter() - t0
-                times.append(fit_s + k * float(lab["embed_s_per_cell"]))  # type: ignore[arg-type]
-                if res is None or res.refusal:
-                    refused += 1
-                else:
-                    saved = res.profile.save(tmp / f"{name}-{k}-{seed}.json")
-                    sizes.append((tmp / f"{name}-{k}-{seed}.json").stat().st_size)
-                    probs_logits = saved.adjusted_logits(logits[row_of[rest]], emb[row_of[rest]])
-                    base_t = float(clf.temperature)  # type: ignore[attr-defined]
-                    unseen = saved.unlearnt(logits[row_of[rest]], probs_logits.argmax(1), base_t)
-                    flags.append(float(unseen.mean()))
-                    used = saved
-                    if seed == 0:
-                        profiles[k] = saved
-            pred = probs_logits.argmax(1)
-            sent = flagged(clf, logits[row_of[rest]], emb[row_of[rest]], used)
+        runs = [one_draw(lab, name, k, seed, pipeline, tmp) for seed in range(draws)]
+        accs, bals, review, unflagged = [], [], [], []
+        for run in runs:
+            rest, pred, sent = run["rest"], run["pred"], run["sent"]
             review.append(float(sent.mean()))
             if (~sent).any():
                 unflagged.append(float((pred == y[rest])[~sent].mean()))
             yr = y[rest]
             n_total = len(rest) + missed  # missed fields: wrong, in every draw's rest
             accs.append(float((pred == yr).sum()) / n_total)
-            recalls = [float((pred[yr == c] == c).mean()) for c in np.unique(yr)]
-            bals.append(float(np.mean(recalls)))
+            bals.append(float(np.mean([float((pred[yr == c] == c).mean()) for c in np.unique(yr)])))
+        fitted = [r for r in runs if r["profile"] is not None]
+        if fitted and runs[0]["profile"] is not None:
+            profiles[k] = runs[0]["profile"]
         rows.append(
             {
                 "lab": name,
@@ -166,10 +120,13 @@ def learning_curve(
                 "accuracy_sd": float(np.std(accs)),
                 "balanced_accuracy": float(np.mean(bals)),
                 "balanced_sd": float(np.std(bals)),
-                "refused": refused,
-                "adapt_s": float(np.mean(times)) if times else 0.0,
-                "profile_kb": float(np.mean(sizes)) / 1024 if sizes else 0.0,
-                "flagged_not_learnt": float(np.mean(flags)) if flags else 0.0,
+                "refused": sum(1 for r in runs if k and r["profile"] is None),
+                "colour_chosen": sum(1 for r in fitted if r["profile"].colour is not None),
+                "adapt_s": float(np.mean([r["seconds"] for r in fitted])) if fitted else 0.0,
+                "profile_kb": float(np.mean([r["size"] for r in fitted])) / 1024 if fitted else 0.0,
+                "flagged_not_learnt": float(np.mean([r["not_learnt"] for r in fitted]))
+                if fitted
+                else 0.0,
                 "flagged": float(np.mean(review)),
                 "accuracy_unflagged": float(np.mean(unflagged)) if unflagged else float("nan"),
             }
@@ -177,7 +134,8 @@ def learning_curve(
         r = rows[-1]
         print(
             f"{name:<9}{k:>5}{r['rest']:>6}  {r['accuracy']:6.1%} ± {r['accuracy_sd']:4.1%}"
-            f"  {r['balanced_accuracy']:6.1%} ± {r['balanced_sd']:4.1%}  {refused}/{draws}"
+            f"  {r['balanced_accuracy']:6.1%} ± {r['balanced_sd']:4.1%}  {r['refused']}/{draws}"
+            f"  colour {r['colour_chosen']}/{len(fitted)}"
             f"  {r['adapt_s']:5.2f} s  {r['profile_kb']:5.1f} KiB"
             f"  flagged {r['flagged']:5.1%}, unflagged right {r['accuracy_unflagged']:5.1%}"
             f" (class not in the profile {r['flagged_not_learnt']:5.1%})",
@@ -186,9 +144,75 @@ def learning_curve(
     return rows, profiles
 
 
-def flagged(clf: object, logits: np.ndarray, emb: np.ndarray, profile: object) -> np.ndarray:
+def one_draw(
+    lab: dict[str, object], name: str, k: int, seed: int, pipeline: Pipeline, tmp: Path
+) -> dict[str, Any]:
+    """k cells drawn, a profile fitted on them as ``adapt`` fits it (with and without
+    the colour calibration of those k cells, the better by cross-validation), the rest of
+    the laboratory classified with it."""
+    clf = pipeline.classifier
+    logits = np.asarray(lab["logits"])
+    emb = np.asarray(lab["embedding"])
+    cell = np.asarray(lab["cell"])
+    primary = np.asarray(lab["primary"], bool)
+    crops = np.asarray(lab["crops"])
+    y = np.asarray(lab["labels"])
+    classes = tuple(lab["classes"])  # type: ignore[arg-type]
+    row_of = np.flatnonzero(primary)
+    idx = draw(y, k, seed) if k else np.zeros(0, int)
+    rest = np.setdiff1d(np.arange(len(y)), idx)
+    out: dict[str, Any] = {"rest": rest, "profile": None, "seconds": 0.0, "size": 0}
+    rest_logits, rest_emb = logits[row_of[rest]], emb[row_of[rest]]
+    raw_emb = rest_emb
+    used = None
+    if k:
+        t0 = time.perf_counter()
+        fit_rows = np.isin(cell, idx)
+        common = {
+            "classes": classes,
+            "base_temperature": float(clf.temperature),  # type: ignore[attr-defined]
+            "models": pipeline.model_cards(),
+            "name": f"{name}-{k}-{seed}",
+            "seed": seed,
+        }
+        try:
+            res = adapt(
+                emb[fit_rows], logits[fit_rows], y[cell[fit_rows]],
+                groups=cell[fit_rows], primary=primary[fit_rows], **common,
+            )  # fmt: skip
+            colour = calibration_for(clf, crops[idx])
+            if colour is not None:
+                lg, em, vcell, vprim = embed_views(clf, colour.apply(crops[idx]))
+                res_c = adapt(em, lg, y[idx][vcell], groups=vcell, primary=vprim, **common)
+                res = better(res, res_c, colour)
+        except AdaptError:
+            res = None
+        embed_s = k * float(lab["embed_s_per_cell"])  # type: ignore[arg-type]
+        out["seconds"] = time.perf_counter() - t0 + embed_s
+        if res is not None and not res.refusal:
+            path = tmp / f"{name}-{k}-{seed}.json"
+            used = res.profile.save(path)
+            out["size"] = path.stat().st_size
+            out["profile"] = used
+            if used.colour is not None:  # the rest seen through the calibration
+                rest_logits, rest_emb = embed(clf, used.colour.apply(crops[rest]))
+    if used is not None:
+        z = used.adjusted_logits(rest_logits, rest_emb)
+        base_t = float(clf.temperature)  # type: ignore[attr-defined]
+        out["not_learnt"] = float(used.unlearnt(rest_logits, z.argmax(1), base_t).mean())
+    else:
+        z = rest_logits
+    out["pred"] = z.argmax(1)
+    out["sent"] = flagged(clf, rest_logits, rest_emb, used, raw_emb)
+    return out
+
+
+def flagged(
+    clf: object, logits: np.ndarray, emb: np.ndarray, profile: object, raw_emb: np.ndarray
+) -> np.ndarray:
     """The cells the classifier sends to review: low confidence, unfamiliar (the shipped
-    statistics) and, with a profile, a class the profile had no cell of."""
+    statistics; with a colour calibration, the more unfamiliar of the calibrated and the
+    camera's crop) and, with a profile, a class the profile had no cell of."""
     t = float(clf.temperature)  # type: ignore[attr-defined]
     probs = (
         softmax(logits, t) if profile is None else profile.probabilities(logits, emb)  # type: ignore[attr-defined]
@@ -196,7 +220,7 @@ def flagged(clf: object, logits: np.ndarray, emb: np.ndarray, profile: object) -
     out = probs.max(1) < float(clf.review_threshold)  # type: ignore[attr-defined]
     unfamiliar = getattr(clf, "unfamiliar", None)
     if unfamiliar is not None:
-        out |= unfamiliar.flags(emb)
+        out |= unfamiliar.flags(emb) | unfamiliar.flags(raw_emb)
     if profile is not None:
         out |= profile.unlearnt(logits, probs.argmax(1), t)  # type: ignore[attr-defined]
     return np.asarray(out, bool)
@@ -225,7 +249,13 @@ def pbc_with_profiles(
     y = np.array([s.label for s in val])
     out = {"cells": float(len(y)), "shipped": float((logits.argmax(1) == y).mean())}
     base_t = float(clf.temperature)  # type: ignore[attr-defined]
+    raw = np.stack(crops)
     for name, prof in profiles.items():
+        colour = prof.colour  # type: ignore[attr-defined]
+        if colour is not None:  # the other laboratory's colour map applied to PBC's crops
+            logits, emb = embed(clf, colour.apply(raw))
+        else:
+            logits, emb = embed(clf, raw)
         pred = prof.adjusted_logits(logits, emb).argmax(1)  # type: ignore[attr-defined]
         out[name] = float((pred == y).mean())
         # The classes the profile had no cell of: right, or flagged for review.
@@ -289,7 +319,9 @@ def main() -> int:
             if not root.is_dir():
                 print(f"{name}: {root} not found, skipped")
                 continue
-            cache = args.cache / f"{name}-views-{card['sha256'][:12]}.npz" if args.cache else None
+            cache = (
+                args.cache / f"{name}-views-crops-{card['sha256'][:12]}.npz" if args.cache else None
+            )
             if cache is not None and cache.is_file():
                 with np.load(cache) as z:
                     lab = {key: z[key] for key in z.files}

@@ -45,6 +45,7 @@ from hemoscope.ui.case.case_controller import CaseController
 from hemoscope.ui.case.workspace import CaseWorkspace
 from hemoscope.ui.cellmap.map_panel import CellMapPanel
 from hemoscope.ui.differential.differential_panel import DifferentialPanel
+from hemoscope.ui.differential.unfamiliar_hint import UnfamiliarHint, open_calibration
 from hemoscope.ui.images.files import FilesSource
 from hemoscope.ui.images.image_loader import ImageLoader
 from hemoscope.ui.images.image_session import ImageSession
@@ -131,6 +132,10 @@ class MainWindow(QMainWindow):
         self.manual = ManualCountPanel(taxonomy=taxonomy, parent=self)
         self.source_banner = Banner(self)
         self.notice = Banner(self)
+        self.unfamiliar_hint = UnfamiliarHint(
+            store=self.settings_store, profile_in_use=lambda: bool(self.settings.lab_profile),
+            parent=self,
+        )  # fmt: skip
         self.legend = KeyLegend(taxonomy=taxonomy, parent=self)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.view)
@@ -139,7 +144,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        for widget in (self.source_banner, self.notice):
+        for widget in (self.source_banner, self.notice, self.unfamiliar_hint):
             column.addWidget(widget)
         column.addWidget(self.stack, 1)
         column.addWidget(self.legend)
@@ -259,6 +264,7 @@ class MainWindow(QMainWindow):
         self.cell_map.relabel_requested.connect(self.cases.relabel_all)
         self.cell_map.cell_activated.connect(self._show_cell_from_map)
         self.review.selection_changed.connect(self.cell_map.follow)
+        self.unfamiliar_hint.calibrate_requested.connect(self.calibrate_colours)
         self.gallery_dock.visibilityChanged.connect(self._gallery_shown)
         self.manual.undo_requested.connect(self.cases.undo_stack.undo)
         self.manual.leave_requested.connect(lambda: self.window_actions.manual.setChecked(False))
@@ -393,6 +399,7 @@ class MainWindow(QMainWindow):
         self.differential.red_cells.show_case(
             self.workspace.case, self.settings.um_per_px, self.workspace.taxonomy
         )
+        self.unfamiliar_hint.consider(self.workspace.case)
 
     def _target_reached(self, tally: Tally) -> None:
         self.differential.show_target_reached(tally)
@@ -495,6 +502,15 @@ class MainWindow(QMainWindow):
         self.class_keys.bind(taxonomy)
         self.cases.set_target(settings.target)
         self.cases.refresh()
+
+    def calibrate_colours(self) -> None:
+        """Settings ▸ Models ▸ "Calibrate colours…" straight from the unfamiliar-cells
+        hint; the calibration accepted is used at once, as the laboratory profile."""
+
+        def use(path: Path) -> None:
+            self.apply_settings(replace(self.settings, lab_profile=str(path)))
+
+        self.calibration_dialog = open_calibration(self, self.models_context(), use)
 
     def models_context(self) -> ModelsContext:
         """What Settings ▸ Models needs: the models in use, the case database, where

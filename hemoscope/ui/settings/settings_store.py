@@ -16,9 +16,11 @@ from PySide6.QtCore import QSettings
 
 from hemoscope.ui.settings.settings_model import StationSettings
 
-__all__ = ["SettingsStore"]
+__all__ = ["UNFAMILIAR_HINT_OFF", "SettingsStore"]
 
 GROUP = "station"
+UNFAMILIAR_HINT_OFF = "hints/unfamiliar_cells_off"
+"""``"true"`` once the technician chose "Don't ask again" on the unfamiliar-cells hint."""
 
 
 class SettingsStore:
@@ -61,3 +63,11 @@ class SettingsStore:
 
     def set_value(self, key: str, value: str) -> None:
         self.qsettings.setValue(key, value)
+
+    def unfamiliar_hint_off(self) -> bool:
+        """The unfamiliar-cells hint was turned off for good ("Don't ask again")."""
+        return self.value(UNFAMILIAR_HINT_OFF, "false").lower() == "true"
+
+    def turn_unfamiliar_hint_off(self) -> None:
+        self.set_value(UNFAMILIAR_HINT_OFF, "true")
+        self.qsettings.sync()

@@ -1,0 +1,160 @@
+"""A hint for a microscope whose colours the classifier does not know: when most white
+cells of the open case are flagged "Unfamiliar cell", suggest Settings ▸ Models ▸
+"Calibrate colours to this microscope…".
+
+`unfamiliar_share` counts the open case's classified white cells and those flagged
+unfamiliar (cells already in memory; nothing is re-run). `UnfamiliarHint` is a banner
+above the picture, shown when no laboratory profile is in use and at least
+`MIN_CELLS` classified white cells are in the case, at least half of them unfamiliar.
+It never takes the keyboard (Space stays "capture"). Its buttons:
+
+- "Calibrate colours to this microscope…": `calibrate_requested` (the window opens the
+  calibrate dialog with `open_calibration`; the calibration accepted is used at once);
+- "Not now": hidden for the rest of the session;
+- "Don't ask again": hidden for good (kept in the settings, `SettingsStore`).
+
+Once a profile is in use the hint stays hidden for the rest of the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QPushButton, QWidget
+
+from hemoscope.core import REASON_UNFAMILIAR, Case, CellKind, split_reasons
+from hemoscope.ui.settings.settings_store import SettingsStore
+from hemoscope.ui.shared.banner import Banner
+
+if TYPE_CHECKING:
+    from hemoscope.ui.settings.adapt_model import ModelsContext
+    from hemoscope.ui.settings.calibrate_dialog import CalibrateDialog
+
+__all__ = [
+    "CALIBRATE_TEXT",
+    "HINT_TEXT",
+    "MIN_CELLS",
+    "UnfamiliarHint",
+    "UnfamiliarShare",
+    "open_calibration",
+    "unfamiliar_share",
+]
+
+MIN_CELLS = 20
+"""Classified white cells the case needs before the hint may show."""
+
+HINT_TEXT = (
+    "Most cells look unfamiliar to the classifier — this microscope's colours may differ "
+    "from the training images."
+)
+CALIBRATE_TEXT = "Calibrate colours to this microscope…"
+
+
+@dataclass(frozen=True, slots=True)
+class UnfamiliarShare:
+    classified: int = 0  # white cells the classifier named (counted ones)
+    unfamiliar: int = 0  # of those, flagged "Unfamiliar cell"
+
+    @property
+    def mostly_unfamiliar(self) -> bool:
+        """At least `MIN_CELLS` classified, at least half of them unfamiliar."""
+        return self.classified >= MIN_CELLS and 2 * self.unfamiliar >= self.classified
+
+
+def unfamiliar_share(case: Case | None) -> UnfamiliarShare:
+    """The open case's classified white cells (those the tally counts) and how many of
+    them carry the unfamiliar reason."""
+    if case is None:
+        return UnfamiliarShare()
+    classified = unfamiliar = 0
+    for _, cell in case.iter_cells(CellKind.WBC):
+        if cell.auto_class is None or cell.uncounted:
+            continue
+        classified += 1
+        if cell.review and REASON_UNFAMILIAR in split_reasons(cell.review_reason):
+            unfamiliar += 1
+    return UnfamiliarShare(classified, unfamiliar)
+
+
+class UnfamiliarHint(Banner):
+    calibrate_requested = Signal()
+
+    def __init__(
+        self,
+        *,
+        store: SettingsStore,
+        profile_in_use: Callable[[], bool],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("unfamiliarHint")
+        self.store = store
+        self._profile_in_use = profile_in_use
+        self.dismissed = False  # "Not now", or a profile was in use: for this session
+        self.button.setObjectName("hintCalibrate")
+        self.not_now = self._extra_button("Not now", "hintNotNow", self.hide_for_session)
+        self.never = self._extra_button("Don't ask again", "hintNever", self.turn_off)
+        self.share = UnfamiliarShare()
+
+    def _extra_button(self, text: str, name: str, slot: Callable[[], None]) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setObjectName(name)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space stays "capture"
+        button.clicked.connect(slot)
+        layout = self.layout()
+        assert layout is not None
+        layout.addWidget(button)
+        return button
+
+    @property
+    def wanted(self) -> bool:
+        """Not dismissed, not turned off, no profile in use."""
+        if not self.dismissed and self._profile_in_use():
+            self.dismissed = True  # calibrated (or adapted): never again this session
+        return not self.dismissed and not self.store.unfamiliar_hint_off()
+
+    def consider(self, case: Case | None) -> None:
+        """Show or hide the hint for the open case (after every change to it)."""
+        if not self.wanted:
+            self.dismiss()
+            return
+        self.share = share = unfamiliar_share(case)
+        text = f"{HINT_TEXT} ({share.unfamiliar} of {share.classified} white cells.)"
+        if not share.mostly_unfamiliar:
+            self.dismiss()
+        elif self.isHidden():
+            self.show_message(
+                text, level="info", button=CALIBRATE_TEXT, action=self.calibrate_requested.emit
+            )
+        else:
+            self.text.setText(text)
+
+    def hide_for_session(self) -> None:
+        self.dismissed = True
+        self.dismiss()
+
+    def turn_off(self) -> None:
+        self.store.turn_unfamiliar_hint_off()
+        self.hide_for_session()
+
+
+def open_calibration(
+    parent: QWidget, context: ModelsContext, use: Callable[[Path], None]
+) -> CalibrateDialog:
+    """Open Settings ▸ Models' calibrate dialog (window-modal, not blocking); the
+    calibration it saves goes to `use` (its profile file)."""
+    from hemoscope.ui.settings.calibrate_dialog import CalibrateDialog
+
+    dialog = CalibrateDialog(context, parent=parent)
+
+    def accepted() -> None:
+        if dialog.profile_path is not None:
+            use(dialog.profile_path)
+
+    dialog.accepted.connect(accepted)
+    dialog.open()
+    return dialog

@@ -1,0 +1,199 @@
+"""The hint above the picture when most white cells of the open case are flagged
+"Unfamiliar cell" and no laboratory profile is in use: the threshold, a profile in use,
+"Not now", "Don't ask again", and its button opening the calibrate dialog."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from ui_helpers import ReportedErrors
+
+from hemoscope.core import (
+    REASON_LOW_CONFIDENCE,
+    REASON_UNFAMILIAR,
+    Box,
+    Cell,
+    CellKind,
+    Field,
+    join_reasons,
+)
+from hemoscope.ui.differential.unfamiliar_hint import (
+    CALIBRATE_TEXT,
+    HINT_TEXT,
+    UnfamiliarShare,
+    unfamiliar_share,
+)
+from hemoscope.ui.main_window import MainWindow
+from hemoscope.ui.settings.calibrate_dialog import CalibrateDialog
+from hemoscope.ui.settings.settings_model import StationSettings
+from hemoscope.ui.settings.settings_store import SettingsStore
+
+BOTH = join_reasons([REASON_LOW_CONFIDENCE, REASON_UNFAMILIAR])
+
+
+def wbc(reason: str = "", **changes: object) -> Cell:
+    cell = Cell.create(Box(10, 10, 50, 50), CellKind.WBC, auto_class="lymphocyte",
+                       probability=0.5, review=bool(reason), review_reason=reason)  # fmt: skip
+    return replace(cell, **changes)  # type: ignore[arg-type]
+
+
+def add_field(win: MainWindow, familiar: int, unfamiliar: int, *, reason: str = "") -> None:
+    """Capture a field of `familiar` + `unfamiliar` classified white cells (and a red
+    cell and an unclassified white cell, which do not count)."""
+    cells = [wbc() for _ in range(familiar)]
+    cells += [wbc(reason or REASON_UNFAMILIAR) for _ in range(unfamiliar)]
+    cells += [Cell.create(Box(0, 0, 9, 9), CellKind.RBC), wbc(auto_class=None)]
+    win.cases.capture(np.zeros((64, 64, 3), np.uint8), Field.create(cells, 64, 64))
+
+
+def shown(win: MainWindow) -> bool:
+    return win.unfamiliar_hint.isVisibleTo(win)
+
+
+@pytest.fixture
+def open_window(
+    qtbot: QtBot, reported: ReportedErrors, settings_store: SettingsStore
+) -> Iterator[MainWindow]:
+    """A station (cases in memory) whose settings are `settings_store`, as stored."""
+    win = MainWindow(error_reporter=reported, settings=settings_store)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+def test_share_counts_classified_white_cells_that_count() -> None:
+    assert unfamiliar_share(None) == UnfamiliarShare(0, 0)
+    assert not UnfamiliarShare(19, 19).mostly_unfamiliar
+    assert UnfamiliarShare(20, 10).mostly_unfamiliar
+    assert not UnfamiliarShare(20, 9).mostly_unfamiliar
+    assert (
+        UnfamiliarShare(21, 11).mostly_unfamiliar and not UnfamiliarShare(21, 10).mostly_unfamiliar
+    )
+
+
+def test_shown_at_twenty_cells_half_unfamiliar_and_not_below(
+    qtbot: QtBot, open_window: MainWindow
+) -> None:
+    win = open_window
+    add_field(win, 9, 10)  # 19 classified, more than half unfamiliar: too few cells
+    assert unfamiliar_share(win.workspace.case) == UnfamiliarShare(19, 10)
+    assert not shown(win)
+    add_field(win, 1, 0)  # 20 cells, 10 unfamiliar: exactly half
+    assert shown(win)
+    hint = win.unfamiliar_hint
+    assert hint.text.text().startswith(HINT_TEXT) and "10 of 20 white cells" in hint.text.text()
+    assert hint.button.text() == CALIBRATE_TEXT and hint.button.isVisibleTo(win)
+    assert hint.button.focusPolicy() == Qt.FocusPolicy.NoFocus  # Space stays "capture"
+    add_field(win, 1, 0)  # 21 cells, 10 unfamiliar: under half, the hint goes
+    assert not shown(win)
+    add_field(win, 0, 1, reason=BOTH)  # a cell with two reasons counts as unfamiliar
+    assert shown(win) and "11 of 22" in hint.text.text()
+    win.cases.undo_stack.undo()  # undone: under half again
+    assert not shown(win)
+
+
+def test_low_confidence_alone_is_not_unfamiliar(open_window: MainWindow) -> None:
+    add_field(open_window, 0, 30, reason=REASON_LOW_CONFIDENCE)
+    assert unfamiliar_share(open_window.workspace.case) == UnfamiliarShare(30, 0)
+    assert not shown(open_window)
+
+
+def test_not_shown_with_a_profile_in_use(
+    qtbot: QtBot, reported: ReportedErrors, tmp_path: Path
+) -> None:
+    store = SettingsStore.at(tmp_path / "profile.ini")
+    store.save(StationSettings(lab_profile=str(tmp_path / "lab.profile.json")))
+    win = MainWindow(error_reporter=reported, settings=store)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        add_field(win, 0, 40)
+        assert unfamiliar_share(win.workspace.case).mostly_unfamiliar
+        assert not shown(win)
+    finally:
+        win.close()
+
+
+def test_not_now_hides_it_for_the_session(
+    qtbot: QtBot, open_window: MainWindow, settings_store: SettingsStore
+) -> None:
+    win = open_window
+    add_field(win, 5, 20)
+    assert shown(win)
+    qtbot.mouseClick(win.unfamiliar_hint.not_now, Qt.MouseButton.LeftButton)
+    assert not shown(win)
+    win.cases.new_case()  # another case, mostly unfamiliar too
+    add_field(win, 0, 25)
+    assert not shown(win)
+    assert not settings_store.unfamiliar_hint_off()  # the next session asks again
+
+
+def test_dont_ask_again_is_kept_in_the_settings(
+    qtbot: QtBot, reported: ReportedErrors, open_window: MainWindow, tmp_path: Path
+) -> None:
+    add_field(open_window, 0, 20)
+    assert shown(open_window)
+    qtbot.mouseClick(open_window.unfamiliar_hint.never, Qt.MouseButton.LeftButton)
+    assert not shown(open_window)
+    # The next session, on the same settings file, never shows it.
+    later = MainWindow(
+        error_reporter=reported, settings=SettingsStore.at(tmp_path / "settings.ini")
+    )
+    qtbot.addWidget(later)
+    later.show()
+    try:
+        assert later.settings_store.unfamiliar_hint_off()
+        add_field(later, 0, 30)
+        assert not shown(later)
+    finally:
+        later.close()
+
+
+def test_the_button_opens_the_calibrate_dialog_and_uses_its_calibration(
+    qtbot: QtBot,
+    open_window: MainWindow,
+    settings_store: SettingsStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    win = open_window
+    add_field(win, 4, 16)
+    assert shown(win)
+    qtbot.mouseClick(win.unfamiliar_hint.button, Qt.MouseButton.LeftButton)
+    dialog = win.calibration_dialog
+    assert isinstance(dialog, CalibrateDialog) and dialog.parent() is win
+    qtbot.waitUntil(dialog.isVisible)
+    # Cases in memory: the dialog says why there is nothing to calibrate from.
+    assert "not being saved" in dialog.status.text() and not dialog.run_button.isEnabled()
+    assert shown(win)  # still there while the dialog is open
+    dialog.reject()  # discarded: nothing changes
+    assert win.settings.lab_profile == "" and shown(win)
+
+    # Accepted: the profile it saved is in use at once, and the hint goes for good.
+    qtbot.mouseClick(win.unfamiliar_hint.button, Qt.MouseButton.LeftButton)
+    dialog = win.calibration_dialog
+    profile = tmp_path / "calibration.profile.json"
+    applied: list[str] = []
+
+    def use_lab_profile(settings: StationSettings) -> StationSettings:
+        applied.append(settings.lab_profile)  # loading a real profile needs real models
+        return settings
+
+    monkeypatch.setattr(win, "_use_lab_profile", use_lab_profile)
+    dialog.profile_path = profile
+    dialog.accept()
+    assert applied == [str(profile)]
+    assert win.settings.lab_profile == str(profile)
+    assert settings_store.load().lab_profile == str(profile)
+    assert not shown(win)
+    win.apply_settings(replace(win.settings, lab_profile=""))  # back to the shipped model
+    add_field(win, 0, 20)
+    assert not shown(win)  # not again this session

@@ -25,7 +25,6 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from hemoscope.vision.datasets import list_samples, load_rgb, stratified_split  
 from hemoscope.vision.lab_adapt import AdaptError, adapt, embed, embed_views  # noqa: E402
 from hemoscope.vision.lab_adapt_colour import better, calibration_for  # noqa: E402
 from hemoscope.vision.lab_cells import from_folder  # noqa: E402
+from hemoscope.vision.lab_profile import LabProfile  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 from hemoscope.vision.single_cell import frame_single_cell  # noqa: E402
 
@@ -304,14 +304,23 @@ def classification_cost(
     return out
 
 
-def colour_profiles(profiles: dict[str, object]) -> list[object]:
-    """Each profile's colour calibration alone (what ``adapt --colour-only`` makes)."""
-    out = []
-    for prof in profiles.values():
-        colour = prof.colour  # type: ignore[attr-defined]
-        if colour is not None:
-            out.append(replace(prof, delta_weight=prof.delta_weight * 0, cells_per_class={}))  # type: ignore[attr-defined, type-var]
-    return out
+def colour_only(pipeline: Pipeline, crops: np.ndarray) -> list[object]:
+    """A colour-only profile (what ``adapt --colour-only`` makes) from a laboratory's crops."""
+    clf = pipeline.classifier
+    colour = calibration_for(clf, crops)
+    if colour is None:
+        return []
+    _, emb = embed(clf, crops[:1])
+    return [
+        LabProfile.from_colour(
+            colour,
+            classes=tuple(clf.classes),  # type: ignore[attr-defined]
+            embedding_size=int(emb.shape[1]),
+            base_temperature=float(clf.temperature),  # type: ignore[attr-defined]
+            models=pipeline.model_cards(),
+            name="colour only",
+        )
+    ]
 
 
 def main() -> int:
@@ -349,6 +358,7 @@ def main() -> int:
                     cache.parent.mkdir(parents=True, exist_ok=True)
                     np.savez(cache, **lab)  # type: ignore[arg-type]
             lab_rows, profiles = learning_curve(lab, name, args.k, args.draws, pipeline, Path(tmp))
+            crops = np.asarray(lab["crops"])
             rows += lab_rows
             if profiles:
                 k100[name] = profiles[max(profiles)]
@@ -358,7 +368,7 @@ def main() -> int:
         print(f"PBC validation (every {args.pbc_every}th cell): " + json.dumps(pbc))
         result["pbc_with_foreign_profile"] = pbc
     if k100:
-        cost = classification_cost(pipeline, [*k100.values(), *colour_profiles(k100)])
+        cost = classification_cost(pipeline, [*k100.values(), *colour_only(pipeline, crops)])
         print(f"classifier cost per cell (batch 16): {json.dumps(cost)}")
         result["ms_per_cell"] = cost
     if args.json:

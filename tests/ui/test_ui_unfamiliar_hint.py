@@ -89,13 +89,13 @@ def test_shown_at_twenty_cells_half_unfamiliar_and_not_below(
     add_field(win, 1, 0)  # 20 cells, 10 unfamiliar: exactly half
     assert shown(win)
     hint = win.unfamiliar_hint
-    assert hint.text.text().startswith(HINT_TEXT) and "10 of 20 white cells" in hint.text.text()
+    assert hint.text.text().startswith(HINT_TEXT) and "10 of the 20 white cells" in hint.text.text()
     assert hint.button.text() == CALIBRATE_TEXT and hint.button.isVisibleTo(win)
     assert hint.button.focusPolicy() == Qt.FocusPolicy.NoFocus  # Space stays "capture"
     add_field(win, 1, 0)  # 21 cells, 10 unfamiliar: under half, the hint goes
     assert not shown(win)
     add_field(win, 0, 1, reason=BOTH)  # a cell with two reasons counts as unfamiliar
-    assert shown(win) and "11 of 22" in hint.text.text()
+    assert shown(win) and "11 of the 22" in hint.text.text()
     win.cases.undo_stack.undo()  # undone: under half again
     assert not shown(win)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QPushButton, QWidget
+from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QPushButton, QWidget
 
 from hemoscope.core import REASON_UNFAMILIAR, Case, CellKind, split_reasons
 from hemoscope.ui.settings.settings_store import SettingsStore
@@ -98,6 +98,16 @@ class UnfamiliarHint(Banner):
         self.button.setObjectName("hintCalibrate")
         self.not_now = self._extra_button("Not now", "hintNotNow", self.hide_for_session)
         self.never = self._extra_button("Don't ask again", "hintNever", self.turn_off)
+        # The text across the whole width, the buttons in a row under it.
+        layout = self.layout()
+        assert isinstance(layout, QBoxLayout)
+        layout.removeWidget(self.button)
+        layout.setDirection(QBoxLayout.Direction.TopToBottom)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        for button in (self.button, self.not_now, self.never):
+            row.addWidget(button)
+        layout.addLayout(row)
         self.share = UnfamiliarShare()
 
     def _extra_button(self, text: str, name: str, slot: Callable[[], None]) -> QPushButton:
@@ -105,9 +115,6 @@ class UnfamiliarHint(Banner):
         button.setObjectName(name)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space stays "capture"
         button.clicked.connect(slot)
-        layout = self.layout()
-        assert layout is not None
-        layout.addWidget(button)
         return button
 
     @property
@@ -123,7 +130,7 @@ class UnfamiliarHint(Banner):
             self.dismiss()
             return
         self.share = share = unfamiliar_share(case)
-        text = f"{HINT_TEXT} ({share.unfamiliar} of {share.classified} white cells.)"
+        text = f"{HINT_TEXT} ({share.unfamiliar} of the {share.classified} white cells classified.)"
         if not share.mostly_unfamiliar:
             self.dismiss()
         elif self.isHidden():

@@ -66,8 +66,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _bar(total: int, label: str, quiet: bool) -> tuple[Progress, Any]:
     bar = Progress(total, label=label, enabled=not quiet)
 
-    def step(done: int, _total: int) -> None:
-        while bar.done < done:
+    def step(done: int, of: int) -> None:
+        """Advance to ``done`` of ``of`` steps, in the bar's own units."""
+        target = min(bar.total, done * bar.total // max(1, of))
+        while bar.done < target:
             bar.advance()
 
     return bar, step

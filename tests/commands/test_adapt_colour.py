@@ -98,3 +98,20 @@ def test_colour_only_from_a_database_takes_every_case_signed_off_or_not(
     assert adapt(models, "--db", db, "--out", out) == 0
     assert f"{white} white cells" in capsys.readouterr().out
     assert LabProfile.load(out).cells == white
+
+
+def test_a_labelled_adapt_tries_the_colour_calibration_too(
+    tmp_path: Path, models: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    lab = make_lab(tmp_path / "lab", 8, seed=3)
+    out = tmp_path / "lab.json"
+    # Not quiet: the progress bar follows both variants' embedding to its end.
+    assert main(["adapt", "--data", str(lab), "--out", str(out), *models]) == 0
+    captured = capsys.readouterr()
+    assert "24 labelled cells" in captured.out and "embedding" in captured.err
+    validation = LabProfile.load(out).validation
+    assert set(validation["variants"]) == {"camera colours", "colour calibrated"}
+    cal, raw = (
+        validation["variants"][k]["accuracy"] for k in ("colour calibrated", "camera colours")
+    )
+    assert validation["chosen"] == ("colour calibrated" if cal > raw else "camera colours")

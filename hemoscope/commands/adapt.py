@@ -132,6 +132,13 @@ def adapt(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     sys.stdout.write(f"\nBefore (shipped model) and after (profile), {result.method}:\n")
     sys.stdout.write(result.table() + "\n")
+    variants = result.profile.validation.get("variants")
+    if variants:
+        figures = ", ".join(f"{k} {v['accuracy']:.1%}" for k, v in variants.items())
+        sys.stdout.write(
+            f"Fitted on the camera's colours and through the microscope's colour calibration "
+            f"({figures}, cross-validated); kept: {result.profile.validation['chosen']}.\n"
+        )
     refusal = result.refusal
     if args.json:
         report = {

@@ -115,3 +115,4 @@ def test_a_labelled_adapt_tries_the_colour_calibration_too(
         validation["variants"][k]["accuracy"] for k in ("colour calibrated", "camera colours")
     )
     assert validation["chosen"] == ("colour calibrated" if cal > raw else "camera colours")
+    assert f"kept: {validation['chosen']}" in captured.out

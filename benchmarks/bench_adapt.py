@@ -34,11 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
+from hemoscope.vision.colour_calibration import CalibrationError  # noqa: E402
 from hemoscope.vision.datasets import list_samples, load_rgb, stratified_split  # noqa: E402
 from hemoscope.vision.lab_adapt import AdaptError, adapt, embed, embed_views  # noqa: E402
 from hemoscope.vision.lab_adapt_colour import better, calibration_for  # noqa: E402
 from hemoscope.vision.lab_cells import from_folder  # noqa: E402
-from hemoscope.vision.lab_profile import LabProfile  # noqa: E402
+from hemoscope.vision.microscope_cells import colour_profile  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 from hemoscope.vision.single_cell import frame_single_cell  # noqa: E402
 
@@ -306,21 +307,10 @@ def classification_cost(
 
 def colour_only(pipeline: Pipeline, crops: np.ndarray) -> list[object]:
     """A colour-only profile (what ``adapt --colour-only`` makes) from a laboratory's crops."""
-    clf = pipeline.classifier
-    colour = calibration_for(clf, crops)
-    if colour is None:
+    try:
+        return [colour_profile(pipeline, crops, "colour only")]
+    except CalibrationError:
         return []
-    _, emb = embed(clf, crops[:1])
-    return [
-        LabProfile.from_colour(
-            colour,
-            classes=tuple(clf.classes),  # type: ignore[attr-defined]
-            embedding_size=int(emb.shape[1]),
-            base_temperature=float(clf.temperature),  # type: ignore[attr-defined]
-            models=pipeline.model_cards(),
-            name="colour only",
-        )
-    ]
 
 
 def main() -> int:

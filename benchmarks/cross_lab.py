@@ -27,16 +27,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hemoscope.vision import cross_lab, microscope_cells  # noqa: E402
 from hemoscope.vision.classifier import Classifier  # noqa: E402
-from hemoscope.vision.colour_calibration import ColourCalibration, ColourReference  # noqa: E402
+from hemoscope.vision.colour_calibration import CalibrationError  # noqa: E402
 from hemoscope.vision.datasets import Sample, stratified_split  # noqa: E402
 from hemoscope.vision.detector import Detector  # noqa: E402
 from hemoscope.vision.lab_profile import LabProfile  # noqa: E402
@@ -97,25 +97,12 @@ def run(
 
 def colour_profile(pipeline: Pipeline, samples: list[Sample], mode: str, name: str) -> LabProfile:
     """The set's colour calibration from its images' white cells, labels unused."""
-    clf = pipeline.classifier
-    reference = ColourReference.from_card(clf.card)
-    if reference is None:
-        raise SystemExit(f"{clf.path.name}: its card has no colour_reference (--calibrate)")
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, s in enumerate(samples):  # the images, without their class folders
-            (Path(tmp) / f"{i:05d}{s.path.suffix}").symlink_to(s.path.resolve())
-        crops, _ = microscope_cells.from_folder(
-            Path(tmp), "fields" if mode == "fields" else "cells", pipeline
-        )
-    _, emb = clf.logits_and_embedding(crops[:1])
-    return LabProfile.from_colour(
-        ColourCalibration.fit(crops, reference),
-        classes=tuple(clf.classes),
-        embedding_size=int(emb.shape[1]),
-        base_temperature=float(clf.temperature),
-        models=pipeline.model_cards(),
-        name=name,
-    )
+    kind: Literal["cells", "fields"] = "fields" if mode == "fields" else "cells"
+    crops, _ = microscope_cells.from_paths([s.path for s in samples], kind, pipeline)
+    try:
+        return microscope_cells.colour_profile(pipeline, crops, name)
+    except CalibrationError as exc:
+        raise SystemExit(f"--calibrate: {exc}") from exc
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,50 +23,37 @@ from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, error, write_json
 
 
 def adapt_colour(args: argparse.Namespace, pipeline: Any, out: Path, t0: float) -> int:
-    from hemoscope.vision.colour_calibration import (
-        CalibrationError,
-        ColourCalibration,
-        ColourReference,
-    )
-    from hemoscope.vision.lab_profile import LabProfile
+    from hemoscope.vision.colour_calibration import CalibrationError
+    from hemoscope.vision.microscope_cells import colour_profile
 
-    clf = pipeline.classifier
     try:
-        reference = ColourReference.from_card(clf.card)
-        if reference is None:
-            error(f"{clf.path.name}: its card has no colour_reference; no calibration possible")
-            return EXIT_FAILED
         crops, skipped = _crops(args, pipeline)
         for line in skipped:
             sys.stderr.write(f"hemoscope: skipped {line}\n")
-        calibration = ColourCalibration.fit(crops, reference)
+        profile = colour_profile(
+            pipeline,
+            crops,
+            name=args.name or out.name.split(".")[0],
+            source=f"db: {args.db}" if args.db else f"data: {args.data}",
+        )
     except CalibrationError as exc:
         error(str(exc))
         return EXIT_FAILED
-    n_classes = len(clf.classes)
-    _, emb = clf.logits_and_embedding(crops[:1])
-    profile = LabProfile.from_colour(
-        calibration,
-        classes=tuple(clf.classes),
-        embedding_size=int(emb.shape[1]),
-        base_temperature=float(clf.temperature),
-        models=pipeline.model_cards(),
-        name=args.name or out.name.split(".")[0],
-        source=f"db: {args.db}" if args.db else f"data: {args.data}",
-    )
-    gains = calibration.gains()
+    calibration = profile.colour
+    assert calibration is not None
+    reference = calibration.reference
     sys.stdout.write(
         f"{len(crops)} white cells. Colour calibration (R, G, B):\n"
         f"  this microscope: mean {_three(calibration.lab_mean)}  spread "
         f"{_three(calibration.lab_std)}\n"
         f"  training crops:  mean {_three(reference.mean)}  spread {_three(reference.std)}\n"
-        f"  gains {_three(tuple(gains), 2)}\n"
+        f"  gains {_three(tuple(calibration.gains()), 2)}\n"
     )
     if args.json:
         write_json(
             args.json,
             {"cells": len(crops), "skipped": skipped, "colour": calibration.to_dict(),
-             "classes": n_classes, "seconds": round(time.perf_counter() - t0, 2)},
+             "seconds": round(time.perf_counter() - t0, 2)},
         )  # fmt: skip
     try:
         saved = profile.save(out)

@@ -16,8 +16,14 @@ import numpy as np
 import numpy.typing as npt
 
 from hemoscope.core import Cell, CellKind
+from hemoscope.vision.colour_calibration import (
+    CalibrationError,
+    ColourCalibration,
+    ColourReference,
+)
 from hemoscope.vision.datasets import IMAGE_SUFFIXES, load_rgb
 from hemoscope.vision.lab_cells import field_crops
+from hemoscope.vision.lab_profile import LabProfile
 
 U8 = npt.NDArray[np.uint8]
 Progress = Callable[[int, int], None]
@@ -35,12 +41,21 @@ def from_folder(
     progress: Progress | None = None,
 ) -> tuple[U8, list[str]]:
     """The white-cell crops of every image under ``root`` and what was skipped (why)."""
+    return from_paths(image_paths(root), kind, pipeline, progress)
+
+
+def from_paths(
+    paths: Sequence[Path],
+    kind: Literal["cells", "fields"],
+    pipeline: Any,
+    progress: Progress | None = None,
+) -> tuple[U8, list[str]]:
+    """The white-cell crops of the images ``paths`` and what was skipped (why)."""
     from hemoscope.vision.single_cell import frame_single_cell
 
     clf = pipeline.classifier
     crops: list[U8] = []
     skipped: list[str] = []
-    paths = image_paths(root)
     for i, path in enumerate(paths):
         try:
             rgb = load_rgb(path)
@@ -78,6 +93,27 @@ def from_fields(
             continue
         crops.extend(field_crops(classifier, rgb, white, all_cells))
     return _stack(crops, classifier.input_size), skipped
+
+
+def colour_profile(pipeline: Any, crops: U8, name: str, source: str = "") -> LabProfile:
+    """A colour-only laboratory profile of the microscope that took ``crops``. Raises
+    `CalibrationError` when the classifier's card has no colour reference or the crops
+    are too few."""
+    clf = pipeline.classifier
+    reference = ColourReference.from_card(clf.card)
+    if reference is None:
+        raise CalibrationError(f"{clf.path.name}: its card has no colour_reference")
+    calibration = ColourCalibration.fit(crops, reference)
+    _, emb = clf.logits_and_embedding(crops[:1])
+    return LabProfile.from_colour(
+        calibration,
+        classes=tuple(clf.classes),
+        embedding_size=int(emb.shape[1]),
+        base_temperature=float(clf.temperature),
+        models=pipeline.model_cards(),
+        name=name,
+        source=source,
+    )
 
 
 def _stack(crops: list[U8], size: int) -> U8:

@@ -533,7 +533,11 @@ class MainWindow(QMainWindow):
         except (ModelError, RuntimeError) as error:
             self.notice.show_message(f"Laboratory profile not applied: {error}", level="error")
             return replace(settings, lab_profile=self.settings.lab_profile)
-        what = f"laboratory profile '{profile.name}'" if profile else "the shipped model"
+        what = (
+            f"laboratory profile '{profile.name}' ({profile.kind})"
+            if profile
+            else "the shipped model"
+        )
         self.notice.show_message(f"Classifying with {what} from now on.", level="info")
         return settings
 

@@ -221,6 +221,7 @@ def test_the_window_applies_and_reverts_the_profile_chosen_in_settings(
     assert "lab profile" in win.worker.cards and win.settings.lab_profile.endswith("p.json")
     assert store.load().lab_profile == win.settings.lab_profile
     assert "Classifying with laboratory profile" in win.notice.text.text()
+    assert f"({profile.kind})" in win.notice.text.text()
     # A profile that does not fit these models is not applied; the one in use stays.
     (tmp_path / "bad.json").write_text('{"format": "hemoscope-lab-profile"}')
     win.apply_settings(replace(win.settings, lab_profile=str(tmp_path / "bad.json")))

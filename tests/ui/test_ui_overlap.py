@@ -5,18 +5,21 @@ and the edge rule shows on the live picture as the capture applies it."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from station_fixtures import TIMEOUT_MS, capture
+from station_fixtures import TIMEOUT_MS, capture, wait_live
 from ui_fakes import NucleusPipeline
 from ui_helpers import ReportedErrors
 
 from hemoscope.capture.simulator import SimulatedMicroscope
-from hemoscope.core import Box, Cell, CellKind, Field
+from hemoscope.core import Box, Case, Cell, CellKind, Field
 from hemoscope.core.overlap import UNCOUNTED_EDGE, UNCOUNTED_REPEAT
+from hemoscope.ui.case.case_backend import StoreBackend
 from hemoscope.ui.main_window import MainWindow
 from hemoscope.ui.review.gallery_model import gallery_groups
 from hemoscope.ui.settings.settings_store import SettingsStore
@@ -110,3 +113,56 @@ def test_the_gallery_shows_each_cell_once(
     capture(qtbot, win, move=False)
     groups = gallery_groups(win.workspace.case, win.workspace.taxonomy)
     assert sum(len(g.entries) for g in groups) == 1
+
+
+def test_a_reopened_case_is_registered_with_its_stored_images_off_the_gui_thread(
+    qtbot: QtBot, tmp_path: Path, settings_store: SettingsStore, reported: ReportedErrors
+) -> None:
+    """The first capture after a saved case is opened compares the new field with the
+    case's earlier fields, whose thumbnails are made from their stored images: read by
+    the worker that registers, not by the screen's thread."""
+    sim = SimulatedMicroscope(canvas=(1600, 1200), seed=2, drift=0, focus_cycle=0)
+    sim.jump(to=(0, 0))
+    path = tmp_path / "cases.db"
+
+    def window(backend: StoreBackend) -> MainWindow:
+        win = MainWindow(
+            source=sim, pipeline=NucleusPipeline(), settings=settings_store,
+            error_reporter=reported, backend=backend,
+        )  # fmt: skip
+        qtbot.addWidget(win)
+        win.resize(1200, 800)
+        win.show()
+        qtbot.waitExposed(win)
+        return win
+
+    first = window(StoreBackend(path, operator="tech1"))
+    capture(qtbot, first)
+    case = first.workspace.case
+    assert case is not None
+    first.close()  # the case is saved; a new station opens it again
+
+    backend = StoreBackend(path, operator="tech1")
+    readers: list[threading.Thread] = []
+    read = backend.field_image
+
+    def recording(case_: Case, field_id: str) -> object:
+        readers.append(threading.current_thread())
+        return read(case_, field_id)
+
+    backend.field_image = recording  # type: ignore[method-assign]
+    win = window(backend)
+    try:
+        win.cases.open_case(case.id)
+        assert win.workspace.case is not None and win.workspace.case.id == case.id
+        x0 = sim.position()[0]
+        qtbot.keyClick(win.view, Qt.Key.Key_Right)  # half a field: the same white cell
+        assert sim.position()[0] == x0 + 320
+        wait_live(qtbot, win)
+        readers.clear()  # opening the case showed its field: what follows is the capture's
+        second = capture(qtbot, win, move=False)
+        field = win.workspace.field(second)
+        assert field is not None and [c.uncounted for c in field.cells] == [UNCOUNTED_REPEAT]
+        assert readers and threading.main_thread() not in readers
+    finally:
+        win.close()

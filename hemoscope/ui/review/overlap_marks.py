@@ -5,7 +5,10 @@ Each field's registration thumbnail is made once and kept by field id; a field o
 opened from the database gets its thumbnail from its stored image when first compared.
 A new field is compared with the `RECENT` fields captured last (the stage moves little
 between captures): about 3 ms each on the workstation's CPU, plus 15-30 ms for the new
-field's thumbnail. `compute_marks` is that work alone, for a worker thread.
+field's thumbnail. `compute_marks` is that work alone, for a worker thread, including
+reading the stored images of earlier fields whose thumbnails are not made yet (the
+first capture after a saved case is opened: up to `RECENT` images, read by the worker,
+never by the screen's thread).
 """
 
 from __future__ import annotations
@@ -33,25 +36,42 @@ Image = npt.NDArray[np.uint8]
 
 
 class OverlapMarks:
-    def __init__(self, image_of: Callable[[str], Image | None]) -> None:
+    """``image_of(field_id)``: a field's image for the thread that owns the case (the
+    fallback, `mark`); ``stored_image(case, field_id)``: the same for any thread (the
+    case backend's store calls are serialised on its own thread)."""
+
+    def __init__(
+        self,
+        image_of: Callable[[str], Image | None],
+        stored_image: Callable[[Case, str], Image | None] | None = None,
+    ) -> None:
         self._image_of = image_of
+        self._stored_image = stored_image
         self._thumbs: dict[str, Thumbnail] = {}
 
     def mark(self, case: Case | None, field: Field, image: Image) -> Field:
         """`field` (found in `image`) with its cells marked against `case`'s fields."""
-        marked, thumb = compute_marks(field, image, self.earlier(case, field.id))
+        earlier = [(old, self._thumb(old.id)) for old, _ in self.earlier(case, field.id)]
+        marked, thumb, _ = compute_marks(field, image, earlier, None)
         self.remember(field.id, thumb)
         return marked
 
-    def earlier(self, case: Case | None, field_id: str) -> list[tuple[Field, Thumbnail]]:
-        """The fields a new field is compared with, and their thumbnails (made now for a
-        field of a case opened from the database)."""
-        earlier = []
-        for old in case.fields[-RECENT:] if case is not None else ():
-            thumb = self._thumb(old.id)
-            if thumb is not None and old.id != field_id:
-                earlier.append((old, thumb))
-        return earlier
+    def earlier(self, case: Case | None, field_id: str) -> list[tuple[Field, Thumbnail | None]]:
+        """The fields a new field is compared with, and their thumbnails when made
+        already (None: to be made from the stored image, `loader`). Cheap: no image is
+        read here."""
+        return [
+            (old, self._thumbs.get(old.id))
+            for old in (case.fields[-RECENT:] if case is not None else ())
+            if old.id != field_id
+        ]
+
+    def loader(self, case: Case | None) -> Callable[[str], Image | None] | None:
+        """Reads a stored field image of ``case`` from any thread (None: no such reader)."""
+        read = self._stored_image
+        if read is None or case is None:
+            return None
+        return lambda field_id: read(case, field_id)
 
     def remember(self, field_id: str, thumb: Thumbnail) -> None:
         self._thumbs[field_id] = thumb
@@ -68,11 +88,28 @@ class OverlapMarks:
 
 
 def compute_marks(
-    field: Field, image: Image, earlier: list[tuple[Field, Thumbnail]]
-) -> tuple[Field, Thumbnail]:
-    """The marked field and its thumbnail: the work itself, pure (any thread)."""
+    field: Field,
+    image: Image,
+    earlier: list[tuple[Field, Thumbnail | None]],
+    load: Callable[[str], Image | None] | None,
+) -> tuple[Field, Thumbnail, dict[str, Thumbnail]]:
+    """The marked field, its thumbnail and the thumbnails made here for earlier fields
+    (from ``load``, for those without one): the work itself, pure (any thread). An
+    earlier field whose image cannot be read is not compared."""
+    made: dict[str, Thumbnail] = {}
+    compared: list[tuple[Field, Thumbnail]] = []
+    for old, thumb in earlier:
+        if thumb is None and load is not None:
+            try:
+                stored = load(old.id)
+            except Exception:  # a missing or damaged image: that field is not compared
+                stored = None
+            if stored is not None:
+                thumb = made[old.id] = thumbnail(stored)
+        if thumb is not None:
+            compared.append((old, thumb))
     thumb = thumbnail(image)
-    return mark_field(field, thumb, earlier), thumb
+    return mark_field(field, thumb, compared), thumb, made
 
 
 def marks_text(field: Field) -> str:

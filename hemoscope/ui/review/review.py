@@ -94,7 +94,7 @@ class ReviewController(QObject):
         self.cell_id: str | None = None
         self.capturing = False
         self._lost = False
-        self.marks = OverlapMarks(cases.workspace.field_image)
+        self.marks = OverlapMarks(cases.workspace.field_image, cases.workspace.backend.field_image)
         self._marking = PoolTask(self)
         self._guesser = CellGuesser(lambda: live.worker.classifier, self)
         self.guess: str | None = None  # the classifier's class for the cell being drawn
@@ -156,19 +156,26 @@ class ReviewController(QObject):
         # Registration with the earlier fields runs on Qt's pool: the picture goes on.
         case = self.cases.case
         earlier = self.marks.earlier(case, field.id)
+        load = self.marks.loader(case)
         self._marking.run(
-            lambda: compute_marks(field, image, earlier),
+            lambda: compute_marks(field, image, earlier, load),
             lambda result: self._marked(case, image, field, result),
             lambda _error: self._marked(case, image, field, None),
         )
 
     def _marked(
-        self, case: Case | None, image: Frame, field: Field, result: tuple[Field, Any] | None
+        self,
+        case: Case | None,
+        image: Frame,
+        field: Field,
+        result: tuple[Field, Any, dict[str, Any]] | None,
     ) -> None:
         if result is None or self.cases.case is not case:  # failed, or the case changed
             marked = self.marks.mark(self.cases.case, field, image)
         else:
-            marked, thumb = result
+            marked, thumb, made = result
+            for field_id, made_thumb in made.items():
+                self.marks.remember(field_id, made_thumb)
             self.marks.remember(field.id, thumb)
         self.cases.capture(image, marked)  # `field_added` follows
 

@@ -96,7 +96,7 @@ def test_calibrate_dialog_fits_the_microscope_off_the_gui_thread_and_keeps_the_p
     assert "trained on" in dialog.intro.text() and "changes no labels" in dialog.intro.text()
     assert dialog.run_button.isEnabled() and not dialog.use_button.isEnabled()
     progress: list[tuple[str, int, int]] = []
-    dialog._relay.progress.connect(lambda *a: progress.append(a))
+    dialog._job.progress.connect(lambda *a: progress.append(a))
 
     calibrate_and_wait(qtbot, dialog)
     # The models were loaded, and the cells read, on a thread that is not the GUI's.

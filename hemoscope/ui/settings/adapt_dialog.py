@@ -11,11 +11,8 @@ worse than the shipped model cannot be used, and the dialog says why.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -38,15 +35,9 @@ from hemoscope.ui.settings.adapt_model import (
     keep_profile,
     run_adaptation,
 )
+from hemoscope.ui.settings.background_job import BackgroundJob
 
 __all__ = ["AdaptDialog"]
-
-
-class _Relay(QObject):
-    """Carries the worker thread's news to the GUI thread (queued signals)."""
-
-    progress = Signal(str, int, int)
-    done = Signal(object)
 
 
 class AdaptDialog(QDialog):
@@ -57,10 +48,9 @@ class AdaptDialog(QDialog):
         self.context = context
         self.profile_path: Path | None = None
         self.outcome: AdaptOutcome | None = None
-        self._thread: threading.Thread | None = None
-        self._relay = _Relay(self)
-        self._relay.progress.connect(self._on_progress)
-        self._relay.done.connect(self._on_done)
+        self._job = BackgroundJob("hemoscope-adapt", self)
+        self._job.progress.connect(self._on_progress)
+        self._job.done.connect(self._on_done)
 
         self.intro = QLabel()
         self.intro.setWordWrap(True)
@@ -146,31 +136,18 @@ class AdaptDialog(QDialog):
     # -- running ---------------------------------------------------------------------------
     def start(self) -> None:
         """Adapt on a thread of its own."""
-        if self._thread is not None or self.context.db_path is None:
+        if self._job.started or self.context.db_path is None:
             return
         self.adapt_button.setEnabled(False)
         self.use_button.setEnabled(False)
         self.bar.setVisible(True)
         self.bar.setRange(0, 0)
         db, load = self.context.db_path, self.context.load_pipeline
-        relay = self._relay
-
-        def say(text: str, done: int, total: int) -> None:
-            # RuntimeError: the dialog was closed and deleted meanwhile.
-            with contextlib.suppress(RuntimeError):
-                relay.progress.emit(text, done, total)
-
-        def work() -> None:
-            outcome = run_adaptation(db, load, say)
-            with contextlib.suppress(RuntimeError):
-                relay.done.emit(outcome)
-
-        self._thread = threading.Thread(target=work, name="hemoscope-adapt", daemon=True)
-        self._thread.start()
+        self._job.start(lambda say: run_adaptation(db, load, say))
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._job.running
 
     def _on_progress(self, text: str, done: int, total: int) -> None:
         self.status.setText(text)
@@ -178,9 +155,6 @@ class AdaptDialog(QDialog):
         self.bar.setValue(done)
 
     def _on_done(self, outcome: AdaptOutcome) -> None:
-        if self._thread is not None:
-            self._thread.join()
-        self._thread = None
         self.outcome = outcome
         self.bar.setVisible(False)
         skipped = f" ({len(outcome.skipped)} skipped: {'; '.join(outcome.skipped[:3])})"
@@ -239,6 +213,5 @@ class AdaptDialog(QDialog):
         self.accept()
 
     def done(self, result: int) -> None:
-        if self._thread is not None:  # closing mid-run: the work ends, its result is dropped
-            self._relay.done.disconnect(self._on_done)
+        self._job.abandon(self._on_done)  # closing mid-run: the work ends, its result dropped
         super().done(result)

@@ -12,11 +12,8 @@ everything as it was.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -30,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from hemoscope.ui.settings.adapt_model import ModelsContext, save_profile
+from hemoscope.ui.settings.background_job import BackgroundJob
 from hemoscope.ui.settings.calibrate_model import (
     CalibrationOutcome,
     card_problem,
@@ -50,13 +48,6 @@ EXPLANATION = (
 )
 
 
-class _Relay(QObject):
-    """Carries the worker thread's news to the GUI thread (queued signals)."""
-
-    progress = Signal(str, int, int)
-    done = Signal(object)
-
-
 class CalibrateDialog(QDialog):
     def __init__(self, context: ModelsContext, *, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,10 +56,9 @@ class CalibrateDialog(QDialog):
         self.context = context
         self.profile_path: Path | None = None
         self.outcome: CalibrationOutcome | None = None
-        self._thread: threading.Thread | None = None
-        self._relay = _Relay(self)
-        self._relay.progress.connect(self._on_progress)
-        self._relay.done.connect(self._on_done)
+        self._job = BackgroundJob("hemoscope-calibrate", self)
+        self._job.progress.connect(self._on_progress)
+        self._job.done.connect(self._on_done)
 
         self.intro = QLabel(EXPLANATION)
         self.intro.setWordWrap(True)
@@ -144,7 +134,7 @@ class CalibrateDialog(QDialog):
     # -- running ---------------------------------------------------------------------------
     def start(self) -> None:
         """Calibrate on a thread of its own."""
-        if self._thread is not None or self.context.db_path is None:
+        if self._job.started or self.context.db_path is None:
             return
         self.run_button.setEnabled(False)
         self.use_button.setEnabled(False)
@@ -152,24 +142,11 @@ class CalibrateDialog(QDialog):
         self.bar.setVisible(True)
         self.bar.setRange(0, 0)
         db, load = self.context.db_path, self.context.load_pipeline
-        relay = self._relay
-
-        def say(text: str, done: int, total: int) -> None:
-            # RuntimeError: the dialog was closed and deleted meanwhile.
-            with contextlib.suppress(RuntimeError):
-                relay.progress.emit(text, done, total)
-
-        def work() -> None:
-            outcome = run_calibration(db, load, say)
-            with contextlib.suppress(RuntimeError):
-                relay.done.emit(outcome)
-
-        self._thread = threading.Thread(target=work, name="hemoscope-calibrate", daemon=True)
-        self._thread.start()
+        self._job.start(lambda say: run_calibration(db, load, say))
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._job.running
 
     def _on_progress(self, text: str, done: int, total: int) -> None:
         self.status.setText(text)
@@ -177,9 +154,6 @@ class CalibrateDialog(QDialog):
         self.bar.setValue(done)
 
     def _on_done(self, outcome: CalibrationOutcome) -> None:
-        if self._thread is not None:
-            self._thread.join()
-        self._thread = None
         self.outcome = outcome
         self.bar.setVisible(False)
         skipped = f" ({len(outcome.skipped)} skipped: {'; '.join(outcome.skipped[:3])})"
@@ -220,8 +194,7 @@ class CalibrateDialog(QDialog):
         self.accept()
 
     def done(self, result: int) -> None:
-        if self._thread is not None:  # closing mid-run: the work ends, its result is dropped
-            self._relay.done.disconnect(self._on_done)
+        self._job.abandon(self._on_done)  # closing mid-run: the work ends, its result dropped
         super().done(result)
 
 

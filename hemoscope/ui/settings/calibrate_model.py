@@ -29,6 +29,7 @@ from hemoscope.vision.colour_calibration import (
     ColourReference,
 )
 from hemoscope.vision.lab_profile import LabProfile, ProfileError
+from hemoscope.vision.microscope_cells import colour_profile
 
 __all__ = [
     "CalibrationOutcome",
@@ -93,17 +94,7 @@ def run_calibration(
                 f"colour calibration needs at least {MIN_CELLS}. Capture more fields first."
             )
         progress("Fitting the calibration…", 0, 0)
-        calibration = ColourCalibration.fit(crops, reference)
-        _, emb = clf.logits_and_embedding(crops[:1])
-        out.profile = LabProfile.from_colour(
-            calibration,
-            classes=tuple(clf.classes),
-            embedding_size=int(emb.shape[1]),
-            base_temperature=float(clf.temperature),
-            models=pipeline.model_cards(),
-            name="this microscope",
-            source=f"db: {db_path}",
-        )
+        out.profile = colour_profile(pipeline, crops, "this microscope", f"db: {db_path}")
     except (CalibrationError, StoreError, ProfileError, OSError) as exc:
         out.error = str(exc)
     except Exception as exc:  # a model failure must reach the dialog, not kill the thread

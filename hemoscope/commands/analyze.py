@@ -6,6 +6,13 @@ The results are the differential of all images together (one case), the smear
 estimates, and optional files: ``--json`` (every image and cell, the differential and the
 estimates), ``--csv`` (one row per cell) and ``--summary`` (one row per class).
 
+The images are taken as fields of one smear, as the station takes them: a white cell
+that an earlier image of the run showed (the fields overlap; registered as at the
+station, `core.overlap`, against the 12 images before it) is listed as "already
+counted", one cut by the image's edge as "cut by the edge"; both stay in the outputs
+(``uncounted``) but out of the differential. ``--count-all`` counts every white cell
+found (independent images, each its own cell).
+
 Bad input never stops the run: a file that cannot be read or analysed is listed with its
 reason on stderr and in the JSON (``"status": "error"``), and the others are processed.
 Exit status: 0 when every file was analysed, 2 when some failed, 1 when none could be
@@ -95,6 +102,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="PROFILE",
         help="laboratory profile made by 'hemoscope adapt' for these models",
     )
+    p.add_argument(
+        "--count-all",
+        action="store_true",
+        help="count every white cell found: no cell is left out for being seen in an "
+        "earlier image or cut by the image's edge (images that are not overlapping fields "
+        "of one smear)",
+    )
     p.add_argument("--threads", metavar="N", help="CPU threads per model (default: all)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=analyze)
@@ -156,6 +170,7 @@ def analyze(args: argparse.Namespace) -> int:
             profile=args.lab,
             threads=_threads(args.threads),
             progress=not args.quiet,
+            count_all=bool(args.count_all),
         )
         if not options.paths:
             raise UsageError("give at least one image file or folder")

@@ -36,7 +36,7 @@ __all__ = [
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CELL_COLUMNS = (
     "file", "cell", "kind", "detected_kind", "class", "score", "probability", "review",
-    "x1", "y1", "x2", "y2", "review_reason",
+    "x1", "y1", "x2", "y2", "review_reason", "uncounted",
 )  # fmt: skip
 SUMMARY_COLUMNS = (
     "class", "name", "in_differential", "count", "percent", "ci95_low", "ci95_high",
@@ -76,7 +76,7 @@ class OutputFile:
 
 
 class JsonStream(OutputFile):
-    """``{"version": 1, "images": [...], <tail keys>}``, one image object per line."""
+    """``{"version": 2, "images": [...], <tail keys>}``, one image object per line."""
 
     def __init__(self, path: Path, head: Mapping[str, Any]) -> None:
         super().__init__(path)
@@ -129,4 +129,4 @@ def printable_path(path: Path | str) -> str:
 def json_head() -> dict[str, Any]:
     from hemoscope import __version__
 
-    return {"version": 1, "software": f"hemoscope {__version__}"}
+    return {"version": 2, "software": f"hemoscope {__version__}"}

@@ -54,6 +54,8 @@ def cell_row(cell: Cell, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> dict[str, Any
     ``class`` is the taxonomy id: the white cell's class, ``"platelet"`` for a detected
     platelet, null for a red cell (and for a white cell the models could not classify).
     ``review_reason``: why the cell is flagged (reasons joined by "; "), "" when it is not.
+    ``uncounted``: why a white cell found is not counted ("already counted": an earlier
+    image of the run showed it; "cut by the edge"), "" when it is counted.
     """
     return {
         "box": [round(v, 1) for v in cell.box.as_tuple()],
@@ -64,6 +66,7 @@ def cell_row(cell: Cell, taxonomy: Taxonomy = DEFAULT_TAXONOMY) -> dict[str, Any
         "probability": None if cell.probability is None else round(cell.probability, 4),
         "review": cell.review,
         "review_reason": cell.review_reason,
+        "uncounted": cell.uncounted,
     }
 
 
@@ -218,15 +221,26 @@ def table(
     n_failed: int,
     flags: FlagCounts | None = None,
     red_cells: dict[str, Any] | None = None,
+    uncounted: dict[str, int] | None = None,
 ) -> str:
     """The differential as a text table, with the estimates, for stdout; with ``flags``,
     the cells flagged for review by reason; with ``red_cells`` (`red_cells_json`), the
-    red cells per field and their median diameter."""
+    red cells per field and their median diameter; with ``uncounted``, the white cells
+    found but not counted, by reason."""
     failed = f", {n_failed} failed" if n_failed else ""
     reached = "reached" if tally.target_reached else f"not reached, {tally.remaining} to go"
     lines = [
         f"{n_ok} image{'s' if n_ok != 1 else ''} analysed{failed}; "
         f"{tally.denominator} white cells counted (target {tally.target}: {reached})",
+        *(
+            [
+                "white cells found but not counted: "
+                + ", ".join(f"{n} {why}" for why, n in sorted(uncounted.items()))
+                + " (--count-all counts them)"
+            ]
+            if uncounted
+            else []
+        ),
         "",
         f"{'class':<30}{'count':>6}{'%':>8}   95% CI",
     ]

@@ -11,6 +11,7 @@ computes the differential, the smear estimates and the red-cell figures.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,6 +53,7 @@ from hemoscope.core import (
     Taxonomy,
     field_red_cells,
 )
+from hemoscope.core.overlap import RECENT_FIELDS, Thumbnail, mark_field, thumbnail
 from hemoscope.vision.model_card import ModelError
 from hemoscope.vision.pipeline import Pipeline
 
@@ -78,6 +80,7 @@ class Options:
     profile: Path | None = None  # laboratory profile (`vision.lab_profile`)
     threads: int | None = None
     progress: bool = True
+    count_all: bool = False  # True: no overlap or edge rule (every white cell found counts)
 
 
 def exit_status(n_ok: int, n_failed: int) -> int:
@@ -119,22 +122,26 @@ def _no_images(folder: Path, recursive: bool) -> str:
     return NO_IMAGES + (" (sub-folders are searched with --recursive)" if has_sub else "")
 
 
-def analyze_file(pipeline: Pipeline, path: Path, max_pixels: int) -> tuple[Field | None, str]:
-    """The field of one image file, or ``None`` and the reason it failed."""
+def analyze_file(
+    pipeline: Pipeline, path: Path, max_pixels: int
+) -> tuple[Field | None, str, Thumbnail | None]:
+    """The field of one image file and its registration thumbnail (`core.overlap`), or
+    ``None`` and the reason it failed."""
     try:
         image = read_image(path, max_pixels=max_pixels)
     except ImageReadError as exc:
-        return None, exc.reason
+        return None, exc.reason, None
     except MemoryError:
-        return None, "not enough memory to decode this image"
+        return None, "not enough memory to decode this image", None
     try:
         cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)  # our own copy: convert in place
-        return pipeline.analyze(image, "rgb", source=printable_path(path)), ""
+        fld = pipeline.analyze(image, "rgb", source=printable_path(path))
+        return fld, "", thumbnail(image)
     except MemoryError:
-        return None, "not enough memory to analyse this image"
+        return None, "not enough memory to analyse this image", None
     except Exception as exc:  # one bad frame must not end the batch
         log.debug("analysis of %s failed", path, exc_info=True)
-        return None, f"analysis failed: {exc}"
+        return None, f"analysis failed: {exc}", None
 
 
 @dataclass
@@ -264,11 +271,17 @@ def _process(
     progress = Progress(len(files), label="analysing", enabled=show)
     json_out = outputs.get("json")
     csv_out = outputs.get("csv")
+    earlier: list[tuple[Field, Thumbnail]] = []
     for path, known_error in files:
         if known_error:
-            fld, reason = None, known_error
+            fld, reason, thumb = None, known_error, None
         else:
-            fld, reason = analyze_file(pipeline, path, options.max_pixels)
+            fld, reason, thumb = analyze_file(pipeline, path, options.max_pixels)
+        if fld is not None and thumb is not None and not options.count_all:
+            # The station's rules: a white cell seen in an earlier image of the run, or
+            # cut by the image's edge, is listed but not counted (`core.overlap`).
+            fld = mark_field(fld, thumb, earlier[-RECENT_FIELDS:])
+            earlier = [*earlier[-RECENT_FIELDS + 1 :], (fld, thumb)]
         if fld is None:
             n_failed += 1
             progress.message(f"hemoscope: {printable_path(path)}: {reason}")
@@ -327,7 +340,8 @@ def _finish(
     if not fields:
         error(f"none of the {n_failed} files could be analysed")
         return True
-    write_stdout(table(tally, estimates, len(fields), n_failed, flags, red_json))
+    uncounted = Counter(c.uncounted for _, c in case.iter_cells() if c.uncounted)
+    write_stdout(table(tally, estimates, len(fields), n_failed, flags, red_json, dict(uncounted)))
     return options.pdf is None or _write_pdf(case, pipeline, options, red_cells)
 
 

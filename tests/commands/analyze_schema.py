@@ -16,7 +16,8 @@ from hemoscope.core import (
 KINDS = {"wbc", "rbc", "platelet"}
 IMAGE_KEYS = {"file", "width", "height", "status", "error", "cells", "counts"}
 CELL_KEYS = {"box", "kind", "detected_kind", "class", "score", "probability", "review",
-             "review_reason"}  # fmt: skip
+             "review_reason", "uncounted"}  # fmt: skip
+UNCOUNTED = {"", "already counted", "cut by the edge"}
 
 
 def _check_cell(cell: dict[str, Any], width: int, height: int) -> None:
@@ -27,6 +28,8 @@ def _check_cell(cell: dict[str, Any], width: int, height: int) -> None:
     assert 0 <= cell["score"] <= 1 and isinstance(cell["review"], bool)
     assert isinstance(cell["review_reason"], str)
     assert cell["review"] or cell["review_reason"] == ""  # a reason only on a flagged cell
+    assert cell["uncounted"] in UNCOUNTED
+    assert cell["detected_kind"] == "wbc" or cell["uncounted"] == ""  # white cells only
     if cell["detected_kind"] == "wbc":
         assert cell["class"] in DEFAULT_TAXONOMY
         assert 0 <= cell["probability"] <= 1
@@ -78,7 +81,7 @@ def _check_red_cells(red: dict[str, Any], ok: list[dict[str, Any]]) -> None:
 
 def check_document(doc: dict[str, Any], review_threshold: float | None = None) -> None:
     """Assert that ``doc`` follows the documented schema and is self-consistent."""
-    assert doc["version"] == 1
+    assert doc["version"] == 2
     for image in doc["images"]:
         _check_image(image)
     ok = [i for i in doc["images"] if i["status"] == "ok"]
@@ -90,7 +93,11 @@ def check_document(doc: dict[str, Any], review_threshold: float | None = None) -
     diff = doc["differential"]
     classes = diff["classes"]
     assert list(classes) == list(DEFAULT_TAXONOMY.ids)
-    wbc_cells = [c for i in ok for c in i["cells"] if c["detected_kind"] == "wbc"]
+    # The differential counts the white cells not marked uncounted (an earlier image showed
+    # them, or the image's edge cuts them).
+    wbc_cells = [
+        c for i in ok for c in i["cells"] if c["detected_kind"] == "wbc" and not c["uncounted"]
+    ]
     for cid, row in classes.items():
         assert row["count"] == sum(c["class"] == cid for c in wbc_cells), cid
         assert row["in_differential"] == DEFAULT_TAXONOMY[cid].in_differential

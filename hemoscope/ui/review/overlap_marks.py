@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from hemoscope.core import Case, Field
 from hemoscope.core.overlap import (
+    RECENT_FIELDS,
     UNCOUNTED_EDGE,
     UNCOUNTED_REPEAT,
     Thumbnail,
@@ -30,7 +31,7 @@ from hemoscope.core.overlap import (
 
 __all__ = ["RECENT", "OverlapMarks", "compute_marks", "marks_text", "repeats_banner"]
 
-RECENT = 12
+RECENT = RECENT_FIELDS
 KEPT = 200  # thumbnails kept (about 110 kB each)
 Image = npt.NDArray[np.uint8]
 

@@ -206,6 +206,14 @@ def _command_line(args: argparse.Namespace | None = None) -> str:
     return head + " " + " ".join(shlex.quote(a) for a in tail)
 
 
+def _add_card_args(p: argparse.ArgumentParser) -> None:
+    """An exported classifier whose card gets figures from its training split."""
+    p.add_argument("--model", required=True, type=Path, help="classifier ONNX file (with card)")
+    p.add_argument("--data", required=True, type=Path, help="the training ImageFolder tree")
+    p.add_argument("--seed", type=int, default=20261122)
+    p.add_argument("--val-fraction", type=float, default=0.15)
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``classifier``, ``detector``, ``detector-soup`` and ``calibrate`` to a sub-parser
     group."""
@@ -224,19 +232,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "unfamiliar",
         help="fit the unfamiliar-cell statistics of an exported classifier into its card",
     )
-    p.add_argument("--model", required=True, type=Path, help="classifier ONNX file (with card)")
-    p.add_argument("--data", required=True, type=Path, help="the training ImageFolder tree")
-    p.add_argument("--seed", type=int, default=20261122)
-    p.add_argument("--val-fraction", type=float, default=0.15)
+    _add_card_args(p)
     p.set_defaults(handler=lambda a: run_unfamiliar(a, _command_line(a)))
     p = sub.add_parser(
         "colour-reference",
         help="write the training crops' pooled colour statistics into a classifier card",
     )
-    p.add_argument("--model", required=True, type=Path, help="classifier ONNX file (with card)")
-    p.add_argument("--data", required=True, type=Path, help="the training ImageFolder tree")
-    p.add_argument("--seed", type=int, default=20261122)
-    p.add_argument("--val-fraction", type=float, default=0.15)
+    _add_card_args(p)
     p.set_defaults(handler=lambda a: run_colour_reference(a, _command_line(a)))
     from hemoscope.training import calibrate
 

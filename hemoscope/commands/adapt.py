@@ -18,11 +18,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, error, write_json
 from hemoscope.commands.progress import Progress
+
+R = TypeVar("R")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -184,34 +187,50 @@ def collect(args: argparse.Namespace, pipeline: Any) -> Any:
 
 def from_database(db: Path, classifier: Any, taxonomy: Any) -> Any:
     """The verified cells of the signed-off cases in the database ``db``."""
-    from hemoscope.store import CaseStore, StoreError
     from hemoscope.store.verified import verified_fields
-    from hemoscope.vision.image_input import to_rgb
     from hemoscope.vision.lab_adapt import AdaptError
     from hemoscope.vision.lab_cells import from_fields
 
-    if not db.is_file():
-        raise AdaptError(f"no case database at {db}")
-    try:
-        with CaseStore.open(db) as store:
-            items = [
-                (
-                    v.name,
-                    v.case_id,
-                    v.cells,
-                    v.field.cells,
-                    None if v.image is None else to_rgb(v.image, "bgr"),
-                )
-                for v in verified_fields(store)
-            ]
-    except StoreError as exc:
-        raise AdaptError(f"cannot read the case database {db}: {exc}") from exc
-    if not items:
+    seen = [0]
+
+    def cells(fields: Iterator[tuple[Any, Any]]) -> Any:
+        def items() -> Iterator[tuple[Any, ...]]:
+            for v, rgb in fields:
+                seen[0] += 1
+                yield v.name, v.case_id, v.cells, v.field.cells, rgb
+
+        return from_fields(items(), classifier, taxonomy)
+
+    out = read_stored_fields(db, verified_fields, cells, AdaptError)
+    if not seen[0]:
         raise AdaptError(
             f"{db} holds no signed-off case with verified cells (cells whose class a person "
             "confirmed or corrected)"
         )
-    return from_fields(items, classifier, taxonomy)
+    return out
+
+
+def read_stored_fields(
+    db: Path,
+    fields_of: Callable[[Any], Iterable[Any]],
+    use: Callable[[Iterator[tuple[Any, Any]]], R],
+    error: type[Exception],
+) -> R:
+    """``use`` given the fields ``fields_of(store)`` yields from the case database ``db``,
+    each with its image as RGB (None when missing), read one field at a time; ``error``
+    raised, with the reason, for a database that is missing or cannot be read."""
+    from hemoscope.store import CaseStore, StoreError
+    from hemoscope.vision.image_input import to_rgb
+
+    if not db.is_file():
+        raise error(f"no case database at {db}")
+    try:
+        with CaseStore.open(db) as store:
+            return use(
+                (v, None if v.image is None else to_rgb(v.image, "bgr")) for v in fields_of(store)
+            )
+    except StoreError as exc:
+        raise error(f"cannot read the case database {db}: {exc}") from exc
 
 
 def _count_images(root: Path) -> int:

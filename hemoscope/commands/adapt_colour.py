@@ -85,25 +85,17 @@ def _crops(args: argparse.Namespace, pipeline: Any) -> tuple[np.ndarray, list[st
 
 
 def _from_database(db: Path, classifier: Any) -> tuple[np.ndarray, list[str]]:
-    from hemoscope.store import CaseStore, StoreError
+    """The white cells of every case in ``db``, read one field at a time."""
+    from hemoscope.commands.adapt import read_stored_fields
     from hemoscope.store.verified import white_cell_fields
     from hemoscope.vision import microscope_cells
     from hemoscope.vision.colour_calibration import CalibrationError
-    from hemoscope.vision.image_input import to_rgb
 
-    if not db.is_file():
-        raise CalibrationError(f"no case database at {db}")
-    try:
-        with CaseStore.open(db) as store:
-            items = [
-                (
-                    v.name,
-                    v.cells,
-                    v.field.cells,
-                    None if v.image is None else to_rgb(v.image, "bgr"),
-                )
-                for v in white_cell_fields(store)
-            ]
-    except StoreError as exc:
-        raise CalibrationError(f"cannot read the case database {db}: {exc}") from exc
-    return microscope_cells.from_fields(items, classifier)
+    return read_stored_fields(
+        db,
+        white_cell_fields,
+        lambda fields: microscope_cells.from_fields(
+            ((v.name, v.cells, v.field.cells, rgb) for v, rgb in fields), classifier
+        ),
+        CalibrationError,
+    )

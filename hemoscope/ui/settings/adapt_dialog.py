@@ -49,7 +49,6 @@ class AdaptDialog(QDialog):
         self.profile_path: Path | None = None
         self.outcome: AdaptOutcome | None = None
         self._job = BackgroundJob("hemoscope-adapt", self)
-        self._job.progress.connect(self._on_progress)
         self._job.done.connect(self._on_done)
 
         self.intro = QLabel()
@@ -63,6 +62,7 @@ class AdaptDialog(QDialog):
         self.status.setObjectName("adaptStatus")
         self.status.setWordWrap(True)
         self.bar = QProgressBar()
+        self._job.show_progress(self.status, self.bar)
         self.bar.setVisible(False)
         self.results = QTableWidget(0, 4)
         self.results.setObjectName("beforeAfter")
@@ -140,19 +140,12 @@ class AdaptDialog(QDialog):
             return
         self.adapt_button.setEnabled(False)
         self.use_button.setEnabled(False)
-        self.bar.setVisible(True)
-        self.bar.setRange(0, 0)
         db, load = self.context.db_path, self.context.load_pipeline
-        self._job.start(lambda say: run_adaptation(db, load, say))
+        self._job.begin(self.bar, lambda say: run_adaptation(db, load, say))
 
     @property
     def running(self) -> bool:
         return self._job.running
-
-    def _on_progress(self, text: str, done: int, total: int) -> None:
-        self.status.setText(text)
-        self.bar.setRange(0, total)
-        self.bar.setValue(done)
 
     def _on_done(self, outcome: AdaptOutcome) -> None:
         self.outcome = outcome

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QLabel, QProgressBar
 
 Say = Callable[[str, int, int], None]
 
@@ -59,6 +60,24 @@ class BackgroundJob(QObject):
         self._thread = threading.Thread(target=run, name=self.name, daemon=True)
         self._thread.start()
         return True
+
+    def show_progress(self, status: QLabel, bar: QProgressBar) -> None:
+        """Say the job's news in ``status`` and ``bar`` (busy until a total is known)."""
+
+        def shown(text: str, step: int, total: int) -> None:
+            status.setText(text)
+            bar.setRange(0, total)
+            bar.setValue(step)
+
+        self.progress.connect(shown)
+
+    def begin(self, bar: QProgressBar, work: Callable[[Say], Any]) -> bool:
+        """`start` with ``bar`` shown busy (the dialog disables its own buttons)."""
+        if self._thread is not None:
+            return False
+        bar.setVisible(True)
+        bar.setRange(0, 0)
+        return self.start(work)
 
     def abandon(self, receiver: Callable[[Any], None]) -> None:
         """Stop delivering the outcome to ``receiver`` (the dialog is closing mid-run)."""

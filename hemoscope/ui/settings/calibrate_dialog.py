@@ -57,7 +57,6 @@ class CalibrateDialog(QDialog):
         self.profile_path: Path | None = None
         self.outcome: CalibrationOutcome | None = None
         self._job = BackgroundJob("hemoscope-calibrate", self)
-        self._job.progress.connect(self._on_progress)
         self._job.done.connect(self._on_done)
 
         self.intro = QLabel(EXPLANATION)
@@ -66,6 +65,7 @@ class CalibrateDialog(QDialog):
         self.status.setObjectName("calibrateStatus")
         self.status.setWordWrap(True)
         self.bar = QProgressBar()
+        self._job.show_progress(self.status, self.bar)
         self.bar.setVisible(False)
         self.found = QWidget()
         self.found.setObjectName("calibrationFound")
@@ -139,19 +139,12 @@ class CalibrateDialog(QDialog):
         self.run_button.setEnabled(False)
         self.use_button.setEnabled(False)
         self.found.setVisible(False)
-        self.bar.setVisible(True)
-        self.bar.setRange(0, 0)
         db, load = self.context.db_path, self.context.load_pipeline
-        self._job.start(lambda say: run_calibration(db, load, say))
+        self._job.begin(self.bar, lambda say: run_calibration(db, load, say))
 
     @property
     def running(self) -> bool:
         return self._job.running
-
-    def _on_progress(self, text: str, done: int, total: int) -> None:
-        self.status.setText(text)
-        self.bar.setRange(0, total)
-        self.bar.setValue(done)
 
     def _on_done(self, outcome: CalibrationOutcome) -> None:
         self.outcome = outcome

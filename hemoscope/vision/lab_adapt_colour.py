@@ -38,8 +38,8 @@ def better(raw: Adaptation, calibrated: Adaptation, colour: ColourCalibration) -
     """The adaptation to keep. Both are measured on the same cells against the shipped
     model on the camera's colours (``raw.before``)."""
     variants = {
-        "camera colours": calibrated_summary(raw),
-        "colour calibrated": calibrated_summary(calibrated),
+        "camera colours": cross_validated(raw),
+        "colour calibrated": cross_validated(calibrated),
     }
     chosen_calibrated = calibrated.after.accuracy > raw.after.accuracy
     keep = calibrated if chosen_calibrated else raw
@@ -55,7 +55,8 @@ def better(raw: Adaptation, calibrated: Adaptation, colour: ColourCalibration) -
     return replace(keep, profile=profile, before=raw.before, extra={**keep.extra, **variants})
 
 
-def calibrated_summary(a: Adaptation) -> dict[str, float]:
+def cross_validated(a: Adaptation) -> dict[str, float]:
+    """An adaptation's cross-validated accuracy and balanced accuracy, as recorded."""
     return {
         "accuracy": round(a.after.accuracy, 4),
         "balanced_accuracy": round(a.after.balanced_accuracy, 4),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hemoscope.training.layers import Norm, Normalise, conv_bn_relu, stage
+from hemoscope.training.layers import GreyNormalise, Norm, Normalise, conv_bn_relu, stage
 
 INPUT_SIZE = 128
 MEAN = (0.5, 0.5, 0.5)
@@ -24,10 +24,12 @@ class CellClassifier(nn.Module):
         blocks: tuple[int, int, int, int] = (2, 2, 2, 2),
         dropout: float = 0.2,
         norm: Norm = "batch",
+        colour: str = "rgb",
     ) -> None:
         super().__init__()
         self.norm_kind = norm
-        self.norm = Normalise(MEAN, STD)
+        self.colour = colour
+        self.norm = GreyNormalise(MEAN, STD) if colour == "grey" else Normalise(MEAN, STD)
         self.stem = nn.Sequential(
             conv_bn_relu(3, 24, 2, norm=norm), conv_bn_relu(24, widths[0], 2, norm=norm)
         )
@@ -89,3 +91,12 @@ class ExportedLogits(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits: torch.Tensor = self.export(x)[0]
         return logits
+
+
+def set_colour(model: CellClassifier, colour: str) -> CellClassifier:
+    """``model`` taking its input in colour (``rgb``) or as luminance only (``grey``)."""
+    if colour not in ("rgb", "grey"):
+        raise SystemExit(f"unknown input colour '{colour}' (rgb or grey)")
+    model.colour = colour
+    model.norm = GreyNormalise(MEAN, STD) if colour == "grey" else Normalise(MEAN, STD)
+    return model

@@ -62,6 +62,32 @@ def add_classifier_args(p: argparse.ArgumentParser) -> None:
         help="render every crop with the run-time colour standardisation (vision.stain)",
     )
     p.add_argument(
+        "--colour",
+        choices=("rgb", "grey"),
+        default="rgb",
+        help="what the network sees: the colour crop, or its luminance only (grey)",
+    )
+    p.add_argument(
+        "--domains",
+        type=Path,
+        help="unlabelled white cells of other laboratories, one sub-folder each "
+        "(pseudo-labels --domains-only): domain-adversarial training",
+    )
+    p.add_argument(
+        "--domain-weight",
+        type=float,
+        default=0.3,
+        help="final weight of the gradient reversal (with --domains)",
+    )
+    p.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="FOLDER[:REPEAT]",
+        help="more training images (an ImageFolder tree, e.g. from pseudo-labels), each "
+        "seen REPEAT times an epoch (default 1); never in the validation split",
+    )
+    p.add_argument(
         "--monitor",
         action="append",
         default=[],
@@ -88,6 +114,10 @@ def run_classifier(args: argparse.Namespace, command: str) -> int:
         augment=args.augment,
         standardise=args.standardise,
         monitor=tuple(args.monitor),
+        colour=args.colour,
+        domains=str(args.domains) if args.domains else "",
+        domain_weight=args.domain_weight,
+        extra=tuple(args.extra),
         freeze_norm=args.freeze_norm,
     )
     train(cfg)
@@ -189,6 +219,19 @@ def run_colour_reference(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
+def run_pseudo_labels(args: argparse.Namespace) -> int:
+    from hemoscope.training.pseudo_labels import make, write_domains
+
+    if args.domains_only:
+        counts = write_domains(args.fields, args.split, args.out)
+        log.info("unlabelled white cells per source in %s: %s", args.out, counts)
+        return 0
+    cells = make(args.model, args.fields, args.split, args.out, args.min_confidence)
+    log.info("%d of %d white cells pseudo-labelled into %s",
+             sum(c.kept for c in cells), len(cells), args.out)  # fmt: skip
+    return 0
+
+
 def _command_line(args: argparse.Namespace | None = None) -> str:
     """The command as typed, for the model card (program name normalised); the arguments
     given to `main`, when it was called with some."""
@@ -240,6 +283,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     _add_card_args(p)
     p.set_defaults(handler=lambda a: run_colour_reference(a, _command_line(a)))
+    p = sub.add_parser(
+        "pseudo-labels",
+        help="name the white cells of TXL-PBC's other sources with a classifier (teacher)",
+    )
+    p.add_argument("--model", required=True, type=Path, help="teacher classifier ONNX file")
+    p.add_argument("--fields", required=True, type=Path, help="YOLO-layout folder (TXL-PBC)")
+    p.add_argument("--split", default="train", help="which split's fields (default: train)")
+    p.add_argument("--out", required=True, type=Path, help="ImageFolder tree to write")
+    p.add_argument("--min-confidence", type=float, default=0.8)
+    p.add_argument(
+        "--domains-only",
+        action="store_true",
+        help="write every white cell unlabelled, one folder per source (for --domains)",
+    )
+    p.set_defaults(handler=run_pseudo_labels)
     from hemoscope.training import calibrate
 
     p = sub.add_parser(

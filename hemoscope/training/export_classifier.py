@@ -45,7 +45,11 @@ OPSET = 17
 
 def load_best(run: Path) -> CellClassifier:
     state = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
-    model = CellClassifier(len(CLASSES), norm="group" if state.get("norm") == "group" else "batch")
+    model = CellClassifier(
+        len(CLASSES),
+        norm="group" if state.get("norm") == "group" else "batch",
+        colour=str(state.get("colour", "rgb")),
+    )
     model.load_state_dict(state["model"])
     return model.eval()
 

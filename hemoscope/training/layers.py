@@ -71,3 +71,13 @@ class Normalise(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std
+
+
+class GreyNormalise(Normalise):
+    """`Normalise` of the crop's luminance (ITU-R BT.601 weights) in all three channels:
+    a classifier that sees no hue, only brightness, shape and texture (``--colour grey``).
+    Same buffers as `Normalise`, so weights move between the two."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+        return (y.expand(-1, 3, -1, -1) - self.mean) / self.std

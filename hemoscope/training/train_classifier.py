@@ -16,7 +16,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from hemoscope.training.augment import AUGMENTATIONS, PhotometricConfig, photometric
-from hemoscope.training.classifier_model import INPUT_SIZE, CellClassifier
+from hemoscope.training.classifier_model import INPUT_SIZE, CellClassifier, set_colour
+from hemoscope.training.domain_adversarial import DomainHead, load_domains, reversal_weight
+from hemoscope.training.domain_adversarial import domain_loss
 from hemoscope.training.common import (
     TrainState,
     append_jsonl,
@@ -73,6 +75,10 @@ class ClassifierTrainConfig:
     standardise: bool = False  # crops rendered by vision.stain after augmentation
     monitor: tuple[str, ...] = ()  # NAME=FOLDER sets measured every epoch (never selected on)
     freeze_norm: bool = False  # BatchNorm statistics kept as they are (fine-tuning)
+    colour: str = "rgb"  # "grey": the network sees the crop's luminance only
+    domains: str = ""  # unlabelled cells of other laboratories, one sub-folder each
+    domain_weight: float = 0.3  # the gradient reversal's final weight (domain_adversarial)
+    extra: tuple[str, ...] = ()  # FOLDER[:REPEAT] ImageFolder trees added to training only
 
 
 def nominal_geometry(img: np.ndarray) -> tuple[float, float, float]:
@@ -181,6 +187,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         train_s = _limit(train_s, cfg.limit_per_class)
         val_s = _limit(val_s, max(1, cfg.limit_per_class // 4))
     _write_split(out / "split.json", cfg, train_s, val_s)
+    train_s = train_s + extra_samples(cfg.extra)
     train_img, val_img = load_all(train_s), load_all(val_s)
     y_train = np.array([s.label for s in train_s], np.int64)
     y_val = np.array([s.label for s in val_s], np.int64)
@@ -193,7 +200,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     elif cfg.init:  # fine-tuning: start from earlier weights (a checkpoint resumes over them)
         model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
         log.info("starting from the weights in %s", cfg.init)
-    model = model.to(memory_format=torch.channels_last)
+    model = set_colour(model, cfg.colour).to(memory_format=torch.channels_last)
     steps_per_epoch = max(1, len(train_s) // cfg.batch)
     state = TrainState(
         model, g, lr=cfg.lr, weight_decay=cfg.weight_decay,
@@ -201,6 +208,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     )  # fmt: skip
     state.resume(out / "last.ckpt")
     pcfg = AUGMENTATIONS[cfg.augment]
+    adversary = Adversary.start(cfg, model, out) if cfg.domains else None
     for epoch in range(state.epoch, cfg.epochs):
         model.train()
         if cfg.freeze_norm or cfg.init.endswith(".onnx"):
@@ -215,16 +223,26 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
             b: int, perm: np.ndarray = perm, rng: np.random.Generator = rng
         ) -> tuple[torch.Tensor, torch.Tensor]:
             idx = perm[b * cfg.batch : (b + 1) * cfg.batch]
-            return make_batch(train_img, y_train, idx, rng, cfg, g, pcfg)
+            x, y = make_batch(train_img, y_train, idx, rng, cfg, g, pcfg)
+            if adversary is None:
+                return x, y
+            xd, yd = adversary.batch(rng, cfg, g, pcfg)
+            return torch.cat([x, xd]), torch.cat([y, yd])
 
         batches = prefetch(batch_at, steps_per_epoch)
         loss_sum, seen = 0.0, 0
         bar = tqdm(
             batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False
         )
-        for x, y in bar:
-            loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
+        for step, (x, y) in enumerate(bar):
+            if adversary is None:
+                loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
+            else:
+                progress = (epoch * steps_per_epoch + step) / (cfg.epochs * steps_per_epoch)
+                loss = adversary.loss(model, x, y, progress, cfg.label_smoothing)
             state.step(loss)
+            if adversary is not None:
+                adversary.step()
             loss_sum += float(loss.detach()) * len(y)
             seen += len(y)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
@@ -238,6 +256,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
             "lr": state.sched.get_last_lr()[0],
             "seconds": time.time() - t0,
             **monitor.measure(state.ema.model),
+            **(adversary.summary() if adversary is not None else {}),
         }
         state.history.append(rec)
         append_jsonl(out / "history.jsonl", rec)
@@ -254,12 +273,105 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
                     "epoch": epoch + 1,
                     "classes": CLASSES,
                     "norm": cfg.norm,
+                    "colour": cfg.colour,
                 },
                 out / "best.pt",
             )
+        if adversary is not None:
+            adversary.save()
         state.epoch = epoch + 1
         state.save(out / "last.ckpt", asdict(cfg))
     return {"best_macro_f1": state.best, "history": state.history}
+
+
+class Adversary:
+    """The domain head of ``--domains`` (`domain_adversarial`), its optimiser, the other
+    laboratories' images, and running figures of how well it tells them apart."""
+
+    def __init__(
+        self, cfg: ClassifierTrainConfig, head: DomainHead, images: list[np.ndarray],
+        domains: np.ndarray, path: Path,
+    ) -> None:  # fmt: skip
+        self.head, self.images, self.domains, self.path = head, images, domains, path
+        self.weight = cfg.domain_weight
+        self.opt = torch.optim.AdamW(head.parameters(), lr=1e-3, weight_decay=1e-4)
+        self.right, self.seen, self.loss_sum = 0, 0, 0.0
+
+    @classmethod
+    def start(cls, cfg: ClassifierTrainConfig, model: CellClassifier, out: Path) -> Adversary:
+        names, images, domains = load_domains(Path(cfg.domains))
+        log.info("domain-adversarial against %s (%d unlabelled cells)", ", ".join(names),
+                 len(images))  # fmt: skip
+        head = DomainHead(model.embedding_dim, len(names) + 1)
+        path = out / "domain_head.pt"
+        if path.exists():  # resuming
+            head.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return cls(cfg, head, images, domains, path)
+
+    def batch(
+        self, rng: np.random.Generator, cfg: ClassifierTrainConfig, g: torch.Generator,
+        pcfg: PhotometricConfig,
+    ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """``cfg.batch`` other-laboratory cells, each laboratory as likely, augmented as the
+        labelled ones; their labels are -1 - laboratory (told apart from classes)."""
+        kinds = np.unique(self.domains)
+        pick = rng.choice(kinds, size=cfg.batch)
+        idx = np.array([rng.choice(np.flatnonzero(self.domains == k)) for k in pick])
+        x, d = make_batch(self.images, self.domains, idx, rng, cfg, g, pcfg)
+        return x, -1 - d
+
+    def loss(
+        self, model: CellClassifier, x: torch.Tensor, y: torch.Tensor, progress: float,
+        smoothing: float,
+    ) -> torch.Tensor:  # fmt: skip
+        lab = y >= 0
+        emb = model.features(x).mean(dim=(2, 3))
+        logits = model.head(model.dropout(emb[lab]))
+        ce = F.cross_entropy(logits, y[lab], label_smoothing=smoothing)
+        w = reversal_weight(progress, self.weight)
+        other = -1 - y[~lab]
+        dl = domain_loss(self.head, emb[lab], emb[~lab], other, w)
+        with torch.no_grad():
+            guess = self.head(torch.cat([emb[lab], emb[~lab]]), 0.0).argmax(1)
+            truth = torch.cat([torch.zeros(int(lab.sum()), dtype=torch.long), other])
+            self.right += int((guess == truth).sum())
+            self.seen += len(truth)
+            self.loss_sum += float(dl) * len(truth)
+        self.opt.zero_grad(set_to_none=True)
+        return ce + dl
+
+    def step(self) -> None:
+        self.opt.step()
+
+    def summary(self) -> dict[str, float]:
+        out = {
+            "domain_accuracy": self.right / max(1, self.seen),
+            "domain_loss": self.loss_sum / max(1, self.seen),
+        }
+        self.right, self.seen, self.loss_sum = 0, 0, 0.0
+        return out
+
+    def save(self) -> None:
+        torch.save(self.head.state_dict(), self.path)
+
+
+def extra_samples(specs: tuple[str, ...]) -> list[Sample]:
+    """The training images of ``--extra FOLDER[:REPEAT]``: each folder's class folders
+    mapped as the main tree's, every image listed REPEAT times."""
+    out: list[Sample] = []
+    for spec in specs:
+        folder, _, repeat = spec.rpartition(":")
+        if not repeat.isdigit():  # no REPEAT (or a drive letter's colon)
+            folder, repeat = spec, "1"
+        n = int(repeat)
+        samples, unknown = list_samples(Path(folder), CLASSES)
+        if unknown:
+            log.warning("%s: folders matching no class, not used: %s", folder, ", ".join(unknown))
+        if not samples:
+            raise SystemExit(f"no images of the classes {', '.join(CLASSES)} under {folder}")
+        log.info("%d extra training images from %s, each %d times", len(samples), folder, n)
+        out += samples * max(1, n)
+    return out
 
 
 def _norm(name: str) -> Norm:

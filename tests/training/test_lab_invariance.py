@@ -1,0 +1,90 @@
+"""Training parts aimed at other laboratories: luminance-only input, extra training
+folders, domain-adversarial training and TXL-PBC's cells by source."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hemoscope.training.classifier_model import CellClassifier, set_colour  # noqa: E402
+from hemoscope.training.domain_adversarial import (  # noqa: E402
+    load_domains,
+    reversal_weight,
+    reverse_gradient,
+)
+from hemoscope.training.pseudo_labels import source_cells, write_domains  # noqa: E402
+from hemoscope.training.train_classifier import ClassifierTrainConfig, extra_samples  # noqa: E402
+from hemoscope.training.train_classifier import train as train_classifier  # noqa: E402
+
+
+def test_grey_input_sees_luminance_not_hue() -> None:
+    torch.manual_seed(0)
+    model = set_colour(CellClassifier(8), "grey").eval()
+    # Two pictures of the same luminance (BT.601), one bluish, one greenish.
+    blue = torch.zeros(1, 3, 32, 32)
+    blue[:, 2] = 1.0  # Y = 0.114
+    green = torch.zeros(1, 3, 32, 32)
+    green[:, 1] = 0.114 / 0.587  # Y = 0.114
+    assert torch.allclose(model(blue), model(green), atol=1e-5)
+    rgb = set_colour(CellClassifier(8), "rgb").eval()
+    rgb.load_state_dict(model.state_dict())  # the same weights move between the two
+    assert not torch.allclose(rgb(blue), rgb(green), atol=1e-3)
+    with pytest.raises(SystemExit):
+        set_colour(CellClassifier(8), "sepia")
+
+
+def test_extra_folders_add_training_images_repeated(cell_folder: Path) -> None:
+    once = extra_samples((str(cell_folder),))
+    thrice = extra_samples((f"{cell_folder}:3",))
+    assert len(once) == 48 and len(thrice) == 3 * 48
+    assert {s.label for s in once} == set(range(8))
+    with pytest.raises(SystemExit):
+        extra_samples((str(cell_folder / "neutrophil"),))  # no class folders in it
+
+
+def test_gradient_reversal_and_its_schedule() -> None:
+    x = torch.ones(3, requires_grad=True)
+    reverse_gradient(x, 0.5).sum().backward()
+    assert torch.allclose(x.grad, torch.full((3,), -0.5))
+    assert reversal_weight(0.0, 0.3) == 0.0
+    assert 0.29 < reversal_weight(1.0, 0.3) <= 0.3
+    assert reversal_weight(0.1, 1.0) < reversal_weight(0.5, 1.0)
+
+
+def test_fields_give_their_white_cells_by_source_and_train_adversarially(
+    yolo_folder: Path, cell_folder: Path, tmp_path: Path
+) -> None:
+    sources = {(320, 240): "lab-a"}
+    cells = source_cells(yolo_folder, "train", 128, sources)
+    assert list(cells) == ["lab-a"] and len(cells["lab-a"]) >= 4
+    name, box, crop, framed = cells["lab-a"][0]
+    assert crop.shape == (128, 128, 3) and framed.shape[2] == 3
+    # The white 'cell' (radius 30, colour (160, 60, 90) BGR) is in the middle of both.
+    mid = framed[framed.shape[0] // 2, framed.shape[1] // 2]
+    assert tuple(int(v) for v in mid) == (90, 60, 160)
+    assert box[2] - box[0] == pytest.approx(60, abs=2)
+    domains = tmp_path / "domains"
+    assert write_domains(yolo_folder, "train", domains, sources) == {
+        "lab-a": len(cells["lab-a"])
+    }
+    names, images, labels = load_domains(domains)
+    assert names == ["lab-a"] and len(images) == len(cells["lab-a"]) and set(labels) == {1}
+
+    out = tmp_path / "run"
+    cfg = ClassifierTrainConfig(
+        data=str(cell_folder), out=str(out), epochs=1, batch=8, threads=1,
+        domains=str(domains), domain_weight=0.5,
+    )  # fmt: skip
+    train_classifier(cfg)
+    rec = json.loads((out / "history.jsonl").read_text().splitlines()[0])
+    assert 0.0 <= rec["domain_accuracy"] <= 1.0 and rec["domain_loss"] > 0
+    assert (out / "domain_head.pt").exists()
+    # The exported weights are the classifier's alone: they load without the domain head.
+    state = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
+    CellClassifier(8).load_state_dict(state["model"])

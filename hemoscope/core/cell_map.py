@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .case import Case
+from .cells import Field
 from .embedding import stack_embeddings
 from .review import REASON_UNFAMILIAR, split_reasons
 
@@ -56,6 +57,15 @@ class MapProjection:
     axes: F64
     classes: tuple[str, ...]
     centres: F64
+    model_sha256: str = ""
+    """The classifier whose embeddings the map places ("" : any of the right size)."""
+
+    def places(self, fld: Field) -> bool:
+        """Whether ``fld``'s embeddings are this projection's model's: a field stamped
+        with other models only (analysed before a model update) is not placed."""
+        if not self.model_sha256 or not fld.models:
+            return True
+        return any(m.sha256 == self.model_sha256 for m in fld.models)
 
     @property
     def dim(self) -> int:
@@ -63,7 +73,11 @@ class MapProjection:
 
     @classmethod
     def discriminant(
-        cls, means: npt.ArrayLike, whiten: npt.ArrayLike, classes: Sequence[str]
+        cls,
+        means: npt.ArrayLike,
+        whiten: npt.ArrayLike,
+        classes: Sequence[str],
+        model_sha256: str = "",
     ) -> MapProjection:
         """The aPAC discriminant plane of class means (K, D) under a whitening matrix
         (D, D): the top two eigenvectors of the between-class scatter of the whitened
@@ -91,7 +105,7 @@ class MapProjection:
         along = zm @ plane
         signs = np.sign(along[np.abs(along).argmax(axis=0), [0, 1]])
         axes = w @ (plane * np.where(signs == 0, 1.0, signs))
-        return cls(origin, axes, tuple(classes), (m - origin) @ axes)
+        return cls(origin, axes, tuple(classes), (m - origin) @ axes, model_sha256)
 
     def project(self, vectors: npt.ArrayLike) -> F64:
         """Map positions (N, 2) of embeddings (N, D)."""
@@ -137,11 +151,12 @@ def cell_map(case: Case | None, projection: MapProjection) -> CellMap:
     embeddings = []
     missing = 0
     for fld in case.fields if case is not None else ():
+        placed = projection.places(fld)
         for cell in fld.cells:
             if cell.auto_class is None:
                 continue
             emb = cell.embedding
-            if emb is None or emb.dim != projection.dim:
+            if emb is None or emb.dim != projection.dim or not placed:
                 missing += 1
                 continue
             embeddings.append(emb)

@@ -77,7 +77,14 @@ def add_classifier_args(p: argparse.ArgumentParser) -> None:
         "--domain-weight",
         type=float,
         default=0.3,
-        help="final weight of the gradient reversal (with --domains)",
+        help="final weight of the domain loss (with --domains)",
+    )
+    p.add_argument(
+        "--domain-loss",
+        choices=("confuse", "reverse"),
+        default="confuse",
+        help="how the network hides the laboratory: confuse the head (bounded) or reverse "
+        "its gradient (with --domains)",
     )
     p.add_argument(
         "--extra",
@@ -117,6 +124,7 @@ def run_classifier(args: argparse.Namespace, command: str) -> int:
         colour=args.colour,
         domains=str(args.domains) if args.domains else "",
         domain_weight=args.domain_weight,
+        domain_loss=args.domain_loss,
         extra=tuple(args.extra),
         freeze_norm=args.freeze_norm,
     )

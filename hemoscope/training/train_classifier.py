@@ -18,7 +18,7 @@ from tqdm import tqdm
 from hemoscope.training.augment import AUGMENTATIONS, PhotometricConfig, photometric
 from hemoscope.training.classifier_model import INPUT_SIZE, CellClassifier, set_colour
 from hemoscope.training.domain_adversarial import DomainHead, load_domains, reversal_weight
-from hemoscope.training.domain_adversarial import domain_loss
+from hemoscope.training.domain_adversarial import confusion_loss, domain_loss
 from hemoscope.training.common import (
     TrainState,
     append_jsonl,
@@ -77,7 +77,8 @@ class ClassifierTrainConfig:
     freeze_norm: bool = False  # BatchNorm statistics kept as they are (fine-tuning)
     colour: str = "rgb"  # "grey": the network sees the crop's luminance only
     domains: str = ""  # unlabelled cells of other laboratories, one sub-folder each
-    domain_weight: float = 0.3  # the gradient reversal's final weight (domain_adversarial)
+    domain_weight: float = 0.3  # the domain loss's final weight (domain_adversarial)
+    domain_loss: str = "confuse"  # "confuse" or "reverse" (domain_adversarial)
     extra: tuple[str, ...] = ()  # FOLDER[:REPEAT] ImageFolder trees added to training only
 
 
@@ -294,6 +295,9 @@ class Adversary:
     ) -> None:  # fmt: skip
         self.head, self.images, self.domains, self.path = head, images, domains, path
         self.weight = cfg.domain_weight
+        if cfg.domain_loss not in ("confuse", "reverse"):
+            raise SystemExit(f"unknown domain loss '{cfg.domain_loss}' (confuse or reverse)")
+        self.objective = confusion_loss if cfg.domain_loss == "confuse" else domain_loss
         self.opt = torch.optim.AdamW(head.parameters(), lr=1e-3, weight_decay=1e-4)
         self.right, self.seen, self.loss_sum = 0, 0, 0.0
 
@@ -330,7 +334,7 @@ class Adversary:
         ce = F.cross_entropy(logits, y[lab], label_smoothing=smoothing)
         w = reversal_weight(progress, self.weight)
         other = -1 - y[~lab]
-        dl = domain_loss(self.head, emb[lab], emb[~lab], other, w)
+        dl = self.objective(self.head, emb[lab], emb[~lab], other, w)
         with torch.no_grad():
             guess = self.head(torch.cat([emb[lab], emb[~lab]]), 0.0).argmax(1)
             truth = torch.cat([torch.zeros(int(lab.sum()), dtype=torch.long), other])

@@ -19,6 +19,7 @@ from hemoscope.core import (
     Embedding,
     Field,
     MapProjection,
+    ModelStamp,
     Relabel,
     cell_map,
     stack_embeddings,
@@ -118,3 +119,18 @@ def test_the_map_has_one_point_per_classified_cell_with_an_embedding() -> None:
     assert m.points[1].class_id == "monocyte" and m.points[1].corrected
     assert m.xy.shape == (2, 2)
     assert len(cell_map(None, proj)) == 0
+
+
+def test_fields_analysed_by_another_classifier_are_not_placed() -> None:
+    means, whiten = _statistics()
+    proj = MapProjection.discriminant(means, whiten, CLASSES, model_sha256="a" * 64)
+    cells = (_cell(0, np.zeros(D)), _cell(1, np.ones(D)))
+    ours = Field("f1", cells, 200, 200, "cam", WHEN, (ModelStamp("clf", "1", "a" * 64),))
+    older = Field("f2", cells, 200, 200, "cam", WHEN, (ModelStamp("clf", "0", "b" * 64),))
+    unstamped = Field("f3", cells, 200, 200, "cam", WHEN)
+    m = cell_map(Case(CaseInfo("M-1"), (ours, older, unstamped)), proj)
+    # The older model's embeddings live in another space: counted as missing, not drawn.
+    assert [p.field_id for p in m.points] == ["f1", "f1", "f3", "f3"] and m.missing == 2
+    # A projection that does not know its model places every field.
+    anyone = MapProjection.discriminant(means, whiten, CLASSES)
+    assert len(cell_map(Case(CaseInfo("M-1"), (ours, older)), anyone)) == 4

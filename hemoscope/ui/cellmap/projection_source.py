@@ -34,7 +34,8 @@ def load_projection(
     names = [str(c) for c in card.get("classes", ())]
     if taxonomy is not None:
         names = [c if c in taxonomy else (taxonomy.resolve(c) or c) for c in names]
-    return MapProjection.discriminant(model.means, model.whiten, names)
+    sha = str(card.get("sha256", ""))
+    return MapProjection.discriminant(model.means, model.whiten, names, sha)
 
 
 class ProjectionSource:

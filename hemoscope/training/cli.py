@@ -234,6 +234,8 @@ def run_pseudo_labels(args: argparse.Namespace) -> int:
         counts = write_domains(args.fields, args.split, args.out)
         log.info("unlabelled white cells per source in %s: %s", args.out, counts)
         return 0
+    if args.model is None:
+        raise SystemExit("pseudo-labels needs --model (the teacher), or --domains-only")
     cells = make(args.model, args.fields, args.split, args.out, args.min_confidence)
     log.info("%d of %d white cells pseudo-labelled into %s",
              sum(c.kept for c in cells), len(cells), args.out)  # fmt: skip
@@ -295,7 +297,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "pseudo-labels",
         help="name the white cells of TXL-PBC's other sources with a classifier (teacher)",
     )
-    p.add_argument("--model", required=True, type=Path, help="teacher classifier ONNX file")
+    p.add_argument("--model", type=Path, help="teacher classifier ONNX file (not for --domains-only)")
     p.add_argument("--fields", required=True, type=Path, help="YOLO-layout folder (TXL-PBC)")
     p.add_argument("--split", default="train", help="which split's fields (default: train)")
     p.add_argument("--out", required=True, type=Path, help="ImageFolder tree to write")

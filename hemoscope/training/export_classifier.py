@@ -202,7 +202,9 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
                 if cfg.tight_views
                 else ""
             ),
-            **({"init": cfg.init} if cfg.init else {}),
+            **({"init": init_entry(cfg.init)} if cfg.init else {}),
+            **({"domain_adversarial": domain_entry(cfg)} if cfg.domains else {}),
+            **({"colour": "luminance only (BT.601), inside the graph"} if cfg.colour == "grey" else {}),
             "torch": torch.__version__,
             "seed": cfg.seed,
         },
@@ -241,6 +243,43 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
 UNFAMILIAR_QUANTILE = 0.99
 """The unfamiliar-cell threshold: this quantile of the training laboratory's validation
 cells' scores (1 % of its own cells, of classes it knows, are flagged)."""
+
+
+def init_entry(init: str) -> dict[str, Any] | str:
+    """Where the weights started: the file, and for a shipped model its hash and the
+    command that made it (read from its card before it is replaced)."""
+    path = Path(init)
+    card_path = path.with_suffix(".json")
+    if not card_path.exists():
+        return init
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    training = card.get("training", {})
+    return {
+        "file": init,
+        "sha256": card.get("sha256", ""),
+        "version": card.get("version", ""),
+        "command": training.get("command", ""),
+        **({"init": training["init"]} if "init" in training else {}),
+    }
+
+
+def domain_entry(cfg: ClassifierTrainConfig) -> dict[str, Any]:
+    """The unlabelled other laboratories of ``--domains``, for the card."""
+    root = Path(cfg.domains)
+    counts = {p.name: len(list(p.iterdir())) for p in sorted(root.iterdir()) if p.is_dir()}
+    return {
+        "method": "reverse: gradient reversal (Ganin et al., JMLR 2016)"
+        if cfg.domain_loss == "reverse"
+        else "confuse: domain confusion to the head's uniform guess (Tzeng et al., ICCV 2015)",
+        "weight": cfg.domain_weight,
+        "schedule": "0 -> weight as 2 / (1 + exp(-10 p)) - 1 over training",
+        "folder": cfg.domains,
+        "unlabelled_cells": counts,
+        "source": "white cells of TXL-PBC's train split (Gan & Li, arXiv:2407.13214, MIT "
+        "licence) from its BCCD, BCDD and Raabin-WBC fields, cut at their labelled boxes "
+        "with the crop rule, no class labels ('python -m hemoscope.training pseudo-labels "
+        "--domains-only --fields ../shared/data/txl-pbc --split train --out FOLDER')",
+    }
 
 
 def standardisation_entry() -> dict[str, Any]:

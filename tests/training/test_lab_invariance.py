@@ -18,6 +18,7 @@ from hemoscope.training.domain_adversarial import (  # noqa: E402
     reversal_weight,
     reverse_gradient,
 )
+from hemoscope.training.export_classifier import finalise as finalise_classifier  # noqa: E402
 from hemoscope.training.pseudo_labels import source_cells, write_domains  # noqa: E402
 from hemoscope.training.train_classifier import ClassifierTrainConfig, extra_samples  # noqa: E402
 from hemoscope.training.train_classifier import train as train_classifier  # noqa: E402
@@ -88,3 +89,21 @@ def test_fields_give_their_white_cells_by_source_and_train_adversarially(
     # The exported weights are the classifier's alone: they load without the domain head.
     state = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
     CellClassifier(8).load_state_dict(state["model"])
+    card = finalise_classifier(out, cfg, "test command")
+    entry = card["training"]["domain_adversarial"]
+    assert entry["unlabelled_cells"] == {"lab-a": len(cells["lab-a"])}
+    assert entry["weight"] == 0.5 and entry["method"].startswith("confuse")
+
+
+def test_a_fine_tuned_card_names_the_model_it_started_from(tmp_path: Path) -> None:
+    from hemoscope.training.export_classifier import init_entry
+
+    start = tmp_path / "classifier.onnx"
+    start.write_bytes(b"weights")
+    card = {"sha256": "c" * 64, "version": "2026.11.22",
+            "training": {"command": "python -m hemoscope.training classifier --epochs 40"}}  # fmt: skip
+    start.with_suffix(".json").write_text(json.dumps(card))
+    entry = init_entry(str(start))
+    assert isinstance(entry, dict)
+    assert entry["sha256"] == "c" * 64 and entry["command"].endswith("--epochs 40")
+    assert init_entry(str(tmp_path / "run" / "best.pt")) == str(tmp_path / "run" / "best.pt")

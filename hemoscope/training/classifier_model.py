@@ -97,6 +97,9 @@ def set_colour(model: CellClassifier, colour: str) -> CellClassifier:
     """``model`` taking its input in colour (``rgb``) or as luminance only (``grey``)."""
     if colour not in ("rgb", "grey"):
         raise SystemExit(f"unknown input colour '{colour}' (rgb or grey)")
+    old = model.norm
+    new = GreyNormalise(MEAN, STD) if colour == "grey" else Normalise(MEAN, STD)
+    new.load_state_dict(old.state_dict())  # the statistics the weights came with
     model.colour = colour
-    model.norm = GreyNormalise(MEAN, STD) if colour == "grey" else Normalise(MEAN, STD)
+    model.norm = new
     return model

@@ -297,7 +297,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "pseudo-labels",
         help="name the white cells of TXL-PBC's other sources with a classifier (teacher)",
     )
-    p.add_argument("--model", type=Path, help="teacher classifier ONNX file (not for --domains-only)")
+    p.add_argument(
+        "--model", type=Path, help="teacher classifier ONNX file (not for --domains-only)"
+    )
     p.add_argument("--fields", required=True, type=Path, help="YOLO-layout folder (TXL-PBC)")
     p.add_argument("--split", default="train", help="which split's fields (default: train)")
     p.add_argument("--out", required=True, type=Path, help="ImageFolder tree to write")

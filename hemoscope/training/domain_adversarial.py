@@ -49,7 +49,7 @@ class _Reverse(torch.autograd.Function):
 
 def reverse_gradient(x: torch.Tensor, weight: float) -> torch.Tensor:
     """``x`` forward; its gradient times ``-weight`` backward."""
-    out: torch.Tensor = _Reverse.apply(x, weight)  # type: ignore[no-untyped-call]
+    out: torch.Tensor = _Reverse.apply(x, weight)
     return out
 
 

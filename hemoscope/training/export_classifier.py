@@ -204,7 +204,11 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
             ),
             **({"init": init_entry(cfg.init)} if cfg.init else {}),
             **({"domain_adversarial": domain_entry(cfg)} if cfg.domains else {}),
-            **({"colour": "luminance only (BT.601), inside the graph"} if cfg.colour == "grey" else {}),
+            **(
+                {"colour": "luminance only (BT.601), inside the graph"}
+                if cfg.colour == "grey"
+                else {}
+            ),
             "torch": torch.__version__,
             "seed": cfg.seed,
         },

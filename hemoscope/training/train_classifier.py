@@ -17,14 +17,19 @@ from tqdm import tqdm
 
 from hemoscope.training.augment import AUGMENTATIONS, PhotometricConfig, photometric
 from hemoscope.training.classifier_model import INPUT_SIZE, CellClassifier, set_colour
-from hemoscope.training.domain_adversarial import DomainHead, load_domains, reversal_weight
-from hemoscope.training.domain_adversarial import confusion_loss, domain_loss
 from hemoscope.training.common import (
     TrainState,
     append_jsonl,
     prefetch,
     seed_everything,
     set_threads,
+)
+from hemoscope.training.domain_adversarial import (
+    DomainHead,
+    confusion_loss,
+    domain_loss,
+    load_domains,
+    reversal_weight,
 )
 from hemoscope.training.layers import Norm
 from hemoscope.training.monitor import Monitor

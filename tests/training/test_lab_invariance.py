@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -64,16 +62,14 @@ def test_fields_give_their_white_cells_by_source_and_train_adversarially(
     sources = {(320, 240): "lab-a"}
     cells = source_cells(yolo_folder, "train", 128, sources)
     assert list(cells) == ["lab-a"] and len(cells["lab-a"]) >= 4
-    name, box, crop, framed = cells["lab-a"][0]
+    _, box, crop, framed = cells["lab-a"][0]
     assert crop.shape == (128, 128, 3) and framed.shape[2] == 3
     # The white 'cell' (radius 30, colour (160, 60, 90) BGR) is in the middle of both.
     mid = framed[framed.shape[0] // 2, framed.shape[1] // 2]
     assert tuple(int(v) for v in mid) == (90, 60, 160)
     assert box[2] - box[0] == pytest.approx(60, abs=2)
     domains = tmp_path / "domains"
-    assert write_domains(yolo_folder, "train", domains, sources) == {
-        "lab-a": len(cells["lab-a"])
-    }
+    assert write_domains(yolo_folder, "train", domains, sources) == {"lab-a": len(cells["lab-a"])}
     names, images, labels = load_domains(domains)
     assert names == ["lab-a"] and len(images) == len(cells["lab-a"]) and set(labels) == {1}
 
@@ -100,8 +96,8 @@ def test_a_fine_tuned_card_names_the_model_it_started_from(tmp_path: Path) -> No
 
     start = tmp_path / "classifier.onnx"
     start.write_bytes(b"weights")
-    card = {"sha256": "c" * 64, "version": "2026.11.22",
-            "training": {"command": "python -m hemoscope.training classifier --epochs 40"}}  # fmt: skip
+    command = "python -m hemoscope.training classifier --epochs 40"
+    card = {"sha256": "c" * 64, "version": "2026.11.22", "training": {"command": command}}
     start.with_suffix(".json").write_text(json.dumps(card))
     entry = init_entry(str(start))
     assert isinstance(entry, dict)

@@ -111,11 +111,7 @@ def confusion_loss(
     """The head's cross-entropy on the embeddings held fixed (it learns the laboratories),
     plus ``weight`` x the cross-entropy to the uniform guess of the head held fixed (the
     network learns to hide them); both laboratories' sides weigh the same."""
-    zero = torch.zeros(len(labelled), dtype=torch.long)
-    learn = 0.5 * (
-        F.cross_entropy(head(labelled.detach(), 0.0), zero)
-        + F.cross_entropy(head(other.detach(), 0.0), other_domains)
-    )
+    learn = domain_loss(head, labelled.detach(), other.detach(), other_domains, 0.0)
     fixed = {k: v.detach() for k, v in head.named_parameters()}
 
     def uniform_ce(emb: torch.Tensor) -> torch.Tensor:

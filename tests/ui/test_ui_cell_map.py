@@ -197,3 +197,15 @@ def test_a_case_without_embeddings_says_so(qtbot: QtBot, station: Station) -> No
     capture(qtbot, win)  # the plain fake pipeline keeps no embeddings
     _show_map(qtbot, win, points=0)
     assert "3 classified cells saved before embeddings were kept" in win.cell_map.summary.text()
+
+
+def test_close_class_centres_put_their_names_on_opposite_sides() -> None:
+    from hemoscope.ui.cellmap.map_view import ABOVE, BELOW, LEFT, RIGHT, label_anchors
+
+    # Two centres one above the other, one pair side by side, and one far away alone.
+    xy = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [11.0, 0.2], [0.0, 30.0]])
+    anchors = label_anchors(xy)
+    assert anchors[0] == BELOW and anchors[1] == ABOVE  # the lower one's name below it
+    assert anchors[2] == LEFT and anchors[3] == RIGHT
+    assert anchors[4] == ABOVE  # its nearest neighbour lies below it
+    assert label_anchors(np.array([[1.0, 2.0]])) == [ABOVE]

@@ -34,6 +34,28 @@ DOT = 8
 F64 = npt.NDArray[np.float64]
 
 
+ABOVE, BELOW, LEFT, RIGHT = (0.5, 1.4), (0.5, -0.4), (1.08, 0.5), (-0.08, 0.5)
+
+
+def label_anchors(xy: F64) -> list[tuple[float, float]]:
+    """Where each class centre's name goes (a `pg.TextItem` anchor): on the side away from
+    the nearest other centre, so that two close centres' names do not overlap (the map's
+    y axis points up and its aspect is locked)."""
+    pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    out: list[tuple[float, float]] = []
+    for i, p in enumerate(pts):
+        others = np.delete(pts, i, axis=0)
+        if not len(others):
+            out.append(ABOVE)
+            continue
+        dx, dy = others[np.argmin(((others - p) ** 2).sum(axis=1))] - p
+        if abs(dy) >= abs(dx):
+            out.append(BELOW if dy > 0 else ABOVE)
+        else:
+            out.append(LEFT if dx > 0 else RIGHT)
+    return out
+
+
 class _MapBox(pg.ViewBox):  # type: ignore[misc]  # pyqtgraph ships no types
     """Left drag: a selection rectangle; right or middle drag: pan."""
 
@@ -149,8 +171,8 @@ class CellMapView(pg.PlotWidget):  # type: ignore[misc]
         self._centres.setData(
             x=xy[:, 0], y=xy[:, 1], brush=[QBrush(c.lighter(120)) for c in colours]
         )
-        for (cx, cy), name in zip(xy, names, strict=True):
-            label = pg.TextItem(name, color="#3e4c59", anchor=(0.5, 1.4))
+        for (cx, cy), name, anchor in zip(xy, names, label_anchors(xy), strict=True):
+            label = pg.TextItem(name, color="#3e4c59", anchor=anchor)
             label.setPos(float(cx), float(cy))
             label.setZValue(-1)
             self.addItem(label)

@@ -87,6 +87,12 @@ def add_classifier_args(p: argparse.ArgumentParser) -> None:
         "its gradient (with --domains)",
     )
     p.add_argument(
+        "--clip-norm",
+        type=float,
+        default=0.0,
+        help="clip the gradients to this norm (0: not clipped)",
+    )
+    p.add_argument(
         "--extra",
         action="append",
         default=[],
@@ -125,6 +131,7 @@ def run_classifier(args: argparse.Namespace, command: str) -> int:
         domains=str(args.domains) if args.domains else "",
         domain_weight=args.domain_weight,
         domain_loss=args.domain_loss,
+        clip_norm=args.clip_norm,
         extra=tuple(args.extra),
         freeze_norm=args.freeze_norm,
     )

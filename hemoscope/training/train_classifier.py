@@ -84,6 +84,7 @@ class ClassifierTrainConfig:
     domains: str = ""  # unlabelled cells of other laboratories, one sub-folder each
     domain_weight: float = 0.3  # the domain loss's final weight (domain_adversarial)
     domain_loss: str = "confuse"  # "confuse" or "reverse" (domain_adversarial)
+    clip_norm: float = 0.0  # >0: gradients clipped to this norm (steadies adversarial runs)
     extra: tuple[str, ...] = ()  # FOLDER[:REPEAT] ImageFolder trees added to training only
 
 
@@ -246,7 +247,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
             else:
                 progress = (epoch * steps_per_epoch + step) / (cfg.epochs * steps_per_epoch)
                 loss = adversary.loss(model, x, y, progress, cfg.label_smoothing)
-            state.step(loss)
+            state.step(loss, clip_norm=cfg.clip_norm or None)
             if adversary is not None:
                 adversary.step()
             loss_sum += float(loss.detach()) * len(y)

@@ -76,7 +76,7 @@ def test_fields_give_their_white_cells_by_source_and_train_adversarially(
     out = tmp_path / "run"
     cfg = ClassifierTrainConfig(
         data=str(cell_folder), out=str(out), epochs=1, batch=8, threads=1,
-        domains=str(domains), domain_weight=0.5,
+        domains=str(domains), domain_weight=0.5, clip_norm=1.0,
     )  # fmt: skip
     train_classifier(cfg)
     rec = json.loads((out / "history.jsonl").read_text().splitlines()[0])

@@ -104,16 +104,25 @@ def colour_profile(pipeline: Any, crops: U8, name: str, source: str = "") -> Lab
     if reference is None:
         raise CalibrationError(f"{clf.path.name}: its card has no colour_reference")
     calibration = ColourCalibration.fit(crops, reference)
-    _, emb = clf.logits_and_embedding(crops[:1])
     return LabProfile.from_colour(
         calibration,
         classes=tuple(clf.classes),
-        embedding_size=int(emb.shape[1]),
+        embedding_size=embedding_size(clf, crops),
         base_temperature=float(clf.temperature),
         models=pipeline.model_cards(),
         name=name,
         source=source,
     )
+
+
+def embedding_size(classifier: Any, crops: U8) -> int:
+    """The classifier's embedding size: from its card's ``outputs`` (every shipped card
+    has it), else by running the model on one crop."""
+    try:
+        return int(classifier.card["outputs"]["embedding"][1])
+    except (KeyError, IndexError, TypeError, ValueError):
+        _, emb = classifier.logits_and_embedding(crops[:1])
+        return int(emb.shape[1])
 
 
 def _stack(crops: list[U8], size: int) -> U8:

@@ -168,3 +168,21 @@ def test_a_colour_calibration_never_weakens_the_unfamiliar_flag(
     was = ["unfamiliar" in r for r in without.reasons]
     now = ["unfamiliar" in r for r in with_profile.reasons]
     assert any(was) and all(n or not w for w, n in zip(was, now, strict=True))
+
+
+def test_embedding_size_comes_from_the_card_or_else_from_the_model() -> None:
+    from hemoscope.vision.microscope_cells import embedding_size
+
+    clf = Classifier(threads=1)
+    crop = np.zeros((1, clf.input_size, clf.input_size, 3), np.uint8)
+    _, emb = clf.logits_and_embedding(crop)
+    assert embedding_size(clf, crop) == emb.shape[1]
+
+    class NoOutputs:
+        def __init__(self) -> None:
+            self.card: dict[str, object] = {}
+
+        def logits_and_embedding(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return np.zeros((len(crops), 8)), np.zeros((len(crops), 5))
+
+    assert embedding_size(NoOutputs(), crop) == 5

@@ -47,10 +47,17 @@ class CellClassifier(nn.Module):
         out: torch.Tensor = self.stages(self.stem(self.norm(x)))
         return out
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.features(x)
-        logits: torch.Tensor = self.head(self.dropout(f.mean(dim=(2, 3))))
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """The embedding: the last feature map averaged over its positions."""
+        return self.features(x).mean(dim=(2, 3))
+
+    def classify(self, embedding: torch.Tensor) -> torch.Tensor:
+        """Logits of embeddings (dropout while training)."""
+        logits: torch.Tensor = self.head(self.dropout(embedding))
         return logits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.pooled(x))
 
 
 class ClassifierExport(nn.Module):

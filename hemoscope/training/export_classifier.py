@@ -37,6 +37,7 @@ from hemoscope.vision.crops import (
     cut_crop,
     whole_image_geometry,
 )
+from hemoscope.vision.model_card import ModelError, load_card
 from hemoscope.vision.perturb import PERTURBATIONS
 
 log = logging.getLogger(__name__)
@@ -252,11 +253,10 @@ cells' scores (1 % of its own cells, of classes it knows, are flagged)."""
 def init_entry(init: str) -> dict[str, Any] | str:
     """Where the weights started: the file, and for a shipped model its hash and the
     command that made it (read from its card before it is replaced)."""
-    path = Path(init)
-    card_path = path.with_suffix(".json")
-    if not card_path.exists():
+    try:
+        card = load_card(Path(init))
+    except ModelError:  # a run's checkpoint (no card), or a card not of this file
         return init
-    card = json.loads(card_path.read_text(encoding="utf-8"))
     training = card.get("training", {})
     return {
         "file": init,

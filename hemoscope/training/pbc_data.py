@@ -15,8 +15,14 @@ log = logging.getLogger(__name__)
 
 
 def load_all(samples: Sequence[Sample]) -> list[np.ndarray]:
+    """Each sample's image; a file listed several times (``--extra FOLDER:REPEAT``) is
+    decoded once and its samples share the array."""
+    decoded: dict[str, np.ndarray] = {}
     images = []
     for s in samples:
-        images.append(load_rgb(s.path))
-    log.info("loaded %d images", len(images))
+        key = str(s.path)
+        if key not in decoded:
+            decoded[key] = load_rgb(s.path)
+        images.append(decoded[key])
+    log.info("loaded %d images (%d files)", len(images), len(decoded))
     return images

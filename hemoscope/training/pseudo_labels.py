@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from hemoscope.core import REASON_UNFAMILIAR, split_reasons
 from hemoscope.vision.classifier import Classifier
 from hemoscope.vision.colour_calibration import ColourCalibration, ColourReference
 from hemoscope.vision.crops import PBC_CELL_FRACTION, crop_geometry, cut_crop, rbc_diameter
@@ -121,7 +122,9 @@ def teacher_probabilities(classifier: Classifier, crops: U8) -> tuple[np.ndarray
         res = classifier.classify_crops(np.ascontiguousarray(np.rot90(crops, k, axes=(1, 2))))
         probs += res.probabilities / 4.0
         if k == 0:
-            unfamiliar = np.array(["unfamiliar" in r for r in res.review_reasons()])
+            unfamiliar = np.array(
+                [REASON_UNFAMILIAR in split_reasons(r) for r in res.review_reasons()]
+            )
     return probs, unfamiliar
 
 

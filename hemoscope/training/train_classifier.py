@@ -300,6 +300,7 @@ class Adversary:
         domains: np.ndarray, path: Path,
     ) -> None:  # fmt: skip
         self.head, self.images, self.domains, self.path = head, images, domains, path
+        self.members = [np.flatnonzero(domains == k) for k in np.unique(domains)]
         self.weight = cfg.domain_weight
         if cfg.domain_loss not in ("confuse", "reverse"):
             raise SystemExit(f"unknown domain loss '{cfg.domain_loss}' (confuse or reverse)")
@@ -324,9 +325,8 @@ class Adversary:
     ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
         """``cfg.batch`` other-laboratory cells, each laboratory as likely, augmented as the
         labelled ones; their labels are -1 - laboratory (told apart from classes)."""
-        kinds = np.unique(self.domains)
-        pick = rng.choice(kinds, size=cfg.batch)
-        idx = np.array([rng.choice(np.flatnonzero(self.domains == k)) for k in pick])
+        pick = rng.integers(0, len(self.members), size=cfg.batch)
+        idx = np.array([rng.choice(self.members[k]) for k in pick])
         x, d = make_batch(self.images, self.domains, idx, rng, cfg, g, pcfg)
         return x, -1 - d
 
@@ -335,9 +335,8 @@ class Adversary:
         smoothing: float,
     ) -> torch.Tensor:  # fmt: skip
         lab = y >= 0
-        emb = model.features(x).mean(dim=(2, 3))
-        logits = model.head(model.dropout(emb[lab]))
-        ce = F.cross_entropy(logits, y[lab], label_smoothing=smoothing)
+        emb = model.pooled(x)
+        ce = F.cross_entropy(model.classify(emb[lab]), y[lab], label_smoothing=smoothing)
         w = reversal_weight(progress, self.weight)
         other = -1 - y[~lab]
         dl = self.objective(self.head, emb[lab], emb[~lab], other, w)
@@ -347,11 +346,12 @@ class Adversary:
             self.right += int((guess == truth).sum())
             self.seen += len(truth)
             self.loss_sum += float(dl) * len(truth)
-        self.opt.zero_grad(set_to_none=True)
         return ce + dl
 
     def step(self) -> None:
+        """The head's step, after the network's (the same backward pass filled both)."""
         self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
 
     def summary(self) -> dict[str, float]:
         out = {

@@ -17,6 +17,7 @@ from hemoscope.training.domain_adversarial import (  # noqa: E402
     reverse_gradient,
 )
 from hemoscope.training.export_classifier import finalise as finalise_classifier  # noqa: E402
+from hemoscope.training.pbc_data import load_all  # noqa: E402
 from hemoscope.training.pseudo_labels import source_cells, write_domains  # noqa: E402
 from hemoscope.training.train_classifier import ClassifierTrainConfig, extra_samples  # noqa: E402
 from hemoscope.training.train_classifier import train as train_classifier  # noqa: E402
@@ -42,6 +43,8 @@ def test_extra_folders_add_training_images_repeated(cell_folder: Path) -> None:
     once = extra_samples((str(cell_folder),))
     thrice = extra_samples((f"{cell_folder}:3",))
     assert len(once) == 48 and len(thrice) == 3 * 48
+    images = load_all(thrice)  # each file decoded once, its repeats share the array
+    assert len(images) == 3 * 48 and images[0] is images[48] is images[96]
     assert {s.label for s in once} == set(range(8))
     with pytest.raises(SystemExit):
         extra_samples((str(cell_folder / "neutrophil"),))  # no class folders in it
@@ -93,13 +96,18 @@ def test_fields_give_their_white_cells_by_source_and_train_adversarially(
 
 def test_a_fine_tuned_card_names_the_model_it_started_from(tmp_path: Path) -> None:
     from hemoscope.training.export_classifier import init_entry
+    from hemoscope.vision.model_card import file_sha256
 
     start = tmp_path / "classifier.onnx"
     start.write_bytes(b"weights")
+    sha = file_sha256(start)
     command = "python -m hemoscope.training classifier --epochs 40"
-    card = {"sha256": "c" * 64, "version": "2026.11.22", "training": {"command": command}}
+    card = {"sha256": sha, "version": "2026.11.22", "training": {"command": command}}
     start.with_suffix(".json").write_text(json.dumps(card))
     entry = init_entry(str(start))
     assert isinstance(entry, dict)
-    assert entry["sha256"] == "c" * 64 and entry["command"].endswith("--epochs 40")
+    assert entry["sha256"] == sha and entry["command"].endswith("--epochs 40")
     assert init_entry(str(tmp_path / "run" / "best.pt")) == str(tmp_path / "run" / "best.pt")
+    # A card that does not describe the file (replaced weights) is not believed.
+    start.write_bytes(b"other weights")
+    assert init_entry(str(start)) == str(start)

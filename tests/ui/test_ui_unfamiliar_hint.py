@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -56,19 +55,6 @@ def shown(win: MainWindow) -> bool:
     return win.unfamiliar_hint.isVisibleTo(win)
 
 
-@pytest.fixture
-def open_window(
-    qtbot: QtBot, reported: ReportedErrors, settings_store: SettingsStore
-) -> Iterator[MainWindow]:
-    """A station (cases in memory) whose settings are `settings_store`, as stored."""
-    win = MainWindow(error_reporter=reported, settings=settings_store)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
-
-
 def test_share_counts_classified_white_cells_that_count() -> None:
     assert unfamiliar_share(None) == UnfamiliarShare(0, 0)
     assert not UnfamiliarShare(19, 19).mostly_unfamiliar
@@ -80,9 +66,9 @@ def test_share_counts_classified_white_cells_that_count() -> None:
 
 
 def test_shown_at_twenty_cells_half_unfamiliar_and_not_below(
-    qtbot: QtBot, open_window: MainWindow
+    qtbot: QtBot, window: MainWindow
 ) -> None:
-    win = open_window
+    win = window
     add_field(win, 9, 10)  # 19 classified, more than half unfamiliar: too few cells
     assert unfamiliar_share(win.workspace.case) == UnfamiliarShare(19, 10)
     assert not shown(win)
@@ -100,10 +86,10 @@ def test_shown_at_twenty_cells_half_unfamiliar_and_not_below(
     assert not shown(win)
 
 
-def test_low_confidence_alone_is_not_unfamiliar(open_window: MainWindow) -> None:
-    add_field(open_window, 0, 30, reason=REASON_LOW_CONFIDENCE)
-    assert unfamiliar_share(open_window.workspace.case) == UnfamiliarShare(30, 0)
-    assert not shown(open_window)
+def test_low_confidence_alone_is_not_unfamiliar(window: MainWindow) -> None:
+    add_field(window, 0, 30, reason=REASON_LOW_CONFIDENCE)
+    assert unfamiliar_share(window.workspace.case) == UnfamiliarShare(30, 0)
+    assert not shown(window)
 
 
 def test_not_shown_with_a_profile_in_use(
@@ -123,9 +109,9 @@ def test_not_shown_with_a_profile_in_use(
 
 
 def test_not_now_hides_it_for_the_session(
-    qtbot: QtBot, open_window: MainWindow, settings_store: SettingsStore
+    qtbot: QtBot, window: MainWindow, settings_store: SettingsStore
 ) -> None:
-    win = open_window
+    win = window
     add_field(win, 5, 20)
     assert shown(win)
     qtbot.mouseClick(win.unfamiliar_hint.not_now, Qt.MouseButton.LeftButton)
@@ -137,12 +123,12 @@ def test_not_now_hides_it_for_the_session(
 
 
 def test_dont_ask_again_is_kept_in_the_settings(
-    qtbot: QtBot, reported: ReportedErrors, open_window: MainWindow, tmp_path: Path
+    qtbot: QtBot, reported: ReportedErrors, window: MainWindow, tmp_path: Path
 ) -> None:
-    add_field(open_window, 0, 20)
-    assert shown(open_window)
-    qtbot.mouseClick(open_window.unfamiliar_hint.never, Qt.MouseButton.LeftButton)
-    assert not shown(open_window)
+    add_field(window, 0, 20)
+    assert shown(window)
+    qtbot.mouseClick(window.unfamiliar_hint.never, Qt.MouseButton.LeftButton)
+    assert not shown(window)
     # The next session, on the same settings file, never shows it.
     later = MainWindow(
         error_reporter=reported, settings=SettingsStore.at(tmp_path / "settings.ini")
@@ -159,12 +145,12 @@ def test_dont_ask_again_is_kept_in_the_settings(
 
 def test_the_button_opens_the_calibrate_dialog_and_uses_its_calibration(
     qtbot: QtBot,
-    open_window: MainWindow,
+    window: MainWindow,
     settings_store: SettingsStore,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    win = open_window
+    win = window
     add_field(win, 4, 16)
     assert shown(win)
     qtbot.mouseClick(win.unfamiliar_hint.button, Qt.MouseButton.LeftButton)

@@ -17,6 +17,7 @@ import pytest
 
 from hemoscope.vision import cross_lab
 from hemoscope.vision.classifier import Classifier
+from hemoscope.vision.datasets import Sample
 from hemoscope.vision.detector import Detector
 from hemoscope.vision.model_card import models_dir
 from hemoscope.vision.pipeline import Pipeline
@@ -59,18 +60,30 @@ def test_the_card_records_the_cross_lab_table_and_the_new_signals() -> None:
     assert "leave_one_lab_out" in card["review_calibration"]
 
 
-@pytest.mark.parametrize("name", sorted(MINIMA))
-def test_other_laboratories_minimum_accuracy(name: str, classifier: Classifier) -> None:
+def lab_sample(name: str, classifier: Classifier) -> tuple[list[Sample], Pipeline]:
+    """Every n-th labelled image of an other laboratory (`MINIMA`), and a pipeline with
+    ``classifier``; skips when the set is absent."""
     folder = OTHER_LABS / name
     if not folder.is_dir():
         pytest.skip(f"{folder} is absent")
-    mode, every, min_acc, min_bal = MINIMA[name]
+    every = MINIMA[name][1]
     samples = cross_lab.labelled_samples(folder, classifier.classes)[::every]
-    det = Detector(threads=2)
-    if mode == "fields":
-        res = cross_lab.measure_fields(name, samples, Pipeline(det, classifier))
-    else:
-        res = cross_lab.measure_cells(name, samples, classifier, det)
+    return samples, Pipeline(Detector(threads=2), classifier)
+
+
+def measure(name: str, samples: list[Sample], pipeline: Pipeline) -> cross_lab.SetResult:
+    """The set as `benchmarks/cross_lab.py` measures it: fields through the pipeline,
+    single-cell images framed as ``hemoscope classify`` frames them."""
+    if MINIMA[name][0] == "fields":
+        return cross_lab.measure_fields(name, samples, pipeline)
+    return cross_lab.measure_cells(name, samples, pipeline.classifier, pipeline.detector)
+
+
+@pytest.mark.parametrize("name", sorted(MINIMA))
+def test_other_laboratories_minimum_accuracy(name: str, classifier: Classifier) -> None:
+    samples, pipeline = lab_sample(name, classifier)
+    _, _, min_acc, min_bal = MINIMA[name]
+    res = measure(name, samples, pipeline)
     assert res.n == len(samples) and not res.unreadable
     assert res.accuracy >= min_acc, cross_lab.format_table([res])
     assert res.balanced_accuracy >= min_bal, cross_lab.format_table([res])
@@ -159,26 +172,14 @@ def test_other_laboratories_with_their_own_colour_calibration(
     (bionet) or losing at most a little (jiangxi)."""
     from hemoscope.vision import microscope_cells
 
-    folder = OTHER_LABS / name
-    if not folder.is_dir():
-        pytest.skip(f"{folder} is absent")
-    mode, every, _, _ = MINIMA[name]
-    samples = cross_lab.labelled_samples(folder, classifier.classes)[::every]
-    det = Detector(threads=2)
-    pipeline = Pipeline(det, classifier)
-    kind = "fields" if mode == "fields" else "cells"
+    samples, pipeline = lab_sample(name, classifier)
+    kind = "fields" if MINIMA[name][0] == "fields" else "cells"
     crops, _ = microscope_cells.from_paths([s.path for s in samples], kind, pipeline)
-
-    def measure() -> cross_lab.SetResult:
-        if mode == "fields":
-            return cross_lab.measure_fields(name, samples, pipeline)
-        return cross_lab.measure_cells(name, samples, classifier, det)
-
     classifier.set_profile(None)
-    before = measure()
+    before = measure(name, samples, pipeline)
     classifier.set_profile(microscope_cells.colour_profile(pipeline, crops, name))
     try:
-        after = measure()
+        after = measure(name, samples, pipeline)
     finally:
         classifier.set_profile(None)
     table = cross_lab.format_table([before, after])

@@ -123,10 +123,10 @@ def _no_images(folder: Path, recursive: bool) -> str:
 
 
 def analyze_file(
-    pipeline: Pipeline, path: Path, max_pixels: int
+    pipeline: Pipeline, path: Path, max_pixels: int, register: bool = True
 ) -> tuple[Field | None, str, Thumbnail | None]:
-    """The field of one image file and its registration thumbnail (`core.overlap`), or
-    ``None`` and the reason it failed."""
+    """The field of one image file and, with ``register``, its registration thumbnail
+    (`core.overlap`), or ``None`` and the reason it failed."""
     try:
         image = read_image(path, max_pixels=max_pixels)
     except ImageReadError as exc:
@@ -136,7 +136,7 @@ def analyze_file(
     try:
         cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)  # our own copy: convert in place
         fld = pipeline.analyze(image, "rgb", source=printable_path(path))
-        return fld, "", thumbnail(image)
+        return fld, "", thumbnail(image) if register else None
     except MemoryError:
         return None, "not enough memory to analyse this image", None
     except Exception as exc:  # one bad frame must not end the batch
@@ -276,7 +276,9 @@ def _process(
         if known_error:
             fld, reason, thumb = None, known_error, None
         else:
-            fld, reason, thumb = analyze_file(pipeline, path, options.max_pixels)
+            fld, reason, thumb = analyze_file(
+                pipeline, path, options.max_pixels, register=not options.count_all
+            )
         if fld is not None and thumb is not None and not options.count_all:
             # The station's rules: a white cell seen in an earlier image of the run, or
             # cut by the image's edge, is listed but not counted (`core.overlap`).

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from hemoscope.core import REASON_LOW_CONFIDENCE, REASON_UNFAMILIAR, join_reasons
 from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.crops import crop_geometry, cut_crop, whole_image_geometry
+from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH, blur_width
 from hemoscope.vision.image_input import Channels, to_rgb
 from hemoscope.vision.lab_profile import NOT_LEARNT, LabProfile
 from hemoscope.vision.model_card import ModelError, create_session, load_card, models_dir
@@ -30,8 +31,9 @@ class Classification:
     """Per crop: calibrated probabilities (N, C), best class and its probability,
     the review flag, and the pooled embedding (N, D); why each flagged crop is flagged
     (``reasons``: "low confidence", "unfamiliar", or both joined by "; "), its
-    unfamiliarity score (`vision.unfamiliar`, NaN without the statistics) and what its
-    colour standardisation was based on (`vision.stain.StainBasis`, "off" when the
+    unfamiliarity score (`vision.unfamiliar`, NaN without the statistics), its blur
+    width (`vision.focus`; wider than ``OUT_OF_FOCUS_WIDTH`` is flagged unfamiliar too)
+    and what its colour standardisation was based on (`vision.stain.StainBasis`, "off" when the
     model takes crops as they are)."""
 
     probabilities: npt.NDArray[np.float64]
@@ -43,6 +45,7 @@ class Classification:
     reasons: tuple[str, ...] = ()
     unfamiliarity: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     stain: tuple[str, ...] = ()
+    blur: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -121,6 +124,8 @@ class Classifier:
         else:
             score = np.full(len(conf), np.nan)
             odd = np.zeros(len(conf), bool)
+        blur = blur_width(arr)
+        odd = odd | (blur > OUT_OF_FOCUS_WIDTH)
         unlearnt = (
             self.profile.unlearnt(all_logits, best, self.temperature)
             if self.profile is not None
@@ -148,6 +153,7 @@ class Classifier:
             reasons=reasons,
             unfamiliarity=score,
             stain=stain,
+            blur=blur,
         )
 
     def logits_and_embedding(self, crops: U8) -> tuple[F32, F32]:

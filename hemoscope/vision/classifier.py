@@ -68,6 +68,7 @@ class Classifier:
         batch_size: int = 16,
         review_threshold: float | None = None,
         profile: LabProfile | None = None,
+        turns: int | None = None,
     ) -> None:
         self.path = Path(model_path) if model_path else models_dir() / "classifier.onnx"
         self.card = load_card(self.path)
@@ -82,6 +83,9 @@ class Classifier:
             raise ModelError(f"model card of {self.path.name} lacks {exc}") from exc
         self.review_threshold = review_threshold if review_threshold is not None else card_threshold
         self.batch_size = max(1, batch_size)
+        # Each crop classified as given and turned by 90 degrees (each with its mirror
+        # image inside the graph), logits and embeddings averaged: the card's ``turns``.
+        self.turns = max(1, min(4, int(turns if turns is not None else self.card.get("turns", 1))))
         # Models trained on standardised crops (`vision.stain`) get standardised crops.
         self.standardise = bool(self.card.get("standardisation"))
         self.unfamiliar = UnfamiliarModel.from_card(self.path, self.card)
@@ -199,14 +203,23 @@ class Classifier:
             stain = ("off",) * len(arr)
         logits, emb = [], []
         for s in range(0, len(arr), self.batch_size):
-            x = _as_input(arr[s : s + self.batch_size])
-            lg, em = self.session.run(["logits", "embedding"], {"image": x})
+            lg, em = self._views(arr[s : s + self.batch_size])
             logits.append(lg)
             emb.append(em)
         n_cls = len(self.classes)
         all_logits = np.concatenate(logits) if logits else np.zeros((0, n_cls), np.float32)
         embedding = np.concatenate(emb).astype(np.float32) if emb else np.zeros((0, 0), np.float32)
         return all_logits, embedding, stain
+
+    def _views(self, batch: U8) -> tuple[F32, F32]:
+        """Logits and embeddings of a batch averaged over its ``turns`` quarter turns."""
+        x = _as_input(batch)
+        lg, em = self.session.run(["logits", "embedding"], {"image": x})
+        for r in range(1, self.turns):
+            turned = np.ascontiguousarray(np.rot90(x, r, axes=(2, 3)))
+            lg_r, em_r = self.session.run(["logits", "embedding"], {"image": turned})
+            lg, em = lg + lg_r, em + em_r
+        return lg / self.turns, em / self.turns
 
     def crops_for_boxes(self, image_rgb: U8, boxes: npt.ArrayLike, rbc: float | None = None) -> U8:
         """Cut the crop rule's square around each (x1, y1, x2, y2) box; ``rbc``: the

@@ -188,3 +188,19 @@ def test_classifier_handles_batches_of_any_size(classifier: Classifier) -> None:
         assert len(res) == n and res.probabilities.shape == (n, len(classifier.classes))
     with pytest.raises(ValueError, match="expected crops"):
         classifier.classify_crops(np.zeros((2, 10, 10, 3), np.uint8))
+
+
+def test_turns_average_the_crop_and_its_quarter_turns() -> None:
+    one = Classifier(threads=1, turns=1)
+    two = Classifier(threads=1, turns=2)
+    rng = np.random.default_rng(3)
+    s = one.input_size
+    crops = rng.integers(0, 256, (3, s, s, 3)).astype(np.uint8)
+    turned = np.ascontiguousarray(np.rot90(crops, 1, axes=(1, 2)))
+    lg0, em0 = one.logits_and_embedding(crops)
+    lg1, em1 = one.logits_and_embedding(turned)
+    lg, em = two.logits_and_embedding(crops)
+    np.testing.assert_allclose(lg, (lg0 + lg1) / 2, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(em, (em0 + em1) / 2, rtol=1e-4, atol=1e-4)
+    assert not np.allclose(lg0, lg1, atol=1e-3)  # the turn is a different view
+    assert Classifier(threads=1, turns=9).turns == 4

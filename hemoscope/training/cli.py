@@ -249,6 +249,14 @@ def run_pseudo_labels(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_lab_domains(args: argparse.Namespace) -> int:
+    from hemoscope.training.lab_domains import write_labs
+
+    counts = write_labs(args.lab, args.out, args.threads)
+    log.info("unlabelled white cells per laboratory in %s: %s", args.out, counts)
+    return 0
+
+
 def _command_line(args: argparse.Namespace | None = None) -> str:
     """The command as typed, for the model card (program name normalised); the arguments
     given to `main`, when it was called with some."""
@@ -317,6 +325,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="write every white cell unlabelled, one folder per source (for --domains)",
     )
     p.set_defaults(handler=run_pseudo_labels)
+    p = sub.add_parser(
+        "lab-domains",
+        help="write other laboratories' white cells unlabelled, for train classifier --domains",
+    )
+    p.add_argument(
+        "--lab",
+        action="append",
+        required=True,
+        metavar="NAME=cells|fields:FOLDER",
+        help="a laboratory's single-cell images (cells) or fields (fields); repeatable",
+    )
+    p.add_argument("--out", required=True, type=Path, help="folder of one folder per laboratory")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(handler=run_lab_domains)
     from hemoscope.training import calibrate
 
     p = sub.add_parser(

@@ -1,0 +1,116 @@
+"""Other laboratories' white cells, unlabelled, for domain-adversarial training.
+
+``train classifier --domains DIR`` takes one folder of images per laboratory. TXL-PBC's
+sources are written by ``pseudo-labels --domains-only``; this writes any laboratory's
+folder of single-cell images (``cells``: each image is one cell's crop, framed as
+``hemoscope classify`` frames it) or of fields (``fields``: every whole white cell the
+detector finds, at the scale of the field's red cells, as ``hemoscope analyze`` cuts
+it). Each cell is written framed as PBC's images are (`PBC_CELL_FRACTION`), as the
+trainer expects. Class folders, if any, are walked but their names are never read: the
+cells go in unlabelled.
+
+    python -m hemoscope.training lab-domains --out RUNS/domains \
+        --lab jiangxi=cells:../shared/data/other-labs/jiangxi \
+        --lab bionet=fields:../shared/data/other-labs/bionet
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from hemoscope.core import CellKind
+from hemoscope.training.pseudo_labels import EDGE_MARGIN, SAVED_SIDE
+from hemoscope.vision.crops import (
+    PBC_CELL_FRACTION,
+    crop_geometry,
+    cut_crop,
+    rbc_diameter,
+    whole_image_geometry,
+)
+from hemoscope.vision.datasets import IMAGE_SUFFIXES, load_rgb
+from hemoscope.vision.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+U8 = npt.NDArray[np.uint8]
+Mode = Literal["cells", "fields"]
+
+
+def parse_lab(text: str) -> tuple[str, Mode, Path]:
+    """``NAME=cells|fields:FOLDER`` as (name, mode, folder)."""
+    name, sep, rest = text.partition("=")
+    mode, sep2, folder = rest.partition(":")
+    if not (sep and sep2 and name and folder) or mode not in ("cells", "fields"):
+        raise SystemExit(f"--lab takes NAME=cells:FOLDER or NAME=fields:FOLDER, not '{text}'")
+    return name, mode, Path(folder)  # type: ignore[return-value]
+
+
+def images_under(folder: Path) -> list[Path]:
+    """Every image file under ``folder``, sorted (class sub-folders included)."""
+    if not folder.is_dir():
+        raise SystemExit(f"{folder} is not a folder")
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def framed_cell(rgb: U8) -> U8:
+    """A single-cell image framed as PBC's images."""
+    cx, cy, side = whole_image_geometry(*rgb.shape[:2])
+    return cut_crop(rgb, cx, cy, side / (2.0 * PBC_CELL_FRACTION), SAVED_SIDE)
+
+
+def framed_field_cells(pipeline: Pipeline, rgb: U8, source: str) -> list[U8]:
+    """Every whole white cell the pipeline finds in a field, framed as PBC's images."""
+    h, w = rgb.shape[:2]
+    fld = pipeline.analyze(rgb, "rgb", source=source)
+    red = [c.box.as_tuple() for c in fld.cells if c.kind is CellKind.RBC]
+    rbc = rbc_diameter(np.asarray(red, np.float64).reshape(-1, 4), w, h)
+    out = []
+    for cell in fld.cells:
+        if cell.kind is not CellKind.WBC:
+            continue
+        x1, y1, x2, y2 = cell.box.as_tuple()
+        if min(x1, y1) < EDGE_MARGIN or x2 > w - EDGE_MARGIN or y2 > h - EDGE_MARGIN:
+            continue
+        cx, cy, side = crop_geometry(x1, y1, x2, y2, rbc=rbc)
+        out.append(cut_crop(rgb, cx, cy, side / (2.0 * PBC_CELL_FRACTION), SAVED_SIDE))
+    return out
+
+
+def write_lab(name: str, mode: Mode, folder: Path, out: Path, pipeline: Pipeline | None) -> int:
+    """Write one laboratory's unlabelled cells into ``out/<name>/``; how many."""
+    target = out / name
+    target.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for path in images_under(folder):
+        try:
+            rgb = load_rgb(path)
+        except (OSError, ValueError) as exc:
+            log.warning("%s: unreadable, skipped (%s)", path, exc)
+            continue
+        stem = f"{path.parent.name}_{path.stem}"
+        if mode == "cells":
+            cells = [framed_cell(rgb)]
+        else:
+            if pipeline is None:
+                pipeline = Pipeline.load()
+            cells = framed_field_cells(pipeline, rgb, path.name)
+        for i, img in enumerate(cells):
+            suffix = "" if mode == "cells" else f"_{i}"
+            cv2.imwrite(str(target / f"{stem}{suffix}.png"), img[..., ::-1])
+            written += 1
+    return written
+
+
+def write_labs(labs: list[str], out: Path, threads: int | None = None) -> dict[str, int]:
+    """Every ``--lab`` into ``out``; cells written per laboratory."""
+    parsed = [parse_lab(text) for text in labs]
+    pipeline = Pipeline.load(threads=threads) if any(m == "fields" for _, m, _ in parsed) else None
+    return {name: write_lab(name, mode, folder, out, pipeline) for name, mode, folder in parsed}

@@ -28,12 +28,12 @@ S = 128
 GLASS = (254.0, 228.0, 202.0)
 
 # (set, mode, every n-th image, minimum accuracy, minimum balanced accuracy): the card's
-# figures (jiangxi 73.0 % / 55.5 %, bionet 65.4 % / 44.4 %) less a margin for the
+# figures (jiangxi 76.3 % / 59.3 %, bionet 77.0 % / 76.7 %) less a margin for the
 # subsample; the classifier before domain-adversarial training scored 49.3 % / 44.5 % and
-# 60.9 % / 39.3 %.
+# 60.9 % / 39.3 %, the first domain-adversarial one 73.0 % / 55.5 % and 65.4 % / 44.4 %.
 MINIMA = {
-    "jiangxi": ("cells", 2, 0.68, 0.50),
-    "bionet": ("fields", 3, 0.58, 0.36),
+    "jiangxi": ("cells", 2, 0.72, 0.54),
+    "bionet": ("fields", 3, 0.72, 0.68),
 }
 
 
@@ -51,9 +51,9 @@ def test_the_card_records_the_cross_lab_table_and_the_new_signals() -> None:
     rows = {row["name"]: row for row in card["metrics"]["cross_lab"]["table"]}
     for row in rows.values():
         assert 0 <= row["flagged_fraction"] <= 1 and 0 <= row["accuracy"] <= 1
-    # The laboratory's own colour calibration: far better on bionet, within a few points
-    # on jiangxi (73.0 -> 70.0 %), PBC kept.
-    assert rows["bionet+colour"]["accuracy"] > rows["bionet"]["accuracy"] + 0.1
+    # The laboratory's own colour calibration: better on bionet (77.0 -> 80.9 %), within a
+    # few points on jiangxi (76.3 -> 73.0 %), PBC kept.
+    assert rows["bionet+colour"]["accuracy"] > rows["bionet"]["accuracy"] + 0.02
     assert rows["jiangxi+colour"]["accuracy"] > rows["jiangxi"]["accuracy"] - 0.05
     assert abs(rows["pbc-val+colour"]["accuracy"] - rows["pbc-val"]["accuracy"]) < 0.005
     assert len(card["colour_reference"]["mean"]) == 3

@@ -3,7 +3,8 @@
     python benchmarks/bench_classifier.py [--model models/classifier.onnx] [--repeats 100]
 
 Times ``Classifier.classify_crops`` (input conversion, ONNX Runtime, softmax with the
-calibration temperature) on crops already cut by the crop rule.
+calibration temperature, unfamiliar score, focus check) on crops already cut by the crop
+rule, with the card's ``turns`` and with one turn (the crop and its mirror image only).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ def main() -> None:
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     print("classifier cost per cell")
-    for threads in (1, 2):
-        clf = Classifier(args.model, threads=threads)
+    for threads, turns in ((1, None), (2, None), (2, 1)):
+        clf = Classifier(args.model, threads=threads, turns=turns)
         s = clf.input_size
         for batch in (1, 16):
             crops = rng.integers(0, 256, (batch, s, s, 3), dtype=np.uint8)
@@ -39,7 +40,8 @@ def main() -> None:
             )
             med, p95 = summary_ms(times)
             print(
-                f"  {threads} thread{'s' if threads > 1 else ' '}, batch {batch:2d}: "
+                f"  {threads} thread{'s' if threads > 1 else ' '}, {clf.turns} turn"
+                f"{'s' if clf.turns > 1 else ' '}, batch {batch:2d}: "
                 f"{med / batch:6.2f} ms/cell (median batch {med:6.1f} ms, p95 {p95:6.1f} ms)"
             )
     print(f"peak RSS {peak_rss_mib():.0f} MiB")

@@ -52,6 +52,8 @@ def test_classify_reports_each_image_and_failures(
     for r in ok:
         assert 0.0 < r["probability"] <= 1.0 and isinstance(r["review"], bool)
         assert abs(sum(r["probabilities"].values()) - 1.0) < 1e-3
+        # Why a cell may be flagged unfamiliar: its embedding's distance and its focus.
+        assert r["unfamiliarity"] > 0 and 0 < r["blur_width"] < 4.5
     if DATA.is_dir():
         assert by_name["neutrophil.jpg"]["class"] == "neutrophil"
         assert by_name["lymphocyte.jpg"]["class"] == "lymphocyte"
@@ -70,6 +72,18 @@ def test_a_picture_without_a_cell_is_sent_to_review(
     assert row["framing"] == "no cell found"
     assert row["review"] is True and row["review_reason"] == "no cell found"
     assert "yes: no cell found" in capsys.readouterr().out
+
+
+def test_a_cell_far_out_of_focus_is_flagged_unfamiliar_with_its_blur_width(
+    tmp_path: Path,
+) -> None:
+    blurred = tmp_path / "blurred.png"
+    cv2.imwrite(str(blurred), cv2.GaussianBlur(_cell_image((120, 40, 140)), (0, 0), 12))
+    out = tmp_path / "out.json"
+    assert main(["classify", str(blurred), "--json", str(out)]) == 0
+    row = json.loads(out.read_text(encoding="utf-8"))["images"][0]
+    assert row["blur_width"] > 4.5
+    assert row["review"] is True and "unfamiliar" in row["review_reason"]
 
 
 def test_classify_with_nothing_readable_fails(tmp_path: Path) -> None:

@@ -118,6 +118,8 @@ def classify(args: argparse.Namespace) -> int:
                         "class": res.labels[i],
                         "probability": round(float(res.confidence[i]), 4),
                         "stain_standardisation": res.stain[i] if res.stain else "off",
+                        "unfamiliarity": _finite(res.unfamiliarity, i),
+                        "blur_width": _finite(res.blur, i),
                         "review": bool(reason),
                         "review_reason": reason,
                         "probabilities": {
@@ -147,3 +149,11 @@ def classify(args: argparse.Namespace) -> int:
     if n_ok == 0:
         return EXIT_FAILED
     return EXIT_OK if n_ok == len(rows) else EXIT_PARTIAL
+
+
+def _finite(values: np.ndarray, i: int) -> float | None:
+    """``values[i]`` rounded for the JSON report; None when not measured (NaN, or no
+    values: a model without the statistics)."""
+    if i >= len(values) or not np.isfinite(values[i]):
+        return None
+    return round(float(values[i]), 3)

@@ -62,6 +62,7 @@ def test_about_credits_the_datasets() -> None:
     assert "Acevedo" in text and "Data in Brief</i> 30, 105474 (2020)" in text
     assert "CC BY 4.0" in text
     assert "TXL-PBC" in text and "arXiv:2407.13214" in text and "MIT" in text
+    assert "Jiangxi" in text and "Micron</i> 107 (2018)" in text and "GPL-3.0" in text
 
 
 def test_error_summary() -> None:

@@ -22,6 +22,10 @@ automatic recognition systems.” <i>Data in Brief</i> 30, 105474 (2020).
 Licence: CC BY 4.0.</li>
 <li><b>TXL-PBC dataset</b> — Gan and Li. “TXL-PBC: a freely accessible labeled
 peripheral blood cell dataset.” arXiv:2407.13214 (2024). Licence: MIT.</li>
+<li><b>Jiangxi white-cell images</b> (unlabelled, to learn other laboratories' cameras)
+— Zheng X. et al. “Fast and robust segmentation of white blood cell
+images by self-supervised learning.” <i>Micron</i> 107 (2018); Jiangxi Tecom Science
+Corporation. Licence: GPL-3.0.</li>
 </ul>
 <p>Built with Qt for Python (PySide6), OpenCV, NumPy and ONNX Runtime.</p>
 <p><i>Results must be reviewed by qualified laboratory staff.</i></p>

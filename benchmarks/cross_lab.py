@@ -55,14 +55,6 @@ def default_sets(data: Path) -> list[tuple[str, str, Path]]:
     return [c for c in candidates if c[2].is_dir()]
 
 
-def parse_set(spec: str) -> tuple[str, str, Path]:
-    name, _, rest = spec.partition("=")
-    mode, _, folder = rest.partition(":")
-    if not name or mode not in ("cells", "fields") or not folder:
-        raise SystemExit(f"--set takes NAME=cells:FOLDER or NAME=fields:FOLDER, got '{spec}'")
-    return name, mode, Path(folder)
-
-
 def run(
     sets: list[tuple[str, str, Path]],
     model: Path | None,
@@ -128,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sets = {s[0]: s for s in default_sets(args.data)}
-    sets.update({s[0]: s for s in map(parse_set, args.set)})
+    sets.update({s[0]: s for s in map(cross_lab.parse_set, args.set)})
     chosen = [sets[n] for n in (args.only or list(sets)) if n in sets]
     if not chosen:
         print(f"no labelled sets under {args.data} (and none given with --set)", file=sys.stderr)

@@ -107,11 +107,8 @@ def run(args: argparse.Namespace, command: str) -> int:
     det = Detector(threads=args.threads)
     results = []
     for spec in args.lab:
-        name, _, rest = spec.partition("=")
-        mode, _, folder = rest.partition(":")
-        if mode not in ("cells", "fields") or not folder:
-            raise SystemExit(f"--lab takes NAME=cells:FOLDER or NAME=fields:FOLDER, got '{spec}'")
-        samples = cross_lab.labelled_samples(Path(folder), clf.classes)
+        name, mode, folder = cross_lab.parse_set(spec, "--lab")
+        samples = cross_lab.labelled_samples(folder, clf.classes)
         if mode == "fields":
             results.append(cross_lab.measure_fields(name, samples, Pipeline(det, clf)))
         else:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
@@ -33,22 +32,13 @@ from hemoscope.vision.crops import (
     rbc_diameter,
     whole_image_geometry,
 )
+from hemoscope.vision.cross_lab import Mode, parse_set
 from hemoscope.vision.datasets import IMAGE_SUFFIXES, load_rgb
 from hemoscope.vision.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
 U8 = npt.NDArray[np.uint8]
-Mode = Literal["cells", "fields"]
-
-
-def parse_lab(text: str) -> tuple[str, Mode, Path]:
-    """``NAME=cells|fields:FOLDER`` as (name, mode, folder)."""
-    name, sep, rest = text.partition("=")
-    mode, sep2, folder = rest.partition(":")
-    if not (sep and sep2 and name and folder) or mode not in ("cells", "fields"):
-        raise SystemExit(f"--lab takes NAME=cells:FOLDER or NAME=fields:FOLDER, not '{text}'")
-    return name, mode, Path(folder)  # type: ignore[return-value]
 
 
 def images_under(folder: Path) -> list[Path]:
@@ -111,6 +101,6 @@ def write_lab(name: str, mode: Mode, folder: Path, out: Path, pipeline: Pipeline
 
 def write_labs(labs: list[str], out: Path, threads: int | None = None) -> dict[str, int]:
     """Every ``--lab`` into ``out``; cells written per laboratory."""
-    parsed = [parse_lab(text) for text in labs]
+    parsed = [parse_set(text, "--lab") for text in labs]
     pipeline = Pipeline.load(threads=threads) if any(m == "fields" for _, m, _ in parsed) else None
     return {name: write_lab(name, mode, folder, out, pipeline) for name, mode, folder in parsed}

@@ -142,6 +142,16 @@ def with_threshold(result: SetResult, threshold: float) -> SetResult:
     return out
 
 
+def parse_set(spec: str, option: str = "--set") -> tuple[str, Mode, Path]:
+    """A laboratory's set as the commands take it, ``NAME=cells:FOLDER`` (single-cell
+    images) or ``NAME=fields:FOLDER`` (fields): (name, mode, folder)."""
+    name, _, rest = spec.partition("=")
+    mode, _, folder = rest.partition(":")
+    if not name or mode not in ("cells", "fields") or not folder:
+        raise SystemExit(f"{option} takes NAME=cells:FOLDER or NAME=fields:FOLDER, got '{spec}'")
+    return name, mode, Path(folder)  # type: ignore[return-value]
+
+
 def labelled_samples(root: Path, classes: Sequence[str]) -> list[Sample]:
     """The labelled images under ``root`` (one folder per class, named through the
     taxonomy as ``hemoscope evaluate`` names them); unknown folders are logged."""

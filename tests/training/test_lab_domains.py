@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from hemoscope.core import CellKind
-from hemoscope.training.lab_domains import parse_lab, write_lab
+from hemoscope.training.lab_domains import write_lab
 from hemoscope.training.pseudo_labels import SAVED_SIDE
+from hemoscope.vision.cross_lab import parse_set
 from hemoscope.vision.datasets import load_rgb
 
 
@@ -75,5 +76,5 @@ def test_fields_give_every_whole_white_cell_and_skip_cells_cut_by_the_edge(tmp_p
 @pytest.mark.parametrize("text", ["jiangxi", "x=crops:/a", "=cells:/a", "x=cells:"])
 def test_a_malformed_lab_is_refused_with_the_expected_form(text: str) -> None:
     with pytest.raises(SystemExit, match="NAME=cells:FOLDER"):
-        parse_lab(text)
-    assert parse_lab("b=fields:/d") == ("b", "fields", Path("/d"))
+        parse_set(text, "--lab")
+    assert parse_set("b=fields:/d", "--lab") == ("b", "fields", Path("/d"))

@@ -36,6 +36,7 @@ __all__ = [
     "UNCOUNTED_REPEAT",
     "Registration",
     "Thumbnail",
+    "box_cut_by_edge",
     "cut_by_edge",
     "mark_field",
     "register",
@@ -176,8 +177,18 @@ def _check(a: F32, b: F32, dx: int, dy: int) -> Registration | None:
 
 def cut_by_edge(cell: Cell, width: int, height: int, margin: float = EDGE_MARGIN_PX) -> bool:
     """Whether the cell's box touches the edge of a `width` x `height` field."""
-    b = cell.box
-    return b.x1 <= margin or b.y1 <= margin or b.x2 >= width - margin or b.y2 >= height - margin
+    return box_cut_by_edge(cell.box.as_tuple(), width, height, margin)
+
+
+def box_cut_by_edge(
+    box: tuple[float, float, float, float],
+    width: int,
+    height: int,
+    margin: float = EDGE_MARGIN_PX,
+) -> bool:
+    """`cut_by_edge` for a box (x1, y1, x2, y2) in the field's pixels."""
+    x1, y1, x2, y2 = box
+    return x1 <= margin or y1 <= margin or x2 >= width - margin or y2 >= height - margin
 
 
 def _wbc(field: Field, *, counted_only: bool = False) -> list[Cell]:

@@ -19,6 +19,7 @@ from hemoscope.training.classifier_model import (
     ClassifierExport,
     ExportedLogits,
 )
+from hemoscope.training.domain_cells import read_sources
 from hemoscope.training.pbc_data import Sample, list_samples, load_all
 from hemoscope.training.train_classifier import CLASSES, ClassifierTrainConfig, predict_logits
 from hemoscope.vision.classification_metrics import (
@@ -37,6 +38,7 @@ from hemoscope.vision.crops import (
     cut_crop,
     whole_image_geometry,
 )
+from hemoscope.vision.datasets import image_files
 from hemoscope.vision.model_card import ModelError, load_card
 from hemoscope.vision.perturb import PERTURBATIONS
 
@@ -273,9 +275,10 @@ def init_entry(init: str) -> dict[str, Any] | str:
 
 
 def domain_entry(cfg: ClassifierTrainConfig) -> dict[str, Any]:
-    """The unlabelled other laboratories of ``--domains``, for the card."""
+    """The unlabelled other laboratories of ``--domains``, for the card: how many cells
+    each, and where they came from (each folder's ``source.txt``, `domain_cells`)."""
     root = Path(cfg.domains)
-    counts = {p.name: len(list(p.iterdir())) for p in sorted(root.iterdir()) if p.is_dir()}
+    counts = {p.name: len(image_files(p)) for p in sorted(root.iterdir()) if p.is_dir()}
     return {
         "method": "reverse: gradient reversal (Ganin et al., JMLR 2016)"
         if cfg.domain_loss == "reverse"
@@ -284,10 +287,7 @@ def domain_entry(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         "schedule": "0 -> weight as 2 / (1 + exp(-10 p)) - 1 over training",
         "folder": cfg.domains,
         "unlabelled_cells": counts,
-        "source": "white cells of TXL-PBC's train split (Gan & Li, arXiv:2407.13214, MIT "
-        "licence) from its BCCD, BCDD and Raabin-WBC fields, cut at their labelled boxes "
-        "with the crop rule, no class labels ('python -m hemoscope.training pseudo-labels "
-        "--domains-only --fields ../shared/data/txl-pbc --split train --out FOLDER')",
+        "sources": read_sources(root),
     }
 
 

@@ -24,14 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from hemoscope.core import CellKind
-from hemoscope.training.pseudo_labels import EDGE_MARGIN, SAVED_SIDE
-from hemoscope.vision.crops import (
-    PBC_CELL_FRACTION,
-    crop_geometry,
-    cut_crop,
-    rbc_diameter,
-    whole_image_geometry,
-)
+from hemoscope.core.overlap import cut_by_edge
+from hemoscope.training.domain_cells import frame_as_pbc, write_source
+from hemoscope.vision.crops import crop_geometry, rbc_diameter, whole_image_geometry
 from hemoscope.vision.cross_lab import Mode, parse_set
 from hemoscope.vision.datasets import IMAGE_SUFFIXES, load_rgb
 from hemoscope.vision.pipeline import Pipeline
@@ -52,8 +47,7 @@ def images_under(folder: Path) -> list[Path]:
 
 def framed_cell(rgb: U8) -> U8:
     """A single-cell image framed as PBC's images."""
-    cx, cy, side = whole_image_geometry(*rgb.shape[:2])
-    return cut_crop(rgb, cx, cy, side / (2.0 * PBC_CELL_FRACTION), SAVED_SIDE)
+    return frame_as_pbc(rgb, *whole_image_geometry(*rgb.shape[:2]))
 
 
 def framed_field_cells(pipeline: Pipeline, rgb: U8, source: str) -> list[U8]:
@@ -66,11 +60,9 @@ def framed_field_cells(pipeline: Pipeline, rgb: U8, source: str) -> list[U8]:
     for cell in fld.cells:
         if cell.kind is not CellKind.WBC:
             continue
-        x1, y1, x2, y2 = cell.box.as_tuple()
-        if min(x1, y1) < EDGE_MARGIN or x2 > w - EDGE_MARGIN or y2 > h - EDGE_MARGIN:
+        if cut_by_edge(cell, w, h):
             continue
-        cx, cy, side = crop_geometry(x1, y1, x2, y2, rbc=rbc)
-        out.append(cut_crop(rgb, cx, cy, side / (2.0 * PBC_CELL_FRACTION), SAVED_SIDE))
+        out.append(frame_as_pbc(rgb, *crop_geometry(*cell.box.as_tuple(), rbc=rbc)))
     return out
 
 
@@ -96,6 +88,12 @@ def write_lab(name: str, mode: Mode, folder: Path, out: Path, pipeline: Pipeline
             suffix = "" if mode == "cells" else f"_{i}"
             cv2.imwrite(str(target / f"{stem}{suffix}.png"), img[..., ::-1])
             written += 1
+    what = (
+        "each image one cell's crop"
+        if mode == "cells"
+        else "every whole white cell the detector finds in each field"
+    )
+    write_source(target, f"{name}: {folder} ({what}), class folders not read ('train lab-domains')")
     return written
 
 

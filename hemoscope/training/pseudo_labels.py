@@ -30,9 +30,11 @@ import numpy as np
 import numpy.typing as npt
 
 from hemoscope.core import REASON_UNFAMILIAR, split_reasons
+from hemoscope.core.overlap import box_cut_by_edge
+from hemoscope.training.domain_cells import SAVED_SIDE, frame_as_pbc, write_source
 from hemoscope.vision.classifier import Classifier
 from hemoscope.vision.colour_calibration import ColourCalibration, ColourReference
-from hemoscope.vision.crops import PBC_CELL_FRACTION, crop_geometry, cut_crop, rbc_diameter
+from hemoscope.vision.crops import crop_geometry, cut_crop, rbc_diameter
 from hemoscope.vision.datasets import load_rgb, read_yolo_labels
 
 log = logging.getLogger(__name__)
@@ -42,10 +44,6 @@ U8 = npt.NDArray[np.uint8]
 SOURCES = {(575, 575): "raabin", (416, 416): "bcdd", (640, 480): "bccd"}
 """TXL-PBC's sources by image size (width, height); PBC's own fields (360x363, 366x369)
 are left out: their cells are PBC's, already labelled."""
-SAVED_SIDE = 216
-"""Side of the written images, as PBC's images (about 216 x 218 px)."""
-EDGE_MARGIN = 2.0
-"""A white-cell box within this many pixels of the field's edge is cut off: skipped."""
 
 
 @dataclass(frozen=True)
@@ -70,12 +68,11 @@ def field_cells(rgb: U8, label_file: Path, size: int) -> list[tuple[Box, U8, U8]
     rbc = rbc_diameter(boxes[cls == 1], w, h)
     out = []
     for x1, y1, x2, y2 in boxes[cls == 0].astype(float):
-        if min(x1, y1) < EDGE_MARGIN or x2 > w - EDGE_MARGIN or y2 > h - EDGE_MARGIN:
+        if box_cut_by_edge((x1, y1, x2, y2), w, h):
             continue
         cx, cy, side = crop_geometry(x1, y1, x2, y2, rbc=rbc)
         crop = cut_crop(rgb, cx, cy, side, size)
-        # The trainer cuts 2 x PBC_CELL_FRACTION of an image's side around its centre.
-        framed = cut_crop(rgb, cx, cy, side / (2.0 * PBC_CELL_FRACTION), SAVED_SIDE)
+        framed = frame_as_pbc(rgb, cx, cy, side)
         out.append(((round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1)), crop, framed))
     return out
 
@@ -109,6 +106,12 @@ def write_domains(
         folder.mkdir(parents=True, exist_ok=True)
         for name, _, _, framed in items:
             cv2.imwrite(str(folder / f"{name}.png"), framed[..., ::-1])
+        write_source(
+            folder,
+            f"TXL-PBC (Gan & Li, arXiv:2407.13214, MIT licence), {source} fields of the "
+            f"{split} split ({fields}): every whole labelled white cell, cut at its box with "
+            "the crop rule, no class ('train pseudo-labels --domains-only')",
+        )
         counts[source] = len(items)
     return counts
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from hemoscope.core import CellKind
+from hemoscope.training.domain_cells import SAVED_SIDE, read_sources
 from hemoscope.training.lab_domains import write_lab
-from hemoscope.training.pseudo_labels import SAVED_SIDE
 from hemoscope.vision.cross_lab import parse_set
 from hemoscope.vision.datasets import load_rgb
 
@@ -29,7 +29,7 @@ def test_single_cell_images_are_written_unlabelled_framed_as_pbc(tmp_path: Path)
     _image(src / "lymphocyte" / "b.png", (90, 110), (150, 60, 60))
     (src / "lymphocyte" / "broken.jpg").write_bytes(b"not an image")
     n = write_lab("lab", "cells", src, tmp_path / "out", pipeline=None)
-    written = sorted((tmp_path / "out" / "lab").iterdir())
+    written = sorted((tmp_path / "out" / "lab").glob("*.png"))
     assert n == 2 and [p.name for p in written] == [
         "lymphocyte_b.png",
         "neutrophil_a.bmp".replace(".bmp", ".png"),
@@ -42,6 +42,9 @@ def test_single_cell_images_are_written_unlabelled_framed_as_pbc(tmp_path: Path)
         assert abs(int(centre.sum()) - 3 * 230) > 60
     # One folder per laboratory, no class folders: the classes are never passed on.
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["lab"]
+    # Where the cells came from, for the model card (`export_classifier.domain_entry`).
+    (source,) = read_sources(tmp_path / "out").values()
+    assert str(src) in source and "class folders not read" in source
 
 
 def test_fields_give_every_whole_white_cell_and_skip_cells_cut_by_the_edge(tmp_path: Path) -> None:
@@ -66,7 +69,7 @@ def test_fields_give_every_whole_white_cell_and_skip_cells_cut_by_the_edge(tmp_p
         "other", "fields", tmp_path / "fields", tmp_path / "out", SimpleNamespace(analyze=analyze)
     )
     assert n == 1 and calls == ["f1.jpg"]
-    (only,) = (tmp_path / "out" / "other").iterdir()
+    (only,) = (tmp_path / "out" / "other").glob("*.png")
     assert only.name == "eosinophil_f1_0.png"
     img = load_rgb(only)
     assert img.shape == (SAVED_SIDE, SAVED_SIDE, 3)

@@ -92,6 +92,8 @@ def test_fields_give_their_white_cells_by_source_and_train_adversarially(
     entry = card["training"]["domain_adversarial"]
     assert entry["unlabelled_cells"] == {"lab-a": len(cells["lab-a"])}
     assert entry["weight"] == 0.5 and entry["method"].startswith("confuse")
+    # The card quotes where each laboratory's cells came from, as their writer said.
+    assert "lab-a fields of the train split" in entry["sources"]["lab-a"]
 
 
 def test_a_fine_tuned_card_names_the_model_it_started_from(tmp_path: Path) -> None:

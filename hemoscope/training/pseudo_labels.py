@@ -134,7 +134,7 @@ def teacher_probabilities(classifier: Classifier, crops: U8) -> tuple[np.ndarray
 def make(
     model: Path, fields: Path, split: str, out: Path, min_confidence: float = 0.8
 ) -> list[PseudoCell]:
-    classifier = Classifier(model)
+    classifier = Classifier(model, turns=1)  # teacher_probabilities turns the crops itself
     reference = ColourReference.from_card(classifier.card)
     if reference is None:
         raise SystemExit(f"{model.name}'s card has no colour_reference")

@@ -29,7 +29,7 @@ class CellClassifier(nn.Module):
         super().__init__()
         self.norm_kind = norm
         self.colour = colour
-        self.norm = GreyNormalise(MEAN, STD) if colour == "grey" else Normalise(MEAN, STD)
+        self.norm = input_norm(colour)
         self.stem = nn.Sequential(
             conv_bn_relu(3, 24, 2, norm=norm), conv_bn_relu(24, widths[0], 2, norm=norm)
         )
@@ -100,13 +100,18 @@ class ExportedLogits(nn.Module):
         return logits
 
 
-def set_colour(model: CellClassifier, colour: str) -> CellClassifier:
-    """``model`` taking its input in colour (``rgb``) or as luminance only (``grey``)."""
+def input_norm(colour: str) -> Normalise:
+    """The input normalisation of a classifier taking colour (``rgb``) or luminance only
+    (``grey``)."""
     if colour not in ("rgb", "grey"):
         raise SystemExit(f"unknown input colour '{colour}' (rgb or grey)")
-    old = model.norm
-    new = GreyNormalise(MEAN, STD) if colour == "grey" else Normalise(MEAN, STD)
-    new.load_state_dict(old.state_dict())  # the statistics the weights came with
+    return GreyNormalise(MEAN, STD) if colour == "grey" else Normalise(MEAN, STD)
+
+
+def set_colour(model: CellClassifier, colour: str) -> CellClassifier:
+    """``model`` taking its input in colour (``rgb``) or as luminance only (``grey``)."""
+    new = input_norm(colour)
+    new.load_state_dict(model.norm.state_dict())  # the statistics the weights came with
     model.colour = colour
     model.norm = new
     return model

@@ -161,9 +161,10 @@ class Classifier:
         )
 
     def logits_and_embedding(self, crops: U8) -> tuple[F32, F32]:
-        """The graph's raw logits (N, C) and embeddings (N, D) of crops (the shipped
-        head, without a profile, colours as the camera gave them): what a laboratory
-        profile is fitted on."""
+        """The graph's raw logits (N, C) and embeddings (N, D) of crops, averaged over the
+        classifier's ``turns`` as `classify_crops` averages them (the shipped head,
+        without a profile, colours as the camera gave them): what a laboratory profile is
+        fitted on."""
         arr = np.asarray(crops, dtype=np.uint8)
         logits, embedding, _ = self._run(arr, calibrate=False)
         return logits, embedding

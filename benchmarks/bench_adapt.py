@@ -234,7 +234,8 @@ def pbc_with_profiles(
     """PBC validation accuracy, shipped and with each laboratory's k=100 profile."""
     clf = pipeline.classifier
     samples, _ = list_samples(data / "pbc", list(clf.classes))
-    seed = int(clf.card.get("training", {}).get("seed", PBC_SEED))  # type: ignore[attr-defined]
+    training = clf.card.get("training", {})  # type: ignore[attr-defined]
+    seed = int(training.get("split_seed", training.get("seed", PBC_SEED)))  # type: ignore[attr-defined]
     _, val = stratified_split(samples, 0.15, seed)  # the classifier's own validation split
     val = val[::every]
     crops = []

@@ -101,6 +101,21 @@ def add_classifier_args(p: argparse.ArgumentParser) -> None:
         "seen REPEAT times an epoch (default 1); never in the validation split",
     )
     p.add_argument(
+        "--split-seed",
+        type=int,
+        default=None,
+        help="seed of the validation split (default: --seed): runs of other seeds keep "
+        "one split, so they can be compared and averaged",
+    )
+    p.add_argument(
+        "--stop-after",
+        type=int,
+        default=0,
+        metavar="N",
+        help="train only the first N epochs of the --epochs schedule (learning rate and "
+        "domain weight still follow the whole schedule)",
+    )
+    p.add_argument(
         "--monitor",
         action="append",
         default=[],
@@ -119,6 +134,8 @@ def run_classifier(args: argparse.Namespace, command: str) -> int:
         batch=args.batch,
         lr=args.lr,
         seed=args.seed,
+        split_seed=args.split_seed,
+        stop_after=args.stop_after,
         threads=args.threads,
         limit_per_class=args.limit_per_class,
         tight_views=args.tight_views,

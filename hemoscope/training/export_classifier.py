@@ -219,6 +219,7 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
             ),
             "torch": torch.__version__,
             "seed": cfg.seed,
+            "split_seed": cfg.seed if cfg.split_seed is None else cfg.split_seed,
         },
         "metrics": {
             "val_accuracy": round(rep.accuracy, 4),

@@ -68,6 +68,8 @@ class ClassifierTrainConfig:
     label_smoothing: float = 0.05
     val_fraction: float = 0.15
     seed: int = 20261122
+    split_seed: int | None = None  # the validation split's seed (None: ``seed``)
+    stop_after: int = 0  # >0: train only the schedule's first N epochs
     threads: int = 0
     limit_per_class: int = 0  # >0: a few images per class, for smoke tests
     scale_jitter: tuple[float, float] = (0.7, 1.35)  # x CROP_SCALE, log-uniform
@@ -189,7 +191,8 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         log.warning("folders matching no class, not used: %s", ", ".join(unknown))
     if not samples:
         raise SystemExit(f"no images of the classes {', '.join(CLASSES)} under {cfg.data}")
-    train_s, val_s = stratified_split(samples, cfg.val_fraction, cfg.seed)
+    split_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
+    train_s, val_s = stratified_split(samples, cfg.val_fraction, split_seed)
     if cfg.limit_per_class:
         train_s = _limit(train_s, cfg.limit_per_class)
         val_s = _limit(val_s, max(1, cfg.limit_per_class // 4))
@@ -216,7 +219,8 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     state.resume(out / "last.ckpt")
     pcfg = AUGMENTATIONS[cfg.augment]
     adversary = Adversary.start(cfg, model, out) if cfg.domains else None
-    for epoch in range(state.epoch, cfg.epochs):
+    last_epoch = min(cfg.epochs, cfg.stop_after or cfg.epochs)
+    for epoch in range(state.epoch, last_epoch):
         model.train()
         if cfg.freeze_norm or cfg.init.endswith(".onnx"):
             for m in model.modules():
@@ -406,7 +410,7 @@ def _write_split(
     path.write_text(
         json.dumps(
             {
-                "seed": cfg.seed,
+                "seed": cfg.seed if cfg.split_seed is None else cfg.split_seed,
                 "val_fraction": cfg.val_fraction,
                 "train": names(train_s),
                 "val": names(val_s),

@@ -116,3 +116,29 @@ def test_detector_soup_averages_runs_and_exports(yolo_folder: Path, tmp_path: Pa
     assert [m["run"] for m in card["training"]["members"]] == [str(r) for r in runs]
     assert "detector-soup" in card["training"]["command"]
     assert "map50" in card["metrics"]["val"]
+
+
+def test_classifier_stops_early_in_a_longer_schedule_on_a_shared_split(
+    cell_folder: Path, tmp_path: Path
+) -> None:
+    """``stop_after`` trains the first epochs of the ``epochs`` schedule (its learning
+    rate is that schedule's, not a shorter one's); ``split_seed`` keeps the validation
+    split while the seed changes the run."""
+    common = {"data": str(cell_folder), "batch": 8, "threads": 1}
+    whole = train_classifier(ClassifierTrainConfig(out=str(tmp_path / "a"), epochs=1, **common))
+    part = train_classifier(
+        ClassifierTrainConfig(
+            out=str(tmp_path / "b"), epochs=4, stop_after=1, seed=7, split_seed=20261122,
+            **common,
+        )  # fmt: skip
+    )
+    assert [h["epoch"] for h in part["history"]] == [1]
+    assert part["history"][0]["lr"] != pytest.approx(whole["history"][0]["lr"])
+    split_a = json.loads((tmp_path / "a" / "split.json").read_text())
+    split_b = json.loads((tmp_path / "b" / "split.json").read_text())
+    assert split_a["val"] == split_b["val"] and split_b["seed"] == 20261122
+    other = train_classifier(
+        ClassifierTrainConfig(out=str(tmp_path / "c"), epochs=4, stop_after=1, seed=7, **common)
+    )
+    split_c = json.loads((tmp_path / "c" / "split.json").read_text())
+    assert split_c["val"] != split_a["val"] and other["history"][0]["epoch"] == 1

@@ -171,7 +171,7 @@ def test_classifier_on_a_sample_of_the_validation_split(classifier: Classifier) 
 
     card = classifier.card
     samples, _ = list_samples(DATA / "pbc", classifier.classes)
-    seed = int(card["training"]["seed"])
+    seed = int(card["training"].get("split_seed", card["training"]["seed"]))
     _, val = stratified_split(samples, 0.15, seed)
     pick = val[:: max(1, len(val) // 400)]
     crops = np.stack([classifier.crop_whole_image(load_rgb(s.path), channels="rgb") for s in pick])

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
+from hemoscope.vision.classifier import colour_average  # noqa: E402
 from hemoscope.vision.colour_calibration import CalibrationError  # noqa: E402
 from hemoscope.vision.datasets import list_samples, load_rgb, stratified_split  # noqa: E402
 from hemoscope.vision.lab_adapt import AdaptError, adapt, embed, embed_views  # noqa: E402
@@ -71,13 +72,12 @@ def draw(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
 
 
 def lab_embeddings(pipeline: Pipeline, root: Path, kind: str) -> dict[str, object]:
-    """Every labelled cell of the laboratory through the shipped classifier, in the views
-    adapt fits on (`lab_adapt.embed_views`); how many fields had no white cell."""
+    """Every labelled cell of the laboratory through the shipped classifier, as the
+    station sees it (the draws embed their k cells in the views adapt fits on); how many
+    fields had no white cell."""
     clf = pipeline.classifier
     cells = from_folder(root, kind, clf, finder=pipeline.detector, pipeline=pipeline)  # type: ignore[arg-type]
-    t0 = time.perf_counter()
-    logits, emb, cell, primary = embed_views(clf, cells.array())
-    per_cell = (time.perf_counter() - t0) / max(1, len(cells))
+    logits, emb, cell, primary = embed_views(clf, cells.array(), views=1)
     return {
         "crops": cells.array(),
         "logits": logits,
@@ -87,7 +87,6 @@ def lab_embeddings(pipeline: Pipeline, root: Path, kind: str) -> dict[str, objec
         "labels": np.asarray(cells.labels),
         "missed": len(cells.skipped),
         "classes": cells.classes,
-        "embed_s_per_cell": per_cell,
     }
 
 
@@ -155,7 +154,6 @@ def one_draw(
     clf = pipeline.classifier
     logits = np.asarray(lab["logits"])
     emb = np.asarray(lab["embedding"])
-    cell = np.asarray(lab["cell"])
     primary = np.asarray(lab["primary"], bool)
     crops = np.asarray(lab["crops"])
     y = np.asarray(lab["labels"])
@@ -169,7 +167,6 @@ def one_draw(
     used = None
     if k:
         t0 = time.perf_counter()
-        fit_rows = np.isin(cell, idx)
         common = {
             "classes": classes,
             "base_temperature": float(clf.temperature),  # type: ignore[attr-defined]
@@ -177,27 +174,26 @@ def one_draw(
             "name": f"{name}-{k}-{seed}",
             "seed": seed,
         }
-        try:
-            res = adapt(
-                emb[fit_rows], logits[fit_rows], y[cell[fit_rows]],
-                groups=cell[fit_rows], primary=primary[fit_rows], **common,
-            )  # fmt: skip
+        try:  # the k cells in the views the command fits on, with and without colour
+            lg, em, vcell, vprim = embed_views(clf, crops[idx])
+            res = adapt(em, lg, y[idx][vcell], groups=vcell, primary=vprim, **common)
             colour = calibration_for(clf, crops[idx])
             if colour is not None:
-                lg, em, vcell, vprim = embed_views(clf, colour.apply(crops[idx]))
-                res_c = adapt(em, lg, y[idx][vcell], groups=vcell, primary=vprim, **common)
+                lg_c, em_c, _, _ = embed_views(clf, colour.apply(crops[idx]))
+                lg_c, em_c = colour_average((lg, em), (lg_c, em_c))
+                res_c = adapt(em_c, lg_c, y[idx][vcell], groups=vcell, primary=vprim, **common)
                 res = better(res, res_c, colour)
         except AdaptError:
             res = None
-        embed_s = k * float(lab["embed_s_per_cell"])  # type: ignore[arg-type]
-        out["seconds"] = time.perf_counter() - t0 + embed_s
+        out["seconds"] = time.perf_counter() - t0
         if res is not None and not res.refusal:
             path = tmp / f"{name}-{k}-{seed}.json"
             used = res.profile.save(path)
             out["size"] = path.stat().st_size
             out["profile"] = used
             if used.colour is not None:  # the rest seen through the calibration
-                rest_logits, rest_emb = embed(clf, used.colour.apply(crops[rest]))
+                calibrated = embed(clf, used.colour.apply(crops[rest]))
+                rest_logits, rest_emb = colour_average((rest_logits, rest_emb), calibrated)
     if used is not None:
         z = used.adjusted_logits(rest_logits, rest_emb)
         base_t = float(clf.temperature)  # type: ignore[attr-defined]
@@ -255,10 +251,9 @@ def pbc_with_profiles(
     raw = np.stack(crops)
     for name, prof in profiles.items():
         colour = prof.colour  # type: ignore[attr-defined]
+        logits, emb = embed(clf, raw)
         if colour is not None:  # the other laboratory's colour map applied to PBC's crops
-            logits, emb = embed(clf, colour.apply(raw))
-        else:
-            logits, emb = embed(clf, raw)
+            logits, emb = colour_average((logits, emb), embed(clf, colour.apply(raw)))
         pred = prof.adjusted_logits(logits, emb).argmax(1)  # type: ignore[attr-defined]
         out[name] = float((pred == y).mean())
         # The classes the profile had no cell of: right, or flagged for review.
@@ -336,9 +331,7 @@ def main() -> int:
             if not root.is_dir():
                 print(f"{name}: {root} not found, skipped")
                 continue
-            cache = (
-                args.cache / f"{name}-views-crops-{card['sha256'][:12]}.npz" if args.cache else None
-            )
+            cache = args.cache / f"{name}-crops-{card['sha256'][:12]}.npz" if args.cache else None
             if cache is not None and cache.is_file():
                 with np.load(cache) as z:
                     lab = {key: z[key] for key in z.files}

@@ -59,7 +59,8 @@ def main() -> int:
     clf = Classifier(args.model, threads=args.threads)
     det = Detector(threads=args.threads)
     samples, _ = list_samples(args.data, clf.classes)
-    _, val = stratified_split(samples, 0.15, int(clf.card["training"].get("split_seed", clf.card["training"]["seed"])))
+    training = clf.card["training"]
+    _, val = stratified_split(samples, 0.15, int(training.get("split_seed", training["seed"])))
     val = val[:: max(1, args.every)]
     if not val:
         print(f"no images under {args.data}", file=sys.stderr)

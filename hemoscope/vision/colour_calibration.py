@@ -11,7 +11,8 @@ one affine map per channel:
 
     out = (pixel - lab_mean) / lab_std x ref_std + ref_mean
 
-applied to each crop before the classifier (a lookup table per channel).
+applied to each crop (a lookup table per channel). The classifier then averages what it
+makes of the camera's crop and of the calibrated one (`vision.classifier.colour_average`).
 
 Why this and not per-crop standardisation (`vision.stain`) or re-normalised network
 statistics: measured with the shipped classifier on the two other laboratories in

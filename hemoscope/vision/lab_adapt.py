@@ -491,8 +491,10 @@ def adapt_cells(
     """A laboratory's labelled cells (`lab_cells.LabCells`) embedded in their views
     (`embed_views`) and fitted (`adapt`): what ``hemoscope adapt`` and the station's
     adapt dialog both do. When the classifier's card has a colour reference, the cells
-    are also fitted with their microscope's colour calibration, and the better of the two
-    by cross-validation is kept (`vision.lab_adapt_colour`)."""
+    are also fitted as the classifier sees them through their microscope's colour
+    calibration (`vision.classifier.colour_average`), and the better of the two by
+    cross-validation is kept (`vision.lab_adapt_colour`)."""
+    from hemoscope.vision.classifier import colour_average
     from hemoscope.vision.lab_adapt_colour import better, calibration_for
 
     check_cells(cells.labels, cells.classes)
@@ -501,9 +503,14 @@ def adapt_cells(
     variants = [crops] if colour is None else [crops, colour.apply(crops)]
     total = len(crops) * views_for(len(crops)) * len(variants)
     results = []
+    camera: tuple[F64, F64] | None = None
     for i, arr in enumerate(variants):
         step = None if embed_progress is None else _offset(embed_progress, i * total // 2, total)
         logits, embedding, cell, primary = embed_views(classifier, arr, progress=step)
+        if camera is None:
+            camera = (logits, embedding)
+        else:  # the cells as the classifier sees them through the calibration
+            logits, embedding = colour_average(camera, (logits, embedding))
         results.append(
             adapt(
                 embedding,

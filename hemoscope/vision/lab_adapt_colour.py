@@ -3,13 +3,15 @@ both fitted, the better kept by cross-validation on the laboratory's own cells.
 
 The colour calibration (`vision.colour_calibration`) maps the microscope's pooled crop
 colours to the training crops'; the head refit (`vision.lab_adapt.adapt`) then learns on
-embeddings of calibrated crops. Whether that beats the refit on the camera's own colours
-depends on the laboratory: on bionet it did (25 / 100 labelled cells: 88.9 / 95.6 % on the
-rest of the laboratory instead of 86.4 / 93.7 %), on jiangxi it did not (81.7 / 86.2 %
-instead of 83.0 / 89.0 %; `benchmarks/bench_adapt.py`). So `adapt_cells` fits both and
-keeps the calibrated one only when its cross-validated accuracy on the given cells is
-higher; a tie keeps the simpler profile without calibration. The choice, and both
-variants' figures, are recorded in the profile's validation.
+the embeddings the classifier makes of the cells with it (the camera's and the calibrated
+crop averaged, `vision.classifier.colour_average`). Whether that beats the refit on the
+camera's own colours depends on the laboratory: with the calibrated crop alone, on
+bionet it did (25 / 100 labelled cells: 88.9 / 95.6 % on the rest of the laboratory
+instead of 86.4 / 93.7 %), on jiangxi it did not (81.7 / 86.2 % instead of 83.0 /
+89.0 %; `benchmarks/bench_adapt.py`). So `adapt_cells` fits both and keeps the
+calibrated one only when its cross-validated accuracy on the given cells is higher; a
+tie keeps the simpler profile without calibration. The choice, and both variants'
+figures, are recorded in the profile's validation.
 """
 
 from __future__ import annotations

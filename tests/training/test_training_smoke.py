@@ -128,9 +128,13 @@ def test_classifier_stops_early_in_a_longer_schedule_on_a_shared_split(
     whole = train_classifier(ClassifierTrainConfig(out=str(tmp_path / "a"), epochs=1, **common))
     part = train_classifier(
         ClassifierTrainConfig(
-            out=str(tmp_path / "b"), epochs=4, stop_after=1, seed=7, split_seed=20261122,
+            out=str(tmp_path / "b"),
+            epochs=4,
+            stop_after=1,
+            seed=7,
+            split_seed=20261122,
             **common,
-        )  # fmt: skip
+        )
     )
     assert [h["epoch"] for h in part["history"]] == [1]
     assert part["history"][0]["lr"] != pytest.approx(whole["history"][0]["lr"])

@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from hemoscope.vision.classifier import Classifier
+from hemoscope.vision.classification_metrics import softmax
+from hemoscope.vision.classifier import Classifier, colour_average
 from hemoscope.vision.colour_calibration import (
     MIN_CELLS,
     CalibrationError,
@@ -101,7 +102,7 @@ def colour_profile(clf: Classifier, crops: np.ndarray) -> LabProfile:
     )
 
 
-def test_the_classifier_sees_calibrated_crops_and_nothing_else_changes(
+def test_the_classifier_sees_camera_and_calibrated_crops_averaged(
     model_paths: tuple[Path, Path], tmp_path: Path
 ) -> None:
     clf = Classifier(model_paths[1], threads=1)
@@ -112,14 +113,20 @@ def test_the_classifier_sees_calibrated_crops_and_nothing_else_changes(
     assert loaded.colour == profile.colour and loaded.kind == "colour calibration"
     assert loaded.cells == 12 and "colour calibration" in loaded.card()["version"]
 
-    shipped_on_calibrated = clf.classify_crops(loaded.colour.apply(crops))  # type: ignore[union-attr]
+    assert loaded.colour is not None
     raw = clf.logits_and_embedding(crops)
+    calibrated = clf.logits_and_embedding(loaded.colour.apply(crops))
+    mixed_logits, mixed_embedding = colour_average(raw, calibrated)
     clf.set_profile(loaded)
     with_profile = clf.classify_crops(crops)
+    # The shipped head on the two views' average: neither the camera's crop alone nor
+    # the calibrated one alone.
     np.testing.assert_allclose(
-        with_profile.probabilities, shipped_on_calibrated.probabilities, atol=1e-6
+        with_profile.probabilities, softmax(mixed_logits, clf.temperature), atol=1e-6
     )
-    assert with_profile.labels == shipped_on_calibrated.labels
+    np.testing.assert_allclose(with_profile.embedding, mixed_embedding, atol=1e-5)
+    for alone in (raw, calibrated):
+        assert not np.allclose(with_profile.probabilities, softmax(alone[0], clf.temperature))
     # The head is the shipped one: no class is "not in the profile".
     assert not any("not in the laboratory profile" in r for r in with_profile.reasons)
     # What a labelled profile is fitted on stays the camera's colours.

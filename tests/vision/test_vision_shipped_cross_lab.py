@@ -167,11 +167,13 @@ def test_red_cells_or_debris_alone_are_named_platelet_so_a_white_cell_box_is_fla
     assert res.labels == ("platelet", "platelet")
 
 
-CALIBRATED_MINIMA = {"jiangxi": (0.65, -0.05), "bionet": (0.72, 0.05)}
-"""(minimum accuracy, minimum gain over the uncalibrated cells). Measured on these
-samples: jiangxi 76.7 -> 74.0 % (the calibration costs it a little with this classifier;
-it gained 8 points with the one before domain-adversarial training), bionet 65.4 ->
-81.2 % on all its fields."""
+CALIBRATED_MINIMA = {"jiangxi": (0.70, -0.03, -0.03), "bionet": (0.76, 0.02, 0.0)}
+"""(minimum accuracy, minimum gain in accuracy, minimum gain in balanced accuracy over
+the uncalibrated cells). The classifier averages the camera's and the calibrated crop
+(`vision.classifier.colour_average`). Measured on these samples: jiangxi 76.7 -> 76.7 %,
+bionet 76.9 -> 80.2 % (balanced 75.0 -> 77.9 %); with the calibrated crop alone bionet
+gained more accuracy (81.2 % on all its fields) but lost balanced accuracy (its
+lymphocytes and neutrophils), jiangxi lost 2.7 points."""
 
 
 @pytest.mark.parametrize("name", sorted(CALIBRATED_MINIMA))
@@ -179,8 +181,9 @@ def test_other_laboratories_with_their_own_colour_calibration(
     name: str, classifier: Classifier
 ) -> None:
     """Each laboratory calibrated from its own sampled images, labels unused, as
-    ``hemoscope adapt --colour-only`` does: above a minimum, and gaining at least a given amount
-    (bionet) or losing at most a little (jiangxi)."""
+    ``hemoscope adapt --colour-only`` does: above a minimum, and gaining at least a given
+    amount (bionet) or losing at most a little (jiangxi), in accuracy and in balanced
+    accuracy."""
     from hemoscope.vision import microscope_cells
 
     samples, pipeline = lab_sample(name, classifier)
@@ -194,6 +197,7 @@ def test_other_laboratories_with_their_own_colour_calibration(
     finally:
         classifier.set_profile(None)
     table = cross_lab.format_table([before, after])
-    minimum, gain = CALIBRATED_MINIMA[name]
+    minimum, gain, balanced_gain = CALIBRATED_MINIMA[name]
     assert after.accuracy >= minimum, table
     assert after.accuracy > before.accuracy + gain, table
+    assert after.balanced_accuracy >= before.balanced_accuracy + balanced_gain, table

@@ -161,13 +161,14 @@ class Classifier:
             blur=blur,
         )
 
-    def logits_and_embedding(self, crops: U8) -> tuple[F32, F32]:
+    def logits_and_embedding(self, crops: U8, turns: int | None = None) -> tuple[F32, F32]:
         """The graph's raw logits (N, C) and embeddings (N, D) of crops, averaged over the
         classifier's ``turns`` as `classify_crops` averages them (the shipped head,
         without a profile, colours as the camera gave them): what a laboratory profile is
-        fitted on."""
+        fitted on. ``turns`` (1-4) overrides the card's: 1 gives each crop's own
+        outputs, which `lab_adapt.embed_views` combines into its turned views."""
         arr = np.asarray(crops, dtype=np.uint8)
-        logits, embedding, _ = self._run(arr)
+        logits, embedding, _ = self._run(arr, turns)
         return logits, embedding
 
     def class_maps(self, crops: U8 | Sequence[U8]) -> F32:
@@ -211,16 +212,18 @@ class Classifier:
         )
         return mixed_logits, mixed_embedding, embedding, stain
 
-    def _run(self, arr: U8) -> tuple[F32, F32, tuple[str, ...]]:
-        """The graph's logits and embeddings of crops as given, over the card's turns."""
+    def _run(self, arr: U8, turns: int | None = None) -> tuple[F32, F32, tuple[str, ...]]:
+        """The graph's logits and embeddings of crops as given, over the card's turns
+        (or ``turns``)."""
         if self.standardise and len(arr):
             arr, bases = standardise_batch(arr)
             stain: tuple[str, ...] = bases
         else:
             stain = ("off",) * len(arr)
+        n_turns = self.turns if turns is None else max(1, min(4, int(turns)))
         logits, emb = [], []
         for s in range(0, len(arr), self.batch_size):
-            lg, em = self._views(arr[s : s + self.batch_size])
+            lg, em = self._views(arr[s : s + self.batch_size], n_turns)
             logits.append(lg)
             emb.append(em)
         n_cls = len(self.classes)
@@ -228,15 +231,16 @@ class Classifier:
         embedding = np.concatenate(emb).astype(np.float32) if emb else np.zeros((0, 0), np.float32)
         return all_logits, embedding, stain
 
-    def _views(self, batch: U8) -> tuple[F32, F32]:
-        """Logits and embeddings of a batch averaged over its ``turns`` quarter turns."""
+    def _views(self, batch: U8, turns: int) -> tuple[F32, F32]:
+        """Logits and embeddings of a batch averaged over its first ``turns`` quarter
+        turns."""
         x = _as_input(batch)
         lg, em = self.session.run(["logits", "embedding"], {"image": x})
-        for r in range(1, self.turns):
+        for r in range(1, turns):
             turned = np.ascontiguousarray(np.rot90(x, r, axes=(2, 3)))
             lg_r, em_r = self.session.run(["logits", "embedding"], {"image": turned})
             lg, em = lg + lg_r, em + em_r
-        return lg / self.turns, em / self.turns
+        return lg / turns, em / turns
 
     def crops_for_boxes(self, image_rgb: U8, boxes: npt.ArrayLike, rbc: float | None = None) -> U8:
         """Cut the crop rule's square around each (x1, y1, x2, y2) box; ``rbc``: the

@@ -75,14 +75,19 @@ class AdaptError(ValueError):
 
 
 def embed(
-    classifier: Any, crops: npt.NDArray[np.uint8], progress: Progress | None = None
+    classifier: Any,
+    crops: npt.NDArray[np.uint8],
+    progress: Progress | None = None,
+    turns: int | None = None,
 ) -> tuple[F64, F64]:
-    """The shipped model's raw logits (N, C) and embeddings (N, D) of the crops."""
+    """The shipped model's raw logits (N, C) and embeddings (N, D) of the crops (over the
+    classifier's own turns, or ``turns``)."""
     logits: list[F64] = []
     emb: list[F64] = []
     step = 64
+    extra = {} if turns is None else {"turns": turns}
     for s in range(0, len(crops), step):
-        lg, em = classifier.logits_and_embedding(crops[s : s + step])
+        lg, em = classifier.logits_and_embedding(crops[s : s + step], **extra)
         logits.append(np.asarray(lg, np.float64))
         emb.append(np.asarray(em, np.float64))
         if progress:
@@ -117,13 +122,20 @@ def embed_views(
     "primary" view)."""
     n = len(crops)
     views = views_for(n) if views is None else views
+    turns = int(getattr(classifier, "turns", 1))
+    # View r is the classifier's average over quarter turns r .. r + turns - 1: each
+    # quarter turn is run once, and the views are made of them.
+    quarters = sorted({(r + t) % 4 for r in range(views) for t in range(turns)})
+    single: dict[int, tuple[F64, F64]] = {}
+    for i, q in enumerate(quarters):
+        turned = np.ascontiguousarray(np.rot90(crops, q, axes=(1, 2)))
+        step = None if progress is None else _offset(progress, i * n, len(quarters) * n)
+        single[q] = embed(classifier, turned, step, turns=1 if turns > 1 else None)
     logits, emb = [], []
     for r in range(views):
-        turned = np.ascontiguousarray(np.rot90(crops, r, axes=(1, 2)))
-        step = None if progress is None else _offset(progress, r * n, views * n)
-        lg, em = embed(classifier, turned, step)
-        logits.append(lg)
-        emb.append(em)
+        parts = [single[(r + t) % 4] for t in range(turns)]
+        logits.append(np.mean([p[0] for p in parts], axis=0))
+        emb.append(np.mean([p[1] for p in parts], axis=0))
     cell = np.tile(np.arange(n), views)
     primary = np.arange(n * views) < n
     return np.concatenate(logits), np.concatenate(emb), cell, primary

@@ -204,3 +204,32 @@ def test_turns_average_the_crop_and_its_quarter_turns() -> None:
     np.testing.assert_allclose(em, (em0 + em1) / 2, rtol=1e-4, atol=1e-4)
     assert not np.allclose(lg0, lg1, atol=1e-3)  # the turn is a different view
     assert Classifier(threads=1, turns=9).turns == 4
+
+
+def test_adapt_views_run_each_quarter_turn_once_and_equal_the_turned_crops() -> None:
+    """`lab_adapt.embed_views` builds its views (each the classifier's average over two
+    quarter turns) from each quarter turn run once: the same rows as classifying every
+    turned crop, with half the runs of the model."""
+    from hemoscope.vision.lab_adapt import embed, embed_views
+
+    two = Classifier(threads=1, turns=2)
+    runs: list[int] = []
+    session_run = two.session.run
+
+    def counted(*args: object, **kwargs: object) -> object:
+        runs.append(1)
+        return session_run(*args, **kwargs)  # type: ignore[arg-type]
+
+    rng = np.random.default_rng(4)
+    s = two.input_size
+    crops = rng.integers(0, 256, (3, s, s, 3)).astype(np.uint8)
+    expected = [embed(two, np.ascontiguousarray(np.rot90(crops, r, axes=(1, 2)))) for r in range(4)]
+    two.session.run = counted  # type: ignore[method-assign]
+    logits, emb, cell, primary = embed_views(two, crops, views=4)
+    assert len(runs) == 4  # one batch, four quarter turns (eight before)
+    np.testing.assert_allclose(logits, np.concatenate([e[0] for e in expected]), atol=1e-4)
+    np.testing.assert_allclose(emb, np.concatenate([e[1] for e in expected]), atol=1e-4)
+    assert cell.tolist() == [0, 1, 2] * 4 and primary.tolist() == [True] * 3 + [False] * 9
+    # One view: the crop as the station sees it, both its turns.
+    one_view = embed_views(two, crops, views=1)
+    np.testing.assert_allclose(one_view[0], expected[0][0], atol=1e-4)

@@ -200,13 +200,16 @@ class Classifier:
         """Logits, embeddings, the embeddings of the crops as the camera gave them, and
         the standardisation bases. With the profile's colour calibration of the
         microscope, logits and embeddings are those of the camera's crop and the
-        calibrated crop averaged (`colour_average`); without one, the camera's alone
-        (the third output is then the second, the same array)."""
+        calibrated crop averaged (`colour_average`; the calibrated crop's alone for a
+        profile written before the average, `LabProfile.colour_view`); without one, the
+        camera's alone (the third output is then the second, the same array)."""
         logits, embedding, stain = self._run(arr)
         colour = self.profile.colour if self.profile is not None else None
         if colour is None or not len(arr):
             return logits, embedding, embedding, stain
         cal_logits, cal_embedding, stain = self._run(colour.apply(arr))
+        if self.profile is not None and self.profile.colour_view == "calibrated":
+            return cal_logits, cal_embedding, embedding, stain  # a version 2 profile
         mixed_logits, mixed_embedding = colour_average(
             (logits, embedding), (cal_logits, cal_embedding)
         )

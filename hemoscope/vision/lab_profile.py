@@ -20,8 +20,12 @@ profile to another, is flagged for review (``"class not in the laboratory profil
 classes it did not show, so the profile never silently overrules the shipped model there.
 
 A profile may also hold the microscope's colour calibration
-(`vision.colour_calibration`): every crop is then mapped to the training laboratory's
-colours before the shipped graph. ``hemoscope adapt --colour-only`` makes a profile of
+(`vision.colour_calibration`): the classifier then sees every crop as the camera gave it
+and mapped to the training laboratory's colours, the two averaged
+(`vision.classifier.colour_average`; ``colour_view: "average"``). Profiles written
+before that (format version 2) were fitted on the calibrated crop alone and are still
+applied that way (``colour_view: "calibrated"``), so a profile behaves as it was
+validated. ``hemoscope adapt --colour-only`` makes a profile of
 the calibration alone from unlabelled cells (zero correction, the shipped temperature);
 a labelled ``adapt`` fits the head with and without the calibration and keeps the
 better by cross-validation (`vision.lab_adapt_colour`).
@@ -64,7 +68,10 @@ __all__ = [
 ]
 
 FORMAT = "hemoscope-lab-profile"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+COLOUR_VIEWS = ("average", "calibrated")
+"""How a profile's colour calibration is used: the camera's and the calibrated crop
+averaged (from format version 3), or the calibrated crop alone (version 2 files)."""
 NOT_LEARNT = "class not in the laboratory profile"
 """Review reason: the shipped model names a class the profile has no cell of."""
 NOT_LEARNT_MIN = 0.5
@@ -102,6 +109,7 @@ class LabProfile:
     validation: dict[str, Any] = field(default_factory=dict)
     fit: dict[str, Any] = field(default_factory=dict)
     colour: ColourCalibration | None = None  # the microscope's colour calibration
+    colour_view: str = "average"  # `COLOUR_VIEWS`: how the classifier uses ``colour``
     sha256: str = ""  # of the file it was read from or written to
 
     def __post_init__(self) -> None:
@@ -117,6 +125,10 @@ class LabProfile:
             raise ProfileError(f"laboratory profile '{self.name}' holds invalid numbers")
         if "classifier" not in self.models:
             raise ProfileError(f"laboratory profile '{self.name}' names no classifier")
+        if self.colour_view not in COLOUR_VIEWS:
+            raise ProfileError(
+                f"laboratory profile '{self.name}': unknown colour view '{self.colour_view}'"
+            )
 
     @property
     def cells(self) -> int:
@@ -269,7 +281,11 @@ class LabProfile:
             "unchanged": "graph, unfamiliar-cell statistics and threshold, review threshold",
             "validation": self.validation,
             "fit": self.fit,
-            **({"colour": self.colour.to_dict()} if self.colour is not None else {}),
+            **(
+                {"colour": self.colour.to_dict(), "colour_view": self.colour_view}
+                if self.colour is not None
+                else {}
+            ),
         }
 
     def save(self, path: Path) -> LabProfile:
@@ -301,7 +317,8 @@ class LabProfile:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], sha256: str = "") -> LabProfile:
         try:
-            if int(data.get("format_version", 0)) > FORMAT_VERSION:
+            version = int(data.get("format_version", 0))
+            if version > FORMAT_VERSION:
                 raise ProfileError(
                     "this laboratory profile was written by a newer HemoScope; update it"
                 )
@@ -326,6 +343,9 @@ class LabProfile:
                 validation=dict(data.get("validation", {})),
                 fit=dict(data.get("fit", {})),
                 colour=ColourCalibration.from_dict(data["colour"]) if "colour" in data else None,
+                colour_view=str(
+                    data.get("colour_view", "average" if version >= 3 else "calibrated")
+                ),
                 sha256=sha256,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

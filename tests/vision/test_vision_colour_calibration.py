@@ -18,7 +18,7 @@ from hemoscope.vision.colour_calibration import (
     ColourReference,
     pooled_stats,
 )
-from hemoscope.vision.lab_profile import LabProfile
+from hemoscope.vision.lab_profile import LabProfile, ProfileError
 
 
 def smear_crops(n: int, seed: int, size: int = 64) -> np.ndarray:
@@ -193,3 +193,34 @@ def test_embedding_size_comes_from_the_card_or_else_from_the_model() -> None:
             return np.zeros((len(crops), 8)), np.zeros((len(crops), 5))
 
     assert embedding_size(NoOutputs(), crop) == 5
+
+
+def test_a_profile_written_before_the_average_is_applied_as_it_was_validated(
+    model_paths: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Format version 2 profiles were fitted and validated on the calibrated crop alone:
+    they keep being applied that way; new ones say they average (``colour_view``)."""
+    import json
+
+    clf = Classifier(model_paths[1], threads=1)
+    size = clf.input_size
+    crops = np.clip(smear_crops(12, seed=6, size=size) * (0.8, 1.0, 1.2), 0, 255).astype(np.uint8)
+    new = colour_profile(clf, crops).save(tmp_path / "new.json")
+    assert LabProfile.load(tmp_path / "new.json").colour_view == "average"
+    assert json.loads((tmp_path / "new.json").read_text())["colour_view"] == "average"
+
+    old = new.to_dict()
+    old["format_version"] = 2
+    del old["colour_view"]
+    (tmp_path / "old.json").write_text(json.dumps(old), encoding="utf-8")
+    loaded = LabProfile.load(tmp_path / "old.json")
+    assert loaded.colour_view == "calibrated" and loaded.colour == new.colour
+    assert loaded.colour is not None
+    calibrated = clf.logits_and_embedding(loaded.colour.apply(crops))
+    clf.set_profile(loaded)
+    res = clf.classify_crops(crops)
+    np.testing.assert_allclose(
+        res.probabilities, softmax(calibrated[0], clf.temperature), atol=1e-6
+    )
+    with pytest.raises(ProfileError, match="colour view"):
+        LabProfile.from_dict({**new.to_dict(), "colour_view": "sideways"})

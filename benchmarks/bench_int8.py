@@ -72,7 +72,7 @@ def quantise(src: Path, out: Path, crops: np.ndarray, reduce_range: bool) -> Pat
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    class Reader(CalibrationDataReader):
+    class Reader(CalibrationDataReader):  # type: ignore[misc]
         def __init__(self) -> None:
             self.batches = iter(
                 [{"image": _as_input(crops[i : i + 16])} for i in range(0, len(crops), 16)]

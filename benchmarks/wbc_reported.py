@@ -10,7 +10,9 @@ a reported white cell is a cell whose kind as counted (`core.effective_kind`, th
 ``kind`` of ``analyze --json``) is ``wbc``. Reported white cells and labelled ones are
 matched one to one, highest IoU first, at IoU >= 0.5. Printed: labelled white cells
 reported as white cells (recall), reported white cells that are labelled ones
-(precision), labelled white cells found but reported as another kind, and the flags.
+(precision), labelled white cells found but reported as another kind, how many of those
+not reported are cut by the field's edge (the station keeps such cells out of the tally
+whatever their kind), and the flags.
 ``--without-kind-rule`` measures the pipeline as it was before detector/classifier
 disagreements were kept in the differential, for comparison.
 """
@@ -30,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import hemoscope.vision.pipeline as pipeline_module  # noqa: E402
 from hemoscope.core import CellKind, effective_kind  # noqa: E402
+from hemoscope.core.overlap import box_cut_by_edge  # noqa: E402
 from hemoscope.vision.datasets import iter_yolo  # noqa: E402
 from hemoscope.vision.detector_decode import box_iou  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.without_kind_rule:
         pipeline_module.wbc_sized = lambda box, rbc: False  # type: ignore[assignment]
     pipeline = Pipeline.load(args.detector, args.model, threads=args.threads)
-    labelled = reported = real = 0
+    labelled = reported = real = missed_at_edge = 0
     found_as: Counter[str] = Counter()
     flags: Counter[str] = Counter()
     fields = 0
@@ -90,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         for i, _ in pairs:
             flags[white[i].review_reason or ("flagged" if white[i].review else "not flagged")] += 1
         missed = sorted(set(range(len(truth))) - {j for _, j in pairs})
+        height, width = rgb.shape[:2]
+        missed_at_edge += sum(
+            box_cut_by_edge(tuple(float(v) for v in truth[j]), width, height)  # type: ignore[arg-type]
+            for j in missed
+        )
         po = np.array([c.box.as_tuple() for c in others], np.float64).reshape(-1, 4)
         for i, _ in match(po, truth[missed]):
             found_as[effective_kind(others[i]).value] += 1
@@ -99,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  reported as white cells: {real} ({recall:.1%} of labelled)")
     print(f"  reported white cells that are labelled ones: {precision:.1%} ({real} of {reported})")
     print(f"  labelled white cells found but reported as: {dict(found_as) or 'none'}")
+    print(
+        f"  of the {labelled - real} not reported as white cells, {missed_at_edge} are cut by "
+        "the field's edge (out of the tally whatever their kind)"
+    )
     print(f"  review of the matched white cells: {dict(flags.most_common())}")
     if args.json:
         args.json.write_text(
@@ -113,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                     "recall": round(recall, 4),
                     "precision": round(precision, 4),
                     "found_as_other_kinds": dict(found_as),
+                    "not_reported_cut_by_edge": missed_at_edge,
                     "kind_rule": not args.without_kind_rule,
                 },
                 indent=2,

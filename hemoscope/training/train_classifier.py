@@ -182,6 +182,8 @@ def predict_logits(
 
 
 def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
+    if cfg.stop_after < 0:
+        raise SystemExit(f"--stop-after takes 0 (the whole schedule) or more, got {cfg.stop_after}")
     set_threads(cfg.threads)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)

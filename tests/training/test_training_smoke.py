@@ -146,3 +146,5 @@ def test_classifier_stops_early_in_a_longer_schedule_on_a_shared_split(
     )
     split_c = json.loads((tmp_path / "c" / "split.json").read_text())
     assert split_c["val"] != split_a["val"] and other["history"][0]["epoch"] == 1
+    with pytest.raises(SystemExit, match="--stop-after"):
+        train_classifier(ClassifierTrainConfig(out=str(tmp_path / "d"), stop_after=-1, **common))

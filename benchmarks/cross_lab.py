@@ -16,10 +16,12 @@ fraction, flags by reason and the confusion (`hemoscope.vision.cross_lab`). ``--
 adds or replaces a set: MODE is ``cells`` or ``fields``; FOLDER has one sub-folder per
 class, named as ``hemoscope evaluate`` names them.
 
-``--calibrate`` adds, for every set, a second row ``NAME+colour``: the same cells with
-the set's own colour calibration (`vision.colour_calibration`), fitted on the white
-cells of all the set's images WITHOUT their labels, exactly as ``hemoscope adapt
---colour-only --data FOLDER`` fits it for a microscope (for pbc-val: its own images).
+``--calibrate`` adds, for every set, two rows: ``NAME+colour``, the same cells with the
+set's own colour calibration (`vision.colour_calibration`), fitted on the white cells of
+all the set's images WITHOUT their labels, exactly as ``hemoscope adapt --colour-only
+--data FOLDER`` fits it for a microscope (for pbc-val: its own images), applied as the
+station applies it (the camera's and the calibrated crop averaged); and ``NAME+colour
+alone``, the calibrated crop alone.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -42,6 +45,11 @@ from hemoscope.vision.detector import Detector  # noqa: E402
 from hemoscope.vision.lab_profile import LabProfile  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 
+COLOUR_VIEWS = {None: "", "average": "+colour", "calibrated": "+colour alone"}
+"""With ``--calibrate`` each set is measured as the camera gave it, with its colour
+calibration as the station applies it (the camera's and the calibrated crop averaged,
+``+colour``) and with the calibrated crop alone (``+colour alone``): which of the two
+suits a classifier is the classifier's own (`vision.classifier.colour_average`)."""
 PBC_SEED = 20261122
 PBC_VAL_FRACTION = 0.15
 
@@ -72,10 +80,11 @@ def run(
         if name == "pbc-val":  # the classifier's own validation split, never trained on
             samples = stratified_split(samples, PBC_VAL_FRACTION, PBC_SEED)[1]
         samples = samples[::every]
-        for calibrated in (False, True) if calibrate else (False,):
-            label = f"{name}+colour" if calibrated else name
-            if calibrated:
-                clf.set_profile(colour_profile(pipeline, samples, mode, label))
+        profile = colour_profile(pipeline, samples, mode, f"{name}+colour") if calibrate else None
+        for view in COLOUR_VIEWS if profile is not None else (None,):
+            label = name if view is None else f"{name}{COLOUR_VIEWS[view]}"
+            if profile is not None and view is not None:
+                clf.set_profile(replace(profile, colour_view=view))
             t0 = time.perf_counter()
             if mode == "fields":
                 res = cross_lab.measure_fields(label, samples, pipeline)
@@ -147,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
                 "fields through the whole pipeline",
                 "NAME+colour": "the same cells with the set's own colour calibration, fitted "
                 "on all its images' white cells without their labels (hemoscope adapt "
-                "--colour-only)",
+                "--colour-only), as the station applies it: the camera's and the calibrated "
+                "crop averaged",
+                "NAME+colour alone": "the same calibration, the calibrated crop alone",
             },
             "table": [
                 {k: v for k, v in row.items() if k not in ("classes", "unreadable")}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -62,13 +63,13 @@ def test_a_review_threshold_applied_afterwards() -> None:
     assert math.isnan(with_threshold(SetResult("e", "cells", CLASSES), 0.5).accuracy_unflagged)
 
 
-def _tiny_lab(root: Path) -> tuple[Path, Path]:
+def _tiny_lab(root: Path, per_class: int = 3) -> tuple[Path, Path]:
     """A laboratory of fields and one of single-cell crops, two classes each."""
     fields, cells = root / "fields", root / "cells"
     for i, cls in enumerate(["Neutrophil", "LYMPHOCYTE"]):
         (fields / cls).mkdir(parents=True)
         (cells / cls).mkdir(parents=True)
-        for j in range(3):
+        for j in range(per_class):
             img = smear_field(10 * i + j)
             cv2.imwrite(str(fields / cls / f"{j}.jpg"), img)
             cv2.imwrite(str(cells / cls / f"{j}.bmp"), img[150:330, 230:410])
@@ -112,6 +113,41 @@ def test_benchmark_script_on_a_tiny_generated_lab(
     assert (
         "tiny-fields" in printed and "unflagged right" in printed and "flagged by reason" in printed
     )
+
+
+def test_benchmark_script_calibrates_each_set_both_ways(
+    model_paths: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """``--calibrate``: each set as the camera gave it, with its colour calibration as
+    the station applies it (averaged with the camera's crop) and with the calibrated crop
+    alone."""
+    spec = importlib.util.spec_from_file_location(
+        "cross_lab_bench3", ROOT / "benchmarks" / "cross_lab.py"
+    )
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    _, cells = _tiny_lab(tmp_path, per_class=6)
+    det, clf = model_paths
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for f in (clf, clf.with_suffix(".json")):
+        shutil.copy(f, folder / f.name)
+    card = json.loads((folder / "classifier.json").read_text())
+    card["colour_reference"] = {"mean": [150, 200, 120], "std": [50, 30, 60]}
+    (folder / "classifier.json").write_text(json.dumps(card))
+    out = tmp_path / "table.json"
+    rc = bench.main(
+        [
+            "--data", str(tmp_path / "no-data"), "--calibrate",
+            "--detector", str(det), "--model", str(folder / "classifier.onnx"),
+            "--threads", "1", "--set", f"tiny=cells:{cells}", "--json", str(out),
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    table = {t["name"]: t for t in json.loads(out.read_text())}
+    assert list(table) == ["tiny", "tiny+colour", "tiny+colour alone"]
+    assert all(t["cells"] == 12 for t in table.values())
 
 
 def test_benchmark_script_without_data_says_so(tmp_path: Path) -> None:

@@ -261,15 +261,16 @@ def measure_fields(
 
 
 def format_table(results: Sequence[SetResult]) -> str:
-    """The cross-lab table, one row per set."""
+    """The cross-lab table, one row per set (the first column as wide as the longest name)."""
+    w = max([16, *(len(r.name) + 2 for r in results)])
     head = (
-        f"{'set':<16}{'mode':<8}{'cells':>6}{'accuracy':>10}{'balanced':>10}"
+        f"{'set':<{w}}{'mode':<8}{'cells':>6}{'accuracy':>10}{'balanced':>10}"
         f"{'unflagged right':>17}{'flagged':>9}"
     )
     rows = [head, "-" * len(head)]
     for r in results:
         rows.append(
-            f"{r.name:<16}{r.mode:<8}{r.n:>6}{r.accuracy:>10.1%}{r.balanced_accuracy:>10.1%}"
+            f"{r.name:<{w}}{r.mode:<8}{r.n:>6}{r.accuracy:>10.1%}{r.balanced_accuracy:>10.1%}"
             f"{r.accuracy_unflagged:>17.1%}{r.flagged_fraction:>9.1%}"
         )
     return "\n".join(rows)

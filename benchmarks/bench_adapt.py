@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
-from hemoscope.vision.classifier import colour_average  # noqa: E402
+from hemoscope.vision.classifier import seen_through  # noqa: E402
 from hemoscope.vision.colour_calibration import CalibrationError  # noqa: E402
 from hemoscope.vision.datasets import list_samples, load_rgb, stratified_split  # noqa: E402
 from hemoscope.vision.lab_adapt import AdaptError, adapt, embed, embed_views  # noqa: E402
@@ -180,9 +180,9 @@ def one_draw(
             colour = calibration_for(clf, crops[idx])
             if colour is not None:
                 lg_c, em_c, _, _ = embed_views(clf, colour.apply(crops[idx]))
-                lg_c, em_c = colour_average((lg, em), (lg_c, em_c))
+                lg_c, em_c = seen_through(clf.colour_view, (lg, em), (lg_c, em_c))  # type: ignore[attr-defined]
                 res_c = adapt(em_c, lg_c, y[idx][vcell], groups=vcell, primary=vprim, **common)
-                res = better(res, res_c, colour)
+                res = better(res, res_c, colour, clf.colour_view)  # type: ignore[attr-defined]
         except AdaptError:
             res = None
         out["seconds"] = time.perf_counter() - t0
@@ -193,7 +193,9 @@ def one_draw(
             out["profile"] = used
             if used.colour is not None:  # the rest seen through the calibration
                 calibrated = embed(clf, used.colour.apply(crops[rest]))
-                rest_logits, rest_emb = colour_average((rest_logits, rest_emb), calibrated)
+                rest_logits, rest_emb = seen_through(
+                    used.colour_view, (rest_logits, rest_emb), calibrated
+                )
     if used is not None:
         z = used.adjusted_logits(rest_logits, rest_emb)
         base_t = float(clf.temperature)  # type: ignore[attr-defined]
@@ -253,7 +255,8 @@ def pbc_with_profiles(
         colour = prof.colour  # type: ignore[attr-defined]
         logits, emb = embed(clf, raw)
         if colour is not None:  # the other laboratory's colour map applied to PBC's crops
-            logits, emb = colour_average((logits, emb), embed(clf, colour.apply(raw)))
+            calibrated = embed(clf, colour.apply(raw))
+            logits, emb = seen_through(prof.colour_view, (logits, emb), calibrated)  # type: ignore[attr-defined]
         pred = prof.adjusted_logits(logits, emb).argmax(1)  # type: ignore[attr-defined]
         out[name] = float((pred == y).mean())
         # The classes the profile had no cell of: right, or flagged for review.

@@ -49,7 +49,8 @@ COLOUR_VIEWS = {None: "", "average": "+colour", "calibrated": "+colour alone"}
 """With ``--calibrate`` each set is measured as the camera gave it, with its colour
 calibration as the station applies it (the camera's and the calibrated crop averaged,
 ``+colour``) and with the calibrated crop alone (``+colour alone``): which of the two
-suits a classifier is the classifier's own (`vision.classifier.colour_average`)."""
+suits a classifier is the classifier's own: its card's ``colour_view``
+(`vision.lab_profile.colour_view_of`), which the station follows."""
 PBC_SEED = 20261122
 PBC_VAL_FRACTION = 0.15
 

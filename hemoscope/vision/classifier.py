@@ -16,7 +16,7 @@ from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.crops import crop_geometry, cut_crop, whole_image_geometry
 from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH, blur_width
 from hemoscope.vision.image_input import Channels, to_rgb
-from hemoscope.vision.lab_profile import NOT_LEARNT, LabProfile
+from hemoscope.vision.lab_profile import NOT_LEARNT, LabProfile, colour_view_of
 from hemoscope.vision.model_card import ModelError, create_session, load_card, models_dir
 from hemoscope.vision.stain import standardise_batch
 from hemoscope.vision.unfamiliar import UnfamiliarModel
@@ -91,6 +91,8 @@ class Classifier:
         # Models trained on standardised crops (`vision.stain`) get standardised crops.
         self.standardise = bool(self.card.get("standardisation"))
         self.unfamiliar = UnfamiliarModel.from_card(self.path, self.card)
+        # How new colour calibrations of this classifier are to be used (its card's).
+        self.colour_view = colour_view_of(self.card)
         self.profile: LabProfile | None = None
         self.set_profile(profile)
 
@@ -200,20 +202,17 @@ class Classifier:
         """Logits, embeddings, the embeddings of the crops as the camera gave them, and
         the standardisation bases. With the profile's colour calibration of the
         microscope, logits and embeddings are those of the camera's crop and the
-        calibrated crop averaged (`colour_average`; the calibrated crop's alone for a
-        profile written before the average, `LabProfile.colour_view`); without one, the
-        camera's alone (the third output is then the second, the same array)."""
+        calibrated crop as the profile's ``colour_view`` says (`seen_through`); without
+        one, the camera's alone (the third output is then the second, the same array)."""
         logits, embedding, stain = self._run(arr)
-        colour = self.profile.colour if self.profile is not None else None
-        if colour is None or not len(arr):
+        profile = self.profile
+        if profile is None or profile.colour is None or not len(arr):
             return logits, embedding, embedding, stain
-        cal_logits, cal_embedding, stain = self._run(colour.apply(arr))
-        if self.profile is not None and self.profile.colour_view == "calibrated":
-            return cal_logits, cal_embedding, embedding, stain  # a version 2 profile
-        mixed_logits, mixed_embedding = colour_average(
-            (logits, embedding), (cal_logits, cal_embedding)
+        cal_logits, cal_embedding, stain = self._run(profile.colour.apply(arr))
+        seen_logits, seen_embedding = seen_through(
+            profile.colour_view, (logits, embedding), (cal_logits, cal_embedding)
         )
-        return mixed_logits, mixed_embedding, embedding, stain
+        return seen_logits, seen_embedding, embedding, stain
 
     def _run(self, arr: U8, turns: int | None = None) -> tuple[F32, F32, tuple[str, ...]]:
         """The graph's logits and embeddings of crops as given, over the card's turns
@@ -277,6 +276,15 @@ def _as_input(batch: U8) -> F32:
     return batch.transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1 / 255)
 
 
+def seen_through(view: str, camera: tuple[A, A], calibrated: tuple[A, A]) -> tuple[A, A]:
+    """Logits and embeddings of cells seen through a colour calibration, from those of
+    the camera's crops and of the calibrated ones, as ``view`` says
+    (`lab_profile.COLOUR_VIEWS`): "average" (`colour_average`) or "calibrated" (the
+    calibrated crops alone: profiles of format version 2, and classifiers whose card's
+    ``colour_view`` asks for it)."""
+    return calibrated if view == "calibrated" else colour_average(camera, calibrated)
+
+
 def colour_average(camera: tuple[A, A], calibrated: tuple[A, A]) -> tuple[A, A]:
     """How a cell is seen through a colour calibration of its microscope
     (`vision.colour_calibration`): the logits and embeddings of the crop as the camera
@@ -286,8 +294,10 @@ def colour_average(camera: tuple[A, A], calibrated: tuple[A, A]) -> tuple[A, A]:
     cells: jiangxi 76.3 % camera, 73.0 % calibrated, 75.7 % averaged; bionet 77.2 /
     80.8 / 81.1 %, balanced 76.8 / 60.4 / 79.3 %). That is the shipped classifier's
     behaviour, not a rule (other models of the same recipe did better on bionet with
-    the calibrated crop alone): measure both ways before shipping a new classifier. Run
-    time, profile fitting and the benchmarks all use this one definition. The camera's
+    the calibrated crop alone): a new classifier is measured both ways
+    (``benchmarks/cross_lab.py --calibrate``) and its card's ``colour_view`` says which
+    (`seen_through`). Run time, profile fitting and the benchmarks all use this one
+    definition. The camera's
     pass is made anyway (the unfamiliar-cell score of the camera's crop), so it costs
     nothing more."""
     logits = (camera[0] + calibrated[0]) / 2

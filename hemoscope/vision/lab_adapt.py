@@ -504,14 +504,17 @@ def adapt_cells(
     (`embed_views`) and fitted (`adapt`): what ``hemoscope adapt`` and the station's
     adapt dialog both do. When the classifier's card has a colour reference, the cells
     are also fitted as the classifier sees them through their microscope's colour
-    calibration (`vision.classifier.colour_average`), and the better of the two by
+    calibration (`vision.classifier.seen_through`, the card's ``colour_view``), and the
+    better of the two by
     cross-validation is kept (`vision.lab_adapt_colour`)."""
-    from hemoscope.vision.classifier import colour_average
+    from hemoscope.vision.classifier import seen_through
     from hemoscope.vision.lab_adapt_colour import better, calibration_for
+    from hemoscope.vision.lab_profile import colour_view_of
 
     check_cells(cells.labels, cells.classes)
     crops = cells.array()
     colour = calibration_for(classifier, crops)
+    view = colour_view_of(getattr(classifier, "card", {}) or {})
     variants = [crops] if colour is None else [crops, colour.apply(crops)]
     total = len(crops) * views_for(len(crops)) * len(variants)
     results = []
@@ -522,7 +525,7 @@ def adapt_cells(
         if camera is None:
             camera = (logits, embedding)
         else:  # the cells as the classifier sees them through the calibration
-            logits, embedding = colour_average(camera, (logits, embedding))
+            logits, embedding = seen_through(view, camera, (logits, embedding))
         results.append(
             adapt(
                 embedding,
@@ -541,4 +544,4 @@ def adapt_cells(
         )
     if colour is None:
         return results[0]
-    return better(results[0], results[1], colour)
+    return better(results[0], results[1], colour, view)

@@ -36,9 +36,12 @@ def calibration_for(classifier: Any, crops: Any) -> ColourCalibration | None:
     return ColourCalibration.fit(crops, reference)
 
 
-def better(raw: Adaptation, calibrated: Adaptation, colour: ColourCalibration) -> Adaptation:
+def better(
+    raw: Adaptation, calibrated: Adaptation, colour: ColourCalibration, view: str = "average"
+) -> Adaptation:
     """The adaptation to keep. Both are measured on the same cells against the shipped
-    model on the camera's colours (``raw.before``)."""
+    model on the camera's colours (``raw.before``); ``calibrated`` was fitted on the cells
+    seen through ``colour`` as ``view`` says (`vision.classifier.seen_through`)."""
     variants = {
         "camera colours": cross_validated(raw),
         "colour calibrated": cross_validated(calibrated),
@@ -52,6 +55,7 @@ def better(raw: Adaptation, calibrated: Adaptation, colour: ColourCalibration) -
     profile = replace(
         keep.profile,
         colour=colour if chosen_calibrated else None,
+        colour_view=view,
         validation=validation,
     )
     return replace(keep, profile=profile, before=raw.before, extra={**keep.extra, **variants})

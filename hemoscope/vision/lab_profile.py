@@ -22,10 +22,11 @@ classes it did not show, so the profile never silently overrules the shipped mod
 A profile may also hold the microscope's colour calibration
 (`vision.colour_calibration`): the classifier then sees every crop as the camera gave it
 and mapped to the training laboratory's colours, the two averaged
-(`vision.classifier.colour_average`; ``colour_view: "average"``). Profiles written
-before that (format version 2) were fitted on the calibrated crop alone and are still
-applied that way (``colour_view: "calibrated"``), so a profile behaves as it was
-validated. ``hemoscope adapt --colour-only`` makes a profile of
+(`vision.classifier.colour_average`; ``colour_view: "average"``), or, when the
+classifier's card says ``colour_view: "calibrated"`` (it was measured better that way),
+the calibrated crop alone. Profiles written before the average (format version 2) were
+fitted on the calibrated crop alone and are still applied that way, so a profile
+behaves as it was validated. ``hemoscope adapt --colour-only`` makes a profile of
 the calibration alone from unlabelled cells (zero correction, the shipped temperature);
 a labelled ``adapt`` fits the head with and without the calibration and keeps the
 better by cross-validation (`vision.lab_adapt_colour`).
@@ -59,11 +60,13 @@ from hemoscope.vision.colour_calibration import ColourCalibration
 from hemoscope.vision.model_card import ModelError, file_sha256
 
 __all__ = [
+    "COLOUR_VIEWS",
     "FORMAT",
     "NOT_LEARNT",
     "PROFILE_ROLE",
     "LabProfile",
     "ProfileError",
+    "colour_view_of",
     "model_identity",
 ]
 
@@ -71,7 +74,8 @@ FORMAT = "hemoscope-lab-profile"
 FORMAT_VERSION = 3
 COLOUR_VIEWS = ("average", "calibrated")
 """How a profile's colour calibration is used: the camera's and the calibrated crop
-averaged (from format version 3), or the calibrated crop alone (version 2 files)."""
+averaged (from format version 3), or the calibrated crop alone (version 2 files, and
+classifiers whose card asks for it: `colour_view_of`)."""
 NOT_LEARNT = "class not in the laboratory profile"
 """Review reason: the shipped model names a class the profile has no cell of."""
 NOT_LEARNT_MIN = 0.5
@@ -162,6 +166,7 @@ class LabProfile:
         models: Mapping[str, Mapping[str, Any]],
         name: str,
         source: str = "",
+        colour_view: str = "average",
     ) -> LabProfile:
         """A colour-only profile: the calibration, and the shipped head unchanged."""
         return cls(
@@ -176,6 +181,7 @@ class LabProfile:
             source=source,
             validation={"method": "none: a colour calibration needs no labels"},
             colour=calibration,
+            colour_view=colour_view,
         )
 
     # -- use -----------------------------------------------------------------------------
@@ -350,6 +356,19 @@ class LabProfile:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProfileError(f"the laboratory profile is incomplete or damaged: {exc}") from exc
+
+
+def colour_view_of(card: Mapping[str, Any]) -> str:
+    """How the classifier of ``card`` is to see cells through a colour calibration
+    (`COLOUR_VIEWS`): its card's ``colour_view``, chosen when the classifier was measured
+    both ways (``benchmarks/cross_lab.py --calibrate``); "average" when it says nothing."""
+    view = str(card.get("colour_view", "average"))
+    if view not in COLOUR_VIEWS:
+        raise ModelError(
+            f"the classifier card's colour_view is '{view}'; it must be one of "
+            + ", ".join(COLOUR_VIEWS)
+        )
+    return view
 
 
 def now_iso() -> str:

@@ -23,7 +23,7 @@ from hemoscope.vision.colour_calibration import (
 )
 from hemoscope.vision.datasets import IMAGE_SUFFIXES, load_rgb
 from hemoscope.vision.lab_cells import field_crops
-from hemoscope.vision.lab_profile import LabProfile
+from hemoscope.vision.lab_profile import LabProfile, colour_view_of
 
 U8 = npt.NDArray[np.uint8]
 Progress = Callable[[int, int], None]
@@ -112,6 +112,7 @@ def colour_profile(pipeline: Any, crops: U8, name: str, source: str = "") -> Lab
         models=pipeline.model_cards(),
         name=name,
         source=source,
+        colour_view=colour_view_of(clf.card),
     )
 
 

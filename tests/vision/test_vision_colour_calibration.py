@@ -224,3 +224,45 @@ def test_a_profile_written_before_the_average_is_applied_as_it_was_validated(
     )
     with pytest.raises(ProfileError, match="colour view"):
         LabProfile.from_dict({**new.to_dict(), "colour_view": "sideways"})
+
+
+def test_the_classifier_card_says_how_calibrated_cells_are_seen(
+    model_paths: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A card with ``colour_view: "calibrated"`` (a classifier measured better on the
+    calibrated crop alone) makes its colour calibrations use the calibrated crop alone,
+    at run time and in the profiles made for it; an unknown view is refused at load."""
+    import json
+    import shutil
+
+    from hemoscope.vision.detector import Detector
+    from hemoscope.vision.microscope_cells import colour_profile as microscope_profile
+    from hemoscope.vision.model_card import ModelError
+    from hemoscope.vision.pipeline import Pipeline
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for f in (model_paths[1], model_paths[1].with_suffix(".json")):
+        shutil.copy(f, folder / f.name)
+    card_path = folder / "classifier.json"
+    card = json.loads(card_path.read_text())
+    card["colour_reference"] = {"mean": [200, 170, 190], "std": [40, 55, 35]}
+    card["colour_view"] = "calibrated"
+    card_path.write_text(json.dumps(card))
+    clf = Classifier(folder / "classifier.onnx", threads=1)
+    assert clf.colour_view == "calibrated"
+    crops = smear_crops(12, seed=7, size=clf.input_size)
+    pipeline = Pipeline(Detector(model_paths[0], threads=1), clf)
+    profile = microscope_profile(pipeline, crops, "scope")
+    assert profile.colour_view == "calibrated" and profile.colour is not None
+    calibrated = clf.logits_and_embedding(profile.colour.apply(crops))
+    clf.set_profile(profile)
+    res = clf.classify_crops(crops)
+    np.testing.assert_allclose(
+        res.probabilities, softmax(calibrated[0], clf.temperature), atol=1e-6
+    )
+
+    card["colour_view"] = "sideways"
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="colour_view"):
+        Classifier(folder / "classifier.onnx", threads=1)

@@ -26,23 +26,16 @@ import numpy.typing as npt
 from hemoscope.core import CellKind
 from hemoscope.core.overlap import cut_by_edge
 from hemoscope.training.domain_cells import frame_as_pbc, write_source
-from hemoscope.vision.crops import crop_geometry, rbc_diameter, whole_image_geometry
+from hemoscope.vision.crops import crop_geometry, whole_image_geometry
 from hemoscope.vision.cross_lab import Mode, parse_set
-from hemoscope.vision.datasets import IMAGE_SUFFIXES, load_rgb
+from hemoscope.vision.datasets import load_rgb
+from hemoscope.vision.lab_cells import field_rbc_scale
+from hemoscope.vision.microscope_cells import image_paths
 from hemoscope.vision.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
 U8 = npt.NDArray[np.uint8]
-
-
-def images_under(folder: Path) -> list[Path]:
-    """Every image file under ``folder``, sorted (class sub-folders included)."""
-    if not folder.is_dir():
-        raise SystemExit(f"{folder} is not a folder")
-    return sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-    )
 
 
 def framed_cell(rgb: U8) -> U8:
@@ -54,8 +47,7 @@ def framed_field_cells(pipeline: Pipeline, rgb: U8, source: str) -> list[U8]:
     """Every whole white cell the pipeline finds in a field, framed as PBC's images."""
     h, w = rgb.shape[:2]
     fld = pipeline.analyze(rgb, "rgb", source=source)
-    red = [c.box.as_tuple() for c in fld.cells if c.kind is CellKind.RBC]
-    rbc = rbc_diameter(np.asarray(red, np.float64).reshape(-1, 4), w, h)
+    rbc = field_rbc_scale(rgb, fld.cells)
     out = []
     for cell in fld.cells:
         if cell.kind is not CellKind.WBC:
@@ -68,10 +60,12 @@ def framed_field_cells(pipeline: Pipeline, rgb: U8, source: str) -> list[U8]:
 
 def write_lab(name: str, mode: Mode, folder: Path, out: Path, pipeline: Pipeline | None) -> int:
     """Write one laboratory's unlabelled cells into ``out/<name>/``; how many."""
+    if not folder.is_dir():
+        raise SystemExit(f"{folder} is not a folder")
     target = out / name
     target.mkdir(parents=True, exist_ok=True)
     written = 0
-    for path in images_under(folder):
+    for path in image_paths(folder):  # class sub-folders walked, their names not read
         try:
             rgb = load_rgb(path)
         except (OSError, ValueError) as exc:

@@ -28,7 +28,15 @@ from hemoscope.vision.crops import rbc_diameter
 from hemoscope.vision.datasets import image_files, load_rgb, map_folders
 from hemoscope.vision.lab_adapt import AdaptError
 
-__all__ = ["Kind", "LabCells", "class_index", "from_fields", "from_folder"]
+__all__ = [
+    "Kind",
+    "LabCells",
+    "class_index",
+    "field_crops",
+    "field_rbc_scale",
+    "from_fields",
+    "from_folder",
+]
 
 U8 = npt.NDArray[np.uint8]
 Kind = Literal["cells", "fields"]
@@ -142,13 +150,18 @@ def _centre_cell(pipeline: Any, rgb: U8, source: str) -> U8 | None:
     return first
 
 
-def field_crops(classifier: Any, rgb: U8, cells: Sequence[Cell], all_cells: Iterable[Cell]) -> U8:
-    """The crop rule's crops of ``cells`` at the scale of the field's red cells."""
+def field_rbc_scale(rgb: U8, all_cells: Iterable[Cell]) -> float | None:
+    """The field's red-cell diameter (`crops.rbc_diameter`) from its detected red cells;
+    None when too few to tell."""
     h, w = rgb.shape[:2]
     rbc_boxes = [c.box.as_tuple() for c in all_cells if c.kind is CellKind.RBC]
-    scale = rbc_diameter(np.asarray(rbc_boxes, np.float64).reshape(-1, 4), w, h)
+    return rbc_diameter(np.asarray(rbc_boxes, np.float64).reshape(-1, 4), w, h)
+
+
+def field_crops(classifier: Any, rgb: U8, cells: Sequence[Cell], all_cells: Iterable[Cell]) -> U8:
+    """The crop rule's crops of ``cells`` at the scale of the field's red cells."""
     boxes = np.asarray([c.box.as_tuple() for c in cells], np.float64).reshape(-1, 4)
-    out: U8 = classifier.crops_for_boxes(rgb, boxes, scale)
+    out: U8 = classifier.crops_for_boxes(rgb, boxes, field_rbc_scale(rgb, all_cells))
     return out
 
 

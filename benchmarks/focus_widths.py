@@ -95,8 +95,8 @@ def main() -> None:
     print(f"{'sigma':>5s} {'median':>6s} {'accuracy':>8s} {'flagged':>8s} {'left right':>10s}")
     for sigma in SIGMAS:
         blurred = np.stack([cv2.GaussianBlur(c, (0, 0), sigma) for c in crops]) if sigma else crops
-        widths = blur_width(blurred)
         res = clf.classify_crops(blurred)
+        widths = res.blur  # the classifier's own focus check
         right = np.array([clf.classes.index(lab) for lab in res.labels]) == labels
         flagged = widths > OUT_OF_FOCUS_WIDTH
         left = f"{100 * right[~flagged].mean():9.1f}%" if (~flagged).any() else f"{'-':>10s}"

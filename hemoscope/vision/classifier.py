@@ -87,7 +87,7 @@ class Classifier:
         self.batch_size = max(1, batch_size)
         # Each crop classified as given and turned by 90 degrees (each with its mirror
         # image inside the graph), logits and embeddings averaged: the card's ``turns``.
-        self.turns = max(1, min(4, int(turns if turns is not None else self.card.get("turns", 1))))
+        self.turns = _quarter_turns(turns if turns is not None else self.card.get("turns", 1))
         # Models trained on standardised crops (`vision.stain`) get standardised crops.
         self.standardise = bool(self.card.get("standardisation"))
         self.unfamiliar = UnfamiliarModel.from_card(self.path, self.card)
@@ -222,7 +222,7 @@ class Classifier:
             stain: tuple[str, ...] = bases
         else:
             stain = ("off",) * len(arr)
-        n_turns = self.turns if turns is None else max(1, min(4, int(turns)))
+        n_turns = self.turns if turns is None else _quarter_turns(turns)
         logits, emb = [], []
         for s in range(0, len(arr), self.batch_size):
             lg, em = self._views(arr[s : s + self.batch_size], n_turns)
@@ -271,6 +271,11 @@ class Classifier:
         return cut_crop(rgb, cx, cy, side, self.input_size)
 
 
+def _quarter_turns(turns: int | str | float) -> int:
+    """A number of quarter turns to average, 1 to 4."""
+    return max(1, min(4, int(turns)))
+
+
 def _as_input(batch: U8) -> F32:
     """Crops (N, S, S, 3) uint8 as the graph's input, (N, 3, S, S) float32 in [0, 1]."""
     return batch.transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1 / 255)
@@ -297,9 +302,8 @@ def colour_average(camera: tuple[A, A], calibrated: tuple[A, A]) -> tuple[A, A]:
     the calibrated crop alone): a new classifier is measured both ways
     (``benchmarks/cross_lab.py --calibrate``) and its card's ``colour_view`` says which
     (`seen_through`). Run time, profile fitting and the benchmarks all use this one
-    definition. The camera's
-    pass is made anyway (the unfamiliar-cell score of the camera's crop), so it costs
-    nothing more."""
+    definition. The camera's pass is made anyway (the unfamiliar-cell score of the
+    camera's crop), so it costs nothing more."""
     logits = (camera[0] + calibrated[0]) / 2
     embedding = (camera[1] + calibrated[1]) / 2
     return cast(A, logits.astype(camera[0].dtype)), cast(A, embedding.astype(camera[1].dtype))

@@ -505,8 +505,7 @@ def adapt_cells(
     adapt dialog both do. When the classifier's card has a colour reference, the cells
     are also fitted as the classifier sees them through their microscope's colour
     calibration (`vision.classifier.seen_through`, the card's ``colour_view``), and the
-    better of the two by
-    cross-validation is kept (`vision.lab_adapt_colour`)."""
+    better of the two by cross-validation is kept (`vision.lab_adapt_colour`)."""
     from hemoscope.vision.classifier import seen_through
     from hemoscope.vision.lab_adapt_colour import better, calibration_for
     from hemoscope.vision.lab_profile import colour_view_of

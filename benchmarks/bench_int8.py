@@ -24,7 +24,6 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import cross_lab as cross_lab_bench  # noqa: E402  (benchmarks/cross_lab.py)
+from _common import time_calls  # noqa: E402
 
 from hemoscope.vision import cross_lab  # noqa: E402
 from hemoscope.vision.classifier import Classifier, _as_input  # noqa: E402
@@ -111,13 +111,8 @@ def cost_per_cell(model: Path, threads: int) -> float:
     clf = Classifier(model, threads=threads)
     size = clf.input_size
     crops = np.random.default_rng(0).integers(0, 255, (256, size, size, 3), dtype=np.uint8)
-    clf.classify_crops(crops[:16])
-    best = float("inf")
-    for _ in range(9):
-        t0 = time.perf_counter()
-        clf.classify_crops(crops)
-        best = min(best, time.perf_counter() - t0)
-    return 1000 * best / len(crops)
+    times = time_calls(lambda: clf.classify_crops(crops), warmup=1, repeats=9)
+    return 1000 * min(times) / len(crops)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -220,7 +220,8 @@ def flagged(
     out = probs.max(1) < float(clf.review_threshold)  # type: ignore[attr-defined]
     unfamiliar = getattr(clf, "unfamiliar", None)
     if unfamiliar is not None:
-        out |= unfamiliar.flags(emb) | unfamiliar.flags(raw_emb)
+        part = clf.embedding_of  # type: ignore[attr-defined]
+        out |= unfamiliar.flags(part(emb)) | unfamiliar.flags(part(raw_emb))
     if profile is not None:
         out |= profile.unlearnt(logits, probs.argmax(1), t)  # type: ignore[attr-defined]
     return np.asarray(out, bool)
@@ -293,7 +294,7 @@ def classification_cost(
             best[label] = min(best[label], time.perf_counter() - t0)
     clf.set_profile(None)  # type: ignore[attr-defined]
     # The profile's own step (one small matrix product and a softmax), alone.
-    logits, emb = clf.logits_and_embedding(crops)  # type: ignore[attr-defined]
+    logits, emb = clf.logits_and_descriptor(crops)  # type: ignore[attr-defined]
     step = float("inf")
     for _ in range(9):
         t0 = time.perf_counter()

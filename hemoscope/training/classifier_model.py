@@ -28,6 +28,7 @@ class CellClassifier(nn.Module):
     ) -> None:
         super().__init__()
         self.norm_kind = norm
+        self.widths = widths
         self.colour = colour
         self.norm = input_norm(colour)
         self.stem = nn.Sequential(
@@ -61,31 +62,63 @@ class CellClassifier(nn.Module):
 
 
 class ClassifierExport(nn.Module):
-    """The graph shipped as ONNX: (logits, embedding, cam) from RGB 0..1 input.
+    """The graph shipped as ONNX: (logits, embedding, cam, features) from RGB 0..1 input.
 
     With ``mirror=True`` each crop is also classified as its mirror image and the two
     logits (and embeddings) are averaged: a cell has no left or right, and averaging the
     two views removes some of the network's orientation noise (+0.14 points of validation
     accuracy for twice the compute). Class activation maps come from the crop as given.
+    ``features``: each middle stage's map (all but the first and the last) averaged over
+    its positions and the two views, times ``feature_scales`` (one per middle stage,
+    `training.descriptor`); ``features=False`` leaves the output out (graphs exported
+    before it existed, which `descriptor.add_features` completes).
     """
 
-    def __init__(self, model: CellClassifier, mirror: bool = True) -> None:
+    def __init__(
+        self,
+        model: CellClassifier,
+        mirror: bool = True,
+        feature_scales: tuple[float, ...] | None = None,
+        features: bool = True,
+    ) -> None:
         super().__init__()
         self.model = model
         self.mirror = mirror
+        self.features = features
+        middle = len(model.stages) - 2
+        scales = feature_scales if feature_scales is not None else (1.0,) * middle
+        if len(scales) != middle:
+            raise ValueError(f"{middle} middle stages, {len(scales)} feature scales")
+        self.feature_scales = tuple(float(v) for v in scales)  # constants of the graph
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         n = x.shape[0]
         both = torch.cat([x, x.flip(3)], dim=0) if self.mirror else x
-        f = self.model.features(both)
+        maps = stage_maps(self.model, both)
+        f = maps[-1]
         emb = f.mean(dim=(2, 3))
         logits = self.model.head(emb)
+        middle = [
+            m.mean(dim=(2, 3)) * s for m, s in zip(maps[1:-1], self.feature_scales, strict=True)
+        ]
+        feats = torch.cat(middle, dim=1)
         if self.mirror:
             emb = (emb[:n] + emb[n:]) / 2
             logits = (logits[:n] + logits[n:]) / 2
+            feats = (feats[:n] + feats[n:]) / 2
         w = self.model.head.weight  # (classes, channels)
         cam = torch.einsum("nchw,kc->nkhw", f[:n], w)
-        return logits, emb, cam
+        return (logits, emb, cam, feats) if self.features else (logits, emb, cam)
+
+
+def stage_maps(model: CellClassifier, x: torch.Tensor) -> list[torch.Tensor]:
+    """The output map of each stage of ``model`` for input ``x``."""
+    h = model.stem(model.norm(x))
+    maps = []
+    for st in model.stages:
+        h = st(h)
+        maps.append(h)
+    return maps
 
 
 class ExportedLogits(nn.Module):

@@ -251,6 +251,17 @@ def run_colour_reference(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
+def run_features(args: argparse.Namespace, command: str) -> int:
+    from hemoscope.training.colour_reference import split_crops
+    from hemoscope.training.descriptor import add_features
+
+    crops = split_crops(args.data, args.seed, args.val_fraction, "val")
+    entry = add_features(args.model, crops, command)
+    log.info("features output added to %s: scales %s (%d validation crops)",
+             args.model, entry["scales"], entry["cells"])  # fmt: skip
+    return 0
+
+
 def run_pseudo_labels(args: argparse.Namespace) -> int:
     from hemoscope.training.pseudo_labels import make, write_domains
 
@@ -325,6 +336,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     _add_card_args(p)
     p.set_defaults(handler=lambda a: run_colour_reference(a, _command_line(a)))
+    p = sub.add_parser(
+        "features",
+        help="add the features output (pooled middle stages, read by laboratory profiles) "
+        "to a classifier exported without it",
+    )
+    _add_card_args(p)
+    p.set_defaults(handler=lambda a: run_features(a, _command_line(a)))
     p = sub.add_parser(
         "pseudo-labels",
         help="name the white cells of TXL-PBC's other sources with a classifier (teacher)",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from hemoscope.training.classifier_model import INPUT_SIZE
 from hemoscope.training.pbc_data import list_samples, load_rgb, stratified_split
@@ -25,20 +26,12 @@ from hemoscope.vision.crops import cut_crop
 def colour_reference(
     model: Path, data: Path, seed: int, val_fraction: float, command: str
 ) -> dict[str, Any]:
-    from hemoscope.training.train_classifier import CLASSES, nominal_geometry
-
-    samples, _ = list_samples(data, CLASSES)
-    train_s, _ = stratified_split(samples, val_fraction, seed)
-    crops = np.empty((len(train_s), INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
-    for i, s in enumerate(train_s):
-        img = load_rgb(s.path)
-        cx, cy, side = nominal_geometry(img)
-        crops[i] = cut_crop(img, cx, cy, side, INPUT_SIZE)
+    crops = split_crops(data, seed, val_fraction, "train")
     mean, std = pooled_stats(crops)
     entry = {
         "mean": [round(float(v), 3) for v in mean],
         "std": [round(float(v), 3) for v in std],
-        "cells": len(train_s),
+        "cells": len(crops),
         "what": "per-channel RGB mean and standard deviation of every pixel of the training "
         "split's crops (training crop rule, no augmentation); a microscope's colour "
         "calibration maps its own crops' statistics to these (vision.colour_calibration)",
@@ -49,3 +42,20 @@ def colour_reference(
     card["colour_reference"] = entry
     card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return entry
+
+
+def split_crops(data: Path, seed: int, val_fraction: float, part: str) -> npt.NDArray[np.uint8]:
+    """The crops of one part (``train`` or ``val``) of a training split (seeded,
+    stratified, as training draws it), framed by the training crop rule without
+    augmentation."""
+    from hemoscope.training.train_classifier import CLASSES, nominal_geometry
+
+    samples, _ = list_samples(data, CLASSES)
+    train_s, val_s = stratified_split(samples, val_fraction, seed)
+    chosen = train_s if part == "train" else val_s
+    crops = np.empty((len(chosen), INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
+    for i, s in enumerate(chosen):
+        img = load_rgb(s.path)
+        cx, cy, side = nominal_geometry(img)
+        crops[i] = cut_crop(img, cx, cy, side, INPUT_SIZE)
+    return crops

@@ -19,6 +19,7 @@ from hemoscope.training.classifier_model import (
     ClassifierExport,
     ExportedLogits,
 )
+from hemoscope.training.descriptor import feature_width, features_entry, torch_feature_scales
 from hemoscope.training.domain_cells import read_sources
 from hemoscope.training.pbc_data import Sample, list_samples, load_all
 from hemoscope.training.train_classifier import CLASSES, ClassifierTrainConfig, predict_logits
@@ -61,21 +62,24 @@ def load_best(run: Path) -> CellClassifier:
     return model.eval()
 
 
-def export_onnx(model: CellClassifier, path: Path) -> None:
-    wrapper = ClassifierExport(model).eval()
+def export_onnx(
+    model: CellClassifier,
+    path: Path,
+    feature_scales: tuple[float, ...] | None = None,
+    features: bool = True,
+) -> None:
+    """Export the shipped graph (`ClassifierExport`); ``features=False`` leaves out the
+    ``features`` output, as graphs were exported before it existed."""
+    wrapper = ClassifierExport(model, feature_scales=feature_scales, features=features).eval()
     x = torch.rand(2, 3, INPUT_SIZE, INPUT_SIZE)
+    names = ["logits", "embedding", "cam"] + (["features"] if features else [])
     torch.onnx.export(
         wrapper,
         (x,),
         str(path),
         input_names=["image"],
-        output_names=["logits", "embedding", "cam"],
-        dynamic_axes={
-            "image": {0: "n"},
-            "logits": {0: "n"},
-            "embedding": {0: "n"},
-            "cam": {0: "n"},
-        },
+        output_names=names,
+        dynamic_axes={"image": {0: "n"}, **{k: {0: "n"} for k in names}},
         opset_version=OPSET,
         dynamo=False,
     )
@@ -127,7 +131,8 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
     rep = classification_report(confusion_matrix(y, p_cal.argmax(1), len(CLASSES)))
     keep = p_cal.max(1) >= threshold
     onnx_path = run / "classifier.onnx"
-    export_onnx(model, onnx_path)
+    scales = torch_feature_scales(model, framed_crops(val_images, INPUT_SIZE, "nominal"))
+    export_onnx(model, onnx_path, scales)
     diff = parity(model, onnx_path)
     if diff > 1e-3:
         raise RuntimeError(f"ONNX and torch disagree by {diff:.2e}")
@@ -166,7 +171,9 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
             "logits": ["n", len(CLASSES)],
             "embedding": ["n", model.embedding_dim],
             "cam": ["n", len(CLASSES), "h", "w"],
+            "features": ["n", feature_width(model)],
         },
+        "features": features_entry(scales, len(val_images), command),
         "temperature": round(temperature, 4),
         "review_threshold": threshold,
         **({"standardisation": standardisation_entry()} if cfg.standardise else {}),

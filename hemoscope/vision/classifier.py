@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +17,13 @@ from hemoscope.vision.crops import crop_geometry, cut_crop, whole_image_geometry
 from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH, blur_width
 from hemoscope.vision.image_input import Channels, to_rgb
 from hemoscope.vision.lab_profile import NOT_LEARNT, LabProfile, colour_view_of
-from hemoscope.vision.model_card import ModelError, create_session, load_card, models_dir
+from hemoscope.vision.model_card import (
+    ModelError,
+    create_session,
+    descriptor_size,
+    load_card,
+    models_dir,
+)
 from hemoscope.vision.stain import standardise_batch
 from hemoscope.vision.unfamiliar import UnfamiliarModel
 
@@ -91,6 +97,9 @@ class Classifier:
         # Models trained on standardised crops (`vision.stain`) get standardised crops.
         self.standardise = bool(self.card.get("standardisation"))
         self.unfamiliar = UnfamiliarModel.from_card(self.path, self.card)
+        # What a laboratory profile's head correction reads (`descriptor_of`): the
+        # embedding, then the graph's ``features`` output where it has one.
+        self._fetch, self.embedding_size = _descriptor_outputs(self.session, self.card)
         # How new colour calibrations of this classifier are to be used (its card's).
         self.colour_view = colour_view_of(self.card)
         self.profile: LabProfile | None = None
@@ -113,9 +122,13 @@ class Classifier:
         if arr.ndim != 4 or arr.shape[1:] != (self.input_size, self.input_size, 3):
             side = self.input_size
             raise ValueError(f"expected crops of shape (N, {side}, {side}, 3), got {arr.shape}")
-        all_logits, embedding, raw_embedding, stain = self._outputs(arr)
+        all_logits, descriptor, raw_descriptor, stain = self._outputs(arr)
+        embedding = self.embedding_of(descriptor)
+        raw_embedding = (
+            embedding if raw_descriptor is descriptor else self.embedding_of(raw_descriptor)
+        )
         if self.profile is not None:
-            probs = self.profile.probabilities(all_logits, embedding)
+            probs = self.profile.probabilities(all_logits, descriptor)
         else:
             probs = softmax(all_logits, self.temperature)
         best = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
@@ -169,9 +182,28 @@ class Classifier:
         without a profile, colours as the camera gave them): what a laboratory profile is
         fitted on. ``turns`` (1-4) overrides the card's: 1 gives each crop's own
         outputs, which `lab_adapt.embed_views` combines into its turned views."""
+        logits, descriptor = self.logits_and_descriptor(crops, turns)
+        return logits, self.embedding_of(descriptor)
+
+    def logits_and_descriptor(self, crops: U8, turns: int | None = None) -> tuple[F32, F32]:
+        """As `logits_and_embedding`, with each crop's descriptor (N, `descriptor_size`)
+        instead of its embedding: the embedding followed by the graph's ``features`` (the
+        pooled maps of its middle stages, `descriptor_of`), what a laboratory profile's
+        head correction reads. Without that output, the embedding."""
         arr = np.asarray(crops, dtype=np.uint8)
-        logits, embedding, _ = self._run(arr, turns)
-        return logits, embedding
+        logits, descriptor, _ = self._run(arr, turns)
+        return logits, descriptor
+
+    @property
+    def descriptor_size(self) -> int:
+        """Width of `logits_and_descriptor`'s descriptors."""
+        return descriptor_size(self.card)
+
+    def embedding_of(self, descriptor: A) -> A:
+        """The embedding part of descriptors (a view, no copy)."""
+        if len(self._fetch) == 2:
+            return descriptor
+        return descriptor[:, : self.embedding_size]
 
     def class_maps(self, crops: U8 | Sequence[U8]) -> F32:
         """The graph's class activation maps of RGB crops cut by the crop rule, (N, S, S, 3)
@@ -199,23 +231,24 @@ class Classifier:
         return colour.apply(arr) if colour is not None and len(arr) else arr
 
     def _outputs(self, arr: U8) -> tuple[F32, F32, F32, tuple[str, ...]]:
-        """Logits, embeddings, the embeddings of the crops as the camera gave them, and
-        the standardisation bases. With the profile's colour calibration of the
-        microscope, logits and embeddings are those of the camera's crop and the
-        calibrated crop as the profile's ``colour_view`` says (`seen_through`); without
-        one, the camera's alone (the third output is then the second, the same array)."""
-        logits, embedding, stain = self._run(arr)
+        """Logits, descriptors (`logits_and_descriptor`), the descriptors of the crops as
+        the camera gave them, and the standardisation bases. With the profile's colour
+        calibration of the microscope, logits and descriptors are those of the camera's
+        crop and the calibrated crop as the profile's ``colour_view`` says
+        (`seen_through`); without one, the camera's alone (the third output is then the
+        second, the same array)."""
+        logits, descriptor, stain = self._run(arr)
         profile = self.profile
         if profile is None or profile.colour is None or not len(arr):
-            return logits, embedding, embedding, stain
-        cal_logits, cal_embedding, stain = self._run(profile.colour.apply(arr))
-        seen_logits, seen_embedding = seen_through(
-            profile.colour_view, (logits, embedding), (cal_logits, cal_embedding)
+            return logits, descriptor, descriptor, stain
+        cal_logits, cal_descriptor, stain = self._run(profile.colour.apply(arr))
+        seen_logits, seen_descriptor = seen_through(
+            profile.colour_view, (logits, descriptor), (cal_logits, cal_descriptor)
         )
-        return seen_logits, seen_embedding, embedding, stain
+        return seen_logits, seen_descriptor, descriptor, stain
 
     def _run(self, arr: U8, turns: int | None = None) -> tuple[F32, F32, tuple[str, ...]]:
-        """The graph's logits and embeddings of crops as given, over the card's turns
+        """The graph's logits and descriptors of crops as given, over the card's turns
         (or ``turns``)."""
         if self.standardise and len(arr):
             arr, bases = standardise_batch(arr)
@@ -234,15 +267,18 @@ class Classifier:
         return all_logits, embedding, stain
 
     def _views(self, batch: U8, turns: int) -> tuple[F32, F32]:
-        """Logits and embeddings of a batch averaged over its first ``turns`` quarter
+        """Logits and descriptors of a batch averaged over its first ``turns`` quarter
         turns."""
         x = _as_input(batch)
-        lg, em = self.session.run(["logits", "embedding"], {"image": x})
+        lg, em = self._descriptors(x)
         for r in range(1, turns):
-            turned = np.ascontiguousarray(np.rot90(x, r, axes=(2, 3)))
-            lg_r, em_r = self.session.run(["logits", "embedding"], {"image": turned})
+            lg_r, em_r = self._descriptors(np.ascontiguousarray(np.rot90(x, r, axes=(2, 3))))
             lg, em = lg + lg_r, em + em_r
-        return lg / turns, em / turns
+        return cast(F32, lg / np.float32(turns)), cast(F32, em / np.float32(turns))
+
+    def _descriptors(self, x: F32) -> tuple[F32, F32]:
+        out = self.session.run(self._fetch, {"image": x})
+        return out[0], out[1] if len(out) == 2 else np.concatenate(out[1:], axis=1)
 
     def crops_for_boxes(self, image_rgb: U8, boxes: npt.ArrayLike, rbc: float | None = None) -> U8:
         """Cut the crop rule's square around each (x1, y1, x2, y2) box; ``rbc``: the
@@ -269,6 +305,24 @@ class Classifier:
         rgb = to_rgb(image, channels)
         cx, cy, side = whole_image_geometry(*rgb.shape[:2])
         return cut_crop(rgb, cx, cy, side, self.input_size)
+
+
+def _descriptor_outputs(session: Any, card: dict[str, Any]) -> tuple[list[str], int]:
+    """The graph outputs a descriptor is made of, and the embedding's width (from the
+    graph, else its card; 0 when neither says, which only a graph without ``features``
+    may leave unsaid)."""
+    outputs = {o.name: o.shape for o in session.get_outputs()}
+    width = outputs.get("embedding", [None, None])[-1]
+    if not isinstance(width, int):
+        try:
+            width = int(card["outputs"]["embedding"][1])
+        except (KeyError, IndexError, TypeError, ValueError):
+            width = 0
+    if "features" not in outputs:
+        return ["logits", "embedding"], width
+    if width <= 0:
+        raise ModelError("the classifier's graph has features but no embedding width")
+    return ["logits", "embedding", "features"], width
 
 
 def _quarter_turns(turns: int | str | float) -> int:

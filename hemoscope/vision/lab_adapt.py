@@ -1,10 +1,11 @@
 """Fitting a laboratory profile (`vision.lab_profile`) on one laboratory's labelled cells.
 
 numpy only, on the CPU, in seconds: the cells go through the shipped classifier once
-(`embed`: its embedding and logits, colour standardisation as at run time), then a
-multinomial logistic regression corrects the shipped head on those embeddings:
+(`embed`: its logits and descriptor, i.e. its embedding followed by the pooled maps of its
+middle stages, `training.descriptor`; colour standardisation as at run time), then a
+multinomial logistic regression corrects the shipped head on those descriptors:
 
-    z = logits / T0 + embedding @ dW.T + db,   minimise  mean CE(z, y) + l2/2 |dW|^2 + ...
+    z = logits / T0 + descriptor @ dW.T + db,   minimise  mean CE(z, y) + l2/2 |dW|^2 + ...
 
 The penalty is on the correction, i.e. towards the shipped head, so with few cells the
 profile stays close to the shipped model; rows of classes without a single cell stay
@@ -80,14 +81,15 @@ def embed(
     progress: Progress | None = None,
     turns: int | None = None,
 ) -> tuple[F64, F64]:
-    """The shipped model's raw logits (N, C) and embeddings (N, D) of the crops (over the
-    classifier's own turns, or ``turns``)."""
+    """The shipped model's raw logits (N, C) and descriptors (N, D: its embedding and
+    the pooled maps of its middle stages, `Classifier.logits_and_descriptor`) of the
+    crops (over the classifier's own turns, or ``turns``)."""
     logits: list[F64] = []
     emb: list[F64] = []
     step = 64
     extra = {} if turns is None else {"turns": turns}
     for s in range(0, len(crops), step):
-        lg, em = classifier.logits_and_embedding(crops[s : s + step], **extra)
+        lg, em = classifier.logits_and_descriptor(crops[s : s + step], **extra)
         logits.append(np.asarray(lg, np.float64))
         emb.append(np.asarray(em, np.float64))
         if progress:
@@ -117,7 +119,7 @@ def embed_views(
     views: int | None = None,
     progress: Progress | None = None,
 ) -> tuple[F64, F64, I64, npt.NDArray[np.bool_]]:
-    """Logits and embeddings of each crop turned ``views`` times by 90 degrees (default:
+    """Logits and descriptors (`embed`) of each crop turned ``views`` times by 90 degrees (default:
     `views_for`); the cell index of each row and whether it is the crop as given (the
     "primary" view)."""
     n = len(crops)

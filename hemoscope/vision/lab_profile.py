@@ -6,8 +6,11 @@ correct are labelled examples from exactly that microscope. A profile (made by
 
 - a correction of the classifier's linear head, ``delta_weight`` (C, D) and
   ``delta_bias`` (C), added to the shipped model's calibrated logits:
-  ``z = logits / base_temperature + embedding @ delta_weight.T + delta_bias``. It was
-  fitted with an L2 penalty on the correction itself, i.e. towards the shipped head, and
+  ``z = logits / base_temperature + embedding @ delta_weight.T + delta_bias``, where
+  "embedding" is the classifier's descriptor (`Classifier.logits_and_descriptor`: its
+  embedding followed by its ``features`` output, the pooled maps of its middle stages,
+  where its graph has one; D is the descriptor's width). It was fitted with an L2
+  penalty on the correction itself, i.e. towards the shipped head, and
   the rows of classes the laboratory gave no example of are zero, so what the shipped
   model knows of them is kept;
 - a temperature recalibrated on held-back cells (``probabilities = softmax(z / T)``);
@@ -191,7 +194,7 @@ class LabProfile:
         em = np.asarray(embedding, np.float64)
         if em.ndim != 2 or em.shape[1] != self.embedding_size or len(em) != len(lg):
             raise ValueError(
-                f"profile '{self.name}' expects embeddings (N, {self.embedding_size}), "
+                f"profile '{self.name}' expects descriptors (N, {self.embedding_size}), "
                 f"got {em.shape}"
             )
         out: F64 = lg / self.base_temperature + em @ self.delta_weight.T + self.delta_bias

@@ -24,6 +24,7 @@ from hemoscope.vision.colour_calibration import (
 from hemoscope.vision.datasets import IMAGE_SUFFIXES, load_rgb
 from hemoscope.vision.lab_cells import field_crops
 from hemoscope.vision.lab_profile import LabProfile, colour_view_of
+from hemoscope.vision.model_card import descriptor_size
 
 U8 = npt.NDArray[np.uint8]
 Progress = Callable[[int, int], None]
@@ -107,7 +108,7 @@ def colour_profile(pipeline: Any, crops: U8, name: str, source: str = "") -> Lab
     return LabProfile.from_colour(
         calibration,
         classes=tuple(clf.classes),
-        embedding_size=embedding_size(clf, crops),
+        embedding_size=descriptor_width(clf, crops),
         base_temperature=float(clf.temperature),
         models=pipeline.model_cards(),
         name=name,
@@ -116,14 +117,16 @@ def colour_profile(pipeline: Any, crops: U8, name: str, source: str = "") -> Lab
     )
 
 
-def embedding_size(classifier: Any, crops: U8) -> int:
-    """The classifier's embedding size: from its card's ``outputs`` (every shipped card
-    has it), else by running the model on one crop."""
-    try:
-        return int(classifier.card["outputs"]["embedding"][1])
-    except (KeyError, IndexError, TypeError, ValueError):
-        _, emb = classifier.logits_and_embedding(crops[:1])
-        return int(emb.shape[1])
+def descriptor_width(classifier: Any, crops: U8) -> int:
+    """The width of the classifier's descriptors (what a profile's head correction reads,
+    `Classifier.logits_and_descriptor`): from its card's ``outputs`` (every shipped card
+    has them), else by running the model on one crop."""
+    size = descriptor_size(getattr(classifier, "card", {}))
+    if size > 0:
+        return size
+    run = getattr(classifier, "logits_and_descriptor", None) or classifier.logits_and_embedding
+    _, emb = run(crops[:1])
+    return int(emb.shape[1])
 
 
 def _stack(crops: list[U8], size: int) -> U8:

@@ -69,3 +69,13 @@ def create_session(model_path: Path, threads: int | None = None) -> ort.Inferenc
         return ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # ONNX Runtime raises its own exception types
         raise ModelError(f"cannot load {model_path.name}: {exc}") from exc
+
+
+def descriptor_size(card: dict[str, Any]) -> int:
+    """The descriptor width of a classifier (`Classifier.logits_and_descriptor`), from
+    its card's ``outputs`` (0 when the card does not say)."""
+    try:
+        outputs = card["outputs"]
+        return sum(int(outputs[k][1]) for k in ("embedding", "features") if k in outputs)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return 0

@@ -294,20 +294,22 @@ def test_a_profile_never_weakens_the_unfamiliar_cell_flag(
         [plain.crop_whole_image(lab_cell(c, s)) for s in range(12) for c in LAB_CLASSES]
     )
     labels = np.array([i for _ in range(12) for i in range(3)])
-    logits, emb = embed(plain, crops)
+    logits, descriptor = embed(plain, crops)  # what a profile is fitted on
+    emb = plain.embedding_of(descriptor)  # what the unfamiliar-cell statistics read
     means, whiten = unfamiliar.fit(emb, labels, len(plain.classes))
     stats = unfamiliar.UnfamiliarModel(means, whiten, 0.0)
     npz = folder / "classifier.unfamiliar.npz"
     stats.save(npz)
     odd = np.stack([plain.crop_whole_image(smear_field_like(s)) for s in range(6)])
-    threshold = float(np.median(stats.scores(embed(plain, np.concatenate([crops, odd]))[1])))
+    everything = plain.logits_and_embedding(np.concatenate([crops, odd]))[1]
+    threshold = float(np.median(stats.scores(everything)))
     card = json.loads((folder / "classifier.json").read_text())
     card["unfamiliar"] = {"file": npz.name, "sha256": file_sha256(npz), "threshold": threshold}
     (folder / "classifier.json").write_text(json.dumps(card))
 
     clf = Classifier(folder / "classifier.onnx", threads=1)
     profile = fit(
-        emb, logits, labels, classes=clf.classes, base_temperature=clf.temperature,
+        descriptor, logits, labels, classes=clf.classes, base_temperature=clf.temperature,
         models={"classifier": clf.card}, name="x",
     ).profile  # fmt: skip
     cells = np.concatenate([crops, odd])
@@ -341,7 +343,7 @@ def test_a_class_the_profile_never_saw_is_sent_to_review(
     clf = Classifier(clf_path, threads=1)
     crops = np.stack([clf.crop_whole_image(lab_cell(c, s)) for s in range(8) for c in LAB_CLASSES])
     n_cls = len(clf.classes)
-    dim = clf.logits_and_embedding(crops[:1])[1].shape[1]
+    dim = clf.logits_and_descriptor(crops[:1])[1].shape[1]
     bias = np.zeros(n_cls)
     bias[clf.classes.index("neutrophil")] = 20.0  # this laboratory: neutrophils, always
     profile = LabProfile(

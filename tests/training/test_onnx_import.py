@@ -31,7 +31,7 @@ def _trained_looking_model(seed: int = 3) -> CellClassifier:
 
 def _outputs(model: CellClassifier, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with torch.no_grad():
-        logits, emb, _ = ClassifierExport(model).eval()(torch.from_numpy(x))
+        logits, emb = ClassifierExport(model).eval()(torch.from_numpy(x))[:2]
     return logits.numpy(), emb.numpy()
 
 

@@ -91,7 +91,7 @@ def test_the_reference_comes_from_the_card() -> None:
 
 def colour_profile(clf: Classifier, crops: np.ndarray) -> LabProfile:
     calibration = ColourCalibration.fit(crops, reference_of(smear_crops(50, seed=9, size=128)))
-    _, emb = clf.logits_and_embedding(crops[:1])
+    _, emb = clf.logits_and_descriptor(crops[:1])
     return LabProfile.from_colour(
         calibration,
         classes=clf.classes,
@@ -177,13 +177,13 @@ def test_a_colour_calibration_never_weakens_the_unfamiliar_flag(
     assert any(was) and all(n or not w for w, n in zip(was, now, strict=True))
 
 
-def test_embedding_size_comes_from_the_card_or_else_from_the_model() -> None:
-    from hemoscope.vision.microscope_cells import embedding_size
+def test_descriptor_width_comes_from_the_card_or_else_from_the_model() -> None:
+    from hemoscope.vision.microscope_cells import descriptor_width
 
     clf = Classifier(threads=1)
     crop = np.zeros((1, clf.input_size, clf.input_size, 3), np.uint8)
-    _, emb = clf.logits_and_embedding(crop)
-    assert embedding_size(clf, crop) == emb.shape[1]
+    _, emb = clf.logits_and_descriptor(crop)
+    assert descriptor_width(clf, crop) == emb.shape[1] > clf.logits_and_embedding(crop)[1].shape[1]
 
     class NoOutputs:
         def __init__(self) -> None:
@@ -192,7 +192,7 @@ def test_embedding_size_comes_from_the_card_or_else_from_the_model() -> None:
         def logits_and_embedding(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return np.zeros((len(crops), 8)), np.zeros((len(crops), 5))
 
-    assert embedding_size(NoOutputs(), crop) == 5
+    assert descriptor_width(NoOutputs(), crop) == 5
 
 
 def test_a_profile_written_before_the_average_is_applied_as_it_was_validated(

@@ -45,7 +45,7 @@ def test_a_profile_from_fifty_cells_holds_on_the_rest_of_the_laboratory() -> Non
         models=pipeline.model_cards(),
         name="jiangxi",
     )
-    rest_logits, rest_emb = clf.logits_and_embedding(crops[rest])  # type: ignore[attr-defined]
+    rest_logits, rest_emb = clf.logits_and_descriptor(crops[rest])  # type: ignore[attr-defined]
     shipped = float((rest_logits.argmax(1) == y[rest]).mean())
     if res.refusal:  # the shipped model stays: nothing to compare
         assert "worse than the shipped model" in res.refusal

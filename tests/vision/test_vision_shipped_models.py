@@ -206,6 +206,34 @@ def test_turns_average_the_crop_and_its_quarter_turns() -> None:
     assert Classifier(threads=1, turns=9).turns == 4
 
 
+@needs_data
+def test_the_shipped_descriptor_is_the_embedding_and_the_scaled_middle_stages(
+    classifier: Classifier,
+) -> None:
+    """What a profile reads: the embedding, then the card's ``features`` (64 + 128 pooled
+    channels of the middle stages, scaled to the embedding's size on PBC's crops)."""
+    card = classifier.card
+    assert card["outputs"]["features"] == ["n", 192] and len(card["features"]["scales"]) == 2
+    assert "hemoscope.training features" in card["features"]["command"]
+    assert classifier.descriptor_size == 384 and classifier.embedding_size == 192
+    from hemoscope.training.pbc_data import list_samples, stratified_split
+    from hemoscope.vision.datasets import load_rgb
+
+    samples, _ = list_samples(DATA / "pbc", classifier.classes)
+    _, val = stratified_split(samples, 0.15, int(card["training"]["seed"]))
+    pick = val[:: len(val) // 24][:24]
+    crops = np.stack([classifier.crop_whole_image(load_rgb(s.path), channels="rgb") for s in pick])
+    logits, descriptor = classifier.logits_and_descriptor(crops)
+    same_logits, embedding = classifier.logits_and_embedding(crops)
+    np.testing.assert_array_equal(logits, same_logits)
+    np.testing.assert_array_equal(descriptor[:, :192], embedding)
+    # Scaled to the embedding's root mean square on PBC's crops (within a sample's noise).
+    rms = np.sqrt(np.mean(embedding.astype(np.float64) ** 2))
+    for block in (descriptor[:, 192:256], descriptor[:, 256:]):
+        assert 0.7 < np.sqrt(np.mean(block.astype(np.float64) ** 2)) / rms < 1.4
+    assert np.allclose(classifier.classify_crops(crops).embedding, embedding, atol=1e-6)
+
+
 def test_adapt_views_run_each_quarter_turn_once_and_equal_the_turned_crops() -> None:
     """`lab_adapt.embed_views` builds its views (each the classifier's average over two
     quarter turns) from each quarter turn run once: the same rows as classifying every

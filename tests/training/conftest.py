@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -66,3 +68,25 @@ def yolo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
             cv2.imwrite(str(root / "images" / split / f"f{i}.jpg"), img)
             (root / "labels" / split / f"f{i}.txt").write_text("\n".join(lines) + "\n")
     return root
+
+
+@pytest.fixture
+def trained_looking() -> Callable[..., Any]:
+    """Makes a classifier with random weights and BatchNorm statistics far from the
+    identity, as training leaves them (seeded)."""
+    torch = pytest.importorskip("torch")
+    from hemoscope.training.classifier_model import CellClassifier
+
+    def make(seed: int = 3) -> Any:
+        torch.manual_seed(seed)
+        model = CellClassifier(len(PBC_CLASSES))
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.running_mean.normal_(0, 0.5)
+                    m.running_var.uniform_(0.3, 3.0)
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.normal_(0, 0.2)
+        return model.eval()
+
+    return make

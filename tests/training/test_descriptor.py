@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +20,6 @@ from hemoscope.training.descriptor import (  # noqa: E402
     torch_feature_scales,
 )
 from hemoscope.training.export_classifier import export_onnx  # noqa: E402
-from hemoscope.training.train_classifier import CLASSES  # noqa: E402
-
-
-def _model(seed: int = 5) -> CellClassifier:
-    torch.manual_seed(seed)
-    model = CellClassifier(len(CLASSES))
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.normal_(0, 0.3)
-                m.running_var.uniform_(0.5, 2.0)
-    return model.eval()
 
 
 def _crops(n: int, seed: int = 0) -> np.ndarray:
@@ -45,8 +34,10 @@ def _torch_outputs(model: CellClassifier, crops: np.ndarray, scales: tuple[float
         return tuple(t.numpy() for t in ClassifierExport(model, feature_scales=scales)(x))
 
 
-def test_scales_give_each_block_the_embeddings_root_mean_square() -> None:
-    model = _model()
+def test_scales_give_each_block_the_embeddings_root_mean_square(
+    trained_looking: Callable[..., CellClassifier],
+) -> None:
+    model = trained_looking(5)
     crops = _crops(24)
     scales = torch_feature_scales(model, crops, batch=10)
     assert len(scales) == 2 and all(s > 0 for s in scales)
@@ -61,11 +52,11 @@ def test_scales_give_each_block_the_embeddings_root_mean_square() -> None:
 
 
 def test_a_graph_exported_without_features_gets_them_and_keeps_every_other_output(
-    tmp_path: Path,
+    tmp_path: Path, trained_looking: Callable[..., CellClassifier]
 ) -> None:
     import onnxruntime as ort
 
-    model = _model()
+    model = trained_looking(5)
     path = tmp_path / "classifier.onnx"
     export_onnx(model, path, features=False)
     card = {"sha256": "old", "size_bytes": 0, "outputs": {"embedding": ["n", 192]}}
@@ -96,12 +87,12 @@ def test_a_graph_exported_without_features_gets_them_and_keeps_every_other_outpu
 
 
 def test_the_classifier_reads_the_descriptor_and_keeps_the_embedding_apart(
-    tmp_path: Path,
+    tmp_path: Path, trained_looking: Callable[..., CellClassifier]
 ) -> None:
     from hemoscope.vision.classifier import Classifier
 
     shipped = json.loads(Path("models/classifier.json").read_text(encoding="utf-8"))
-    model = _model()
+    model = trained_looking(5)
     crops = _crops(6, seed=2)
     for features in (True, False):
         path = tmp_path / f"f{features}" / "classifier.onnx"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,28 +16,16 @@ from hemoscope.training.onnx_import import import_onnx  # noqa: E402
 from hemoscope.training.train_classifier import CLASSES, ClassifierTrainConfig, train  # noqa: E402
 
 
-def _trained_looking_model(seed: int = 3) -> CellClassifier:
-    """Random weights and BatchNorm statistics far from the identity, as training leaves them."""
-    torch.manual_seed(seed)
-    model = CellClassifier(len(CLASSES))
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.normal_(0, 0.5)
-                m.running_var.uniform_(0.3, 3.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0, 0.2)
-    return model.eval()
-
-
 def _outputs(model: CellClassifier, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with torch.no_grad():
         logits, emb = ClassifierExport(model).eval()(torch.from_numpy(x))[:2]
     return logits.numpy(), emb.numpy()
 
 
-def test_imported_weights_compute_what_the_onnx_graph_computes(tmp_path: Path) -> None:
-    original = _trained_looking_model()
+def test_imported_weights_compute_what_the_onnx_graph_computes(
+    tmp_path: Path, trained_looking: Callable[..., CellClassifier]
+) -> None:
+    original = trained_looking()
     path = tmp_path / "classifier.onnx"
     export_onnx(original, path)
     imported = import_onnx(path, CLASSES)
@@ -58,10 +47,10 @@ def test_import_refuses_a_graph_of_another_architecture(tmp_path: Path) -> None:
 
 
 def test_fine_tuning_from_onnx_keeps_the_statistics_frozen(
-    cell_folder: Path, tmp_path: Path
+    cell_folder: Path, tmp_path: Path, trained_looking: Callable[..., CellClassifier]
 ) -> None:
     path = tmp_path / "classifier.onnx"
-    export_onnx(_trained_looking_model(), path)
+    export_onnx(trained_looking(), path)
     out = tmp_path / "run"
     train(ClassifierTrainConfig(
         data=str(cell_folder), out=str(out), epochs=1, batch=8, threads=1, lr=1e-3,

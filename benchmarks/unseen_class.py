@@ -13,10 +13,12 @@ split's cells, but of the classes it saw only (a class without cells gets no mea
 the threshold at the 99 % quantile of its validation cells. Then every image of the unseen
 class, none of which it saw, and its validation cells of the seen classes are classified
 as training frames them (two turns, as at run time) and the review flags counted: low
-confidence (below the card's review threshold), unfamiliar, out of focus. Also printed:
-what the unseen cells were called, and the flagged fractions at stricter unfamiliar
-thresholds (lower quantiles of the seen validation cells), the trade-off a laboratory
-would make.
+confidence (below the card's review threshold), out of focus, and unfamiliar, scored on
+the embedding as at run time and, where the graph has the ``features`` output, on the
+whole descriptor (Mahalanobis distance over several layers, as Lee et al. 2018 combine
+them). Also printed: what the unflagged unseen cells were called, and the flagged
+fractions at stricter unfamiliar thresholds (lower quantiles of the seen validation
+cells), the trade-off a laboratory would make.
 """
 
 from __future__ import annotations
@@ -51,30 +53,20 @@ def crops_of(paths: list[Path], size: int) -> np.ndarray:
     return out
 
 
-def seen_statistics(
-    clf: Classifier, train_crops: np.ndarray, labels: np.ndarray, seen: list[int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Class means of the seen classes only, and the shared whitening."""
-    emb = np.concatenate(
-        [clf.logits_and_embedding(train_crops[s : s + 256])[1] for s in range(0, len(labels), 256)]
-    )
-    means, whiten = fit(emb, labels, len(CLASSES))
-    return means[seen], whiten
+def descriptors(clf: Classifier, crops: np.ndarray) -> np.ndarray:
+    """Each crop's descriptor (embedding, then the middle stages where the graph has them)."""
+    parts = [clf.logits_and_descriptor(crops[s : s + 256])[1] for s in range(0, len(crops), 256)]
+    return np.concatenate(parts).astype(np.float64)
 
 
-def flagged(clf: Classifier, crops: np.ndarray, model: UnfamiliarModel) -> dict[str, np.ndarray]:
-    clf.unfamiliar = model
-    res = clf.classify_crops(crops)
-    low = res.confidence < clf.review_threshold
-    blur = res.blur > OUT_OF_FOCUS_WIDTH
-    return {
-        "labels": np.array(res.labels),
-        "low": low,
-        "unfamiliar": res.unfamiliarity > model.threshold,
-        "blur": blur,
-        "score": res.unfamiliarity,
-        "any": np.asarray(res.review, bool),
-    }
+def statistics(
+    train: np.ndarray, labels: np.ndarray, seen: list[int], val: np.ndarray
+) -> tuple[UnfamiliarModel, np.ndarray]:
+    """Seen classes' means and shared whitening, the threshold at the 99 % quantile of the
+    validation cells' scores; and those scores."""
+    means, whiten = fit(train, labels, len(CLASSES))
+    scores = UnfamiliarModel(means[seen], whiten, np.inf).scores(val)
+    return UnfamiliarModel(means[seen], whiten, float(np.quantile(scores, QUANTILES[0]))), scores
 
 
 def main() -> int:
@@ -102,35 +94,39 @@ def main() -> int:
     size = clf.input_size
     print(f"classifier {args.model} ({clf.version}); unseen class '{args.unseen}'")
     print(f"fitting the seen classes' statistics on {len(train_s)} training cells ...", flush=True)
-    means, whiten = seen_statistics(
-        clf, crops_of([s.path for s in train_s], size), np.array([s.label for s in train_s]), seen
-    )
+    train = descriptors(clf, crops_of([s.path for s in train_s], size))
+    labels = np.array([s.label for s in train_s])
     val_crops = crops_of([s.path for s in val_s], size)
     odd_crops = crops_of([s.path for s in odd_s], size)
-    base = UnfamiliarModel(means, whiten, np.inf)
-    val_scores = flagged(clf, val_crops, base)["score"]
-    threshold = float(np.quantile(val_scores, QUANTILES[0]))
-    model = UnfamiliarModel(means, whiten, threshold)
-    on_val, on_odd = flagged(clf, val_crops, model), flagged(clf, odd_crops, model)
+    val, odd = descriptors(clf, val_crops), descriptors(clf, odd_crops)
+    clf.unfamiliar = None  # flags below: confidence and focus; unfamiliar from these statistics
+    res_val, res_odd = clf.classify_crops(val_crops), clf.classify_crops(odd_crops)
     y_val = np.array([CLASSES[s.label] for s in val_s])
-    right = float((on_val["labels"] == y_val).mean())
+    right = float((np.array(res_val.labels) == y_val).mean())
     print(f"seen classes' validation cells: {len(val_s)}, {right:.1%} right")
-    print(f"{'':<28}{'seen (val)':>12}{args.unseen + ' (never seen)':>24}")
-    for key, name in (
-        ("low", "low confidence"),
-        ("unfamiliar", "unfamiliar (99 % quantile)"),
-        ("blur", "out of focus"),
-        ("any", "flagged for review"),
+    other = {}
+    for name, res in (("val", res_val), ("odd", res_odd)):
+        other[name] = (res.confidence < clf.review_threshold) | (res.blur > OUT_OF_FOCUS_WIDTH)
+    width = {"embedding": clf.embedding_size or train.shape[1], "descriptor": train.shape[1]}
+    print(f"{'':<44}{'seen (val)':>12}{args.unseen + ' (never seen)':>24}")
+    name = "low confidence or out of focus"
+    print(f"{name:<44}{other['val'].mean():>12.1%}{other['odd'].mean():>24.1%}")
+    for kind in (
+        ("embedding", "descriptor") if width["descriptor"] > width["embedding"] else ("embedding",)
     ):
-        print(f"{name:<28}{on_val[key].mean():>12.1%}{on_odd[key].mean():>24.1%}")
-    called = Counter(on_odd["labels"][~on_odd["any"]].tolist())
-    print(f"{args.unseen} cells not flagged, called: {dict(called.most_common())}")
-    print("stricter unfamiliar thresholds (quantile of the seen validation cells):")
-    for q in QUANTILES:
-        t = float(np.quantile(val_scores, q))
-        odd = on_odd["low"] | on_odd["blur"] | (on_odd["score"] > t)
-        ok = on_val["low"] | on_val["blur"] | (val_scores > t)
-        print(f"  {q:.0%}: seen flagged {ok.mean():.1%}, {args.unseen} flagged {odd.mean():.1%}")
+        d = width[kind]
+        model, val_scores = statistics(train[:, :d], labels, seen, val[:, :d])
+        odd_scores = model.scores(odd[:, :d])
+        for q in QUANTILES:
+            t = float(np.quantile(val_scores, q))
+            ok, bad = other["val"] | (val_scores > t), other["odd"] | (odd_scores > t)
+            name = f"flagged, unfamiliar on the {kind} at {q:.0%}"
+            print(f"{name:<44}{ok.mean():>12.1%}{bad.mean():>24.1%}")
+        if kind == "embedding":
+            unflagged = ~(other["odd"] | (odd_scores > model.threshold))
+            called = Counter(np.array(res_odd.labels)[unflagged].tolist())
+            said = dict(called.most_common())
+            print(f"  {args.unseen} cells not flagged (embedding, 99 %), called: {said}")
     return 0
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -133,17 +134,21 @@ def add_features(model: Path, crops: U8, command: str) -> dict[str, Any]:
     widths = [v.shape[1] for v in views[1:-1]]
     _append_features(proto.graph, stages[1:-1], scales, widths, mirror)
     onnx.checker.check_model(proto)
-    onnx.save(proto, str(model))
-    after = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    staged = model.with_name(model.name + ".partial")  # the file is replaced once checked
+    onnx.save(proto, str(staged))
+    after = ort.InferenceSession(str(staged), providers=["CPUExecutionProvider"])
     check = crops[:16]
     names = ["logits", "embedding", "features"]
     out = dict(zip(names, after.run(names, {"image": _as_input(check)}), strict=True))
     for key in ("logits", "embedding"):
         if not np.array_equal(out[key], before[key][: len(check)]):
+            staged.unlink()
             raise RuntimeError(f"adding the features changed the graph's {key}")
     expected = np.hstack([v[: len(check)] * s for v, s in zip(views[1:-1], scales, strict=True)])
     if not np.allclose(out["features"], expected, atol=1e-4):
+        staged.unlink()
         raise RuntimeError("the added features differ from the stages' pooled maps")
+    os.replace(staged, model)
     entry = features_entry(scales, len(crops), command)
     _update_card(model, int(out["features"].shape[1]), entry)
     return entry

@@ -67,6 +67,7 @@ def test_a_graph_exported_without_features_gets_them_and_keeps_every_other_outpu
     assert "features" not in {o.name for o in ort.InferenceSession(str(path)).get_outputs()}
 
     entry = add_features(path, crops, "the command")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["classifier.json", "classifier.onnx"]
 
     session = ort.InferenceSession(str(path))
     after = session.run(["logits", "embedding", "cam", "features"], {"image": x})

@@ -13,12 +13,14 @@ split's cells, but of the classes it saw only (a class without cells gets no mea
 the threshold at the 99 % quantile of its validation cells. Then every image of the unseen
 class, none of which it saw, and its validation cells of the seen classes are classified
 as training frames them (two turns, as at run time) and the review flags counted: low
-confidence (below the card's review threshold), out of focus, and unfamiliar, scored on
-the embedding as at run time and, where the graph has the ``features`` output, on the
-whole descriptor (Mahalanobis distance over several layers, as Lee et al. 2018 combine
-them). Also printed: what the unflagged unseen cells were called, and the flagged
-fractions at stricter unfamiliar thresholds (lower quantiles of the seen validation
-cells), the trade-off a laboratory would make.
+confidence (below the card's review threshold), out of focus, and unfamiliar: scored as
+at run time (Mahalanobis distance of the embedding), by the distance to the nearest
+training cells (Sun et al. 2022), and, where the graph has the ``features`` output, by
+the Mahalanobis distance of the whole descriptor (several layers, as Lee et al. 2018
+combine them), each with its AUROC (unseen against seen cells). Also printed: what
+the unflagged unseen cells were called, and the flagged fractions at stricter unfamiliar
+thresholds (lower quantiles of the seen validation cells), the trade-off a laboratory
+would make.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +44,7 @@ from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH  # noqa: E402
 from hemoscope.vision.unfamiliar import UnfamiliarModel, fit  # noqa: E402
 
 QUANTILES = (0.99, 0.95, 0.90, 0.80)
+KNN = 10
 
 
 def crops_of(paths: list[Path], size: int) -> np.ndarray:
@@ -59,14 +63,38 @@ def descriptors(clf: Classifier, crops: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).astype(np.float64)
 
 
-def statistics(
-    train: np.ndarray, labels: np.ndarray, seen: list[int], val: np.ndarray
-) -> tuple[UnfamiliarModel, np.ndarray]:
-    """Seen classes' means and shared whitening, the threshold at the 99 % quantile of the
-    validation cells' scores; and those scores."""
+def mahalanobis(
+    train: np.ndarray, labels: np.ndarray, seen: list[int]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The shipped score (`vision.unfamiliar`), fitted on the seen classes only."""
     means, whiten = fit(train, labels, len(CLASSES))
-    scores = UnfamiliarModel(means[seen], whiten, np.inf).scores(val)
-    return UnfamiliarModel(means[seen], whiten, float(np.quantile(scores, QUANTILES[0]))), scores
+    return UnfamiliarModel(means[seen], whiten, np.inf).scores
+
+
+def nearest_neighbours(train: np.ndarray, k: int = KNN) -> Callable[[np.ndarray], np.ndarray]:
+    """One minus the cosine similarity to the k-th nearest training cell (Sun et al.,
+    ICML 2022: deep nearest neighbours on normalised features)."""
+    ref = (train / np.linalg.norm(train, axis=1, keepdims=True)).astype(np.float32)
+
+    def score(x: np.ndarray) -> np.ndarray:
+        q = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+        out = np.empty(len(q))
+        for s in range(0, len(q), 512):
+            sim = q[s : s + 512] @ ref.T
+            kth = -np.partition(-sim, k - 1, axis=1)[:, k - 1]  # the k-th largest similarity
+            out[s : s + 512] = 1.0 - kth
+        return out
+
+    return score
+
+
+def auroc(negative: np.ndarray, positive: np.ndarray) -> float:
+    """Probability that an unseen cell scores above a seen one (ties half)."""
+    both = np.concatenate([negative, positive])
+    ranks = np.empty(len(both))
+    ranks[both.argsort(kind="stable")] = np.arange(1, len(both) + 1)
+    n, m = len(negative), len(positive)
+    return float((ranks[n:].sum() - m * (m + 1) / 2) / (n * m))
 
 
 def main() -> int:
@@ -107,26 +135,29 @@ def main() -> int:
     other = {}
     for name, res in (("val", res_val), ("odd", res_odd)):
         other[name] = (res.confidence < clf.review_threshold) | (res.blur > OUT_OF_FOCUS_WIDTH)
-    width = {"embedding": clf.embedding_size or train.shape[1], "descriptor": train.shape[1]}
-    print(f"{'':<44}{'seen (val)':>12}{args.unseen + ' (never seen)':>24}")
+    d = clf.embedding_size or train.shape[1]
+    scorers = {
+        "Mahalanobis, embedding (shipped)": (mahalanobis(train[:, :d], labels, seen), d),
+        f"{KNN} nearest neighbours, embedding": (nearest_neighbours(train[:, :d]), d),
+    }
+    if train.shape[1] > d:
+        scorers["Mahalanobis, descriptor"] = (mahalanobis(train, labels, seen), train.shape[1])
+    print(f"{'flagged for review':<52}{'seen (val)':>12}{args.unseen + ' (never seen)':>24}")
     name = "low confidence or out of focus"
-    print(f"{name:<44}{other['val'].mean():>12.1%}{other['odd'].mean():>24.1%}")
-    for kind in (
-        ("embedding", "descriptor") if width["descriptor"] > width["embedding"] else ("embedding",)
-    ):
-        d = width[kind]
-        model, val_scores = statistics(train[:, :d], labels, seen, val[:, :d])
-        odd_scores = model.scores(odd[:, :d])
+    print(f"{name:<52}{other['val'].mean():>12.1%}{other['odd'].mean():>24.1%}")
+    for label, (score, width) in scorers.items():
+        val_scores, odd_scores = score(val[:, :width]), score(odd[:, :width])
+        print(f"{label}: AUROC {auroc(val_scores, odd_scores):.3f}")
         for q in QUANTILES:
             t = float(np.quantile(val_scores, q))
             ok, bad = other["val"] | (val_scores > t), other["odd"] | (odd_scores > t)
-            name = f"flagged, unfamiliar on the {kind} at {q:.0%}"
-            print(f"{name:<44}{ok.mean():>12.1%}{bad.mean():>24.1%}")
-        if kind == "embedding":
-            unflagged = ~(other["odd"] | (odd_scores > model.threshold))
-            called = Counter(np.array(res_odd.labels)[unflagged].tolist())
-            said = dict(called.most_common())
-            print(f"  {args.unseen} cells not flagged (embedding, 99 %), called: {said}")
+            name = f"  or unfamiliar above the seen cells' {q:.0%} quantile"
+            print(f"{name:<52}{ok.mean():>12.1%}{bad.mean():>24.1%}")
+        if label.endswith("(shipped)"):
+            t = float(np.quantile(val_scores, QUANTILES[0]))
+            unflagged = ~(other["odd"] | (odd_scores > t))
+            said = dict(Counter(np.array(res_odd.labels)[unflagged].tolist()).most_common())
+            print(f"  {args.unseen} cells left unflagged at 99 %, called: {said}")
     return 0
 
 

@@ -97,7 +97,7 @@ class Classifier:
         # Models trained on standardised crops (`vision.stain`) get standardised crops.
         self.standardise = bool(self.card.get("standardisation"))
         self.unfamiliar = UnfamiliarModel.from_card(self.path, self.card)
-        # What a laboratory profile's head correction reads (`descriptor_of`): the
+        # What a laboratory profile's head correction reads (`logits_and_descriptor`): the
         # embedding, then the graph's ``features`` output where it has one.
         self._fetch, self.embedding_size = _descriptor_outputs(self.session, self.card)
         # How new colour calibrations of this classifier are to be used (its card's).
@@ -188,7 +188,7 @@ class Classifier:
     def logits_and_descriptor(self, crops: U8, turns: int | None = None) -> tuple[F32, F32]:
         """As `logits_and_embedding`, with each crop's descriptor (N, `descriptor_size`)
         instead of its embedding: the embedding followed by the graph's ``features`` (the
-        pooled maps of its middle stages, `descriptor_of`), what a laboratory profile's
+        pooled maps of its middle stages, `training.descriptor`), what a laboratory profile's
         head correction reads. Without that output, the embedding."""
         arr = np.asarray(crops, dtype=np.uint8)
         logits, descriptor, _ = self._run(arr, turns)
@@ -256,15 +256,16 @@ class Classifier:
         else:
             stain = ("off",) * len(arr)
         n_turns = self.turns if turns is None else _quarter_turns(turns)
-        logits, emb = [], []
+        logits, desc = [], []
         for s in range(0, len(arr), self.batch_size):
-            lg, em = self._views(arr[s : s + self.batch_size], n_turns)
+            lg, de = self._views(arr[s : s + self.batch_size], n_turns)
             logits.append(lg)
-            emb.append(em)
+            desc.append(de)
         n_cls = len(self.classes)
         all_logits = np.concatenate(logits) if logits else np.zeros((0, n_cls), np.float32)
-        embedding = np.concatenate(emb).astype(np.float32) if emb else np.zeros((0, 0), np.float32)
-        return all_logits, embedding, stain
+        empty = np.zeros((0, 0), np.float32)
+        descriptor = np.concatenate(desc).astype(np.float32) if desc else empty
+        return all_logits, descriptor, stain
 
     def _views(self, batch: U8, turns: int) -> tuple[F32, F32]:
         """Logits and descriptors of a batch averaged over its first ``turns`` quarter

@@ -41,10 +41,16 @@ from hemoscope.training.train_classifier import CLASSES, nominal_geometry  # noq
 from hemoscope.vision.classifier import Classifier  # noqa: E402
 from hemoscope.vision.crops import cut_crop  # noqa: E402
 from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH  # noqa: E402
-from hemoscope.vision.unfamiliar import UnfamiliarModel, fit  # noqa: E402
+from hemoscope.vision.unfamiliar import (  # noqa: E402
+    NEIGHBOURS,
+    UnfamiliarModel,
+    fit,
+    fit_nearest,
+    nearest_scores,
+)
 
 QUANTILES = (0.99, 0.95, 0.90, 0.80)
-KNN = 10
+KNN = NEIGHBOURS
 
 
 def crops_of(paths: list[Path], size: int) -> np.ndarray:
@@ -73,19 +79,9 @@ def mahalanobis(
 
 def nearest_neighbours(train: np.ndarray, k: int = KNN) -> Callable[[np.ndarray], np.ndarray]:
     """One minus the cosine similarity to the k-th nearest training cell (Sun et al.,
-    ICML 2022: deep nearest neighbours on normalised features)."""
-    ref = (train / np.linalg.norm(train, axis=1, keepdims=True)).astype(np.float32)
-
-    def score(x: np.ndarray) -> np.ndarray:
-        q = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
-        out = np.empty(len(q))
-        for s in range(0, len(q), 512):
-            sim = q[s : s + 512] @ ref.T
-            kth = -np.partition(-sim, k - 1, axis=1)[:, k - 1]  # the k-th largest similarity
-            out[s : s + 512] = 1.0 - kth
-        return out
-
-    return score
+    ICML 2022), as `vision.unfamiliar` scores it with a nearest-neighbour reference."""
+    reference = fit_nearest(train)
+    return lambda x: nearest_scores(x, reference, k)
 
 
 def auroc(negative: np.ndarray, positive: np.ndarray) -> float:

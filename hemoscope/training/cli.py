@@ -233,7 +233,9 @@ def run_detector_soup(args: argparse.Namespace, command: str) -> int:
 def run_unfamiliar(args: argparse.Namespace, command: str) -> int:
     from hemoscope.training.export_classifier import refit_unfamiliar
 
-    entry = refit_unfamiliar(args.model, args.data, args.seed, args.val_fraction, command)
+    entry = refit_unfamiliar(
+        args.model, args.data, args.seed, args.val_fraction, command, args.score
+    )
     log.info(
         "unfamiliar-cell threshold %.3f (%.1f%% of validation cells flagged)",
         entry["threshold"],
@@ -329,6 +331,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="fit the unfamiliar-cell statistics of an exported classifier into its card",
     )
     _add_card_args(p)
+    p.add_argument(
+        "--score",
+        choices=("mahalanobis", "nearest"),
+        default="mahalanobis",
+        help="distance to the nearest class mean, or to the nearest training cells",
+    )
     p.set_defaults(handler=lambda a: run_unfamiliar(a, _command_line(a)))
     p = sub.add_parser(
         "colour-reference",

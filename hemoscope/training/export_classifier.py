@@ -329,32 +329,54 @@ def fit_unfamiliar(
     train_s: list[Sample],
     val_images: list[np.ndarray],
     y_val: np.ndarray,
+    score: str = "mahalanobis",
 ) -> dict[str, Any]:
     """Fit the unfamiliar-cell statistics on the training cells' embeddings, set the
-    threshold on the validation cells, save ``<model>.unfamiliar.npz``; the card entry."""
-    from hemoscope.vision.unfamiliar import UnfamiliarModel, fit
+    threshold on the validation cells, save ``<model>.unfamiliar.npz``; the card entry.
+    ``score``: "mahalanobis" (distance to the nearest class mean) or "nearest" (to the
+    nearest training cells; the class means are fitted all the same, for the cell map)."""
+    from hemoscope.vision.unfamiliar import NEIGHBOURS, UnfamiliarModel, fit, fit_nearest
 
+    if score not in ("mahalanobis", "nearest"):
+        raise SystemExit(f"unknown unfamiliar-cell score '{score}' (mahalanobis or nearest)")
     clf = Classifier(onnx_path)
     emb = embeddings(clf, train_images)
     means, whiten = fit(emb, np.array([s.label for s in train_s]), len(CLASSES))
-    scores = UnfamiliarModel(means, whiten, np.inf).scores(embeddings(clf, val_images))
+    reference = fit_nearest(emb) if score == "nearest" else None
+    unscored = UnfamiliarModel(means, whiten, np.inf, reference)
+    scores = unscored.scores(embeddings(clf, val_images))
     threshold = float(np.quantile(scores, UNFAMILIAR_QUANTILE))
     path = onnx_path.with_suffix(".unfamiliar.npz")
-    UnfamiliarModel(means, whiten, threshold).save(path)
+    UnfamiliarModel(means, whiten, threshold, reference).save(path)
+    if score == "nearest":
+        method = (
+            f"one minus the cosine similarity of the embedding to the {NEIGHBOURS}th nearest "
+            f"of the {len(train_s)} training cells' embeddings (Sun et al., ICML 2022)"
+        )
+    else:
+        method = (
+            "squared Mahalanobis distance of the embedding to the nearest class mean over "
+            "its dimension (class means and one shared covariance, shrunk by 0.1, from the "
+            f"{len(train_s)} training cells)"
+        )
     return {
         "file": path.name,
         "sha256": sha256(path),
+        "score": score,
         "threshold": round(threshold, 4),
-        "method": "squared Mahalanobis distance of the embedding to the nearest class mean "
-        "over its dimension (class means and one shared covariance, shrunk by 0.1, from "
-        f"the {len(train_s)} training cells); threshold: the {UNFAMILIAR_QUANTILE:.0%} "
-        "quantile of the validation cells' scores",
+        "method": f"{method}; threshold: the {UNFAMILIAR_QUANTILE:.0%} quantile of the "
+        "validation cells' scores",
         "val_flagged": round(float((scores > threshold).mean()), 4),
     }
 
 
 def refit_unfamiliar(
-    model: Path, data: Path, seed: int, val_fraction: float, command: str
+    model: Path,
+    data: Path,
+    seed: int,
+    val_fraction: float,
+    command: str,
+    score: str = "mahalanobis",
 ) -> dict[str, Any]:
     """Fit the unfamiliar-cell statistics for an exported classifier (its card names the
     split) and write them into its card: for models exported before the signal existed."""
@@ -363,12 +385,12 @@ def refit_unfamiliar(
 
     train_s, val_s = stratified_split(samples, val_fraction, seed)
     y_val = np.array([s.label for s in val_s], np.int64)
-    entry = fit_unfamiliar(model, load_all(train_s), train_s, load_all(val_s), y_val)
+    entry = fit_unfamiliar(model, load_all(train_s), train_s, load_all(val_s), y_val, score)
     entry["command"] = command
     card_path = model.with_suffix(".json")
     card = json.loads(card_path.read_text(encoding="utf-8"))
     card["unfamiliar"] = entry
-    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return entry
 
 

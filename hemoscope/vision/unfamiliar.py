@@ -31,22 +31,39 @@ SHRINKAGE = 0.1
 the whitening stable in directions the training cells hardly vary in."""
 
 
+NEIGHBOURS = 10
+"""The nearest-neighbour score's k: the distance to the k-th nearest training cell."""
+
+
 @dataclass(frozen=True)
 class UnfamiliarModel:
     """Class means ``(K, D)``, a whitening matrix ``(D, D)`` (inverse square root of the
-    shared covariance) and the score above which a cell is unfamiliar."""
+    shared covariance) and the score above which a cell is unfamiliar. With
+    ``reference`` (the training cells' embeddings, normalised, `fit_nearest`) the score
+    is the distance to the ``k``-th nearest of them instead (Sun et al., ICML 2022); the
+    means and whitening still serve the cell map."""
 
     means: F64
     whiten: F64
     threshold: float
+    reference: npt.NDArray[np.float32] | None = None
+    k: int = NEIGHBOURS
+
+    @property
+    def method(self) -> str:
+        return "mahalanobis" if self.reference is None else "nearest"
 
     def scores(self, embedding: npt.ArrayLike) -> F64:
-        """Per cell: squared Mahalanobis distance to the nearest class mean over D."""
+        """Per cell: squared Mahalanobis distance to the nearest class mean over D; or,
+        with a reference, one minus the cosine similarity to the k-th nearest training
+        cell."""
         e = np.asarray(embedding, dtype=np.float64)
         if e.ndim != 2 or e.shape[1] != self.means.shape[1]:
             raise ValueError(f"expected embeddings (N, {self.means.shape[1]}), got shape {e.shape}")
         if not len(e):
             return np.zeros(0)
+        if self.reference is not None:
+            return nearest_scores(e, self.reference, self.k)
         zc = e @ self.whiten
         zm = self.means @ self.whiten
         d2 = (zc**2).sum(1)[:, None] - 2 * zc @ zm.T + (zm**2).sum(1)[None, :]
@@ -57,8 +74,11 @@ class UnfamiliarModel:
         return self.scores(embedding) > self.threshold
 
     def save(self, path: Path) -> None:
+        extra: dict[str, Any] = {}
+        if self.reference is not None:
+            extra = {"reference": self.reference.astype(np.float16), "k": self.k}
         with path.open("wb") as f:
-            np.savez(f, means=self.means, whiten=self.whiten, threshold=self.threshold)
+            np.savez(f, means=self.means, whiten=self.whiten, threshold=self.threshold, **extra)
 
     @classmethod
     def load(cls, path: Path, sha256: str | None = None) -> UnfamiliarModel:
@@ -71,10 +91,13 @@ class UnfamiliarModel:
             )
         try:
             with np.load(path) as z:
+                reference = z["reference"].astype(np.float32) if "reference" in z else None
                 return cls(
                     np.asarray(z["means"], np.float64),
                     np.asarray(z["whiten"], np.float64),
                     float(z["threshold"]),
+                    reference,
+                    int(z["k"]) if "k" in z else NEIGHBOURS,
                 )
         except (OSError, KeyError, ValueError) as exc:
             raise ModelError(f"{path.name} cannot be read: {exc}") from exc
@@ -91,7 +114,7 @@ class UnfamiliarModel:
             threshold = float(entry["threshold"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"the card's unfamiliar-cell entry lacks {exc}") from exc
-        return cls(model.means, model.whiten, threshold)
+        return cls(model.means, model.whiten, threshold, model.reference, model.k)
 
 
 def fit(embedding: npt.ArrayLike, labels: npt.ArrayLike, n_classes: int) -> tuple[F64, F64]:
@@ -113,3 +136,30 @@ def fit(embedding: npt.ArrayLike, labels: npt.ArrayLike, n_classes: int) -> tupl
     vals, vecs = np.linalg.eigh(cov)
     whiten = vecs @ np.diag(1.0 / np.sqrt(np.maximum(vals, 1e-12))) @ vecs.T
     return means, whiten
+
+
+def fit_nearest(embedding: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """The nearest-neighbour reference: the training cells' embeddings, normalised."""
+    e = np.asarray(embedding, dtype=np.float32)
+    if e.ndim != 2 or len(e) < NEIGHBOURS:
+        raise ValueError(f"need at least {NEIGHBOURS} embeddings")
+    unit = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    # Stored at half precision: fitted with exactly what run time will load.
+    out: npt.NDArray[np.float32] = unit.astype(np.float16).astype(np.float32)
+    return out
+
+
+def nearest_scores(
+    e: npt.ArrayLike, reference: npt.NDArray[np.float32], k: int = NEIGHBOURS
+) -> F64:
+    """One minus the cosine similarity of each row of ``e`` to its k-th nearest row of
+    ``reference`` (`fit_nearest`)."""
+    e = np.asarray(e, dtype=np.float64)
+    q = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    q32 = q.astype(np.float32)
+    out = np.empty(len(e))
+    k = min(k, len(reference))
+    for s in range(0, len(q32), 256):
+        sim = q32[s : s + 256] @ reference.T
+        out[s : s + 256] = 1.0 + np.partition(-sim, k - 1, axis=1)[:, k - 1]
+    return out

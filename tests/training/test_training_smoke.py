@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hemoscope.training.export_classifier import finalise as finalise_classifier  # noqa: E402
+from hemoscope.training.export_classifier import refit_unfamiliar  # noqa: E402
 from hemoscope.training.export_detector import finalise as finalise_detector  # noqa: E402
 from hemoscope.training.train_classifier import ClassifierTrainConfig  # noqa: E402
 from hemoscope.training.train_classifier import train as train_classifier  # noqa: E402
@@ -42,6 +43,16 @@ def test_classifier_trains_resumes_and_exports(cell_folder: Path, tmp_path: Path
     res = clf.classify_crops(np.zeros((3, clf.input_size, clf.input_size, 3), np.uint8))
     assert len(res) == 3 and np.allclose(res.probabilities.sum(1), 1.0)
     assert res.embedding.shape == (3, card["outputs"]["embedding"][1])
+    assert card["outputs"]["features"] == ["n", 64 + 128] and len(card["features"]["scales"]) == 2
+    assert clf.descriptor_size == 192 + 192 and card["unfamiliar"]["score"] == "mahalanobis"
+    # The nearest-neighbour score, fitted afterwards for the exported model.
+    entry = refit_unfamiliar(onnx, cell_folder, cfg2.seed, cfg2.val_fraction, "again", "nearest")
+    assert entry["score"] == "nearest" and "Sun et al." in entry["method"]
+    nearest = Classifier(onnx)
+    assert nearest.unfamiliar is not None and nearest.unfamiliar.method == "nearest"
+    assert np.isfinite(
+        nearest.classify_crops(np.full((2, 128, 128, 3), 90, np.uint8)).unfamiliarity
+    ).all()
 
 
 def test_detector_trains_and_exports(yolo_folder: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hemoscope.vision.model_card import ModelError, file_sha256
-from hemoscope.vision.unfamiliar import UnfamiliarModel, fit
+from hemoscope.vision.unfamiliar import UnfamiliarModel, fit, fit_nearest
 
 D = 16
 
@@ -69,3 +69,35 @@ def test_saved_statistics_round_trip_and_are_checked_against_the_card(tmp_path: 
     path.write_text(json.dumps({"not": "npz"}))
     with pytest.raises(ModelError, match="cannot be read"):
         UnfamiliarModel.load(path)
+
+
+def test_the_nearest_neighbour_score_flags_what_lies_away_from_every_training_cell(
+    tmp_path: Path,
+) -> None:
+    """Cosine distance to the k-th nearest training cell (Sun et al. 2022): low for new
+    cells among the training cells, high between them and in a direction none takes; the
+    reference is saved at half precision and scored the same after loading."""
+    x, y = clusters(3000)
+    x = x + 4.0  # away from the origin, where directions are not defined
+    means, whiten = fit(x, y, 3)
+    reference = fit_nearest(x)
+    assert reference.dtype == np.float32 and np.allclose(
+        np.linalg.norm(reference, axis=1), 1, atol=1e-3
+    )
+    model = UnfamiliarModel(means, whiten, np.inf, reference)
+    assert model.method == "nearest" and UnfamiliarModel(means, whiten, 1.0).method == "mahalanobis"
+    threshold = float(np.quantile(model.scores(x), 0.99))
+    model = UnfamiliarModel(means, whiten, threshold, reference)
+    fresh, _ = clusters(2000, seed=1)
+    assert model.flags(fresh + 4.0).mean() < 0.03
+    odd = np.stack([(means[0] + means[1]) / 2, -means[2], means[0] + 30 * np.eye(D)[D - 1]])
+    assert model.flags(odd).all()
+    assert model.scores(np.zeros((0, D))).shape == (0,)
+    path = tmp_path / "classifier.unfamiliar.npz"
+    model.save(path)
+    loaded = UnfamiliarModel.load(path)
+    assert loaded.method == "nearest" and loaded.k == model.k
+    np.testing.assert_array_equal(loaded.scores(odd), model.scores(odd))
+    np.testing.assert_array_equal(loaded.means, means)  # still there for the cell map
+    with pytest.raises(ValueError, match="at least"):
+        fit_nearest(x[:3])

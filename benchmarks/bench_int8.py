@@ -36,7 +36,7 @@ import cross_lab as cross_lab_bench  # noqa: E402  (benchmarks/cross_lab.py)
 from _common import time_calls  # noqa: E402
 
 from hemoscope.vision import cross_lab  # noqa: E402
-from hemoscope.vision.classifier import Classifier, _as_input  # noqa: E402
+from hemoscope.vision.classifier import Classifier, graph_input  # noqa: E402
 from hemoscope.vision.datasets import list_samples, load_rgb, stratified_split  # noqa: E402
 from hemoscope.vision.detector import Detector  # noqa: E402
 from hemoscope.vision.model_card import file_sha256, models_dir  # noqa: E402
@@ -75,7 +75,7 @@ def quantise(src: Path, out: Path, crops: np.ndarray, reduce_range: bool) -> Pat
     class Reader(CalibrationDataReader):  # type: ignore[misc]
         def __init__(self) -> None:
             self.batches = iter(
-                [{"image": _as_input(crops[i : i + 16])} for i in range(0, len(crops), 16)]
+                [{"image": graph_input(crops[i : i + 16])} for i in range(0, len(crops), 16)]
             )
 
         def get_next(self) -> dict[str, np.ndarray] | None:

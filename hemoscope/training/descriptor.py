@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hemoscope.vision.classifier import graph_input
+
 U8 = npt.NDArray[np.uint8]
 F64 = npt.NDArray[np.float64]
 
@@ -85,7 +87,7 @@ def torch_feature_scales(model: Any, crops: U8, batch: int = 64) -> tuple[float,
     model.eval()
     with torch.no_grad():
         for s in range(0, len(crops), batch):
-            x = torch.from_numpy(_as_input(crops[s : s + batch]))
+            x = torch.from_numpy(graph_input(crops[s : s + batch]))
             n = len(x)
             pooled = [m.mean(dim=(2, 3)) for m in stage_maps(model, torch.cat([x, x.flip(3)]))]
             halves = [((p[:n] + p[n:]) / 2).numpy().astype(np.float64) for p in pooled]
@@ -139,7 +141,7 @@ def add_features(model: Path, crops: U8, command: str) -> dict[str, Any]:
     after = ort.InferenceSession(str(staged), providers=["CPUExecutionProvider"])
     check = crops[:16]
     names = ["logits", "embedding", "features"]
-    out = dict(zip(names, after.run(names, {"image": _as_input(check)}), strict=True))
+    out = dict(zip(names, after.run(names, {"image": graph_input(check)}), strict=True))
     for key in ("logits", "embedding"):
         if not np.array_equal(out[key], before[key][: len(check)]):
             staged.unlink()
@@ -154,17 +156,13 @@ def add_features(model: Path, crops: U8, command: str) -> dict[str, Any]:
     return entry
 
 
-def _as_input(crops: U8) -> npt.NDArray[np.float32]:
-    return crops.transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1 / 255)
-
-
 def _run_probe(session: Any, stages: list[str], crops: U8) -> tuple[dict[str, Any], list[F64]]:
     """The graph's logits and embeddings, and each stage's map averaged over its
     positions (rows as the graph holds them: crops, then their mirror images)."""
     out: dict[str, list[Any]] = {"logits": [], "embedding": []}
     pooled: list[list[F64]] = [[] for _ in stages]
     for s in range(0, len(crops), 32):
-        x = _as_input(crops[s : s + 32])
+        x = graph_input(crops[s : s + 32])
         res = session.run(["logits", "embedding", *stages], {"image": x})
         out["logits"].append(res[0])
         out["embedding"].append(res[1])

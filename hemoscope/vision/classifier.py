@@ -219,7 +219,7 @@ class Classifier:
             arr, _ = standardise_batch(arr)
         maps = []
         for s in range(0, len(arr), self.batch_size):
-            (cam,) = self.session.run(["cam"], {"image": _as_input(arr[s : s + self.batch_size])})
+            (cam,) = self.session.run(["cam"], {"image": graph_input(arr[s : s + self.batch_size])})
             maps.append(cam)
         if not maps:
             return np.zeros((0, len(self.classes), 1, 1), np.float32)
@@ -270,7 +270,7 @@ class Classifier:
     def _views(self, batch: U8, turns: int) -> tuple[F32, F32]:
         """Logits and descriptors of a batch averaged over its first ``turns`` quarter
         turns."""
-        x = _as_input(batch)
+        x = graph_input(batch)
         lg, em = self._descriptors(x)
         for r in range(1, turns):
             lg_r, em_r = self._descriptors(np.ascontiguousarray(np.rot90(x, r, axes=(2, 3))))
@@ -331,7 +331,7 @@ def _quarter_turns(turns: int | str | float) -> int:
     return max(1, min(4, int(turns)))
 
 
-def _as_input(batch: U8) -> F32:
+def graph_input(batch: U8) -> F32:
     """Crops (N, S, S, 3) uint8 as the graph's input, (N, 3, S, S) float32 in [0, 1]."""
     return batch.transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1 / 255)
 

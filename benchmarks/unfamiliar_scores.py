@@ -28,8 +28,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_adapt import LABS  # noqa: E402
-from unseen_class import crops_of, nearest_neighbours  # noqa: E402
+from unseen_class import nearest_neighbours  # noqa: E402
 
+from hemoscope.training.colour_reference import nominal_crops  # noqa: E402
 from hemoscope.training.pbc_data import list_samples, stratified_split  # noqa: E402
 from hemoscope.training.train_classifier import CLASSES  # noqa: E402
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
@@ -62,12 +63,11 @@ def main() -> int:
     samples, _ = list_samples(args.data / "pbc", CLASSES)
     seed = int(card["training"].get("split_seed", card["training"]["seed"]))
     train_s, val_s = stratified_split(samples, 0.15, seed)
-    size = clf.input_size  # type: ignore[attr-defined]
     print(
         f"classifier {card['version']} sha256 {card['sha256'][:12]}; {len(train_s)} training cells"
     )
-    _, train = outputs(clf, crops_of([s.path for s in train_s], size))
-    sets = {"pbc-val": (*outputs(clf, crops_of([s.path for s in val_s], size)),
+    _, train = outputs(clf, nominal_crops([s.path for s in train_s]))
+    sets = {"pbc-val": (*outputs(clf, nominal_crops([s.path for s in val_s])),
                         np.array([s.label for s in val_s]))}  # fmt: skip
     for name, kind in LABS:
         root = args.data / "other-labs" / name

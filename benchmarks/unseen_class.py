@@ -36,10 +36,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hemoscope.training.pbc_data import list_samples, load_rgb, stratified_split  # noqa: E402
-from hemoscope.training.train_classifier import CLASSES, nominal_geometry  # noqa: E402
+from hemoscope.training.colour_reference import nominal_crops  # noqa: E402
+from hemoscope.training.pbc_data import list_samples, stratified_split  # noqa: E402
+from hemoscope.training.train_classifier import CLASSES  # noqa: E402
 from hemoscope.vision.classifier import Classifier  # noqa: E402
-from hemoscope.vision.crops import cut_crop  # noqa: E402
 from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH  # noqa: E402
 from hemoscope.vision.unfamiliar import (  # noqa: E402
     NEIGHBOURS,
@@ -51,16 +51,6 @@ from hemoscope.vision.unfamiliar import (  # noqa: E402
 
 QUANTILES = (0.99, 0.95, 0.90, 0.80)
 KNN = NEIGHBOURS
-
-
-def crops_of(paths: list[Path], size: int) -> np.ndarray:
-    """The images framed as training frames them (no augmentation)."""
-    out = np.empty((len(paths), size, size, 3), np.uint8)
-    for i, p in enumerate(paths):
-        img = load_rgb(p)
-        cx, cy, side = nominal_geometry(img)
-        out[i] = cut_crop(img, cx, cy, side, size)
-    return out
 
 
 def descriptors(clf: Classifier, crops: np.ndarray) -> np.ndarray:
@@ -115,13 +105,12 @@ def main() -> int:
         print(f"no images of '{args.unseen}' under {args.data}", file=sys.stderr)
         return 1
     seen = sorted({s.label for s in train_s})
-    size = clf.input_size
     print(f"classifier {args.model} ({clf.version}); unseen class '{args.unseen}'")
     print(f"fitting the seen classes' statistics on {len(train_s)} training cells ...", flush=True)
-    train = descriptors(clf, crops_of([s.path for s in train_s], size))
+    train = descriptors(clf, nominal_crops([s.path for s in train_s]))
     labels = np.array([s.label for s in train_s])
-    val_crops = crops_of([s.path for s in val_s], size)
-    odd_crops = crops_of([s.path for s in odd_s], size)
+    val_crops = nominal_crops([s.path for s in val_s])
+    odd_crops = nominal_crops([s.path for s in odd_s])
     val, odd = descriptors(clf, val_crops), descriptors(clf, odd_crops)
     clf.unfamiliar = None  # flags below: confidence and focus; unfamiliar from these statistics
     res_val, res_odd = clf.classify_crops(val_crops), clf.classify_crops(odd_crops)

@@ -11,6 +11,7 @@ reference a microscope's colour calibration maps to (`vision.colour_calibration`
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +49,20 @@ def split_crops(data: Path, seed: int, val_fraction: float, part: str) -> npt.ND
     """The crops of one part (``train`` or ``val``) of a training split (seeded,
     stratified, as training draws it), framed by the training crop rule without
     augmentation."""
-    from hemoscope.training.train_classifier import CLASSES, nominal_geometry
+    from hemoscope.training.train_classifier import CLASSES
 
     samples, _ = list_samples(data, CLASSES)
     train_s, val_s = stratified_split(samples, val_fraction, seed)
-    chosen = train_s if part == "train" else val_s
-    crops = np.empty((len(chosen), INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
-    for i, s in enumerate(chosen):
-        img = load_rgb(s.path)
+    return nominal_crops([s.path for s in (train_s if part == "train" else val_s)])
+
+
+def nominal_crops(paths: Sequence[Path]) -> npt.NDArray[np.uint8]:
+    """Single-cell images framed by the training crop rule, without augmentation."""
+    from hemoscope.training.train_classifier import nominal_geometry
+
+    crops = np.empty((len(paths), INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
+    for i, path in enumerate(paths):
+        img = load_rgb(path)
         cx, cy, side = nominal_geometry(img)
         crops[i] = cut_crop(img, cx, cy, side, INPUT_SIZE)
     return crops

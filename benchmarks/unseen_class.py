@@ -39,8 +39,9 @@ sys.path.insert(0, str(ROOT))
 from hemoscope.training.colour_reference import nominal_crops  # noqa: E402
 from hemoscope.training.pbc_data import list_samples, stratified_split  # noqa: E402
 from hemoscope.training.train_classifier import CLASSES  # noqa: E402
+from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.classifier import Classifier  # noqa: E402
-from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH  # noqa: E402
+from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH, blur_width  # noqa: E402
 from hemoscope.vision.unfamiliar import (  # noqa: E402
     NEIGHBOURS,
     UnfamiliarModel,
@@ -53,10 +54,19 @@ QUANTILES = (0.99, 0.95, 0.90, 0.80)
 KNN = NEIGHBOURS
 
 
-def descriptors(clf: Classifier, crops: np.ndarray) -> np.ndarray:
-    """Each crop's descriptor (embedding, then the middle stages where the graph has them)."""
-    parts = [clf.logits_and_descriptor(crops[s : s + 256])[1] for s in range(0, len(crops), 256)]
-    return np.concatenate(parts).astype(np.float64)
+def descriptors(clf: Classifier, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each crop's logits and descriptor (embedding, then the middle stages where the
+    graph has them), two turns as at run time."""
+    parts = [clf.logits_and_descriptor(crops[s : s + 256]) for s in range(0, len(crops), 256)]
+    logits = np.concatenate([p[0] for p in parts]).astype(np.float64)
+    return logits, np.concatenate([p[1] for p in parts]).astype(np.float64)
+
+
+def low_or_blurred(clf: Classifier, logits: np.ndarray, crops: np.ndarray) -> np.ndarray:
+    """The review flags other than unfamiliar, as `Classifier.classify_crops` sets them:
+    low confidence (calibrated) or out of focus."""
+    low = softmax(logits, clf.temperature).max(axis=1) < clf.review_threshold
+    return np.asarray(low | (blur_width(crops) > OUT_OF_FOCUS_WIDTH), bool)
 
 
 def mahalanobis(
@@ -107,19 +117,18 @@ def main() -> int:
     seen = sorted({s.label for s in train_s})
     print(f"classifier {args.model} ({clf.version}); unseen class '{args.unseen}'")
     print(f"fitting the seen classes' statistics on {len(train_s)} training cells ...", flush=True)
-    train = descriptors(clf, nominal_crops([s.path for s in train_s]))
+    _, train = descriptors(clf, nominal_crops([s.path for s in train_s]))
     labels = np.array([s.label for s in train_s])
     val_crops = nominal_crops([s.path for s in val_s])
     odd_crops = nominal_crops([s.path for s in odd_s])
-    val, odd = descriptors(clf, val_crops), descriptors(clf, odd_crops)
-    clf.unfamiliar = None  # flags below: confidence and focus; unfamiliar from these statistics
-    res_val, res_odd = clf.classify_crops(val_crops), clf.classify_crops(odd_crops)
-    y_val = np.array([CLASSES[s.label] for s in val_s])
-    right = float((np.array(res_val.labels) == y_val).mean())
+    (val_logits, val), (odd_logits, odd) = descriptors(clf, val_crops), descriptors(clf, odd_crops)
+    right = float((val_logits.argmax(1) == np.array([s.label for s in val_s])).mean())
     print(f"seen classes' validation cells: {len(val_s)}, {right:.1%} right")
-    other = {}
-    for name, res in (("val", res_val), ("odd", res_odd)):
-        other[name] = (res.confidence < clf.review_threshold) | (res.blur > OUT_OF_FOCUS_WIDTH)
+    other = {
+        "val": low_or_blurred(clf, val_logits, val_crops),
+        "odd": low_or_blurred(clf, odd_logits, odd_crops),
+    }
+    odd_called = np.array([CLASSES[i] for i in odd_logits.argmax(1)])
     d = clf.embedding_size or train.shape[1]
     scorers = {
         "Mahalanobis, embedding (shipped)": (mahalanobis(train[:, :d], labels, seen), d),
@@ -141,7 +150,7 @@ def main() -> int:
         if label.endswith("(shipped)"):
             t = float(np.quantile(val_scores, QUANTILES[0]))
             unflagged = ~(other["odd"] | (odd_scores > t))
-            said = dict(Counter(np.array(res_odd.labels)[unflagged].tolist()).most_common())
+            said = dict(Counter(odd_called[unflagged].tolist()).most_common())
             print(f"  {args.unseen} cells left unflagged at 99 %, called: {said}")
     return 0
 

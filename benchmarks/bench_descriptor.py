@@ -32,30 +32,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_adapt import LABS, draw  # noqa: E402
 
-from hemoscope.training.descriptor import stage_outputs  # noqa: E402
+from hemoscope.training.descriptor import stage_probe  # noqa: E402
 from hemoscope.vision.lab_adapt import adapt, views_for  # noqa: E402
 from hemoscope.vision.lab_cells import from_folder  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 
 DEFAULT_VARIANTS = ["emb", "emb+s2", "emb+s1", "emb+s1+s2", "emb+s0+s1+s2", "emb+s1+s2+s2sd"]
-
-
-def stage_session(model: Path, threads: int) -> tuple[object, list[str]]:
-    """The classifier's graph with every stage's output map as an extra output."""
-    import onnx
-    import onnxruntime as ort
-    from onnx import TensorProto, helper
-
-    proto = onnx.load(str(model))
-    stages = stage_outputs(proto.graph)
-    for name in stages:
-        proto.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    session = ort.InferenceSession(
-        proto.SerializeToString(), opts, providers=["CPUExecutionProvider"]
-    )
-    return session, stages
 
 
 def blocks_of(session: object, stages: list[str], crops: np.ndarray) -> dict[str, np.ndarray]:
@@ -131,7 +113,9 @@ def main() -> int:
     args = ap.parse_args()
     pipeline = Pipeline.load(threads=args.threads)
     clf = pipeline.classifier
-    session, stages = stage_session(clf.path, args.threads)  # type: ignore[attr-defined]
+    import onnx
+
+    session, stages = stage_probe(onnx.load(str(clf.path)), args.threads)  # type: ignore[attr-defined]
     card = clf.card  # type: ignore[attr-defined]
     print(f"classifier {card.get('version')} sha256 {card['sha256'][:12]}; head refit alone")
     print(f"{'lab':<9}{'variant':<18}{'k':>5}  {'accuracy':>14}  refused  per draw")

@@ -112,23 +112,38 @@ def stage_outputs(graph: Any) -> list[str]:
     return [last[i][1] for i in sorted(last)]
 
 
+def stage_probe(proto: Any, threads: int | None = None) -> tuple[Any, list[str]]:
+    """An ONNX Runtime session of a classifier graph (an ``onnx.ModelProto``, left as it
+    is) with each stage's output map as an extra output, and those outputs' names."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    stages = stage_outputs(proto.graph)
+    probe = onnx.ModelProto()
+    probe.CopyFrom(proto)
+    for name in stages:
+        probe.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+    session = ort.InferenceSession(
+        probe.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+    )
+    return session, stages
+
+
 def add_features(model: Path, crops: U8, command: str) -> dict[str, Any]:
     """Add the ``features`` output to an exported classifier that has none (in place),
     its scales measured on ``crops``; update its card (sha256, size, outputs,
     ``features``). Every other output stays as it was: checked on the crops."""
     import onnx
     import onnxruntime as ort
-    from onnx import TensorProto, helper
 
     proto = onnx.load(str(model))
     if any(o.name == "features" for o in proto.graph.output):
         raise SystemExit(f"{model.name} already has a features output")
-    stages = stage_outputs(proto.graph)
-    probe = onnx.ModelProto()
-    probe.CopyFrom(proto)
-    for name in stages:
-        probe.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
-    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    session, stages = stage_probe(proto)
     before, pooled = _run_probe(session, stages, crops)
     mirror = _mirrored(pooled[-1], before["embedding"], len(crops))
     views = [_views_averaged(p, len(crops), mirror) for p in pooled]

@@ -99,7 +99,9 @@ class Classifier:
         self.unfamiliar = UnfamiliarModel.from_card(self.path, self.card)
         # What a laboratory profile's head correction reads (`logits_and_descriptor`): the
         # embedding, then the graph's ``features`` output where it has one.
-        self._fetch, self.embedding_size = _descriptor_outputs(self.session, self.card)
+        self._fetch, self.embedding_size, self.descriptor_size = _descriptor_outputs(
+            self.session, self.card
+        )
         # How new colour calibrations of this classifier are to be used (its card's).
         self.colour_view = colour_view_of(self.card)
         self.profile: LabProfile | None = None
@@ -193,11 +195,6 @@ class Classifier:
         arr = np.asarray(crops, dtype=np.uint8)
         logits, descriptor, _ = self._run(arr, turns)
         return logits, descriptor
-
-    @property
-    def descriptor_size(self) -> int:
-        """Width of `logits_and_descriptor`'s descriptors."""
-        return descriptor_size(self.card)
 
     def embedding_of(self, descriptor: A) -> A:
         """The embedding part of descriptors (a view, no copy)."""
@@ -308,10 +305,10 @@ class Classifier:
         return cut_crop(rgb, cx, cy, side, self.input_size)
 
 
-def _descriptor_outputs(session: Any, card: dict[str, Any]) -> tuple[list[str], int]:
-    """The graph outputs a descriptor is made of, and the embedding's width (from the
-    graph, else its card; 0 when neither says, which only a graph without ``features``
-    may leave unsaid)."""
+def _descriptor_outputs(session: Any, card: dict[str, Any]) -> tuple[list[str], int, int]:
+    """The graph outputs a descriptor is made of, the embedding's width and the
+    descriptor's (from the graph, else its card; 0 when neither says, which only a graph
+    without ``features`` may leave unsaid)."""
     outputs = {o.name: o.shape for o in session.get_outputs()}
     width = outputs.get("embedding", [None, None])[-1]
     if not isinstance(width, int):
@@ -320,10 +317,12 @@ def _descriptor_outputs(session: Any, card: dict[str, Any]) -> tuple[list[str], 
         except (KeyError, IndexError, TypeError, ValueError):
             width = 0
     if "features" not in outputs:
-        return ["logits", "embedding"], width
-    if width <= 0:
-        raise ModelError("the classifier's graph has features but no embedding width")
-    return ["logits", "embedding", "features"], width
+        return ["logits", "embedding"], width, width
+    extra = outputs["features"][-1]
+    total = width + extra if isinstance(extra, int) else descriptor_size(card)
+    if width <= 0 or total <= width:
+        raise ModelError("the classifier's graph has features but no embedding or feature width")
+    return ["logits", "embedding", "features"], width, total
 
 
 def _quarter_turns(turns: int | str | float) -> int:

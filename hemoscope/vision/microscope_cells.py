@@ -119,9 +119,11 @@ def colour_profile(pipeline: Any, crops: U8, name: str, source: str = "") -> Lab
 
 def descriptor_width(classifier: Any, crops: U8) -> int:
     """The width of the classifier's descriptors (what a profile's head correction reads,
-    `Classifier.logits_and_descriptor`): from its card's ``outputs`` (every shipped card
-    has them), else by running the model on one crop."""
-    size = descriptor_size(getattr(classifier, "card", {}))
+    `Classifier.logits_and_descriptor`): the classifier's own, else its card's
+    ``outputs``, else by running the model on one crop."""
+    size = getattr(classifier, "descriptor_size", 0) or descriptor_size(
+        getattr(classifier, "card", {})
+    )
     if size > 0:
         return size
     run = getattr(classifier, "logits_and_descriptor", None) or classifier.logits_and_embedding

@@ -44,6 +44,7 @@ from hemoscope.vision.datasets import Sample, stratified_split  # noqa: E402
 from hemoscope.vision.detector import Detector  # noqa: E402
 from hemoscope.vision.lab_profile import LabProfile  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
+from hemoscope.vision.unfamiliar import SENSITIVITIES, STANDARD  # noqa: E402
 
 COLOUR_VIEWS = {None: "", "average": "+colour", "calibrated": "+colour alone"}
 """With ``--calibrate`` each set is measured as the camera gave it, with its colour
@@ -71,8 +72,9 @@ def run(
     threads: int,
     every: int = 1,
     calibrate: bool = False,
+    sensitivity: str = STANDARD,
 ) -> list[cross_lab.SetResult]:
-    clf = Classifier(model, threads=threads)
+    clf = Classifier(model, threads=threads, sensitivity=sensitivity)
     det = Detector(detector, threads=threads)
     pipeline = Pipeline(det, clf)
     results = []
@@ -84,6 +86,8 @@ def run(
         profile = colour_profile(pipeline, samples, mode, f"{name}+colour") if calibrate else None
         for view in COLOUR_VIEWS if profile is not None else (None,):
             label = name if view is None else f"{name}{COLOUR_VIEWS[view]}"
+            if sensitivity != STANDARD:
+                label = f"{label} @{sensitivity}"
             if profile is not None and view is not None:
                 clf.set_profile(replace(profile, colour_view=view))
             t0 = time.perf_counter()
@@ -121,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also each set with its own colour calibration (fitted without its labels)",
     )
+    parser.add_argument(
+        "--sensitivity",
+        choices=tuple(SENSITIVITIES),
+        default=STANDARD,
+        help="flag unfamiliar cells at this review sensitivity (sets are named NAME @LEVEL)",
+    )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
         "--card",
@@ -135,8 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     if not chosen:
         print(f"no labelled sets under {args.data} (and none given with --set)", file=sys.stderr)
         return 1
+    if args.card and args.sensitivity != STANDARD:
+        parser.error("--card records the standard review sensitivity only")
     results = run(
-        chosen, args.model, args.detector, args.threads, max(1, args.every), args.calibrate
+        chosen,
+        args.model,
+        args.detector,
+        args.threads,
+        max(1, args.every),
+        args.calibrate,
+        args.sensitivity,
     )
     print(cross_lab.format_table(results))
     for r in results:

@@ -35,7 +35,7 @@ import logging
 import math
 from pathlib import Path
 
-from hemoscope.commands.common import EXIT_FAILED, error
+from hemoscope.commands.common import EXIT_FAILED, add_sensitivity_arg, error
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="PROFILE",
         help="laboratory profile made by 'hemoscope adapt' for these models",
     )
+    add_sensitivity_arg(p)
     p.add_argument(
         "--count-all",
         action="store_true",
@@ -168,6 +169,7 @@ def analyze(args: argparse.Namespace) -> int:
             detector=args.detector,
             classifier=args.classifier,
             profile=args.lab,
+            sensitivity=args.sensitivity,
             threads=_threads(args.threads),
             progress=not args.quiet,
             count_all=bool(args.count_all),

@@ -56,6 +56,7 @@ from hemoscope.core import (
 from hemoscope.core.overlap import RECENT_FIELDS, Thumbnail, mark_field, thumbnail
 from hemoscope.vision.model_card import ModelError
 from hemoscope.vision.pipeline import Pipeline
+from hemoscope.vision.unfamiliar import STANDARD
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class Options:
     detector: Path | None = None
     classifier: Path | None = None
     profile: Path | None = None  # laboratory profile (`vision.lab_profile`)
+    sensitivity: str = STANDARD  # review sensitivity to unfamiliar cells
     threads: int | None = None
     progress: bool = True
     count_all: bool = False  # True: no overlap or edge rule (every white cell found counts)
@@ -238,6 +240,7 @@ def run(options: Options, pipeline: Pipeline | None = None) -> int:
                 threads=options.threads,
                 rbc_diameter=options.rbc_diameter,
                 profile=options.profile,
+                sensitivity=options.sensitivity,
             )
         except ModelError as exc:
             error(str(exc))
@@ -330,6 +333,7 @@ def _finish(
         "red_cells": red_json,
         "models": {name: model_info(card) for name, card in cards.items()},
         "review_threshold": pipeline.review_threshold,
+        "review_sensitivity": pipeline.sensitivity,
     }
     for opt, out in outputs.items():
         if isinstance(out, JsonStream):
@@ -344,6 +348,8 @@ def _finish(
         return True
     uncounted = Counter(c.uncounted for _, c in case.iter_cells() if c.uncounted)
     write_stdout(table(tally, estimates, len(fields), n_failed, flags, red_json, dict(uncounted)))
+    if pipeline.sensitivity != STANDARD:
+        write_stdout(f"unfamiliar cells flagged at review sensitivity {pipeline.sensitivity}\n")
     return options.pdf is None or _write_pdf(case, pipeline, options, red_cells)
 
 

@@ -13,6 +13,7 @@ from hemoscope.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_PARTIAL,
+    add_sensitivity_arg,
     error,
     model_info,
     write_json,
@@ -34,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_framing_args(p)
     p.add_argument("--model", type=Path, help="classifier ONNX file (default: the shipped one)")
     add_lab_arg(p)
+    add_sensitivity_arg(p)
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(handler=classify)
 
@@ -82,7 +84,7 @@ def classify(args: argparse.Namespace) -> int:
     from hemoscope.vision.single_cell import review_reason
 
     try:
-        clf = Classifier(args.model, threads=args.threads)
+        clf = Classifier(args.model, threads=args.threads, sensitivity=args.sensitivity)
         crop = cell_cropper(args, clf)
     except ModelError as exc:
         error(str(exc))
@@ -142,6 +144,7 @@ def classify(args: argparse.Namespace) -> int:
                 "model": model_info(clf.card),
                 "lab_profile": clf.profile.card() if clf.profile is not None else None,
                 "review_threshold": clf.review_threshold,
+                "review_sensitivity": clf.sensitivity,
                 "images": rows,
             },
         )

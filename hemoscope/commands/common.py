@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -38,3 +39,17 @@ def model_info(card: dict[str, Any]) -> dict[str, Any]:
         "version": card.get("version"),
         "sha256": card.get("sha256"),
     }
+
+
+def add_sensitivity_arg(p: argparse.ArgumentParser) -> None:
+    from hemoscope.vision.unfamiliar import SENSITIVITIES, STANDARD
+
+    p.add_argument(
+        "--sensitivity",
+        choices=tuple(SENSITIVITIES),
+        default=STANDARD,
+        help="review sensitivity to cells unlike any class the classifier knows: standard "
+        "flags 1 %% of the training laboratory's own cells as unfamiliar, high 10 %%, "
+        "highest 20 %%; use high or highest for samples where blasts are suspected "
+        "(default: standard)",
+    )

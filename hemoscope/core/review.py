@@ -29,6 +29,7 @@ __all__ = [
     "REASON_SEPARATOR",
     "REASON_UNFAMILIAR",
     "REVIEW_REASONS",
+    "SENSITIVITY_STAMP",
     "FlagCounts",
     "ReviewReason",
     "count_flags",
@@ -46,6 +47,11 @@ REASON_NO_CELL = "no cell found"
 REASON_SEPARATOR = "; "
 REASON_NOT_RECORDED = "reason not recorded"
 """The name under which :func:`count_flags` counts flagged cells without a reason."""
+
+SENSITIVITY_STAMP = "review sensitivity"
+"""The name under which a stricter review sensitivity to unfamiliar cells (the setting
+for samples where blasts are suspected) is stamped on the fields it analysed, beside the
+models (`ModelStamp`); the standard sensitivity goes unstamped."""
 
 
 @dataclass(frozen=True, slots=True)

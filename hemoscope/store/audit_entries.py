@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from hemoscope.core import AuditEntry, CaseInfo, Field
+from hemoscope.core import SENSITIVITY_STAMP, AuditEntry, CaseInfo, Field
 
 __all__ = ["auto_entries", "field_entry", "info_change_entry"]
 
@@ -62,10 +62,13 @@ def field_entry(field: Field) -> AuditEntry:
     if out:
         found += "; not counted: " + ", ".join(f"{n} {why}" for why, n in sorted(out.items()))
     # A laboratory profile (`hemoscope.vision.lab_profile`, stamped "lab profile 'NAME'")
-    # changed what the classifier called the cells: the trail names it.
+    # changed what the classifier called the cells, a stricter review sensitivity which
+    # were flagged: the trail names them.
     for m in field.models:
         if m.name.startswith("lab profile"):
             found += f"; classified with {m.label()}"
+        elif m.name == SENSITIVITY_STAMP:
+            found += f"; flagged at {m.label()}"
     return AuditEntry(
         "add-field",
         field.id,

@@ -260,11 +260,6 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
     return card
 
 
-UNFAMILIAR_QUANTILE = 0.99
-"""The unfamiliar-cell threshold: this quantile of the training laboratory's validation
-cells' scores (1 % of its own cells, of classes it knows, are flagged)."""
-
-
 def init_entry(init: str) -> dict[str, Any] | str:
     """Where the weights started: the file, and for a shipped model its hash and the
     command that made it (read from its card before it is replaced)."""
@@ -335,7 +330,15 @@ def fit_unfamiliar(
     threshold on the validation cells, save ``<model>.unfamiliar.npz``; the card entry.
     ``score``: "mahalanobis" (distance to the nearest class mean) or "nearest" (to the
     nearest training cells; the class means are fitted all the same, for the cell map)."""
-    from hemoscope.vision.unfamiliar import NEIGHBOURS, UnfamiliarModel, fit, fit_nearest
+    from hemoscope.vision.unfamiliar import (
+        GUARD_FACTOR,
+        NEIGHBOURS,
+        SENSITIVITIES,
+        STANDARD,
+        UnfamiliarModel,
+        fit,
+        fit_nearest,
+    )
 
     if score not in ("mahalanobis", "nearest"):
         raise SystemExit(f"unknown unfamiliar-cell score '{score}' (mahalanobis or nearest)")
@@ -344,14 +347,26 @@ def fit_unfamiliar(
     means, whiten = fit(emb, np.array([s.label for s in train_s]), len(CLASSES))
     reference = fit_nearest(emb) if score == "nearest" else None
     unscored = UnfamiliarModel(means, whiten, np.inf, reference)
-    scores = unscored.scores(embeddings(clf, val_images))
-    threshold = float(np.quantile(scores, UNFAMILIAR_QUANTILE))
+    val_embedding = embeddings(clf, val_images)
+    scores = unscored.scores(val_embedding)
+    # The standard threshold flags 1 % of the training laboratory's own validation cells;
+    # the stricter review sensitivities 10 and 20 % (`vision.unfamiliar.SENSITIVITIES`).
+    levels = {name: float(np.quantile(scores, q)) for name, q in SENSITIVITIES.items()}
+    threshold = levels[STANDARD]
+    guard = np.inf
+    if reference is not None:
+        # The Mahalanobis guard of the nearest-neighbour score (`GUARD_FACTOR`).
+        plain = UnfamiliarModel(means, whiten, np.inf).mahalanobis(val_embedding)
+        guard = GUARD_FACTOR * float(np.quantile(plain, SENSITIVITIES[STANDARD]))
     path = onnx_path.with_suffix(".unfamiliar.npz")
-    UnfamiliarModel(means, whiten, threshold, reference).save(path)
+    UnfamiliarModel(means, whiten, threshold, reference, guard=guard).save(path)
     if score == "nearest":
         method = (
             f"one minus the cosine similarity of the embedding to the {NEIGHBOURS}th nearest "
-            f"of the {len(train_s)} training cells' embeddings (Sun et al., ICML 2022)"
+            f"of the {len(train_s)} training cells' embeddings (Sun et al., ICML 2022); also "
+            f"unfamiliar at every sensitivity: a squared Mahalanobis distance to the nearest "
+            f"class mean over its dimension above `guard` ({GUARD_FACTOR:g} times its own "
+            f"{SENSITIVITIES[STANDARD]:.0%} quantile)"
         )
     else:
         method = (
@@ -363,10 +378,17 @@ def fit_unfamiliar(
         "file": path.name,
         "sha256": sha256(path),
         "score": score,
-        "threshold": round(threshold, 4),
-        "method": f"{method}; threshold: the {UNFAMILIAR_QUANTILE:.0%} quantile of the "
-        "validation cells' scores",
+        "threshold": round(threshold, 6),
+        "method": f"{method}; threshold: the {SENSITIVITIES[STANDARD]:.0%} quantile of the "
+        "validation cells' scores (stricter review sensitivities: `thresholds`)",
         "val_flagged": round(float((scores > threshold).mean()), 4),
+        **({"guard": round(guard, 6)} if np.isfinite(guard) else {}),
+        # One threshold per review sensitivity (`vision.unfamiliar.SENSITIVITIES`), with
+        # the share of the validation cells each flags.
+        "thresholds": {name: round(t, 6) for name, t in levels.items()},
+        "val_flagged_at": {
+            name: round(float((scores > round(t, 6)).mean()), 4) for name, t in levels.items()
+        },
     }
 
 

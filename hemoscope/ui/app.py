@@ -117,7 +117,9 @@ def run(
     catalog = CaptureCatalog()
     window = MainWindow(
         sources=catalog,
-        pipeline_factory=lambda: load_pipeline(threads, station.lab_profile),
+        pipeline_factory=lambda: load_pipeline(
+            threads, station.lab_profile, station.review_sensitivity
+        ),
         backend=backend,
         settings=settings,
         error_reporter=log_failures if smoke_test else None,
@@ -171,14 +173,15 @@ def inference_threads(configured: int) -> int:
     return configured if configured > 0 else max(1, (os.cpu_count() or 2) // 2)
 
 
-def load_pipeline(threads: int, lab_profile: str = "") -> Analyzer:
+def load_pipeline(threads: int, lab_profile: str = "", sensitivity: str = "standard") -> Analyzer:
     """The shipped models (on the inference thread; raises ModelError without them), with
     the laboratory profile of Settings ▸ Models when it fits them (else without it, and
-    the reason logged: the station still starts; Settings ▸ Models says why)."""
+    the reason logged: the station still starts; Settings ▸ Models says why), flagging
+    unfamiliar cells at the review sensitivity of Settings ▸ Models."""
     from hemoscope.vision.lab_profile import LabProfile, ProfileError
     from hemoscope.vision.pipeline import Pipeline
 
-    pipeline = Pipeline.load(threads=threads)
+    pipeline = Pipeline.load(threads=threads, sensitivity=sensitivity)
     if lab_profile:
         try:
             pipeline.set_profile(LabProfile.load(lab_profile))

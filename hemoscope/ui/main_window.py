@@ -61,6 +61,7 @@ from hemoscope.ui.review.class_menu import ask_class_with_menu
 from hemoscope.ui.review.gallery import CellGallery
 from hemoscope.ui.review.manual_count import ManualCountPanel
 from hemoscope.ui.review.review import AskClass, ReviewController
+from hemoscope.ui.settings.model_choices import apply_model_choices
 from hemoscope.ui.settings.settings_model import StationSettings
 from hemoscope.ui.settings.settings_store import SettingsStore
 from hemoscope.ui.shared.about import show_about
@@ -487,8 +488,7 @@ class MainWindow(QMainWindow):
         """Use and save `settings` (what the settings dialog returns)."""
         if settings is None:
             return
-        if settings.lab_profile != self.settings.lab_profile:
-            settings = self._use_lab_profile(settings)
+        settings = apply_model_choices(self.worker, self.notice, self.settings, settings)
         self.settings = settings
         self.settings_store.save(settings)
         taxonomy = settings.taxonomy()
@@ -520,26 +520,6 @@ class MainWindow(QMainWindow):
         db = getattr(self.workspace.backend, "path", None)
         threads = self.settings.inference_threads or None
         return models_context(lambda: self.worker.cards, db, threads)
-
-    def _use_lab_profile(self, settings: StationSettings) -> StationSettings:
-        """Apply the chosen laboratory profile; the settings as applied (the old profile
-        kept, and the reason shown, when the new one cannot be used)."""
-        from hemoscope.vision.lab_profile import LabProfile
-        from hemoscope.vision.model_card import ModelError
-
-        try:
-            profile = LabProfile.load(settings.lab_profile) if settings.lab_profile else None
-            self.worker.set_lab_profile(profile)
-        except (ModelError, RuntimeError) as error:
-            self.notice.show_message(f"Laboratory profile not applied: {error}", level="error")
-            return replace(settings, lab_profile=self.settings.lab_profile)
-        what = (
-            f"laboratory profile '{profile.name}' ({profile.kind})"
-            if profile
-            else "the shipped model"
-        )
-        self.notice.show_message(f"Classifying with {what} from now on.", level="info")
-        return settings
 
     # -- window --------------------------------------------------------------------------
     def _fields_count(self) -> int:

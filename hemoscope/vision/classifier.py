@@ -25,7 +25,7 @@ from hemoscope.vision.model_card import (
     models_dir,
 )
 from hemoscope.vision.stain import standardise_batch
-from hemoscope.vision.unfamiliar import UnfamiliarModel
+from hemoscope.vision.unfamiliar import STANDARD, UnfamiliarModel
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ class Classifier:
         review_threshold: float | None = None,
         profile: LabProfile | None = None,
         turns: int | None = None,
+        sensitivity: str = STANDARD,
     ) -> None:
         self.path = Path(model_path) if model_path else models_dir() / "classifier.onnx"
         self.card = load_card(self.path)
@@ -96,7 +97,9 @@ class Classifier:
         self.turns = _quarter_turns(turns if turns is not None else self.card.get("turns", 1))
         # Models trained on standardised crops (`vision.stain`) get standardised crops.
         self.standardise = bool(self.card.get("standardisation"))
-        self.unfamiliar = UnfamiliarModel.from_card(self.path, self.card)
+        self._unfamiliar_card = UnfamiliarModel.from_card(self.path, self.card)
+        self.unfamiliar = self._unfamiliar_card
+        self.set_sensitivity(sensitivity)
         # What a laboratory profile's head correction reads (`logits_and_descriptor`): the
         # embedding, then the graph's ``features`` output where it has one.
         self._fetch, self.embedding_size, self.descriptor_size = _descriptor_outputs(
@@ -113,6 +116,25 @@ class Classifier:
         if profile is not None:
             profile.check_models({"classifier": self.card})
         self.profile = profile
+
+    @property
+    def sensitivity(self) -> str:
+        """The review sensitivity of the unfamiliar-cell flag (`vision.unfamiliar`)."""
+        return self.unfamiliar.sensitivity if self.unfamiliar is not None else STANDARD
+
+    def set_sensitivity(self, sensitivity: str) -> None:
+        """Flag unfamiliar cells at another review sensitivity ("standard", "high",
+        "highest": `vision.unfamiliar.SENSITIVITIES`). Raises `ModelError` for an unknown
+        level, one the card has no threshold for, or a stricter one without statistics."""
+        base = self._unfamiliar_card
+        if base is None:
+            if sensitivity != STANDARD:
+                raise ModelError(
+                    f"{self.path.name} has no unfamiliar-cell statistics: its review "
+                    "sensitivity cannot be raised"
+                )
+            return
+        self.unfamiliar = base.at(sensitivity)
 
     @property
     def version(self) -> str:
@@ -143,6 +165,9 @@ class Classifier:
                 # scored as the camera gave it, and the more unfamiliar of the two counts.
                 score = np.maximum(score, self.unfamiliar.scores(raw_embedding))
             odd = score > self.unfamiliar.threshold
+            odd |= self.unfamiliar.beyond_guard(embedding)
+            if raw_embedding is not embedding:
+                odd |= self.unfamiliar.beyond_guard(raw_embedding)
         else:
             score = np.full(len(conf), np.nan)
             odd = np.zeros(len(conf), bool)

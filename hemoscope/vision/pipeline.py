@@ -51,6 +51,7 @@ import numpy.typing as npt
 from hemoscope.core import (
     DEFAULT_TAXONOMY,
     REASON_DISAGREE,
+    SENSITIVITY_STAMP,
     Box,
     Cell,
     CellKind,
@@ -73,9 +74,16 @@ from hemoscope.vision.pipeline_parts import (
     classifier_ids,
     detector_kinds,
 )
+from hemoscope.vision.unfamiliar import STANDARD, sensitivity_text
 from hemoscope.vision.wide_field import ScalableDetector, detect_at_cell_size
 
-__all__ = ["CROP_CHUNK", "ClassifierLike", "DetectorLike", "FrameAnalysis", "Pipeline"]
+__all__ = [
+    "CROP_CHUNK",
+    "ClassifierLike",
+    "DetectorLike",
+    "FrameAnalysis",
+    "Pipeline",
+]
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +121,32 @@ class Pipeline:
         self._stamp_models()
 
     def _stamp_models(self) -> None:
-        self.stamps = tuple(
+        stamps = [
             ModelStamp.from_card(card, role) for role, card in self.model_cards().items() if card
-        )
+        ]
+        # A stricter review sensitivity changes which cells are flagged: every field it
+        # analysed says so, beside the models (the standard one goes unstamped).
+        if self.sensitivity != STANDARD:
+            stamps.append(ModelStamp(SENSITIVITY_STAMP, sensitivity_text(self.sensitivity)))
+        self.stamps = tuple(stamps)
+
+    @property
+    def sensitivity(self) -> str:
+        """The classifier's review sensitivity to unfamiliar cells (`vision.unfamiliar`)."""
+        return str(getattr(self.classifier, "sensitivity", STANDARD))
+
+    def set_sensitivity(self, sensitivity: str) -> None:
+        """Flag unfamiliar cells at another review sensitivity from the next frame on;
+        it joins the stamps of every field. Raises `ModelError` (or ``ValueError`` for a
+        classifier without the setting) when the level cannot be used."""
+        setter = getattr(self.classifier, "set_sensitivity", None)
+        if not callable(setter):
+            if sensitivity == STANDARD:
+                return
+            raise ValueError("this classifier has no review sensitivity setting")
+        with self._lock:
+            setter(sensitivity)
+            self._stamp_models()
 
     @property
     def profile(self) -> LabProfile | None:
@@ -170,15 +201,22 @@ class Pipeline:
         taxonomy: Taxonomy = DEFAULT_TAXONOMY,
         rbc_diameter: float | None = None,
         profile: Path | str | LabProfile | None = None,
+        sensitivity: str = STANDARD,
     ) -> Pipeline:
         """Load both models (default: the shipped ones, sha256-checked against their cards)
-        and the laboratory profile, if one is given (a file or a loaded profile).
+        and the laboratory profile, if one is given (a file or a loaded profile), flagging
+        unfamiliar cells at the given review sensitivity (`vision.unfamiliar`).
 
         Raises `ModelError` when a model is missing, damaged or does not fit the taxonomy,
         `ProfileError` (a `ModelError`) for a profile made for other model files.
         """
         detector = Detector(detector_path, threads=threads, threshold=score_threshold)
-        classifier = Classifier(classifier_path, threads=threads, review_threshold=review_threshold)
+        classifier = Classifier(
+            classifier_path,
+            threads=threads,
+            review_threshold=review_threshold,
+            sensitivity=sensitivity,
+        )
         pipeline = cls(detector, classifier, taxonomy=taxonomy, rbc_diameter=rbc_diameter)
         if profile is not None:
             loaded = profile if isinstance(profile, LabProfile) else LabProfile.load(profile)

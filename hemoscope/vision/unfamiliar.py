@@ -7,7 +7,16 @@ around that class's mean. Following Lee et al. (NeurIPS 2018), each class is a G
 with one covariance shared by all classes, fitted on the training laboratory's cells;
 a cell's score is its squared Mahalanobis distance to the nearest class mean, divided by
 the embedding's dimension (about 1 for a typical training cell). A cell scoring above
-the card's threshold is flagged for review with the reason ``unfamiliar``.
+the card's threshold is flagged for review with the reason ``unfamiliar``. A second
+score (`fit_nearest`, Sun et al., ICML 2022) is the distance to the k-th nearest training
+cell instead of the nearest class mean.
+
+How strict the flag is, is the *review sensitivity* (`SENSITIVITIES`): the card holds one
+threshold per level, each a quantile of the training laboratory's own validation cells'
+scores. "standard" flags 1 % of them; "high" and "highest" (10 and 20 %) are for samples
+where blasts or other abnormal cells are suspected: a cell type the classifier never
+learnt resembles the nearest class it knows, and only a stricter threshold flags most of
+it (`benchmarks/unseen_class.py`).
 
 The fit (`fit`) runs once after training and is saved beside the model
 (``<model>.unfamiliar.npz``, its sha256 in the model card); run time only loads it.
@@ -15,7 +24,8 @@ The fit (`fit`) runs once after training and is saved beside the model
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +44,27 @@ the whitening stable in directions the training cells hardly vary in."""
 NEIGHBOURS = 10
 """The nearest-neighbour score's k: the distance to the k-th nearest training cell."""
 
+GUARD_FACTOR = 2.0
+"""With the nearest-neighbour score, a cell whose Mahalanobis score exceeds this multiple
+of its standard threshold is unfamiliar whatever its neighbours: the cosine distance sees
+only the embedding's direction, and bare glass points the way PBC's platelet images do
+(its neighbours are close, its Mahalanobis distance 2.5 times the threshold). No PBC
+validation cell and 0.7 % of another laboratory's cells reach the guard."""
+
+
+STANDARD = "standard"
+SENSITIVITIES: dict[str, float] = {STANDARD: 0.99, "high": 0.90, "highest": 0.80}
+"""Review sensitivity levels: the quantile of the training laboratory's validation cells'
+scores above which a cell is unfamiliar (1, 10 and 20 % of its own cells flagged)."""
+
+
+def sensitivity_text(level: str) -> str:
+    """What a level means, for settings, stamps and help texts."""
+    quantile = SENSITIVITIES.get(level)
+    if quantile is None:
+        return level
+    return f"{level} ({1 - quantile:.0%} of the training laboratory's own cells unfamiliar)"
+
 
 @dataclass(frozen=True)
 class UnfamiliarModel:
@@ -48,6 +79,28 @@ class UnfamiliarModel:
     threshold: float
     reference: npt.NDArray[np.float32] | None = None
     k: int = NEIGHBOURS
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    """The threshold of each review sensitivity the card gives (`SENSITIVITIES`)."""
+    sensitivity: str = STANDARD
+    guard: float = np.inf
+    """With a ``reference``: the Mahalanobis score above which a cell is unfamiliar
+    whatever its nearest-neighbour score (`GUARD_FACTOR`); the same at every sensitivity."""
+
+    def at(self, sensitivity: str) -> UnfamiliarModel:
+        """The same statistics with the threshold of another review sensitivity; raises
+        `ModelError` for a level the card has no threshold for."""
+        if sensitivity not in SENSITIVITIES:
+            known = ", ".join(SENSITIVITIES)
+            raise ModelError(f"unknown review sensitivity '{sensitivity}' (known: {known})")
+        if sensitivity == self.sensitivity:
+            return self
+        if sensitivity not in self.thresholds:
+            raise ModelError(
+                f"this classifier's card has no unfamiliar-cell threshold for the review "
+                f"sensitivity '{sensitivity}'; refit its statistics with 'python -m "
+                "hemoscope.training unfamiliar'"
+            )
+        return replace(self, threshold=float(self.thresholds[sensitivity]), sensitivity=sensitivity)
 
     @property
     def method(self) -> str:
@@ -64,19 +117,39 @@ class UnfamiliarModel:
             return np.zeros(0)
         if self.reference is not None:
             return nearest_scores(e, self.reference, self.k)
+        return self.mahalanobis(e)
+
+    def mahalanobis(self, embedding: npt.ArrayLike) -> F64:
+        """Per cell: squared Mahalanobis distance to the nearest class mean over D."""
+        e = np.asarray(embedding, dtype=np.float64)
         zc = e @ self.whiten
         zm = self.means @ self.whiten
         d2 = (zc**2).sum(1)[:, None] - 2 * zc @ zm.T + (zm**2).sum(1)[None, :]
         out: F64 = np.maximum(d2.min(axis=1), 0.0) / self.means.shape[1]
         return out
 
+    def beyond_guard(self, embedding: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Per cell: past the Mahalanobis guard of the nearest-neighbour score (all False
+        without a guard)."""
+        e = np.asarray(embedding, dtype=np.float64)
+        if self.reference is None or not np.isfinite(self.guard) or not len(e):
+            return np.zeros(len(e), bool)
+        out: npt.NDArray[np.bool_] = self.mahalanobis(e) > self.guard
+        return out
+
     def flags(self, embedding: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-        return self.scores(embedding) > self.threshold
+        """Per cell: unfamiliar (its score above the threshold, or past the guard)."""
+        out: npt.NDArray[np.bool_] = (self.scores(embedding) > self.threshold) | (
+            self.beyond_guard(embedding)
+        )
+        return out
 
     def save(self, path: Path) -> None:
         extra: dict[str, Any] = {}
         if self.reference is not None:
             extra = {"reference": self.reference.astype(np.float16), "k": self.k}
+            if np.isfinite(self.guard):
+                extra["guard"] = self.guard
         with path.open("wb") as f:
             np.savez(f, means=self.means, whiten=self.whiten, threshold=self.threshold, **extra)
 
@@ -98,6 +171,7 @@ class UnfamiliarModel:
                     float(z["threshold"]),
                     reference,
                     int(z["k"]) if "k" in z else NEIGHBOURS,
+                    guard=float(z["guard"]) if "guard" in z else np.inf,
                 )
         except (OSError, KeyError, ValueError) as exc:
             raise ModelError(f"{path.name} cannot be read: {exc}") from exc
@@ -112,9 +186,11 @@ class UnfamiliarModel:
             path = model_path.parent / str(entry["file"])
             model = cls.load(path, str(entry["sha256"]))
             threshold = float(entry["threshold"])
+            levels = {str(k): float(v) for k, v in dict(entry.get("thresholds", {})).items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"the card's unfamiliar-cell entry lacks {exc}") from exc
-        return cls(model.means, model.whiten, threshold, model.reference, model.k)
+        levels[STANDARD] = threshold
+        return replace(model, threshold=threshold, thresholds=levels, sensitivity=STANDARD)
 
 
 def fit(embedding: npt.ArrayLike, labels: npt.ArrayLike, n_classes: int) -> tuple[F64, F64]:

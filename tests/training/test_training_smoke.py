@@ -53,6 +53,14 @@ def test_classifier_trains_resumes_and_exports(cell_folder: Path, tmp_path: Path
     assert np.isfinite(
         nearest.classify_crops(np.full((2, 128, 128, 3), 90, np.uint8)).unfamiliarity
     ).all()
+    # One threshold per review sensitivity, each stricter than the last.
+    levels = entry["thresholds"]
+    assert list(levels) == ["standard", "high", "highest"]
+    assert levels["standard"] == entry["threshold"] >= levels["high"] >= levels["highest"]
+    assert entry["val_flagged_at"]["standard"] <= entry["val_flagged_at"]["highest"]
+    strict = Classifier(onnx, sensitivity="highest")
+    assert strict.sensitivity == "highest" and strict.unfamiliar is not None
+    assert strict.unfamiliar.threshold == levels["highest"]
 
 
 def test_detector_trains_and_exports(yolo_folder: Path, tmp_path: Path) -> None:

@@ -67,6 +67,9 @@ def test_the_card_records_the_cross_lab_table_and_the_new_signals() -> None:
         assert avg["balanced_accuracy"] >= alone["balanced_accuracy"], lab
     assert len(card["colour_reference"]["mean"]) == 3
     assert card["unfamiliar"]["threshold"] > 0
+    levels = card["unfamiliar"]["thresholds"]  # one per review sensitivity, each stricter
+    assert levels["standard"] == card["unfamiliar"]["threshold"] > levels["high"]
+    assert levels["high"] > levels["highest"] > 0
     assert "leave_one_lab_out" in card["review_calibration"]
 
 
@@ -98,6 +101,13 @@ def test_other_laboratories_minimum_accuracy(name: str, classifier: Classifier) 
     assert res.accuracy >= min_acc, cross_lab.format_table([res])
     assert res.balanced_accuracy >= min_bal, cross_lab.format_table([res])
     assert 0.0 < res.flagged_fraction < 1.0
+    # A stricter review sensitivity changes which cells are flagged, not their classes.
+    classifier.set_sensitivity("high")
+    try:
+        high = measure(name, samples, pipeline)
+    finally:
+        classifier.set_sensitivity("standard")
+    assert high.accuracy == res.accuracy and high.flagged_fraction > res.flagged_fraction
 
 
 def _glass() -> npt.NDArray[np.float64]:
@@ -135,7 +145,12 @@ def test_generated_non_cells_are_flagged_unfamiliar(classifier: Classifier) -> N
     flagged = {name: res.reasons[i] for i, name in enumerate(crops)}
     assert all(res.review), flagged
     assert all("unfamiliar" in why for why in flagged.values()), flagged
-    assert np.all(res.unfamiliarity > classifier.unfamiliar.threshold)
+    # By their nearest-neighbour score, or past its Mahalanobis guard: bare glass points
+    # the way PBC's platelet images do (close neighbours) but lies far from every class.
+    assert classifier.unfamiliar.flags(res.embedding).all()
+    if classifier.unfamiliar.method == "nearest":
+        glass = list(crops).index("bare glass")
+        assert classifier.unfamiliar.beyond_guard(res.embedding[glass : glass + 1])[0]
 
 
 def test_a_generated_out_of_focus_blob_is_flagged_by_its_blur(classifier: Classifier) -> None:

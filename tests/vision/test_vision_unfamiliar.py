@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from hemoscope.vision.model_card import ModelError, file_sha256
-from hemoscope.vision.unfamiliar import UnfamiliarModel, fit, fit_nearest
+from hemoscope.vision.unfamiliar import (
+    GUARD_FACTOR,
+    SENSITIVITIES,
+    STANDARD,
+    UnfamiliarModel,
+    fit,
+    fit_nearest,
+    sensitivity_text,
+)
 
 D = 16
 
@@ -101,3 +109,59 @@ def test_the_nearest_neighbour_score_flags_what_lies_away_from_every_training_ce
     np.testing.assert_array_equal(loaded.means, means)  # still there for the cell map
     with pytest.raises(ValueError, match="at least"):
         fit_nearest(x[:3])
+
+
+def test_each_review_sensitivity_takes_its_own_threshold_from_the_card(tmp_path: Path) -> None:
+    """The card's ``thresholds`` (one per level of `SENSITIVITIES`): a stricter level
+    flags more of the same cells; an unknown level, or one the card lacks, is refused."""
+    x, y = clusters(2000)
+    means, whiten = fit(x, y, 3)
+    scores = UnfamiliarModel(means, whiten, np.inf).scores(x)
+    levels = {name: float(np.quantile(scores, q)) for name, q in SENSITIVITIES.items()}
+    path = tmp_path / "classifier.unfamiliar.npz"
+    UnfamiliarModel(means, whiten, levels[STANDARD]).save(path)
+    entry = {"file": path.name, "sha256": file_sha256(path), "threshold": levels[STANDARD]}
+    old = UnfamiliarModel.from_card(tmp_path / "classifier.onnx", {"unfamiliar": entry})
+    assert old is not None and old.sensitivity == STANDARD and old.at(STANDARD) is old
+    with pytest.raises(ModelError, match="no unfamiliar-cell threshold for the review"):
+        old.at("high")  # a card written before the levels existed
+    entry["thresholds"] = levels
+    model = UnfamiliarModel.from_card(tmp_path / "classifier.onnx", {"unfamiliar": entry})
+    assert model is not None
+    flagged = {name: float(model.at(name).flags(x).mean()) for name in SENSITIVITIES}
+    assert flagged[STANDARD] == pytest.approx(0.01, abs=0.003)
+    assert flagged["high"] == pytest.approx(0.10, abs=0.01)
+    assert flagged["highest"] == pytest.approx(0.20, abs=0.01)
+    high = model.at("high")
+    assert high.sensitivity == "high" and high.threshold == levels["high"]
+    assert high.at(STANDARD).threshold == levels[STANDARD]
+    with pytest.raises(ModelError, match="unknown review sensitivity 'paranoid'"):
+        model.at("paranoid")
+    assert "10%" in sensitivity_text("high") and sensitivity_text("odd") == "odd"
+
+
+def test_the_guard_flags_what_points_the_right_way_but_lies_far_out(tmp_path: Path) -> None:
+    """The cosine distance sees directions only: a cell along a class's direction but far
+    beyond it (bare glass and PBC's platelet images) has close neighbours. The
+    Mahalanobis guard flags it at every sensitivity; saved and loaded with the rest."""
+    x, y = clusters(3000)
+    x = x + 4.0
+    means, whiten = fit(x, y, 3)
+    reference = fit_nearest(x)
+    scores = UnfamiliarModel(means, whiten, np.inf, reference).scores(x)
+    plain = UnfamiliarModel(means, whiten, np.inf).mahalanobis(x)
+    threshold = float(np.quantile(scores, 0.99))
+    guard = GUARD_FACTOR * float(np.quantile(plain, 0.99))
+    far = means[:1] * 6.0  # the first class's direction, six times as far
+    unguarded = UnfamiliarModel(means, whiten, threshold, reference)
+    assert not unguarded.flags(far).any() and not unguarded.beyond_guard(far).any()
+    guarded = UnfamiliarModel(means, whiten, threshold, reference, guard=guard)
+    assert guarded.flags(far).all() and guarded.beyond_guard(far).all()
+    assert guarded.scores(far)[0] == unguarded.scores(far)[0]  # the score is the cosine one
+    assert guarded.beyond_guard(x).mean() < 0.002  # the training cells themselves: hardly
+    path = tmp_path / "classifier.unfamiliar.npz"
+    guarded.save(path)
+    loaded = UnfamiliarModel.load(path)
+    assert loaded.guard == pytest.approx(guard) and loaded.flags(far).all()
+    # The Mahalanobis score alone has no guard: it is its own.
+    assert not UnfamiliarModel(means, whiten, np.inf, guard=0.0).beyond_guard(far).any()

@@ -71,6 +71,9 @@ def model_versions(pipeline: object) -> str:
             name = card.get("name", role)
             version = card.get("version")
             parts.append(f"{name} {version}" if version else str(name))
+    sensitivity = getattr(pipeline, "sensitivity", "standard")
+    if sensitivity != "standard":
+        parts.append(f"review sensitivity {sensitivity}")
     return ", ".join(parts)
 
 
@@ -177,6 +180,18 @@ class InferenceWorker(QObject):
         self.versions = model_versions(self._pipeline)
         cards_of = getattr(self._pipeline, "model_cards", None)
         self.cards = dict(cards_of()) if callable(cards_of) else {}
+        self.ready.emit(self.versions)
+
+    def set_sensitivity(self, sensitivity: str) -> None:
+        """Have the loaded pipeline flag unfamiliar cells at another review sensitivity
+        (`vision.unfamiliar`) from the next frame on, and announce the models again.
+        Raises ``ModelError`` for a level the classifier has no threshold for,
+        ``RuntimeError`` before the models are loaded."""
+        setter = getattr(self._pipeline, "set_sensitivity", None)
+        if self.state != "ready" or not callable(setter):
+            raise RuntimeError("the models are not loaded")
+        setter(sensitivity)
+        self.versions = model_versions(self._pipeline)
         self.ready.emit(self.versions)
 
     @property

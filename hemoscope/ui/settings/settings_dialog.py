@@ -234,6 +234,7 @@ class SettingsDialog(QDialog):
                 inference_threads=self.threads.value(),
                 **self.report.values(),
                 lab_profile=self.models.lab_profile,
+                review_sensitivity=self.models.review_sensitivity(),
                 um_per_px=self.calibration.value(),
             )
             if problem := self.report.problem():

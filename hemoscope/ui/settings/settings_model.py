@@ -4,7 +4,8 @@
 QSettings: the keymap (class id -> key, only the keys changed from the defaults), the
 count target, the reference ranges, the camera, whether the target alert beeps, and the
 report's laboratory header (name, address, logo), paper size, thumbnail page and smear
-estimate factors, and the laboratory profile in use (Settings ▸ Models).
+estimate factors, and the laboratory profile and review sensitivity in use (Settings ▸
+Models).
 `from_dict` never fails: a damaged or hand-edited value is replaced by its default and
 named in ``problems``, so a bad settings file cannot stop the station from starting.
 """
@@ -25,6 +26,7 @@ from hemoscope.core import (
     Taxonomy,
     TaxonomyError,
 )
+from hemoscope.vision.unfamiliar import SENSITIVITIES, STANDARD
 
 __all__ = ["MAX_TARGET", "PAGE_SIZES", "TARGET_CHOICES", "StationSettings"]
 
@@ -53,6 +55,8 @@ class StationSettings:
     platelet_factor: float = DEFAULT_PLATELET_FACTOR  # platelets /µL per platelet per field
     wbc_factor: float = 0.0  # WBC /µL per WBC per field; 0: no WBC estimate
     lab_profile: str = ""  # laboratory profile file (`vision.lab_profile`); "": shipped model
+    # How strictly cells unlike every known class are flagged (`vision.unfamiliar`).
+    review_sensitivity: str = STANDARD
     um_per_px: float = 0.0  # camera scale, µm per image pixel (stage micrometer); 0: not known
 
     def __post_init__(self) -> None:
@@ -67,6 +71,9 @@ class StationSettings:
             raise ValueError("the platelet factor must be positive")
         if not self.wbc_factor >= 0:
             raise ValueError("the WBC factor cannot be negative")
+        if self.review_sensitivity not in SENSITIVITIES:
+            known = ", ".join(SENSITIVITIES)
+            raise ValueError(f"the review sensitivity must be one of {known}")
         if not 0 <= self.um_per_px <= 100:
             raise ValueError("µm per pixel must be 0 (not calibrated) to 100")
         self.taxonomy()  # raises TaxonomyError for a bad keymap
@@ -113,6 +120,7 @@ class StationSettings:
             "platelet_factor": float(self.platelet_factor),
             "wbc_factor": float(self.wbc_factor),
             "lab_profile": self.lab_profile,
+            "review_sensitivity": self.review_sensitivity,
             "um_per_px": float(self.um_per_px),
         }
 
@@ -139,7 +147,8 @@ class StationSettings:
         take("beep", _bool)
         take("inference_threads", _int)
         for name in (
-            "camera_size", "lab_name", "lab_address", "lab_logo", "page_size", "lab_profile"
+            "camera_size", "lab_name", "lab_address", "lab_logo", "page_size", "lab_profile",
+            "review_sensitivity",
         ):  # fmt: skip
             take(name, str, text=True)
         take("report_thumbnails", _bool)

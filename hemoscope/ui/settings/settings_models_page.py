@@ -1,14 +1,17 @@
 """Settings ▸ Models: the models in use, the laboratory profile in use (its kind: a head
 refit from labelled cells or a colour calibration), "Adapt to this microscope…",
-"Calibrate colours to this microscope…" and "Use shipped model". The choice applies when
-the settings are accepted (``values()["lab_profile"]``: the profile's file, "" for the
-shipped model)."""
+"Calibrate colours to this microscope…" and "Use shipped model"; and the review
+sensitivity to unfamiliar cells (standard, or stricter for samples where blasts are
+suspected). The choices apply when the settings are accepted (``values()``:
+``lab_profile``, the profile's file or "" for the shipped model; ``review_sensitivity``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -20,12 +23,20 @@ from PySide6.QtWidgets import (
 from hemoscope.ui.settings.adapt_model import ModelsContext, describe_models, describe_profile
 from hemoscope.ui.settings.settings_model import StationSettings
 from hemoscope.vision.lab_profile import PROFILE_ROLE
+from hemoscope.vision.unfamiliar import SENSITIVITIES
 
 if TYPE_CHECKING:
     from hemoscope.ui.settings.adapt_dialog import AdaptDialog
     from hemoscope.ui.settings.calibrate_dialog import CalibrateDialog
 
-__all__ = ["ModelsSettingsPage"]
+__all__ = ["SENSITIVITY_CHOICES", "ModelsSettingsPage"]
+
+SENSITIVITY_CHOICES = {
+    "standard": "Standard",
+    "high": "High — blasts or abnormal cells suspected",
+    "highest": "Highest",
+}
+"""What the review sensitivity levels (`vision.unfamiliar.SENSITIVITIES`) are called here."""
 
 
 class ModelsSettingsPage(QWidget):
@@ -82,15 +93,45 @@ class ModelsSettingsPage(QWidget):
             "cells; using either replaces the profile in use. Changes apply when you press OK."
         )
         note.setWordWrap(True)
+        self.sensitivity = QComboBox()
+        self.sensitivity.setObjectName("reviewSensitivity")
+        for level, quantile in SENSITIVITIES.items():
+            self.sensitivity.addItem(SENSITIVITY_CHOICES.get(level, level), level)
+            self.sensitivity.setItemData(
+                self.sensitivity.count() - 1,
+                f"Flags about {1 - quantile:.0%} of ordinary cells of the training "
+                "laboratory as unfamiliar.",
+                Qt.ItemDataRole.ToolTipRole,
+            )
+        self.sensitivity.setCurrentIndex(
+            max(0, self.sensitivity.findData(settings.review_sensitivity))
+        )
+        sensitivity_note = QLabel(
+            "How strictly cells unlike every class the classifier knows are flagged for "
+            "review. A cell type it never learnt (blasts among them) looks like the nearest "
+            "class it knows: Standard flags a quarter to a half of such cells, High two "
+            "thirds or more (and about one ordinary cell in ten), Highest nearly all (and one "
+            "ordinary cell in five). Every field records the setting it was analysed with, "
+            "and the report names it."
+        )
+        sensitivity_note.setWordWrap(True)
+        review = QFormLayout()
+        review.addRow("Review sensitivity", self.sensitivity)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(note)
+        layout.addLayout(review)
+        layout.addWidget(sensitivity_note)
         layout.addStretch(1)
         self._show()
 
     def values(self) -> dict[str, str]:
-        return {"lab_profile": self.lab_profile}
+        return {"lab_profile": self.lab_profile, "review_sensitivity": self.review_sensitivity()}
+
+    def review_sensitivity(self) -> str:
+        """The review sensitivity chosen (`vision.unfamiliar.SENSITIVITIES`)."""
+        return str(self.sensitivity.currentData())
 
     def use_shipped(self) -> None:
         self.lab_profile = ""

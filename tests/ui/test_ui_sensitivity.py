@@ -1,0 +1,87 @@
+"""Settings ▸ Models ▸ Review sensitivity: the choice, kept with the station's settings,
+applied to the loaded models (announced with them, stamped on each field), and refused
+with the reason for a classifier without unfamiliar-cell thresholds."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "commands"))
+from tiny_models import smear_field, tiny_models
+
+from hemoscope.core import SENSITIVITY_STAMP
+from hemoscope.ui.live.frames import StampedFrame
+from hemoscope.ui.settings.settings_dialog import SettingsDialog
+from hemoscope.ui.settings.settings_model import StationSettings
+from hemoscope.ui.settings.settings_store import SettingsStore
+
+
+def test_the_models_page_offers_the_levels_and_the_choice_is_kept(qtbot: QtBot) -> None:
+    dialog = SettingsDialog(StationSettings(review_sensitivity="high"))
+    qtbot.addWidget(dialog)
+    combo = dialog.models.sensitivity
+    assert [combo.itemData(i) for i in range(combo.count())] == ["standard", "high", "highest"]
+    assert combo.currentData() == "high" and "blasts" in combo.currentText()
+    assert "10%" in str(combo.itemData(1, 3))  # ToolTipRole: what the level flags
+    combo.setCurrentIndex(2)
+    chosen = dialog.settings()
+    assert chosen is not None and chosen.review_sensitivity == "highest"
+    again, problems = StationSettings.from_dict(chosen.to_dict())
+    assert again.review_sensitivity == "highest" and not problems
+    damaged, problems = StationSettings.from_dict({"review_sensitivity": "paranoid"})
+    assert damaged.review_sensitivity == "standard" and "review_sensitivity" in problems[0]
+    with pytest.raises(ValueError, match="review sensitivity must be one of"):
+        StationSettings(review_sensitivity="paranoid")
+
+
+def test_the_window_applies_a_stricter_sensitivity_to_the_next_frame(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from hemoscope.ui.app import load_pipeline
+    from hemoscope.ui.main_window import MainWindow
+
+    store = SettingsStore.at(tmp_path / "settings.ini")
+    win = MainWindow(pipeline=load_pipeline(1), force_sync=True, settings=store)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.worker.state == "ready")
+    results = []
+    win.worker.result.connect(results.append)
+    with qtbot.waitSignal(win.worker.ready) as ready:
+        win.apply_settings(replace(win.settings, review_sensitivity="high"))
+    assert "review sensitivity high" in ready.args[0]
+    assert store.load().review_sensitivity == "high"
+    assert "high review sensitivity" in win.notice.text.text()
+    win.worker.submit(StampedFrame(smear_field(3), 1, 0.0, "sim"))
+    stamps = [m for m in results[-1].field.models if m.name == SENSITIVITY_STAMP]
+    assert len(stamps) == 1 and stamps[0].version.startswith("high")
+    win.apply_settings(replace(win.settings, review_sensitivity="standard"))
+    win.worker.submit(StampedFrame(smear_field(3), 2, 0.0, "sim"))
+    assert all(m.name != SENSITIVITY_STAMP for m in results[-1].field.models)
+    win.close()
+    # The station starts with the level of its settings.
+    assert load_pipeline(1, "", "highest").sensitivity == "highest"  # type: ignore[attr-defined]
+
+
+def test_a_classifier_without_thresholds_keeps_the_standard_sensitivity(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    pytest.importorskip("torch")
+    from hemoscope.ui.main_window import MainWindow
+    from hemoscope.vision.pipeline import Pipeline
+
+    det, clf = tiny_models(tmp_path / "tiny")  # no unfamiliar-cell statistics
+    store = SettingsStore.at(tmp_path / "settings.ini")
+    win = MainWindow(pipeline=Pipeline.load(det, clf, threads=1), force_sync=True, settings=store)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.worker.state == "ready")
+    win.apply_settings(replace(win.settings, review_sensitivity="highest"))
+    assert win.settings.review_sensitivity == "standard"
+    assert store.load().review_sensitivity == "standard"
+    text = win.notice.text.text()
+    assert "Review sensitivity not changed" in text and "no unfamiliar-cell statistics" in text
+    win.close()

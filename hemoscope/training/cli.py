@@ -93,6 +93,14 @@ def add_classifier_args(p: argparse.ArgumentParser) -> None:
         help="clip the gradients to this norm (0: not clipped)",
     )
     p.add_argument(
+        "--style",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="give this share of the labelled crops the colours and contrast of a random "
+        "--domains cell (low-frequency Fourier amplitude mixed, phase kept; style_mix)",
+    )
+    p.add_argument(
         "--extra",
         action="append",
         default=[],
@@ -149,6 +157,7 @@ def run_classifier(args: argparse.Namespace, command: str) -> int:
         domain_weight=args.domain_weight,
         domain_loss=args.domain_loss,
         clip_norm=args.clip_norm,
+        style=args.style,
         extra=tuple(args.extra),
         freeze_norm=args.freeze_norm,
     )

@@ -216,6 +216,12 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
                 "framed as run time frames such images"
                 if cfg.tight_views
                 else ""
+            )
+            + (
+                f"; {cfg.style:.0%} of the labelled crops given the low-frequency Fourier "
+                "amplitude of a random --domains cell, mixed by a random amount (style_mix)"
+                if cfg.style
+                else ""
             ),
             **({"init": init_entry(cfg.init)} if cfg.init else {}),
             **({"domain_adversarial": domain_entry(cfg)} if cfg.domains else {}),

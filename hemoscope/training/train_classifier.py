@@ -35,6 +35,7 @@ from hemoscope.training.layers import Norm
 from hemoscope.training.monitor import Monitor
 from hemoscope.training.onnx_import import import_onnx
 from hemoscope.training.pbc_data import Sample, list_samples, load_all, stratified_split
+from hemoscope.training.style_mix import styled
 from hemoscope.vision.classification_metrics import (
     classification_report,
     confusion_matrix,
@@ -87,6 +88,7 @@ class ClassifierTrainConfig:
     domain_weight: float = 0.3  # the domain loss's final weight (domain_adversarial)
     domain_loss: str = "confuse"  # "confuse" or "reverse" (domain_adversarial)
     clip_norm: float = 0.0  # >0: gradients clipped to this norm (steadies adversarial runs)
+    style: float = 0.0  # share of labelled crops given a --domains crop's colours (style_mix)
     extra: tuple[str, ...] = ()  # FOLDER[:REPEAT] ImageFolder trees added to training only
 
 
@@ -220,6 +222,8 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     )  # fmt: skip
     state.resume(out / "last.ckpt")
     pcfg = AUGMENTATIONS[cfg.augment]
+    if cfg.style and not cfg.domains:
+        raise SystemExit("--style takes its colours from the --domains cells: give --domains")
     adversary = Adversary.start(cfg, model, out) if cfg.domains else None
     last_epoch = min(cfg.epochs, cfg.stop_after or cfg.epochs)
     for epoch in range(state.epoch, last_epoch):
@@ -240,6 +244,8 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
             if adversary is None:
                 return x, y
             xd, yd = adversary.batch(rng, cfg, g, pcfg)
+            if cfg.style > 0:
+                x = styled(x, xd, cfg.style, rng)
             return torch.cat([x, xd]), torch.cat([y, yd])
 
         batches = prefetch(batch_at, steps_per_epoch)

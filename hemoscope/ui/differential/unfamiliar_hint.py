@@ -1,6 +1,7 @@
 """A hint for a microscope whose colours the classifier does not know: when most white
 cells of the open case are flagged "Unfamiliar cell", suggest Settings ▸ Models ▸
-"Calibrate colours to this microscope…".
+"Calibrate colours to this microscope…" (and say that an abnormal population, blasts
+for one, looks the same to the classifier: the cells are to be looked at first).
 
 `unfamiliar_share` counts the open case's classified white cells and those flagged
 unfamiliar (cells already in memory; nothing is re-run). `UnfamiliarHint` is a banner
@@ -49,7 +50,8 @@ MIN_CELLS = 20
 
 HINT_TEXT = (
     "Most cells look unfamiliar to the classifier — this microscope's colours may differ "
-    "from the training images."
+    "from the training images, or the sample holds cells of a kind the classifier does not "
+    "know (blasts, for one): review them before calibrating."
 )
 CALIBRATE_TEXT = "Calibrate colours to this microscope…"
 

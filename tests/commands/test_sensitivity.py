@@ -34,9 +34,7 @@ def sensitive_classifier(
     card = json.loads(model_paths[1].with_suffix(".json").read_text(encoding="utf-8"))
     onnx.with_suffix(".json").write_text(json.dumps(card), encoding="utf-8")
     clf = Classifier(onnx, threads=1)
-    crops = np.stack(
-        [_crop(smear_field(s), clf.input_size, clf.crop_scale) for s in range(40)]
-    )
+    crops = np.stack([_crop(smear_field(s), clf.input_size, clf.crop_scale) for s in range(40)])
     embedding = clf.classify_crops(crops).embedding
     labels = np.arange(len(embedding)) % len(clf.classes)
     means, whiten = fit(embedding, labels, len(clf.classes))

@@ -47,7 +47,7 @@ def amplitude_mix(
     mask = low_frequencies(x.shape[-1], beta)
     w = lam.to(amp.dtype).view(-1, 1, 1, 1)
     mixed = torch.where(mask, (1 - w) * amp + w * amp_style, amp)
-    out = torch.fft.ifft2(torch.polar(mixed, phase)).real
+    out: torch.Tensor = torch.fft.ifft2(torch.polar(mixed, phase)).real
     return out.clamp_(0.0, 1.0)
 
 

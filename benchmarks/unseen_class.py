@@ -13,9 +13,10 @@ split's cells, but of the classes it saw only (a class without cells gets no mea
 the threshold at the 99 % quantile of its validation cells. Then every image of the unseen
 class, none of which it saw, and its validation cells of the seen classes are classified
 as training frames them (two turns, as at run time) and the review flags counted: low
-confidence (below the card's review threshold), out of focus, and unfamiliar: scored as
-at run time (Mahalanobis distance of the embedding), by the distance to the nearest
-training cells (Sun et al. 2022), and, where the graph has the ``features`` output, by
+confidence (below the card's review threshold), out of focus, and unfamiliar: by the
+Mahalanobis distance of the embedding, by the distance to the nearest training cells
+(Sun et al. 2022; the shipped score, with its Mahalanobis guard, its quantiles named by
+the review sensitivity they set), and, where the graph has the ``features`` output, by
 the Mahalanobis distance of the whole descriptor (several layers, as Lee et al. 2018
 combine them), each with its AUROC (unseen against seen cells). Also printed: what
 the unflagged unseen cells were called, and the flagged fractions at stricter unfamiliar
@@ -43,7 +44,10 @@ from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.classifier import Classifier  # noqa: E402
 from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH, blur_width  # noqa: E402
 from hemoscope.vision.unfamiliar import (  # noqa: E402
+    GUARD_FACTOR,
     NEIGHBOURS,
+    SENSITIVITIES,
+    STANDARD,
     UnfamiliarModel,
     fit,
     fit_nearest,
@@ -72,7 +76,7 @@ def low_or_blurred(clf: Classifier, logits: np.ndarray, crops: np.ndarray) -> np
 def mahalanobis(
     train: np.ndarray, labels: np.ndarray, seen: list[int]
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """The shipped score (`vision.unfamiliar`), fitted on the seen classes only."""
+    """The Mahalanobis score (`vision.unfamiliar`), fitted on the seen classes only."""
     means, whiten = fit(train, labels, len(CLASSES))
     return UnfamiliarModel(means[seen], whiten, np.inf).scores
 
@@ -130,26 +134,37 @@ def main() -> int:
     }
     odd_called = np.array([CLASSES[i] for i in odd_logits.argmax(1)])
     d = clf.embedding_size or train.shape[1]
+    maha = mahalanobis(train[:, :d], labels, seen)
     scorers = {
-        "Mahalanobis, embedding (shipped)": (mahalanobis(train[:, :d], labels, seen), d),
-        f"{KNN} nearest neighbours, embedding": (nearest_neighbours(train[:, :d]), d),
+        "Mahalanobis, embedding": (maha, d),
+        f"{KNN} nearest neighbours, embedding (shipped)": (nearest_neighbours(train[:, :d]), d),
     }
     if train.shape[1] > d:
         scorers["Mahalanobis, descriptor"] = (mahalanobis(train, labels, seen), train.shape[1])
+    # The shipped score's guard: the Mahalanobis score past GUARD_FACTOR x its 99 %
+    # quantile on the seen validation cells is unfamiliar at every sensitivity.
+    val_maha, odd_maha = maha(val[:, :d]), maha(odd[:, :d])
+    guard = GUARD_FACTOR * float(np.quantile(val_maha, SENSITIVITIES[STANDARD]))
+    guarded = {"val": val_maha > guard, "odd": odd_maha > guard}
+    levels = {q: name for name, q in SENSITIVITIES.items()}
     print(f"{'flagged for review':<52}{'seen (val)':>12}{args.unseen + ' (never seen)':>24}")
     name = "low confidence or out of focus"
     print(f"{name:<52}{other['val'].mean():>12.1%}{other['odd'].mean():>24.1%}")
     for label, (score, width) in scorers.items():
         val_scores, odd_scores = score(val[:, :width]), score(odd[:, :width])
+        shipped = label.endswith("(shipped)")
         print(f"{label}: AUROC {auroc(val_scores, odd_scores):.3f}")
         for q in QUANTILES:
             t = float(np.quantile(val_scores, q))
             ok, bad = other["val"] | (val_scores > t), other["odd"] | (odd_scores > t)
-            name = f"  or unfamiliar above the seen cells' {q:.0%} quantile"
+            if shipped:
+                ok, bad = ok | guarded["val"], bad | guarded["odd"]
+            level = f" ({levels[q]})" if shipped and q in levels else ""
+            name = f"  or unfamiliar above the seen cells' {q:.0%} quantile{level}"
             print(f"{name:<52}{ok.mean():>12.1%}{bad.mean():>24.1%}")
-        if label.endswith("(shipped)"):
+        if shipped:
             t = float(np.quantile(val_scores, QUANTILES[0]))
-            unflagged = ~(other["odd"] | (odd_scores > t))
+            unflagged = ~(other["odd"] | (odd_scores > t) | guarded["odd"])
             said = dict(Counter(odd_called[unflagged].tolist()).most_common())
             print(f"  {args.unseen} cells left unflagged at 99 %, called: {said}")
     return 0

@@ -158,3 +158,19 @@ def test_benchmark_script_without_data_says_so(tmp_path: Path) -> None:
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     assert bench.main(["--data", str(tmp_path)]) == 1
+
+
+def test_a_white_cell_labelled_twice_counts_once_in_the_kind_benchmark() -> None:
+    """`benchmarks/wbc_reported.py`: two labelled white-cell boxes of one cell (IoU 0.67,
+    as in a TXL-PBC validation field) are one cell; touching cells stay two."""
+    spec = importlib.util.spec_from_file_location(
+        "wbc_reported_bench", ROOT / "benchmarks" / "wbc_reported.py"
+    )
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    twice = np.array([[199, 78, 404, 252], [180, 95, 364, 252], [10, 10, 60, 60]], float)
+    assert bench.distinct(twice).tolist() == [[199, 78, 404, 252], [10, 10, 60, 60]]
+    touching = np.array([[0, 0, 100, 100], [60, 0, 160, 100]], float)  # IoU 0.25
+    assert len(bench.distinct(touching)) == 2
+    assert len(bench.distinct(np.zeros((0, 4)))) == 0

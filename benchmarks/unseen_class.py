@@ -44,12 +44,11 @@ from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.classifier import Classifier  # noqa: E402
 from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH, blur_width  # noqa: E402
 from hemoscope.vision.unfamiliar import (  # noqa: E402
-    GUARD_FACTOR,
     NEIGHBOURS,
     SENSITIVITIES,
-    STANDARD,
     UnfamiliarModel,
     fit,
+    fit_guard,
     fit_nearest,
     nearest_scores,
 )
@@ -141,10 +140,10 @@ def main() -> int:
     }
     if train.shape[1] > d:
         scorers["Mahalanobis, descriptor"] = (mahalanobis(train, labels, seen), train.shape[1])
-    # The shipped score's guard: the Mahalanobis score past GUARD_FACTOR x its 99 %
-    # quantile on the seen validation cells is unfamiliar at every sensitivity.
+    # The shipped score's guard (`fit_guard`): a Mahalanobis score past it is unfamiliar
+    # at every sensitivity.
     val_maha, odd_maha = maha(val[:, :d]), maha(odd[:, :d])
-    guard = GUARD_FACTOR * float(np.quantile(val_maha, SENSITIVITIES[STANDARD]))
+    guard = fit_guard(val_maha)
     guarded = {"val": val_maha > guard, "odd": odd_maha > guard}
     levels = {q: name for name, q in SENSITIVITIES.items()}
     print(f"{'flagged for review':<52}{'seen (val)':>12}{args.unseen + ' (never seen)':>24}")

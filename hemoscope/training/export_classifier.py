@@ -343,6 +343,7 @@ def fit_unfamiliar(
         STANDARD,
         UnfamiliarModel,
         fit,
+        fit_guard,
         fit_nearest,
     )
 
@@ -362,8 +363,7 @@ def fit_unfamiliar(
     guard = np.inf
     if reference is not None:
         # The Mahalanobis guard of the nearest-neighbour score (`GUARD_FACTOR`).
-        plain = UnfamiliarModel(means, whiten, np.inf).mahalanobis(val_embedding)
-        guard = GUARD_FACTOR * float(np.quantile(plain, SENSITIVITIES[STANDARD]))
+        guard = fit_guard(UnfamiliarModel(means, whiten, np.inf).mahalanobis(val_embedding))
     path = onnx_path.with_suffix(".unfamiliar.npz")
     UnfamiliarModel(means, whiten, threshold, reference, guard=guard).save(path)
     if score == "nearest":

@@ -214,6 +214,13 @@ def fit(embedding: npt.ArrayLike, labels: npt.ArrayLike, n_classes: int) -> tupl
     return means, whiten
 
 
+def fit_guard(validation_mahalanobis: npt.ArrayLike) -> float:
+    """The nearest-neighbour score's guard (`GUARD_FACTOR`) from the Mahalanobis scores of
+    the training laboratory's validation cells."""
+    scores = np.asarray(validation_mahalanobis, dtype=np.float64)
+    return GUARD_FACTOR * float(np.quantile(scores, SENSITIVITIES[STANDARD]))
+
+
 def fit_nearest(embedding: npt.ArrayLike) -> npt.NDArray[np.float32]:
     """The nearest-neighbour reference: the training cells' embeddings, normalised."""
     e = np.asarray(embedding, dtype=np.float32)

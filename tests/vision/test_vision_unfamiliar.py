@@ -15,6 +15,7 @@ from hemoscope.vision.unfamiliar import (
     STANDARD,
     UnfamiliarModel,
     fit,
+    fit_guard,
     fit_nearest,
     sensitivity_text,
 )
@@ -151,7 +152,8 @@ def test_the_guard_flags_what_points_the_right_way_but_lies_far_out(tmp_path: Pa
     scores = UnfamiliarModel(means, whiten, np.inf, reference).scores(x)
     plain = UnfamiliarModel(means, whiten, np.inf).mahalanobis(x)
     threshold = float(np.quantile(scores, 0.99))
-    guard = GUARD_FACTOR * float(np.quantile(plain, 0.99))
+    guard = fit_guard(plain)
+    assert guard == pytest.approx(GUARD_FACTOR * float(np.quantile(plain, 0.99)))
     far = means[:1] * 6.0  # the first class's direction, six times as far
     unguarded = UnfamiliarModel(means, whiten, threshold, reference)
     assert not unguarded.flags(far).any() and not unguarded.beyond_guard(far).any()

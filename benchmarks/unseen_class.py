@@ -146,9 +146,9 @@ def main() -> int:
     guard = fit_guard(val_maha)
     guarded = {"val": val_maha > guard, "odd": odd_maha > guard}
     levels = {q: name for name, q in SENSITIVITIES.items()}
-    print(f"{'flagged for review':<52}{'seen (val)':>12}{args.unseen + ' (never seen)':>24}")
+    print(f"{'flagged for review':<64}{'seen (val)':>12}{args.unseen + ' (never seen)':>24}")
     name = "low confidence or out of focus"
-    print(f"{name:<52}{other['val'].mean():>12.1%}{other['odd'].mean():>24.1%}")
+    print(f"{name:<64}{other['val'].mean():>12.1%}{other['odd'].mean():>24.1%}")
     for label, (score, width) in scorers.items():
         val_scores, odd_scores = score(val[:, :width]), score(odd[:, :width])
         shipped = label.endswith("(shipped)")
@@ -160,7 +160,7 @@ def main() -> int:
                 ok, bad = ok | guarded["val"], bad | guarded["odd"]
             level = f" ({levels[q]})" if shipped and q in levels else ""
             name = f"  or unfamiliar above the seen cells' {q:.0%} quantile{level}"
-            print(f"{name:<52}{ok.mean():>12.1%}{bad.mean():>24.1%}")
+            print(f"{name:<64}{ok.mean():>12.1%}{bad.mean():>24.1%}")
         if shipped:
             t = float(np.quantile(val_scores, QUANTILES[0]))
             unflagged = ~(other["odd"] | (odd_scores > t) | guarded["odd"])

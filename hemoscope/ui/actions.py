@@ -41,6 +41,7 @@ class WindowActions:
     redo: QAction
     capture: QAction
     manual: QAction
+    blasts_suspected: QAction
     next_flagged: QAction
     reconnect: QAction
     open_video: QAction
@@ -134,6 +135,11 @@ def build_menus(
                         "Capture the field into the case (Space); Space again: back to live"),
         manual=_action(window, "&Manual Count Mode", slots["manual"], ["Ctrl+M"],
                        "Count at the eyepiece with the class keys", checkable=True),
+        blasts_suspected=_action(window, "&Blasts Suspected: High Review Sensitivity",
+                                 slots["blasts_suspected"], ["Ctrl+Shift+B"],
+                                 "Flag more cells unlike every known class for review, for "
+                                 "samples where blasts or other abnormal cells are suspected "
+                                 "(Settings ▸ Models ▸ Review sensitivity)", checkable=True),
         next_flagged=_action(window, "Next Cell to &Review", slots["next_flagged"], [],
                              "Tab while reviewing a field"),
         reconnect=_action(window, "&Reconnect", slots["reconnect"], ["Ctrl+R"],
@@ -175,6 +181,8 @@ def build_menus(
     menu_bar.addMenu(a.source_menu)
     count_menu = menu_bar.addMenu("&Count")
     count_menu.addActions([a.capture, a.next_flagged, a.manual])
+    count_menu.addSeparator()
+    count_menu.addAction(a.blasts_suspected)
     view_menu = menu_bar.addMenu("&View")
     view_menu.addActions([a.zoom_in, a.zoom_out, a.fit, a.actual_size])
     view_menu.addSeparator()
@@ -185,7 +193,8 @@ def build_menus(
     help_menu.addAction(a.about)
     a.source_group.setExclusive(True)
     for action in (a.zoom_in, a.zoom_out, a.fit, a.actual_size, a.previous_image, a.next_image,
-                   a.capture, a.undo, a.redo, a.manual, a.reconnect):  # fmt: skip
+                   a.capture, a.undo, a.redo, a.manual, a.reconnect,
+                   a.blasts_suspected):  # fmt: skip
         window.addAction(action)  # shortcuts work even while a menu bar is hidden
     return a
 

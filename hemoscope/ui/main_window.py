@@ -61,7 +61,7 @@ from hemoscope.ui.review.class_menu import ask_class_with_menu
 from hemoscope.ui.review.gallery import CellGallery
 from hemoscope.ui.review.manual_count import ManualCountPanel
 from hemoscope.ui.review.review import AskClass, ReviewController
-from hemoscope.ui.settings.model_choices import apply_model_choices
+from hemoscope.ui.settings.model_choices import BlastsSuspected, apply_model_choices
 from hemoscope.ui.settings.settings_model import StationSettings
 from hemoscope.ui.settings.settings_store import SettingsStore
 from hemoscope.ui.shared.about import show_about
@@ -212,6 +212,9 @@ class MainWindow(QMainWindow):
         self.class_keys = ClassKeys(self, self._class_key)
         self.class_keys.bind(taxonomy)
         self.window_actions = self._build_menus()
+        self.blasts_suspected = BlastsSuspected(
+            self.window_actions.blasts_suspected, lambda: self.settings, self.apply_settings
+        )
         self.source_menu = SourceMenu(
             self.window_actions, sources, choose=self.set_source, parent=self
         )
@@ -289,6 +292,7 @@ class MainWindow(QMainWindow):
             "export_retraining": self.report_actions.export_retraining,
             "settings": self.open_settings, "quit": self._quit,
             "capture": self.review.capture_or_resume, "manual": self._manual_toggled,
+            "blasts_suspected": lambda: self.blasts_suspected.toggled(),
             "next_flagged": lambda: self.review.next_flagged(),
             "reconnect": self.live.reconnect, "open_video": self.dialogs.video,
             "zoom_in": v.zoom_in, "zoom_out": v.zoom_out, "fit": v.fit,
@@ -502,6 +506,7 @@ class MainWindow(QMainWindow):
         self.class_keys.bind(taxonomy)
         self.cases.set_target(settings.target)
         self.cases.refresh()
+        self.blasts_suspected.show(settings)
 
     def calibrate_colours(self) -> None:
         """Settings ▸ Models ▸ "Calibrate colours…" straight from the unfamiliar-cells

@@ -59,9 +59,19 @@ def test_the_window_applies_a_stricter_sensitivity_to_the_next_frame(
     win.worker.submit(StampedFrame(smear_field(3), 1, 0.0, "sim"))
     stamps = [m for m in results[-1].field.models if m.name == SENSITIVITY_STAMP]
     assert len(stamps) == 1 and stamps[0].version.startswith("high")
+    blasts = win.window_actions.blasts_suspected  # Count ▸ Blasts Suspected: ticked
+    assert blasts.isChecked() and blasts.shortcut().toString() == "Ctrl+Shift+B"
     win.apply_settings(replace(win.settings, review_sensitivity="standard"))
+    assert not blasts.isChecked()
     win.worker.submit(StampedFrame(smear_field(3), 2, 0.0, "sim"))
     assert all(m.name != SENSITIVITY_STAMP for m in results[-1].field.models)
+    # The menu's one key: high on, standard off; a stricter level set in Settings stays.
+    blasts.trigger()
+    assert win.settings.review_sensitivity == "high" and store.load().review_sensitivity == "high"
+    win.apply_settings(replace(win.settings, review_sensitivity="highest"))
+    assert blasts.isChecked()
+    blasts.trigger()
+    assert win.settings.review_sensitivity == "standard" and not blasts.isChecked()
     win.close()
     # The station starts with the level of its settings.
     assert load_pipeline(1, "", "highest").sensitivity == "highest"  # type: ignore[attr-defined]
@@ -84,4 +94,7 @@ def test_a_classifier_without_thresholds_keeps_the_standard_sensitivity(
     assert store.load().review_sensitivity == "standard"
     text = win.notice.text.text()
     assert "Review sensitivity not changed" in text and "no unfamiliar-cell statistics" in text
+    win.window_actions.blasts_suspected.trigger()  # refused the same way: left unticked
+    assert not win.window_actions.blasts_suspected.isChecked()
+    assert win.settings.review_sensitivity == "standard"
     win.close()

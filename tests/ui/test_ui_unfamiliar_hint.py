@@ -169,11 +169,15 @@ def test_the_button_opens_the_calibrate_dialog_and_uses_its_calibration(
     profile = tmp_path / "calibration.profile.json"
     applied: list[str] = []
 
-    def use_lab_profile(settings: StationSettings) -> StationSettings:
+    def use_lab_profile(
+        worker: object, notice: object, old: StationSettings, settings: StationSettings
+    ) -> StationSettings:
         applied.append(settings.lab_profile)  # loading a real profile needs real models
         return settings
 
-    monkeypatch.setattr(win, "_use_lab_profile", use_lab_profile)
+    from hemoscope.ui.settings import model_choices
+
+    monkeypatch.setattr(model_choices, "_use_lab_profile", use_lab_profile)
     dialog.profile_path = profile
     dialog.accept()
     assert applied == [str(profile)]

@@ -1,16 +1,23 @@
 """Applying the choices of Settings ▸ Models to the loaded models: the laboratory profile
 and the review sensitivity to unfamiliar cells. Each is handed to the inference worker
 (which changes the pipeline from the next frame on); one that cannot be used keeps the
-previous choice, and the station's notice says why."""
+previous choice, and the station's notice says why.
+
+`BlastsSuspected` is Count ▸ Blasts Suspected (Ctrl+Shift+B): the high review sensitivity
+in one key, for the sample at hand, ticked while any stricter level is in use."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
-from hemoscope.ui.settings.settings_model import StationSettings
+from PySide6.QtGui import QAction
 
-__all__ = ["ModelsWorker", "Notice", "apply_model_choices"]
+from hemoscope.ui.settings.settings_model import StationSettings
+from hemoscope.vision.unfamiliar import STANDARD
+
+__all__ = ["BlastsSuspected", "ModelsWorker", "Notice", "apply_model_choices"]
 
 
 class ModelsWorker(Protocol):
@@ -68,3 +75,30 @@ def _use_sensitivity(
         level="info",
     )
     return new
+
+
+class BlastsSuspected:
+    """The checkable action's side: ticking it applies the high review sensitivity (a
+    stricter level already in use stays), unticking it the standard one; it shows the
+    settings as applied (ticked while any stricter level is in use)."""
+
+    def __init__(
+        self,
+        action: QAction,
+        settings: Callable[[], StationSettings],
+        apply: Callable[[StationSettings], None],
+    ) -> None:
+        self.action, self._settings, self._apply = action, settings, apply
+        self.show(settings())
+
+    def toggled(self) -> None:
+        settings = self._settings()
+        on = self.action.isChecked()
+        if on != (settings.review_sensitivity != STANDARD):
+            self._apply(replace(settings, review_sensitivity="high" if on else STANDARD))
+        self.show(self._settings())
+
+    def show(self, settings: StationSettings) -> None:
+        self.action.blockSignals(True)
+        self.action.setChecked(settings.review_sensitivity != STANDARD)
+        self.action.blockSignals(False)

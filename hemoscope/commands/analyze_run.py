@@ -333,7 +333,7 @@ def _finish(
         "red_cells": red_json,
         "models": {name: model_info(card) for name, card in cards.items()},
         "review_threshold": pipeline.review_threshold,
-        "review_sensitivity": pipeline.sensitivity,
+        "review_sensitivity": getattr(pipeline, "sensitivity", STANDARD),
     }
     for opt, out in outputs.items():
         if isinstance(out, JsonStream):
@@ -348,8 +348,9 @@ def _finish(
         return True
     uncounted = Counter(c.uncounted for _, c in case.iter_cells() if c.uncounted)
     write_stdout(table(tally, estimates, len(fields), n_failed, flags, red_json, dict(uncounted)))
-    if pipeline.sensitivity != STANDARD:
-        write_stdout(f"unfamiliar cells flagged at review sensitivity {pipeline.sensitivity}\n")
+    sensitivity = getattr(pipeline, "sensitivity", STANDARD)
+    if sensitivity != STANDARD:
+        write_stdout(f"unfamiliar cells flagged at review sensitivity {sensitivity}\n")
     return options.pdf is None or _write_pdf(case, pipeline, options, red_cells)
 
 

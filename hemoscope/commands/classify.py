@@ -120,7 +120,9 @@ def classify(args: argparse.Namespace) -> int:
                         "class": res.labels[i],
                         "probability": round(float(res.confidence[i]), 4),
                         "stain_standardisation": res.stain[i] if res.stain else "off",
-                        "unfamiliarity": _finite(res.unfamiliarity, i),
+                        # The nearest-neighbour score's thresholds are hundredths:
+                        # six decimals, as the card gives them.
+                        "unfamiliarity": _finite(res.unfamiliarity, i, 6),
                         "blur_width": _finite(res.blur, i),
                         "review": bool(reason),
                         "review_reason": reason,
@@ -154,9 +156,9 @@ def classify(args: argparse.Namespace) -> int:
     return EXIT_OK if n_ok == len(rows) else EXIT_PARTIAL
 
 
-def _finite(values: np.ndarray, i: int) -> float | None:
+def _finite(values: np.ndarray, i: int, digits: int = 3) -> float | None:
     """``values[i]`` rounded for the JSON report; None when not measured (NaN, or no
     values: a model without the statistics)."""
     if i >= len(values) or not np.isfinite(values[i]):
         return None
-    return round(float(values[i]), 3)
+    return round(float(values[i]), digits)

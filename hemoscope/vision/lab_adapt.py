@@ -20,18 +20,16 @@ profile must not be written: it would be worse than the shipped model on these c
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import functools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from hemoscope.vision.blas import one_blas_thread
 from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.lab_profile import LabProfile, model_identity, now_iso
 
@@ -145,40 +143,6 @@ def embed_views(
 
 def _offset(progress: Progress, start: int, total: int) -> Progress:
     return lambda done, _n: progress(start + done, total)
-
-
-@contextlib.contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """numpy's OpenBLAS on one thread for this thread while fitting: the matrices are small
-    (hundreds of rows), and OpenBLAS threads cost far more than they give, above all on a
-    busy 2-core station (measured: 6.3 ms per iteration instead of 0.2 with 500 cells
-    while two other processes ran). Without OpenBLAS's thread-local switch, nothing."""
-    setter = _blas_setter()
-    if setter is None:
-        yield
-        return
-    previous = int(setter(1))
-    try:
-        yield
-    finally:
-        setter(max(1, previous))
-
-
-@functools.cache
-def _blas_setter() -> Any:
-    root = Path(np.__file__).resolve().parent
-    candidates = [*root.parent.glob("numpy.libs/*openblas*"), *root.glob(".libs/*openblas*")]
-    candidates += root.glob(".dylibs/*openblas*")
-    for lib in candidates:
-        try:
-            handle = ctypes.CDLL(str(lib))
-            setter = handle.openblas_set_num_threads_local
-        except (OSError, AttributeError):
-            continue
-        setter.restype = ctypes.c_int
-        setter.argtypes = [ctypes.c_int]
-        return setter
-    return None
 
 
 def check_cells(labels: Sequence[int] | I64, classes: Sequence[str]) -> None:

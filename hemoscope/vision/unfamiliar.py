@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hemoscope.vision.blas import one_blas_thread
 from hemoscope.vision.model_card import ModelError, file_sha256
 
 F64 = npt.NDArray[np.float64]
@@ -242,7 +243,10 @@ def nearest_scores(
     q32 = q.astype(np.float32)
     out = np.empty(len(e))
     k = min(k, len(reference))
-    for s in range(0, len(q32), 256):
-        sim = q32[s : s + 256] @ reference.T
-        out[s : s + 256] = 1.0 + np.partition(-sim, k - 1, axis=1)[:, k - 1]
+    # One BLAS thread: the product sits between two ONNX Runtime runs, whose threads
+    # OpenBLAS's spinning ones would slow (measured: 7.8 against 6.5 ms a cell, 2 threads).
+    with one_blas_thread():
+        for s in range(0, len(q32), 256):
+            sim = q32[s : s + 256] @ reference.T
+            out[s : s + 256] = 1.0 + np.partition(-sim, k - 1, axis=1)[:, k - 1]
     return out

@@ -11,7 +11,14 @@ from typing import Any
 import numpy as np
 
 from hemoscope.commands.classify import add_framing_args, add_lab_arg, cell_cropper
-from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, error, model_info, write_json
+from hemoscope.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_sensitivity_arg,
+    error,
+    model_info,
+    write_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     c.add_argument("--model", type=Path, help="classifier ONNX file (default: the shipped one)")
     add_lab_arg(c)
+    add_sensitivity_arg(c)
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(handler=evaluate_classifier)
     d = sub.add_parser(
@@ -65,7 +73,7 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
     from hemoscope.vision.model_card import ModelError
 
     try:
-        clf = Classifier(args.model, threads=args.threads)
+        clf = Classifier(args.model, threads=args.threads, sensitivity=args.sensitivity)
         crop = cell_cropper(args, clf)
         mapping = map_folders(args.data, clf.classes)
     except (ModelError, FileNotFoundError) as exc:
@@ -123,6 +131,7 @@ def evaluate_classifier(args: argparse.Namespace) -> int:
         "version": 1,
         "model": model_info(clf.card),
         "lab_profile": clf.profile.card() if clf.profile is not None else None,
+        "review_sensitivity": clf.sensitivity,
         "data": str(args.data),
         "framing": args.framing,
         "split": args.split

@@ -118,6 +118,22 @@ def test_analyze_and_classify_take_the_sensitivity_and_say_so(
         assert result["review_sensitivity"] == level
         rows[level] = [r["unfamiliarity"] for r in result["images"]]
     assert rows["standard"] == rows["highest"]  # the score is the same; the threshold not
+    # evaluate classifier measures the flags at the level asked for, and says which.
+    lab = tmp_path / "lab"
+    (lab / "lymphocyte").mkdir(parents=True)
+    for s in range(6):
+        cv2.imwrite(str(lab / "lymphocyte" / f"c{s}.png"), smear_field(300 + s)[100:260, 200:360])
+    flagged = {}
+    for level in ("standard", "highest"):
+        js = tmp_path / f"eval-{level}.json"
+        argv = ["evaluate", "classifier", "--data", str(lab), "--model", str(sensitive_classifier)]
+        argv += ["--framing", "whole", "--threads", "1", "--json", str(js)]
+        assert main([*argv, "--sensitivity", level]) == 0
+        result = json.loads(js.read_text())
+        assert result["review_sensitivity"] == level
+        flagged[level] = result
+    assert flagged["standard"]["accuracy"] == flagged["highest"]["accuracy"]
+    assert flagged["standard"]["flagged_fraction"] <= flagged["highest"]["flagged_fraction"]
 
 
 def test_a_classifier_without_thresholds_refuses_a_stricter_sensitivity(

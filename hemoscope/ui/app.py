@@ -177,11 +177,17 @@ def load_pipeline(threads: int, lab_profile: str = "", sensitivity: str = "stand
     """The shipped models (on the inference thread; raises ModelError without them), with
     the laboratory profile of Settings ▸ Models when it fits them (else without it, and
     the reason logged: the station still starts; Settings ▸ Models says why), flagging
-    unfamiliar cells at the review sensitivity of Settings ▸ Models."""
+    unfamiliar cells at the review sensitivity of Settings ▸ Models when the classifier
+    has a threshold for it (else at the standard one, the reason logged)."""
     from hemoscope.vision.lab_profile import LabProfile, ProfileError
+    from hemoscope.vision.model_card import ModelError
     from hemoscope.vision.pipeline import Pipeline
 
-    pipeline = Pipeline.load(threads=threads, sensitivity=sensitivity)
+    pipeline = Pipeline.load(threads=threads)
+    try:
+        pipeline.set_sensitivity(sensitivity)
+    except (ModelError, ValueError) as error:
+        log.warning("review sensitivity '%s' not used (standard instead): %s", sensitivity, error)
     if lab_profile:
         try:
             pipeline.set_profile(LabProfile.load(lab_profile))

@@ -98,3 +98,21 @@ def test_a_classifier_without_thresholds_keeps_the_standard_sensitivity(
     assert not win.window_actions.blasts_suspected.isChecked()
     assert win.settings.review_sensitivity == "standard"
     win.close()
+
+
+def test_the_station_starts_at_the_standard_level_when_the_classifier_has_no_threshold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Settings that ask for High with models replaced by ones without unfamiliar-cell
+    thresholds: the models still load (the station starts), at the standard level."""
+    pytest.importorskip("torch")
+    from hemoscope.ui.app import load_pipeline
+    from hemoscope.vision.pipeline import Pipeline
+
+    det, clf = tiny_models(tmp_path / "tiny")
+    tiny = Pipeline.load(det, clf, threads=1)
+    monkeypatch.setattr(Pipeline, "load", classmethod(lambda cls, **_kw: tiny))
+    with caplog.at_level("WARNING"):
+        pipeline = load_pipeline(1, "", "high")
+    assert pipeline is tiny and tiny.sensitivity == "standard"
+    assert "review sensitivity 'high' not used" in caplog.text

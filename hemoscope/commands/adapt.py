@@ -109,7 +109,7 @@ def adapt(args: argparse.Namespace) -> int:
             + ", ".join(f"{c} {n}" for c, n in sorted(counts.items(), key=lambda kv: -kv[1]))
             + "\n"
         )
-        bar, step = _bar(len(cells) * views_for(len(cells)), "embedding", args.quiet)
+        bar, step = _bar(len(cells) * views_for(len(cells)), "measuring cells", args.quiet)
         bars = [bar]
 
         def fitting(done: int, total: int) -> None:

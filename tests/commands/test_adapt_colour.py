@@ -105,10 +105,10 @@ def test_a_labelled_adapt_tries_the_colour_calibration_too(
 ) -> None:
     lab = make_lab(tmp_path / "lab", 8, seed=3)
     out = tmp_path / "lab.json"
-    # Not quiet: the progress bar follows both variants' embedding to its end.
+    # Not quiet: the progress bar follows both variants' measuring to its end.
     assert main(["adapt", "--data", str(lab), "--out", str(out), *models]) == 0
     captured = capsys.readouterr()
-    assert "24 labelled cells" in captured.out and "embedding" in captured.err
+    assert "24 labelled cells" in captured.out and "measuring cells" in captured.err
     validation = LabProfile.load(out).validation
     assert set(validation["variants"]) == {"camera colours", "colour calibrated"}
     cal, raw = (

@@ -88,10 +88,12 @@ def nearest_neighbours(train: np.ndarray, k: int = KNN) -> Callable[[np.ndarray]
 
 
 def auroc(negative: np.ndarray, positive: np.ndarray) -> float:
-    """Probability that an unseen cell scores above a seen one (ties half)."""
+    """Probability that an unseen cell scores above a seen one (ties half: tied scores
+    share their average rank)."""
     both = np.concatenate([negative, positive])
-    ranks = np.empty(len(both))
-    ranks[both.argsort(kind="stable")] = np.arange(1, len(both) + 1)
+    _, inverse, counts = np.unique(both, return_inverse=True, return_counts=True)
+    top = np.cumsum(counts)  # the highest rank of each distinct score
+    ranks = (top - (counts - 1) / 2.0)[inverse]
     n, m = len(negative), len(positive)
     return float((ranks[n:].sum() - m * (m + 1) / 2) / (n * m))
 

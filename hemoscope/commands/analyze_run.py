@@ -325,6 +325,7 @@ def _finish(
     red_json = red_cells_json(red_cells)
     flags = case_flags(case)
     cards = pipeline.model_cards()
+    sensitivity = getattr(pipeline, "sensitivity", STANDARD)  # fakes in tests have none
     tail = {
         "files": {"total": len(fields) + n_failed, "ok": len(fields), "failed": n_failed},
         "differential": differential_json(tally),
@@ -333,7 +334,7 @@ def _finish(
         "red_cells": red_json,
         "models": {name: model_info(card) for name, card in cards.items()},
         "review_threshold": pipeline.review_threshold,
-        "review_sensitivity": getattr(pipeline, "sensitivity", STANDARD),
+        "review_sensitivity": sensitivity,
     }
     for opt, out in outputs.items():
         if isinstance(out, JsonStream):
@@ -348,7 +349,6 @@ def _finish(
         return True
     uncounted = Counter(c.uncounted for _, c in case.iter_cells() if c.uncounted)
     write_stdout(table(tally, estimates, len(fields), n_failed, flags, red_json, dict(uncounted)))
-    sensitivity = getattr(pipeline, "sensitivity", STANDARD)
     if sensitivity != STANDARD:
         write_stdout(f"unfamiliar cells flagged at review sensitivity {sensitivity}\n")
     return options.pdf is None or _write_pdf(case, pipeline, options, red_cells)

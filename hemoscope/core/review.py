@@ -30,6 +30,7 @@ __all__ = [
     "REASON_UNFAMILIAR",
     "REVIEW_REASONS",
     "SENSITIVITY_STAMP",
+    "STANDARD_SENSITIVITY",
     "FlagCounts",
     "ReviewReason",
     "count_flags",
@@ -47,6 +48,10 @@ REASON_NO_CELL = "no cell found"
 REASON_SEPARATOR = "; "
 REASON_NOT_RECORDED = "reason not recorded"
 """The name under which :func:`count_flags` counts flagged cells without a reason."""
+
+STANDARD_SENSITIVITY = "standard"
+"""The review sensitivity every model has: unstamped, the default everywhere
+(`vision.unfamiliar.SENSITIVITIES` holds the stricter levels' quantiles)."""
 
 SENSITIVITY_STAMP = "review sensitivity"
 """The name under which a stricter review sensitivity to unfamiliar cells (the setting

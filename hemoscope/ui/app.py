@@ -19,6 +19,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
 from hemoscope import __version__
+from hemoscope.core import STANDARD_SENSITIVITY
 from hemoscope.store import StoreCorruptError, StoreError, database_path
 from hemoscope.ui.case.case_backend import CaseBackend, StoreBackend
 from hemoscope.ui.case.memory_backend import MemoryBackend, login_name
@@ -173,7 +174,9 @@ def inference_threads(configured: int) -> int:
     return configured if configured > 0 else max(1, (os.cpu_count() or 2) // 2)
 
 
-def load_pipeline(threads: int, lab_profile: str = "", sensitivity: str = "standard") -> Analyzer:
+def load_pipeline(
+    threads: int, lab_profile: str = "", sensitivity: str = STANDARD_SENSITIVITY
+) -> Analyzer:
     """The shipped models (on the inference thread; raises ModelError without them), with
     the laboratory profile of Settings ▸ Models when it fits them (else without it, and
     the reason logged: the station still starts; Settings ▸ Models says why), flagging

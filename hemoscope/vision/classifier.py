@@ -159,15 +159,12 @@ class Classifier:
         conf = probs.max(axis=1) if len(probs) else np.zeros(0)
         low = conf < self.review_threshold
         if self.unfamiliar is not None and len(embedding):
-            score = self.unfamiliar.scores(embedding)
+            score, odd = self.unfamiliar.assess(embedding)
             if raw_embedding is not embedding:
                 # A colour calibration must not make the flag weaker: the cell is also
-                # scored as the camera gave it, and the more unfamiliar of the two counts.
-                score = np.maximum(score, self.unfamiliar.scores(raw_embedding))
-            odd = score > self.unfamiliar.threshold
-            odd |= self.unfamiliar.beyond_guard(embedding)
-            if raw_embedding is not embedding:
-                odd |= self.unfamiliar.beyond_guard(raw_embedding)
+                # judged as the camera gave it, and the more unfamiliar of the two counts.
+                raw_score, raw_odd = self.unfamiliar.assess(raw_embedding)
+                score, odd = np.maximum(score, raw_score), odd | raw_odd
         else:
             score = np.full(len(conf), np.nan)
             odd = np.zeros(len(conf), bool)

@@ -77,13 +77,7 @@ from hemoscope.vision.pipeline_parts import (
 from hemoscope.vision.unfamiliar import STANDARD, sensitivity_text
 from hemoscope.vision.wide_field import ScalableDetector, detect_at_cell_size
 
-__all__ = [
-    "CROP_CHUNK",
-    "ClassifierLike",
-    "DetectorLike",
-    "FrameAnalysis",
-    "Pipeline",
-]
+__all__ = ["CROP_CHUNK", "ClassifierLike", "DetectorLike", "FrameAnalysis", "Pipeline"]
 
 log = logging.getLogger(__name__)
 

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hemoscope.core import STANDARD_SENSITIVITY
 from hemoscope.vision.blas import one_blas_thread
 from hemoscope.vision.model_card import ModelError, file_sha256
 
@@ -53,7 +54,7 @@ only the embedding's direction, and bare glass points the way PBC's platelet ima
 validation cell and 0.7 % of another laboratory's cells reach the guard."""
 
 
-STANDARD = "standard"
+STANDARD = STANDARD_SENSITIVITY
 SENSITIVITIES: dict[str, float] = {STANDARD: 0.99, "high": 0.90, "highest": 0.80}
 """Review sensitivity levels: the quantile of the training laboratory's validation cells'
 scores above which a cell is unfamiliar (1, 10 and 20 % of its own cells flagged)."""
@@ -138,12 +139,16 @@ class UnfamiliarModel:
         out: npt.NDArray[np.bool_] = self.mahalanobis(e) > self.guard
         return out
 
+    def assess(self, embedding: npt.ArrayLike) -> tuple[F64, npt.NDArray[np.bool_]]:
+        """Per cell: its score, and whether it is unfamiliar (the score above the
+        threshold, or past the guard), the score computed once."""
+        score = self.scores(embedding)
+        odd: npt.NDArray[np.bool_] = (score > self.threshold) | self.beyond_guard(embedding)
+        return score, odd
+
     def flags(self, embedding: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-        """Per cell: unfamiliar (its score above the threshold, or past the guard)."""
-        out: npt.NDArray[np.bool_] = (self.scores(embedding) > self.threshold) | (
-            self.beyond_guard(embedding)
-        )
-        return out
+        """Per cell: unfamiliar (`assess`)."""
+        return self.assess(embedding)[1]
 
     def save(self, path: Path) -> None:
         extra: dict[str, Any] = {}

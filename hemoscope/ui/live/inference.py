@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from hemoscope.core import Field
+from hemoscope.core import STANDARD_SENSITIVITY, Field
 from hemoscope.ui.live.frames import StampedFrame
 
 __all__ = ["Analyzer", "InferenceResult", "InferenceWorker", "model_versions"]
@@ -71,8 +71,8 @@ def model_versions(pipeline: object) -> str:
             name = card.get("name", role)
             version = card.get("version")
             parts.append(f"{name} {version}" if version else str(name))
-    sensitivity = getattr(pipeline, "sensitivity", "standard")
-    if sensitivity != "standard":
+    sensitivity = getattr(pipeline, "sensitivity", STANDARD_SENSITIVITY)
+    if sensitivity != STANDARD_SENSITIVITY:
         parts.append(f"review sensitivity {sensitivity}")
     return ", ".join(parts)
 
@@ -173,25 +173,25 @@ class InferenceWorker(QObject):
         the shipped model) from the next frame on, and announce the models again
         (`ready`: the status bar and the report name them). Raises ``ProfileError`` for
         a profile made for other models, ``RuntimeError`` before the models are loaded."""
-        setter = getattr(self._pipeline, "set_profile", None)
-        if self.state != "ready" or not callable(setter):
-            raise RuntimeError("the models are not loaded")
-        setter(profile)
-        self.versions = model_versions(self._pipeline)
-        cards_of = getattr(self._pipeline, "model_cards", None)
-        self.cards = dict(cards_of()) if callable(cards_of) else {}
-        self.ready.emit(self.versions)
+        self._reconfigure("set_profile", profile)
 
     def set_sensitivity(self, sensitivity: str) -> None:
         """Have the loaded pipeline flag unfamiliar cells at another review sensitivity
         (`vision.unfamiliar`) from the next frame on, and announce the models again.
         Raises ``ModelError`` for a level the classifier has no threshold for,
         ``RuntimeError`` before the models are loaded."""
-        setter = getattr(self._pipeline, "set_sensitivity", None)
+        self._reconfigure("set_sensitivity", sensitivity)
+
+    def _reconfigure(self, setter_name: str, value: object) -> None:
+        """Call the loaded pipeline's ``setter_name(value)`` (it takes effect from the next
+        frame, under the pipeline's lock), then announce the models as they now are."""
+        setter = getattr(self._pipeline, setter_name, None)
         if self.state != "ready" or not callable(setter):
             raise RuntimeError("the models are not loaded")
-        setter(sensitivity)
+        setter(value)
         self.versions = model_versions(self._pipeline)
+        cards_of = getattr(self._pipeline, "model_cards", None)
+        self.cards = dict(cards_of()) if callable(cards_of) else {}
         self.ready.emit(self.versions)
 
     @property

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -357,15 +358,16 @@ def fit_unfamiliar(
     val_embedding = embeddings(clf, val_images)
     scores = unscored.scores(val_embedding)
     # The standard threshold flags 1 % of the training laboratory's own validation cells;
-    # the stricter review sensitivities 10 and 20 % (`vision.unfamiliar.SENSITIVITIES`).
-    levels = {name: float(np.quantile(scores, q)) for name, q in SENSITIVITIES.items()}
-    threshold = levels[STANDARD]
-    guard = np.inf
-    if reference is not None:
-        # The Mahalanobis guard of the nearest-neighbour score (`GUARD_FACTOR`).
-        guard = fit_guard(UnfamiliarModel(means, whiten, np.inf).mahalanobis(val_embedding))
+    # the stricter review sensitivities 10 and 20 % (`vision.unfamiliar.SENSITIVITIES`),
+    # at the precision the card keeps them.
+    levels = {name: round(float(np.quantile(scores, q)), 6) for name, q in SENSITIVITIES.items()}
+    # The nearest-neighbour score's Mahalanobis guard (`GUARD_FACTOR`).
+    guard = fit_guard(unscored.mahalanobis(val_embedding)) if reference is not None else np.inf
+    model = replace(unscored, threshold=levels[STANDARD], thresholds=levels, guard=guard)
     path = onnx_path.with_suffix(".unfamiliar.npz")
-    UnfamiliarModel(means, whiten, threshold, reference, guard=guard).save(path)
+    model.save(path)
+    # What run time flags at each level: the score above its threshold, or past the guard.
+    flagged = {name: round(float(model.at(name).flags(val_embedding).mean()), 4) for name in levels}
     if score == "nearest":
         method = (
             f"one minus the cosine similarity of the embedding to the {NEIGHBOURS}th nearest "
@@ -384,17 +386,15 @@ def fit_unfamiliar(
         "file": path.name,
         "sha256": sha256(path),
         "score": score,
-        "threshold": round(threshold, 6),
+        "threshold": levels[STANDARD],
         "method": f"{method}; threshold: the {SENSITIVITIES[STANDARD]:.0%} quantile of the "
         "validation cells' scores (stricter review sensitivities: `thresholds`)",
-        "val_flagged": round(float((scores > threshold).mean()), 4),
+        "val_flagged": flagged[STANDARD],
         **({"guard": round(guard, 6)} if np.isfinite(guard) else {}),
         # One threshold per review sensitivity (`vision.unfamiliar.SENSITIVITIES`), with
         # the share of the validation cells each flags.
-        "thresholds": {name: round(t, 6) for name, t in levels.items()},
-        "val_flagged_at": {
-            name: round(float((scores > round(t, 6)).mean()), 4) for name, t in levels.items()
-        },
+        "thresholds": levels,
+        "val_flagged_at": flagged,
     }
 
 

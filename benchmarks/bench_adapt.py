@@ -306,9 +306,13 @@ def classification_cost(
 
 
 def colour_only(pipeline: Pipeline, crops: np.ndarray) -> list[object]:
-    """A colour-only profile (what ``adapt --colour-only`` makes) from a laboratory's crops."""
+    """The profiles ``adapt --colour-only`` makes from a laboratory's crops: the colour
+    calibration alone (``--no-neighbours``) and with the crops as neighbours."""
     try:
-        return [colour_profile(pipeline, crops, "colour only")]
+        return [
+            colour_profile(pipeline, crops, "colour only", neighbours=False),
+            colour_profile(pipeline, crops, "colour and neighbours"),
+        ]
     except CalibrationError:
         return []
 

@@ -22,6 +22,12 @@ all the set's images WITHOUT their labels, exactly as ``hemoscope adapt --colour
 --data FOLDER`` fits it for a microscope (for pbc-val: its own images), applied as the
 station applies it (the camera's and the calibrated crop averaged); and ``NAME+colour
 alone``, the calibrated crop alone.
+
+``--neighbours`` adds, for every set, the row ``NAME+neighbours``: the profile that
+``hemoscope adapt --colour-only`` makes (colour calibration and the laboratory's own
+cells as neighbours, `vision.lab_neighbours`; labels unused), fitted on one half of the
+set's images and measured on the other half, then the other way round (two folds, the
+halves drawn at random with a fixed seed): no cell votes for itself.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -54,6 +62,7 @@ suits a classifier is the classifier's own: its card's ``colour_view``
 (`vision.lab_profile.colour_view_of`), which the station follows."""
 PBC_SEED = 20261122
 PBC_VAL_FRACTION = 0.15
+NEIGHBOUR_SEED = 20261205
 
 
 def default_sets(data: Path) -> list[tuple[str, str, Path]]:
@@ -73,6 +82,7 @@ def run(
     every: int = 1,
     calibrate: bool = False,
     sensitivity: str = STANDARD,
+    neighbours: bool = False,
 ) -> list[cross_lab.SetResult]:
     clf = Classifier(model, threads=threads, sensitivity=sensitivity)
     det = Detector(detector, threads=threads)
@@ -83,7 +93,11 @@ def run(
         if name == "pbc-val":  # the classifier's own validation split, never trained on
             samples = stratified_split(samples, PBC_VAL_FRACTION, PBC_SEED)[1]
         samples = samples[::every]
-        profile = colour_profile(pipeline, samples, mode, f"{name}+colour") if calibrate else None
+        profile = (
+            colour_profile(pipeline, samples, mode, f"{name}+colour", neighbours=False)
+            if calibrate
+            else None
+        )
         for view in COLOUR_VIEWS if profile is not None else (None,):
             label = name if view is None else f"{name}{COLOUR_VIEWS[view]}"
             if sensitivity != STANDARD:
@@ -91,22 +105,55 @@ def run(
             if profile is not None and view is not None:
                 clf.set_profile(replace(profile, colour_view=view))
             t0 = time.perf_counter()
-            if mode == "fields":
-                res = cross_lab.measure_fields(label, samples, pipeline)
-            else:
-                res = cross_lab.measure_cells(label, samples, clf, det)
+            res = measure(pipeline, label, samples, mode)
             clf.set_profile(None)
             print(f"{label}: {res.n} cells in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
             results.append(res)
+        if neighbours:
+            label = f"{name}+neighbours" + (f" @{sensitivity}" if sensitivity != STANDARD else "")
+            results.append(two_folds(pipeline, samples, mode, label))
     return results
 
 
-def colour_profile(pipeline: Pipeline, samples: list[Sample], mode: str, name: str) -> LabProfile:
-    """The set's colour calibration from its images' white cells, labels unused."""
+def measure(
+    pipeline: Pipeline, label: str, samples: list[Sample], mode: str
+) -> cross_lab.SetResult:
+    if mode == "fields":
+        return cross_lab.measure_fields(label, samples, pipeline)
+    return cross_lab.measure_cells(label, samples, pipeline.classifier, pipeline.detector)
+
+
+def two_folds(
+    pipeline: Pipeline, samples: list[Sample], mode: str, label: str
+) -> cross_lab.SetResult:
+    """The set scored with profiles (colour and neighbours) fitted on its other half."""
+    clf = pipeline.classifier
+    order = np.random.default_rng(NEIGHBOUR_SEED).permutation(len(samples))
+    halves = (order[: len(order) // 2], order[len(order) // 2 :])
+    merged = cross_lab.SetResult(label, "fields" if mode == "fields" else "cells", clf.classes)
+    t0 = time.perf_counter()
+    for bank, scored in (halves, halves[::-1]):
+        profile = colour_profile(pipeline, [samples[i] for i in bank], mode, label)
+        clf.set_profile(profile)
+        try:
+            res = measure(pipeline, label, [samples[i] for i in scored], mode)
+        finally:
+            clf.set_profile(None)
+        merged.predictions.extend(res.predictions)
+        merged.unreadable.extend(res.unreadable)
+    print(f"{label}: {merged.n} cells in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return merged
+
+
+def colour_profile(
+    pipeline: Pipeline, samples: list[Sample], mode: str, name: str, neighbours: bool = True
+) -> LabProfile:
+    """The profile of the set's microscope from its images' white cells, labels unused:
+    its colour calibration and (``neighbours``) the cells as its neighbourhood."""
     kind: Literal["cells", "fields"] = "fields" if mode == "fields" else "cells"
     crops, _ = microscope_cells.from_paths([s.path for s in samples], kind, pipeline)
     try:
-        return microscope_cells.colour_profile(pipeline, crops, name)
+        return microscope_cells.colour_profile(pipeline, crops, name, neighbours=neighbours)
     except CalibrationError as exc:
         raise SystemExit(f"--calibrate: {exc}") from exc
 
@@ -130,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=tuple(SENSITIVITIES),
         default=STANDARD,
         help="flag unfamiliar cells at this review sensitivity (sets are named NAME @LEVEL)",
+    )
+    parser.add_argument(
+        "--neighbours",
+        action="store_true",
+        help="also each set with profiles (colour and neighbours) fitted on its other half",
     )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
@@ -155,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         max(1, args.every),
         args.calibrate,
         args.sensitivity,
+        args.neighbours,
     )
     print(cross_lab.format_table(results))
     for r in results:
@@ -178,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
                 "--colour-only), as the station applies it: the camera's and the calibrated "
                 "crop averaged",
                 "NAME+colour alone": "the same calibration, the calibrated crop alone",
+                "NAME+neighbours": "the profile hemoscope adapt --colour-only makes (colour "
+                "calibration and the laboratory's own cells as neighbours, labels unused), "
+                "fitted on one half of the set's images and measured on the other, both ways",
             },
             "table": [
                 {k: v for k, v in row.items() if k not in ("classes", "unreadable")}

@@ -22,6 +22,15 @@ combine them), each with its AUROC (unseen against seen cells). Also printed: wh
 the unflagged unseen cells were called, and the flagged fractions at stricter unfamiliar
 thresholds (lower quantiles of the seen validation cells), the trade-off a laboratory
 would make.
+
+``--neighbours`` adds what a laboratory's own cells as neighbours (`vision.lab_neighbours`,
+the profile ``hemoscope adapt --colour-only`` makes) do to those flags: the seen classes'
+validation cells are halved at random; a neighbourhood is fitted on one half (labels
+unused) and the other half and the unseen cells are flagged with the blended
+probabilities (low confidence, out of focus, or unfamiliar at the standard sensitivity,
+which the neighbourhood does not change). Twice: a bank of seen cells only (a laboratory
+that calibrated on ordinary samples), and a bank that also holds half of the unseen cells
+(one whose calibration cases held them), the other half scored.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from hemoscope.training.train_classifier import CLASSES  # noqa: E402
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.classifier import Classifier  # noqa: E402
 from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH, blur_width  # noqa: E402
+from hemoscope.vision.lab_neighbours import Neighbourhood  # noqa: E402
 from hemoscope.vision.unfamiliar import (  # noqa: E402
     NEIGHBOURS,
     SENSITIVITIES,
@@ -108,6 +118,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=20261122, help="the run's split seed")
     ap.add_argument("--every", type=int, default=1, help="every n-th image only (quicker)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--neighbours", action="store_true", help="also the flags with a laboratory neighbourhood"
+    )
     args = ap.parse_args()
     clf = Classifier(args.model, threads=args.threads)
     unseen = CLASSES.index(args.unseen)
@@ -168,7 +181,63 @@ def main() -> int:
             unflagged = ~(other["odd"] | (odd_scores > t) | guarded["odd"])
             said = dict(Counter(odd_called[unflagged].tolist()).most_common())
             print(f"  {args.unseen} cells left unflagged at 99 %, called: {said}")
+            unfamiliar = {
+                "val": (val_scores > t) | guarded["val"],
+                "odd": (odd_scores > t) | guarded["odd"],
+            }
+    if args.neighbours:
+        blur = {
+            "val": blur_width(val_crops) > OUT_OF_FOCUS_WIDTH,
+            "odd": blur_width(odd_crops) > OUT_OF_FOCUS_WIDTH,
+        }
+        odd_flags = {k: unfamiliar[k] | blur[k] for k in unfamiliar}
+        with_neighbours(
+            clf, (val_logits, val), (odd_logits, odd), odd_flags, args.unseen, args.seed
+        )
     return 0
+
+
+def with_neighbours(
+    clf: Classifier,
+    seen: tuple[np.ndarray, np.ndarray],
+    unseen: tuple[np.ndarray, np.ndarray],
+    flagged: dict[str, np.ndarray],
+    name: str,
+    seed: int,
+) -> None:
+    """Flagged fractions with and without a neighbourhood (module docstring): ``flagged``
+    holds, per set, the flags the neighbourhood leaves alone (unfamiliar at standard, out
+    of focus); the low-confidence flag is read from the blended probabilities."""
+    (v_logits, v_desc), (o_logits, o_desc) = seen, unseen
+    v_p, o_p = softmax(v_logits, clf.temperature), softmax(o_logits, clf.temperature)
+    rng = np.random.default_rng(seed)
+    v_order, o_order = rng.permutation(len(v_p)), rng.permutation(len(o_p))
+    v_bank, v_test = np.array_split(v_order, 2)
+    o_bank, o_test = np.array_split(o_order, 2)
+    print(f"with the laboratory's own cells as neighbours ({len(v_bank)} seen cells in the bank)")
+    print(f"{'flagged for review (standard sensitivity)':<64}{'seen':>12}{name:>24}")
+
+    def flags(p: np.ndarray, kept: np.ndarray) -> float:
+        return float(((p.max(axis=1) < clf.review_threshold) | kept).mean())
+
+    v_kept, o_kept = flagged["val"][v_test], flagged["odd"]
+    print(
+        f"{'  no neighbourhood':<64}{flags(v_p[v_test], v_kept):>12.1%}{flags(o_p, o_kept):>24.1%}"
+    )
+    for label, bank, scored in (
+        ("  bank of seen cells only", v_bank, np.arange(len(o_p))),
+        (f"  bank with half the {name} cells too (the other half scored)", None, o_test),
+    ):
+        if bank is None:
+            x = np.concatenate([v_desc[v_bank], o_desc[o_bank]])
+            p = np.concatenate([v_p[v_bank], o_p[o_bank]])
+        else:
+            x, p = v_desc[bank], v_p[bank]
+        nb = Neighbourhood.fit(x, p)
+        v_q = nb.blend(v_p[v_test], v_desc[v_test])
+        o_q = nb.blend(o_p[scored], o_desc[scored])
+        seen_f, odd_f = flags(v_q, v_kept), flags(o_q, flagged["odd"][scored])
+        print(f"{label:<64}{seen_f:>12.1%}{odd_f:>24.1%}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ case database) go through the shipped classifier once; `vision.lab_adapt` refits
 head on them, measures the profile by cross-validation against the shipped model and
 prints before/after per class. A profile worse than the shipped model on those cells is
 not written (exit status 1, and why). No PyTorch: numpy on the CPU. ``--colour-only``
-needs no labels: it calibrates the microscope's colours (`commands.adapt_colour`).
+needs no labels: it calibrates the microscope's colours and keeps its white cells as the
+laboratory's own neighbours (`commands.adapt_colour`).
 """
 
 from __future__ import annotations
@@ -54,7 +55,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--colour-only",
         action="store_true",
         help="no labels: calibrate the microscope's colours from its white cells (every "
-        "image under --data, or every case in --db) and keep the shipped head",
+        "image under --data, or every case in --db), keep them as the laboratory's own "
+        "neighbours, and keep the shipped head",
+    )
+    p.add_argument(
+        "--no-neighbours",
+        action="store_true",
+        help="with --colour-only: the colour calibration alone, without the neighbours",
     )
     p.add_argument("--name", help="the profile's name (default: the file name)")
     p.add_argument("--json", type=Path, metavar="FILE", help="write the validation here")
@@ -66,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=adapt)
 
 
-def _bar(total: int, label: str, quiet: bool) -> tuple[Progress, Any]:
+def step_bar(total: int, label: str, quiet: bool) -> tuple[Progress, Any]:
     bar = Progress(total, label=label, enabled=not quiet)
 
     def step(done: int, of: int) -> None:
@@ -109,13 +116,13 @@ def adapt(args: argparse.Namespace) -> int:
             + ", ".join(f"{c} {n}" for c, n in sorted(counts.items(), key=lambda kv: -kv[1]))
             + "\n"
         )
-        bar, step = _bar(len(cells) * views_for(len(cells)), "measuring cells", args.quiet)
+        bar, step = step_bar(len(cells) * views_for(len(cells)), "measuring cells", args.quiet)
         bars = [bar]
 
         def fitting(done: int, total: int) -> None:
             if len(bars) == 1:  # the embedding is done: the folds, then the final fit
                 bars[0].close()
-                bars.append(_bar(6, "fitting", args.quiet)[0])
+                bars.append(step_bar(6, "fitting", args.quiet)[0])
             while bars[1].done < done:
                 bars[1].advance()
 
@@ -171,7 +178,7 @@ def collect(args: argparse.Namespace, pipeline: Any) -> Any:
 
     clf = pipeline.classifier
     if args.data is not None:
-        bar, step = _bar(_count_images(args.data), "reading", args.quiet)
+        bar, step = step_bar(_count_images(args.data), "reading", args.quiet)
         cells = from_folder(
             args.data,
             "fields" if args.fields else "cells",

@@ -1,12 +1,13 @@
-"""``hemoscope adapt --colour-only``: a microscope's colour calibration, no labels needed.
+"""``hemoscope adapt --colour-only``: a microscope's profile, no labels needed.
 
-    hemoscope adapt --colour-only --data FOLDER [--fields] --out PROFILE
-    hemoscope adapt --colour-only --db CASES.db --out PROFILE
+    hemoscope adapt --colour-only --data FOLDER [--fields] [--no-neighbours] --out PROFILE
+    hemoscope adapt --colour-only --db CASES.db [--no-neighbours] --out PROFILE
 
 The white cells of every image under FOLDER (single-cell images, or fields with
 ``--fields``), or of every case in the database, signed off or not, as the classifier
 frames them; `vision.colour_calibration` maps their pooled colours to the training
-crops'. The profile holds the calibration and the shipped head unchanged.
+crops', and (unless ``--no-neighbours``) `vision.lab_neighbours` keeps them, seen through
+that calibration, as the laboratory's own neighbours. The shipped head is unchanged.
 """
 
 from __future__ import annotations
@@ -23,19 +24,30 @@ from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, error, write_json
 
 
 def adapt_colour(args: argparse.Namespace, pipeline: Any, out: Path, t0: float) -> int:
+    from hemoscope.commands.adapt import step_bar
     from hemoscope.vision.colour_calibration import CalibrationError
+    from hemoscope.vision.lab_neighbours import MAX_BANK, MIN_BANK
     from hemoscope.vision.microscope_cells import colour_profile
 
     try:
         crops, skipped = _crops(args, pipeline)
         for line in skipped:
             sys.stderr.write(f"hemoscope: skipped {line}\n")
-        profile = colour_profile(
-            pipeline,
-            crops,
-            name=args.name or out.name.split(".")[0],
-            source=f"db: {args.db}" if args.db else f"data: {args.data}",
+        neighbours = not args.no_neighbours
+        bar, step = step_bar(
+            min(len(crops), MAX_BANK), "measuring cells", args.quiet or not neighbours
         )
+        try:
+            profile = colour_profile(
+                pipeline,
+                crops,
+                name=args.name or out.name.split(".")[0],
+                source=f"db: {args.db}" if args.db else f"data: {args.data}",
+                neighbours=neighbours,
+                progress=step,
+            )
+        finally:
+            bar.close()
     except CalibrationError as exc:
         error(str(exc))
         return EXIT_FAILED
@@ -49,10 +61,22 @@ def adapt_colour(args: argparse.Namespace, pipeline: Any, out: Path, t0: float) 
         f"  training crops:  mean {_three(reference.mean)}  spread {_three(reference.std)}\n"
         f"  gains {_three(tuple(calibration.gains()), 2)}\n"
     )
+    nb = profile.neighbours
+    if nb is not None:
+        sys.stdout.write(
+            f"Neighbours: {nb.cells} of the cells, seen through the calibration; a cell's "
+            f"probabilities become {nb.weight:g} x its {nb.neighbours} nearest neighbours' "
+            f"vote + {1 - nb.weight:g} x its own.\n"
+        )
+    elif neighbours:
+        sys.stdout.write(
+            f"No neighbours: {len(crops)} white cells, at least {MIN_BANK} are needed.\n"
+        )
     if args.json:
         write_json(
             args.json,
             {"cells": len(crops), "skipped": skipped, "colour": calibration.to_dict(),
+             "neighbour_cells": nb.cells if nb is not None else 0,
              "seconds": round(time.perf_counter() - t0, 2)},
         )  # fmt: skip
     try:
@@ -61,7 +85,7 @@ def adapt_colour(args: argparse.Namespace, pipeline: Any, out: Path, t0: float) 
         error(str(exc))
         return EXIT_FAILED
     sys.stdout.write(
-        f"\nWrote colour calibration '{saved.name}' to {out} (sha256 {saved.sha256[:12]}, "
+        f"\nWrote {saved.kind} '{saved.name}' to {out} (sha256 {saved.sha256[:12]}, "
         f"{saved.cells} cells, {time.perf_counter() - t0:.1f} s). Use it with --lab {out}.\n"
     )
     return EXIT_OK

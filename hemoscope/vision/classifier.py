@@ -146,7 +146,7 @@ class Classifier:
         if arr.ndim != 4 or arr.shape[1:] != (self.input_size, self.input_size, 3):
             side = self.input_size
             raise ValueError(f"expected crops of shape (N, {side}, {side}, 3), got {arr.shape}")
-        all_logits, descriptor, raw_descriptor, stain = self._outputs(arr)
+        all_logits, descriptor, raw_descriptor, stain = self._outputs(arr, self.profile)
         embedding = self.embedding_of(descriptor)
         raw_embedding = (
             embedding if raw_descriptor is descriptor else self.embedding_of(raw_descriptor)
@@ -249,15 +249,24 @@ class Classifier:
         colour = self.profile.colour if self.profile is not None else None
         return colour.apply(arr) if colour is not None and len(arr) else arr
 
-    def _outputs(self, arr: U8) -> tuple[F32, F32, F32, tuple[str, ...]]:
+    def seen_by(self, crops: U8, profile: LabProfile | None) -> tuple[F32, F32]:
+        """Logits and descriptors of crops as `classify_crops` sees them with ``profile``
+        (None: no profile; its colour calibration, if any, as its ``colour_view`` says),
+        before its head: what a profile's neighbourhood is fitted on
+        (`vision.lab_neighbours`). The profile in use is not changed."""
+        logits, descriptor, _, _ = self._outputs(np.asarray(crops, np.uint8), profile)
+        return logits, descriptor
+
+    def _outputs(
+        self, arr: U8, profile: LabProfile | None
+    ) -> tuple[F32, F32, F32, tuple[str, ...]]:
         """Logits, descriptors (`logits_and_descriptor`), the descriptors of the crops as
-        the camera gave them, and the standardisation bases. With the profile's colour
+        the camera gave them, and the standardisation bases. With ``profile``'s colour
         calibration of the microscope, logits and descriptors are those of the camera's
         crop and the calibrated crop as the profile's ``colour_view`` says
         (`seen_through`); without one, the camera's alone (the third output is then the
         second, the same array)."""
         logits, descriptor, stain = self._run(arr)
-        profile = self.profile
         if profile is None or profile.colour is None or not len(arr):
             return logits, descriptor, descriptor, stain
         cal_logits, cal_descriptor, stain = self._run(profile.colour.apply(arr))

@@ -34,6 +34,11 @@ the calibration alone from unlabelled cells (zero correction, the shipped temper
 a labelled ``adapt`` fits the head with and without the calibration and keeps the
 better by cross-validation (`vision.lab_adapt_colour`).
 
+A calibration profile (format version 4) may also hold the laboratory's own cells as
+neighbours (`vision.lab_neighbours`): a sample of the microscope's unlabelled white cells'
+descriptors and their spread votes; a cell's probabilities are then blended with the
+vote of its nearest bank cells (`LabProfile.probabilities`).
+
 What a profile never touches: the graph, the unfamiliar-cell statistics and threshold
 (`vision.unfamiliar`), and the review threshold of the classifier card. The unfamiliar
 flag is computed from the embedding exactly as without a profile; with a colour
@@ -60,6 +65,7 @@ import numpy.typing as npt
 from hemoscope.core import ModelStamp
 from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.colour_calibration import ColourCalibration
+from hemoscope.vision.lab_neighbours import Neighbourhood, NeighbourhoodError
 from hemoscope.vision.model_card import ModelError, file_sha256
 
 __all__ = [
@@ -74,7 +80,7 @@ __all__ = [
 ]
 
 FORMAT = "hemoscope-lab-profile"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 COLOUR_VIEWS = ("average", "calibrated")
 """How a profile's colour calibration is used: the camera's and the calibrated crop
 averaged (from format version 3), or the calibrated crop alone (version 2 files, and
@@ -117,6 +123,7 @@ class LabProfile:
     fit: dict[str, Any] = field(default_factory=dict)
     colour: ColourCalibration | None = None  # the microscope's colour calibration
     colour_view: str = "average"  # `COLOUR_VIEWS`: how the classifier uses ``colour``
+    neighbours: Neighbourhood | None = None  # the laboratory's own cells' votes
     sha256: str = ""  # of the file it was read from or written to
 
     def __post_init__(self) -> None:
@@ -132,6 +139,12 @@ class LabProfile:
             raise ProfileError(f"laboratory profile '{self.name}' holds invalid numbers")
         if "classifier" not in self.models:
             raise ProfileError(f"laboratory profile '{self.name}' names no classifier")
+        nb = self.neighbours
+        if nb is not None and (nb.classes, nb.width_of_descriptor) != (c, self.embedding_size):
+            raise ProfileError(
+                f"laboratory profile '{self.name}': its neighbourhood does not fit its "
+                "classes and descriptors"
+            )
         if self.colour_view not in COLOUR_VIEWS:
             raise ProfileError(
                 f"laboratory profile '{self.name}': unknown colour view '{self.colour_view}'"
@@ -146,9 +159,12 @@ class LabProfile:
 
     @property
     def kind(self) -> str:
-        if self.colour is None:
-            return "head refit"
-        return "colour calibration + head refit" if self.cells_per_class else "colour calibration"
+        parts = ["colour calibration"] if self.colour is not None else []
+        if self.cells_per_class:
+            parts.append("head refit")
+        if self.neighbours is not None:
+            parts.append(f"{self.neighbours.cells} neighbour cells")
+        return " + ".join(parts) or "head refit"
 
     @property
     def embedding_size(self) -> int:
@@ -201,10 +217,12 @@ class LabProfile:
         return out
 
     def probabilities(self, logits: npt.ArrayLike, embedding: npt.ArrayLike) -> F64:
-        """Calibrated probabilities (N, C) with the profile."""
+        """Calibrated probabilities (N, C) with the profile: its head, then, when it has
+        a neighbourhood, the blend with the laboratory's own cells' vote."""
         if len(np.asarray(logits)) == 0:
             return np.zeros((0, len(self.classes)))
-        return softmax(self.adjusted_logits(logits, embedding), self.temperature)
+        own = softmax(self.adjusted_logits(logits, embedding), self.temperature)
+        return own if self.neighbours is None else self.neighbours.blend(own, embedding)
 
     def unlearnt(
         self, logits: npt.ArrayLike, best: npt.ArrayLike, base_temperature: float
@@ -234,7 +252,7 @@ class LabProfile:
         return {
             "name": f"{PROFILE_ROLE} '{self.name}'",
             "version": f"{self.date}, {self.cells} cells"
-            + (f", {self.kind}" if self.colour is not None else ""),
+            + (f", {self.kind}" if self.colour is not None or self.neighbours is not None else ""),
             "sha256": self.sha256,
             "extends": {role: dict(m) for role, m in self.models.items()},
         }
@@ -295,6 +313,7 @@ class LabProfile:
                 if self.colour is not None
                 else {}
             ),
+            **({"neighbours": self.neighbours.to_dict()} if self.neighbours is not None else {}),
         }
 
     def save(self, path: Path) -> LabProfile:
@@ -355,8 +374,13 @@ class LabProfile:
                 colour_view=str(
                     data.get("colour_view", "average" if version >= 3 else "calibrated")
                 ),
+                neighbours=(
+                    Neighbourhood.from_dict(data["neighbours"]) if "neighbours" in data else None
+                ),
                 sha256=sha256,
             )
+        except NeighbourhoodError as exc:
+            raise ProfileError(f"the laboratory profile's neighbourhood: {exc}") from exc
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProfileError(f"the laboratory profile is incomplete or damaged: {exc}") from exc
 

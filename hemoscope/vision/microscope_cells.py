@@ -1,5 +1,6 @@
 """A microscope's white cells without labels, as the classifier frames them: what its
-colour calibration (`vision.colour_calibration`) is fitted on.
+colour calibration (`vision.colour_calibration`) and its neighbourhood
+(`vision.lab_neighbours`) are fitted on.
 
 From a folder (every image under it, sub-folders included: single-cell images framed as
 ``hemoscope classify`` frames them, or fields whose white cells the pipeline finds), or
@@ -9,6 +10,7 @@ from the fields of a case database (`store.verified.white_cell_fields`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +25,7 @@ from hemoscope.vision.colour_calibration import (
 )
 from hemoscope.vision.datasets import IMAGE_SUFFIXES, load_rgb
 from hemoscope.vision.lab_cells import field_crops
+from hemoscope.vision.lab_neighbours import MIN_BANK, Neighbourhood, bank_sample
 from hemoscope.vision.lab_profile import LabProfile, colour_view_of
 from hemoscope.vision.model_card import descriptor_size
 
@@ -96,16 +99,27 @@ def from_fields(
     return _stack(crops, classifier.input_size), skipped
 
 
-def colour_profile(pipeline: Any, crops: U8, name: str, source: str = "") -> LabProfile:
-    """A colour-only laboratory profile of the microscope that took ``crops``. Raises
-    `CalibrationError` when the classifier's card has no colour reference or the crops
-    are too few."""
+def colour_profile(
+    pipeline: Any,
+    crops: U8,
+    name: str,
+    source: str = "",
+    *,
+    neighbours: bool = True,
+    progress: Progress | None = None,
+) -> LabProfile:
+    """A laboratory profile of the microscope that took ``crops``, labels unused: its
+    colour calibration and, with ``neighbours`` and at least `lab_neighbours.MIN_BANK`
+    crops, the crops (at most `lab_neighbours.MAX_BANK`) as the laboratory's own
+    neighbours (`vision.lab_neighbours`), each seen through the calibration as the station
+    will see cells. Raises `CalibrationError` when the classifier's card has no colour
+    reference or the crops are too few. ``progress(done, total)``: cells measured."""
     clf = pipeline.classifier
     reference = ColourReference.from_card(clf.card)
     if reference is None:
         raise CalibrationError(f"{clf.path.name}: its card has no colour_reference")
     calibration = ColourCalibration.fit(crops, reference)
-    return LabProfile.from_colour(
+    profile = LabProfile.from_colour(
         calibration,
         classes=tuple(clf.classes),
         embedding_size=descriptor_width(clf, crops),
@@ -115,6 +129,20 @@ def colour_profile(pipeline: Any, crops: U8, name: str, source: str = "") -> Lab
         source=source,
         colour_view=colour_view_of(clf.card),
     )
+    if not neighbours or len(crops) < MIN_BANK:
+        return profile
+    bank = crops[bank_sample(len(crops))]
+    logits, descriptors = [], []
+    step = 64
+    for s in range(0, len(bank), step):
+        lg, de = clf.seen_by(bank[s : s + step], profile)
+        logits.append(lg)
+        descriptors.append(de)
+        if progress:
+            progress(min(s + step, len(bank)), len(bank))
+    desc = np.concatenate(descriptors)
+    own = profile.probabilities(np.concatenate(logits), desc)
+    return replace(profile, neighbours=Neighbourhood.fit(desc, own))
 
 
 def descriptor_width(classifier: Any, crops: U8) -> int:

@@ -41,6 +41,7 @@ def test_colour_only_profile_from_unlabelled_images_is_used_by_classify(
     assert adapt(models, "--data", lab, "--out", profile, "--name", "Scope 2") == 0
     out = capsys.readouterr().out
     assert "15 white cells" in out and "gains" in out
+    assert "No neighbours: 15 white cells, at least 50 are needed" in out
     assert "Wrote colour calibration 'Scope 2'" in out
     saved = LabProfile.load(profile)
     assert saved.colour is not None and saved.cells == 15
@@ -60,6 +61,29 @@ def test_colour_only_profile_from_unlabelled_images_is_used_by_classify(
                  "--json", str(metrics)]) == 0  # fmt: skip
     measured = json.loads(metrics.read_text())
     assert measured["images"] == 15 and measured["lab_profile"]["sha256"] == saved.sha256
+
+
+def test_with_enough_cells_the_profile_keeps_them_as_neighbours(
+    tmp_path: Path, models: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    lab = make_lab(tmp_path / "lab", 18, seed=4)  # 54 images
+    profile = tmp_path / "scope.json"
+    assert adapt(models, "--data", lab, "--out", profile) == 0
+    out = capsys.readouterr().out
+    assert "Neighbours: 54 of the cells" in out
+    assert "Wrote colour calibration + 54 neighbour cells 'scope'" in out
+    saved = LabProfile.load(profile)
+    assert saved.neighbours is not None and saved.neighbours.cells == 54
+    result = tmp_path / "out.json"
+    assert main(["classify", str(lab), "--recursive", *models, "--lab", str(profile),
+                 "--json", str(result)]) == 0  # fmt: skip
+    report = json.loads(result.read_text())
+    assert "54 neighbour cells" in report["lab_profile"]["version"]
+
+    plain = tmp_path / "plain.json"
+    assert adapt(models, "--data", lab, "--out", plain, "--no-neighbours") == 0
+    assert "Neighbours" not in capsys.readouterr().out
+    assert LabProfile.load(plain).neighbours is None
 
 
 def test_colour_only_bad_inputs(

@@ -119,6 +119,10 @@ def test_calibrate_dialog_fits_the_microscope_off_the_gui_thread_and_keeps_the_p
     assert hex_colour((200.0, 180.0, 190.0)) == "#c8b4be" in dialog.ref_swatch.styleSheet()
     gains = [f"{g:.2f}" for g in cal.gains()]
     assert dialog.gains.text().startswith("R G B " + " ".join(gains))
+    # Too few cells for neighbours here: the dialog says so (the profile has none).
+    assert outcome.profile.neighbours is None
+    assert dialog.neighbours.text() == f"none: {CELLS} white cells, at least 50 are needed"
+    assert "neighbours" in dialog.intro.text()
     assert not dialog.found.isHidden() and dialog.use_button.isEnabled()
     assert not context.profiles_dir.exists()  # nothing is saved before it is accepted
 
@@ -278,3 +282,27 @@ def test_a_labelled_profile_replaces_the_colour_calibration_on_the_models_page(
     labelled = LabProfile.load(chosen.lab_profile)
     assert labelled.cells_per_class and labelled.kind.endswith("head refit")
     assert f"{labelled.kind} from 12 verified cells" in page.profile.text()
+
+
+def test_the_dialog_names_the_neighbours_a_profile_keeps() -> None:
+    from hemoscope.ui.settings.calibrate_dialog import neighbours_text
+    from hemoscope.ui.settings.calibrate_model import CalibrationOutcome
+    from hemoscope.vision.lab_neighbours import Neighbourhood
+    from hemoscope.vision.lab_profile import LabProfile
+
+    rng = np.random.default_rng(0)
+    nb = Neighbourhood.fit(rng.normal(size=(60, 5)), rng.dirichlet(np.ones(3), 60))
+    profile = LabProfile(
+        name="scope",
+        created="2026-12-05T00:00:00+00:00",
+        classes=("a", "b", "c"),
+        delta_weight=np.zeros((3, 5)),
+        delta_bias=np.zeros(3),
+        base_temperature=1.0,
+        temperature=1.0,
+        models={"classifier": {"sha256": "x"}},
+        neighbours=nb,
+    )
+    assert neighbours_text(CalibrationOutcome(profile=profile, cells=60)) == (
+        "60 cells; each new cell's probabilities: 80% the vote of its 20 most similar, 20% its own"
+    )

@@ -1,13 +1,13 @@
-"""Settings ▸ Models ▸ "Calibrate colours to this microscope…": a colour-only laboratory
-profile from the white cells of every case in the case database (no labels needed), to
-accept or discard.
+"""Settings ▸ Models ▸ "Calibrate colours to this microscope…": a laboratory profile
+without labels (the microscope's colour calibration and its white cells as neighbours)
+from the white cells of every case in the case database, to accept or discard.
 
 "Calibrate" runs `calibrate_model.run_calibration` on a thread of its own (the GUI stays
 responsive; a progress bar follows it), then shows what it found: how many white cells,
-this microscope's mean colour beside the training crops' (two swatches) and the gain of
-each channel. "Use this calibration" saves the profile where adapted profiles are kept
-(`adapt_model.save_profile`) and accepts the dialog (`profile_path`); "Discard" leaves
-everything as it was.
+this microscope's mean colour beside the training crops' (two swatches), the gain of
+each channel and how many cells it keeps as neighbours. "Use this calibration" saves the
+profile where adapted profiles are kept (`adapt_model.save_profile`) and accepts the
+dialog (`profile_path`); "Discard" leaves everything as it was.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from hemoscope.ui.settings.calibrate_model import (
     run_calibration,
 )
 from hemoscope.vision.colour_calibration import MIN_CELLS
+from hemoscope.vision.lab_neighbours import MAX_BANK, MIN_BANK
 
 __all__ = ["CalibrateDialog"]
 
@@ -43,8 +44,12 @@ EXPLANATION = (
     "This maps this microscope's colours to those the classifier was trained on, from the "
     "white cells of every case in the case database (signed off or not; no labels "
     f"needed, at least {MIN_CELLS} cells). It changes no labels already given, and the "
-    "model itself stays as it is. Using it replaces the laboratory profile in use, a "
-    "profile made from labelled cells (Adapt to this microscope) included."
+    "model itself stays as it is. It also keeps those cells (up to "
+    f"{MAX_BANK}, at least {MIN_BANK}) as this microscope's neighbours: each new cell's "
+    "class is weighed with the classes of the most similar cells seen here, so that "
+    "scattered errors are outvoted. More cells are then flagged for review, and those "
+    "left unflagged are more often right. Using it replaces the laboratory profile in "
+    "use, a profile made from labelled cells (Adapt to this microscope) included."
 )
 
 
@@ -87,6 +92,11 @@ class CalibrateDialog(QDialog):
             grid.addWidget(text, row, 2)
         grid.addWidget(QLabel("Gains"), 2, 0)
         grid.addWidget(self.gains, 2, 1, 1, 2)
+        self.neighbours = QLabel()
+        self.neighbours.setObjectName("calibrationNeighbours")
+        self.neighbours.setWordWrap(True)
+        grid.addWidget(QLabel("Neighbours"), 3, 0)
+        grid.addWidget(self.neighbours, 3, 1, 1, 2)
         grid.setColumnStretch(2, 1)
 
         self.buttons = QDialogButtonBox()
@@ -171,6 +181,7 @@ class CalibrateDialog(QDialog):
         self.gains.setText(
             "R G B " + " ".join(f"{g:.2f}" for g in cal.gains()) + "  (1.00: unchanged)"
         )
+        self.neighbours.setText(neighbours_text(outcome))
         self.found.setVisible(True)
         self.use_button.setEnabled(True)
 
@@ -189,6 +200,16 @@ class CalibrateDialog(QDialog):
     def done(self, result: int) -> None:
         self._job.abandon(self._on_done)  # closing mid-run: the work ends, its result dropped
         super().done(result)
+
+
+def neighbours_text(outcome: CalibrationOutcome) -> str:
+    nb = outcome.profile.neighbours if outcome.profile is not None else None
+    if nb is None:
+        return f"none: {outcome.cells} white cells, at least {MIN_BANK} are needed"
+    return (
+        f"{nb.cells} cells; each new cell's probabilities: {nb.weight:.0%} the vote of its "
+        f"{nb.neighbours} most similar, {1 - nb.weight:.0%} its own"
+    )
 
 
 def _three(values: tuple[float, float, float]) -> str:

@@ -5,9 +5,10 @@ calibrate dialog runs on its thread, and what it shows of the result.
 cells of every case in the station's case database, signed off or not
 (`store.verified.white_cell_fields`; no labels needed), frames them as the classifier
 does (`vision.microscope_cells`), fits the colour calibration
-(`vision.colour_calibration`) and makes a colour-only laboratory profile
-(`LabProfile.from_colour`): what ``hemoscope adapt --colour-only --db`` does, one field
-at a time with progress. An accepted profile is kept like an adapted one
+(`vision.colour_calibration`), keeps the cells as the laboratory's own neighbours
+(`vision.lab_neighbours`) and makes a laboratory profile of both, with the shipped head
+(`microscope_cells.colour_profile`): what ``hemoscope adapt --colour-only --db`` does,
+one field at a time with progress. An accepted profile is kept like an adapted one
 (`adapt_model.save_profile`).
 """
 
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CalibrationOutcome:
-    profile: LabProfile | None = None  # the colour-only profile, not saved yet
+    profile: LabProfile | None = None  # colour calibration and neighbours, not saved yet
     cells: int = 0  # white cells found in the case database
     cases: int = 0
     skipped: list[str] = field(default_factory=list)
@@ -94,7 +95,13 @@ def run_calibration(
                 f"colour calibration needs at least {MIN_CELLS}. Capture more fields first."
             )
         progress("Fitting the calibration…", 0, 0)
-        out.profile = colour_profile(pipeline, crops, "this microscope", f"db: {db_path}")
+        out.profile = colour_profile(
+            pipeline,
+            crops,
+            "this microscope",
+            f"db: {db_path}",
+            progress=lambda done, total: progress("Measuring the cells…", done, total),
+        )
     except (CalibrationError, StoreError, ProfileError, OSError) as exc:
         out.error = str(exc)
     except Exception as exc:  # a model failure must reach the dialog, not kill the thread

@@ -27,10 +27,12 @@ would make.
 the profile ``hemoscope adapt --colour-only`` makes) do to those flags: the seen classes'
 validation cells are halved at random; a neighbourhood is fitted on one half (labels
 unused) and the other half and the unseen cells are flagged with the blended
-probabilities (low confidence, out of focus, or unfamiliar at the standard sensitivity,
-which the neighbourhood does not change). Twice: a bank of seen cells only (a laboratory
-that calibrated on ordinary samples), and a bank that also holds half of the unseen cells
-(one whose calibration cases held them), the other half scored.
+probabilities as the classifier applies them (low confidence, out of focus, unfamiliar
+at the standard sensitivity, which the neighbourhood does not change, or a confident
+call of a class rare among the bank's cells, `lab_neighbours.RARE_REASON`). Twice: a
+bank of seen cells only (a laboratory that calibrated on ordinary samples), and a bank
+that also holds half of the unseen cells (one whose calibration cases held them), the
+other half scored.
 """
 
 from __future__ import annotations
@@ -217,6 +219,12 @@ def with_neighbours(
     print(f"with the laboratory's own cells as neighbours ({len(v_bank)} seen cells in the bank)")
     print(f"{'flagged for review (standard sensitivity)':<64}{'seen':>12}{name:>24}")
 
+    def applied(
+        nb: Neighbourhood, p: np.ndarray, x: np.ndarray, odd: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """As `Classifier.classify_crops` applies a neighbourhood."""
+        return nb.apply(p, x, (p.max(axis=1) >= clf.review_threshold) & ~odd)
+
     def flags(p: np.ndarray, kept: np.ndarray) -> float:
         return float(((p.max(axis=1) < clf.review_threshold) | kept).mean())
 
@@ -234,9 +242,10 @@ def with_neighbours(
         else:
             x, p = v_desc[bank], v_p[bank]
         nb = Neighbourhood.fit(x, p)
-        v_q = nb.blend(v_p[v_test], v_desc[v_test])
-        o_q = nb.blend(o_p[scored], o_desc[scored])
-        seen_f, odd_f = flags(v_q, v_kept), flags(o_q, flagged["odd"][scored])
+        v_q, v_rare = applied(nb, v_p[v_test], v_desc[v_test], v_kept)
+        o_q, o_rare = applied(nb, o_p[scored], o_desc[scored], flagged["odd"][scored])
+        seen_f = flags(v_q, v_kept | v_rare)
+        odd_f = flags(o_q, flagged["odd"][scored] | o_rare)
         print(f"{label:<64}{seen_f:>12.1%}{odd_f:>24.1%}")
 
 

@@ -16,6 +16,7 @@ from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.crops import crop_geometry, cut_crop, whole_image_geometry
 from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH, blur_width
 from hemoscope.vision.image_input import Channels, to_rgb
+from hemoscope.vision.lab_neighbours import RARE_REASON
 from hemoscope.vision.lab_profile import NOT_LEARNT, LabProfile, colour_view_of
 from hemoscope.vision.model_card import (
     ModelError,
@@ -155,9 +156,6 @@ class Classifier:
             probs = self.profile.probabilities(all_logits, descriptor)
         else:
             probs = softmax(all_logits, self.temperature)
-        best = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
-        conf = probs.max(axis=1) if len(probs) else np.zeros(0)
-        low = conf < self.review_threshold
         if self.unfamiliar is not None and len(embedding):
             score, odd = self.unfamiliar.assess(embedding)
             if raw_embedding is not embedding:
@@ -166,10 +164,20 @@ class Classifier:
                 raw_score, raw_odd = self.unfamiliar.assess(raw_embedding)
                 score, odd = np.maximum(score, raw_score), odd | raw_odd
         else:
-            score = np.full(len(conf), np.nan)
-            odd = np.zeros(len(conf), bool)
+            score = np.full(len(probs), np.nan)
+            odd = np.zeros(len(probs), bool)
         blur = blur_width(arr)
         odd = odd | (blur > OUT_OF_FOCUS_WIDTH)
+        rare = np.zeros(len(probs), bool)
+        neighbours = self.profile.neighbours if self.profile is not None else None
+        if neighbours is not None and len(probs):
+            # The laboratory's own cells vote (`vision.lab_neighbours`); a confident,
+            # familiar call of a class rare among them keeps its own probabilities.
+            trusted = (probs.max(axis=1) >= self.review_threshold) & ~odd
+            probs, rare = neighbours.apply(probs, descriptor, trusted)
+        best = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
+        conf = probs.max(axis=1) if len(probs) else np.zeros(0)
+        low = conf < self.review_threshold
         unlearnt = (
             self.profile.unlearnt(all_logits, best, self.temperature)
             if self.profile is not None
@@ -182,16 +190,17 @@ class Classifier:
                     (REASON_LOW_CONFIDENCE, lo),
                     (REASON_UNFAMILIAR, od),
                     (NOT_LEARNT, un),
+                    (RARE_REASON, ra),
                 )
                 if on
             )
-            for lo, od, un in zip(low, odd, unlearnt, strict=True)
+            for lo, od, un, ra in zip(low, odd, unlearnt, rare, strict=True)
         )
         return Classification(
             probabilities=probs,
             labels=tuple(self.classes[i] for i in best),
             confidence=conf,
-            review=low | odd | unlearnt,
+            review=low | odd | unlearnt | rare,
             embedding=embedding,
             classes=self.classes,
             reasons=reasons,

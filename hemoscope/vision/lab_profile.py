@@ -217,12 +217,11 @@ class LabProfile:
         return out
 
     def probabilities(self, logits: npt.ArrayLike, embedding: npt.ArrayLike) -> F64:
-        """Calibrated probabilities (N, C) with the profile: its head, then, when it has
-        a neighbourhood, the blend with the laboratory's own cells' vote."""
+        """Calibrated probabilities (N, C) with the profile's head: the cell's own, before
+        any neighbourhood's vote (`Neighbourhood.apply`, which the classifier adds)."""
         if len(np.asarray(logits)) == 0:
             return np.zeros((0, len(self.classes)))
-        own = softmax(self.adjusted_logits(logits, embedding), self.temperature)
-        return own if self.neighbours is None else self.neighbours.blend(own, embedding)
+        return softmax(self.adjusted_logits(logits, embedding), self.temperature)
 
     def unlearnt(
         self, logits: npt.ArrayLike, best: npt.ArrayLike, base_temperature: float

@@ -60,6 +60,25 @@ def test_a_class_the_classifier_gets_wrong_everywhere_is_not_mended() -> None:
     assert (blended[new_y == 0].argmax(1) == 1).all()
 
 
+def test_a_class_absent_from_the_bank_keeps_its_own_probabilities_and_is_flagged_rare() -> None:
+    """A laboratory that calibrated on ordinary samples has (nearly) no cells of a rare
+    class: the vote cannot speak for one, so the cell keeps its own class, and `rare`
+    sends it to review."""
+    x, y, p = laboratory(300, seed=7, wrong=0.0)
+    ordinary = y != 3
+    nb = Neighbourhood.fit(x[ordinary], p[ordinary])
+    new_x, new_y, new_p = laboratory(100, seed=8, wrong=0.0)
+    np.testing.assert_array_equal(nb.rare(new_p), new_y == 3)
+    trusted = np.arange(100) % 4 != 0  # the classifier confident and the cell familiar
+    out, kept = nb.apply(new_p, new_x, trusted)
+    np.testing.assert_array_equal(kept, (new_y == 3) & trusted)
+    np.testing.assert_allclose(out[kept], new_p[kept])
+    np.testing.assert_allclose(out[~kept], nb.blend(new_p, new_x)[~kept])
+    assert (out[kept].argmax(1) == 3).all()
+    # Voted on, the rare class's cells take their neighbours' classes.
+    assert (out[(new_y == 3) & ~trusted].argmax(1) != 3).mean() > 0.5
+
+
 def test_round_trip_and_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
     x, _, p = laboratory(120, seed=5)
     nb = Neighbourhood.fit(x, p)
@@ -109,9 +128,17 @@ def test_the_classifier_blends_the_vote_and_keeps_its_unfamiliar_flag(
     plain = clf.classify_crops(crops[:8])
     clf.set_profile(loaded)
     with_vote = clf.classify_crops(crops[:8])
-    expected = loaded.neighbours.blend(own[:8], desc[:8])
+    trusted = (own[:8].max(axis=1) >= clf.review_threshold) & ~plain.review
+    expected, rare = loaded.neighbours.apply(own[:8], desc[:8], trusted)
     np.testing.assert_allclose(with_vote.probabilities, expected, atol=1e-5)
     np.testing.assert_array_equal(with_vote.unfamiliarity, plain.unfamiliarity)
+    np.testing.assert_array_equal(
+        with_vote.review, plain.review | rare | (with_vote.confidence < clf.review_threshold)
+    )
+    assert all(
+        ("rare among this microscope" in r) == bool(f)
+        for r, f in zip(with_vote.reasons, rare, strict=True)
+    )
     # A neighbourhood of other descriptors is refused.
     with pytest.raises(ProfileError, match="neighbourhood does not fit"):
         profile_of(

@@ -19,9 +19,9 @@ class, named as ``hemoscope evaluate`` names them.
 ``--calibrate`` adds, for every set, two rows: ``NAME+colour``, the same cells with the
 set's own colour calibration (`vision.colour_calibration`), fitted on the white cells of
 all the set's images WITHOUT their labels, exactly as ``hemoscope adapt --colour-only
---data FOLDER`` fits it for a microscope (for pbc-val: its own images), applied as the
-station applies it (the camera's and the calibrated crop averaged); and ``NAME+colour
-alone``, the calibrated crop alone.
+--no-neighbours --data FOLDER`` fits it for a microscope (for pbc-val: its own
+images), applied as the station applies it (the camera's and the calibrated crop
+averaged); and ``NAME+colour alone``, the calibrated crop alone.
 
 ``--neighbours`` adds, for every set, the row ``NAME+neighbours``: the profile that
 ``hemoscope adapt --colour-only`` makes (colour calibration and the laboratory's own
@@ -228,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                 "fields through the whole pipeline",
                 "NAME+colour": "the same cells with the set's own colour calibration, fitted "
                 "on all its images' white cells without their labels (hemoscope adapt "
-                "--colour-only), as the station applies it: the camera's and the calibrated "
+                "--colour-only --no-neighbours), as the station applies it: the camera's and "
+                "the calibrated "
                 "crop averaged",
                 "NAME+colour alone": "the same calibration, the calibrated crop alone",
                 "NAME+neighbours": "the profile hemoscope adapt --colour-only makes (colour "

@@ -191,7 +191,13 @@ def profile_summary(profile: LabProfile) -> str:
     if profile.colour is not None:
         g = " ".join(f"{v:.2f}" for v in profile.colour.gains())
         gains = f"\nMaps this microscope's colours to the training crops' (gains R G B {g})."
-    if not profile.cells_per_class:  # a colour calibration alone, from unlabelled cells
+    if profile.neighbours is not None:
+        nb = profile.neighbours
+        gains += (
+            f"\nEach new cell's class: {nb.weight:.0%} the vote of its {nb.neighbours} most "
+            "similar of these cells."
+        )
+    if not profile.cells_per_class:  # a calibration from unlabelled cells
         return f"{head} white cells of this microscope (no labels), {made}.{gains}"
     cells = ", ".join(f"{class_name(c)} {n}" for c, n in profile.cells_per_class.items())
     v = profile.validation

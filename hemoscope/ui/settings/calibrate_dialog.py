@@ -122,7 +122,7 @@ class CalibrateDialog(QDialog):
             layout.addWidget(w)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
-        self.resize(520, 380)
+        self.resize(560, 470)
         self._check()
 
     # -- before ----------------------------------------------------------------------------

@@ -89,8 +89,9 @@ class ModelsSettingsPage(QWidget):
             "A profile is made for these model files and this microscope; it never makes "
             "the unfamiliar-cell flag weaker. One profile is in use at a time: Adapt makes "
             "one from labelled cells (with the colour calibration too where that measures "
-            "better), Calibrate colours one of the colour calibration alone from unlabelled "
-            "cells; using either replaces the profile in use. Changes apply when you press OK."
+            "better), Calibrate colours one from unlabelled cells (the colour calibration, "
+            "and the cells as neighbours that vote on each new cell's class); using either "
+            "replaces the profile in use. Changes apply when you press OK."
         )
         note.setWordWrap(True)
         self.sensitivity = QComboBox()

@@ -32,7 +32,7 @@ from hemoscope.training.pbc_data import list_samples, stratified_split  # noqa: 
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.classifier import Classifier  # noqa: E402
 from hemoscope.vision.lab_neighbours import Neighbourhood  # noqa: E402
-from hemoscope.vision.lab_profile import LabProfile, model_identity  # noqa: E402
+from hemoscope.vision.lab_profile import LabProfile  # noqa: E402
 
 ORDINARY = {
     "neutrophil": 0.60,
@@ -50,16 +50,12 @@ SEED = 20261205
 def profile_of(clf: Classifier, crops: np.ndarray) -> LabProfile:
     """A profile of the shipped head and a neighbourhood of ``crops``."""
     logits, desc = clf.seen_by(crops, None)
-    c, d = len(clf.classes), desc.shape[1]
-    return LabProfile(
-        name="ordinary samples",
-        created="",
+    return LabProfile.unlabelled(
         classes=tuple(clf.classes),
-        delta_weight=np.zeros((c, d)),
-        delta_bias=np.zeros(c),
+        embedding_size=desc.shape[1],
         base_temperature=clf.temperature,
-        temperature=1.0,
-        models={"classifier": model_identity(clf.card)},
+        models={"classifier": clf.card},
+        name="ordinary samples",
         neighbours=Neighbourhood.fit(desc, softmax(logits, clf.temperature)),
     )
 

@@ -188,6 +188,33 @@ class LabProfile:
         colour_view: str = "average",
     ) -> LabProfile:
         """A colour-only profile: the calibration, and the shipped head unchanged."""
+        return cls.unlabelled(
+            classes=classes,
+            embedding_size=embedding_size,
+            base_temperature=base_temperature,
+            models=models,
+            name=name,
+            source=source,
+            colour=calibration,
+            colour_view=colour_view,
+        )
+
+    @classmethod
+    def unlabelled(
+        cls,
+        *,
+        classes: tuple[str, ...],
+        embedding_size: int,
+        base_temperature: float,
+        models: Mapping[str, Mapping[str, Any]],
+        name: str,
+        source: str = "",
+        colour: ColourCalibration | None = None,
+        colour_view: str = "average",
+        neighbours: Neighbourhood | None = None,
+    ) -> LabProfile:
+        """A profile made without labels: the shipped head unchanged, with a colour
+        calibration and/or a neighbourhood."""
         return cls(
             name=name,
             created=now_iso(),
@@ -198,9 +225,10 @@ class LabProfile:
             temperature=1.0,
             models={role: model_identity(card) for role, card in models.items() if card},
             source=source,
-            validation={"method": "none: a colour calibration needs no labels"},
-            colour=calibration,
+            validation={"method": "none: made without labels"},
+            colour=colour,
             colour_view=colour_view,
+            neighbours=neighbours,
         )
 
     # -- use -----------------------------------------------------------------------------

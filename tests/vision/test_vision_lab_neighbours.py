@@ -98,16 +98,12 @@ def test_round_trip_and_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def profile_of(clf: Classifier, nb: Neighbourhood | None) -> LabProfile:
-    c, d = len(clf.classes), clf.descriptor_size or clf.embedding_size
-    return LabProfile(
-        name="scope 3",
-        created="2026-12-05T00:00:00+00:00",
+    return LabProfile.unlabelled(
         classes=tuple(clf.classes),
-        delta_weight=np.zeros((c, d)),
-        delta_bias=np.zeros(c),
+        embedding_size=clf.descriptor_size or clf.embedding_size,
         base_temperature=clf.temperature,
-        temperature=1.0,
-        models={"classifier": {"sha256": clf.card["sha256"]}},
+        models={"classifier": clf.card},
+        name="scope 3",
         neighbours=nb,
     )
 

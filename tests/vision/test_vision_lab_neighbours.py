@@ -3,6 +3,7 @@ trip, refusals, and the profile that holds it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -140,3 +141,27 @@ def test_the_classifier_blends_the_vote_and_keeps_its_unfamiliar_flag(
         profile_of(
             clf, Neighbourhood.fit(np.ones((MIN_BANK, 3)) + np.eye(MIN_BANK, 3), own[:MIN_BANK])
         )
+
+
+def test_a_damaged_neighbourhood_makes_the_profile_refused_with_a_clear_message(
+    tmp_path: Path,
+) -> None:
+    x, _, p = laboratory(80, seed=9)
+    profile = LabProfile.unlabelled(
+        classes=("a", "b", "c", "d"),
+        embedding_size=WIDTH,
+        base_temperature=1.0,
+        models={"classifier": {"sha256": "x"}},
+        name="scope 4",
+        neighbours=Neighbourhood.fit(x, p),
+    ).save(tmp_path / "lab.json")
+    data = profile.to_dict()
+    data["neighbours"]["votes"]["base64"] = "not base64!"
+    (tmp_path / "bad.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ProfileError, match="neighbourhood"):
+        LabProfile.load(tmp_path / "bad.json")
+    data["neighbours"] = profile.to_dict()["neighbours"]
+    data["neighbours"]["centre"] = data["neighbours"]["centre"][:5]
+    (tmp_path / "bad.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ProfileError, match="neighbourhood"):
+        LabProfile.load(tmp_path / "bad.json")

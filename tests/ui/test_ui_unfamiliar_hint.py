@@ -1,4 +1,4 @@
-"""The hint above the picture when most white cells of the open case are flagged
+"""The hint above the picture when many white cells of the open case are flagged
 "Unfamiliar cell" and no laboratory profile is in use: the threshold, a profile in use,
 "Not now", "Don't ask again", and its button opening the calibrate dialog."""
 
@@ -57,32 +57,30 @@ def shown(win: MainWindow) -> bool:
 
 def test_share_counts_classified_white_cells_that_count() -> None:
     assert unfamiliar_share(None) == UnfamiliarShare(0, 0)
-    assert not UnfamiliarShare(19, 19).mostly_unfamiliar
-    assert UnfamiliarShare(20, 10).mostly_unfamiliar
-    assert not UnfamiliarShare(20, 9).mostly_unfamiliar
-    assert (
-        UnfamiliarShare(21, 11).mostly_unfamiliar and not UnfamiliarShare(21, 10).mostly_unfamiliar
-    )
+    assert not UnfamiliarShare(19, 19).often_unfamiliar
+    assert UnfamiliarShare(20, 3).often_unfamiliar  # 15 %
+    assert not UnfamiliarShare(20, 2).often_unfamiliar
+    assert UnfamiliarShare(40, 6).often_unfamiliar and not UnfamiliarShare(41, 6).often_unfamiliar
 
 
-def test_shown_at_twenty_cells_half_unfamiliar_and_not_below(
+def test_shown_at_twenty_cells_fifteen_percent_unfamiliar_and_not_below(
     qtbot: QtBot, window: MainWindow
 ) -> None:
     win = window
     add_field(win, 9, 10)  # 19 classified, more than half unfamiliar: too few cells
     assert unfamiliar_share(win.workspace.case) == UnfamiliarShare(19, 10)
     assert not shown(win)
-    add_field(win, 1, 0)  # 20 cells, 10 unfamiliar: exactly half
+    add_field(win, 1, 0)  # 20 cells, 10 unfamiliar
     assert shown(win)
     hint = win.unfamiliar_hint
     assert hint.text.text().startswith(HINT_TEXT) and "10 of the 20 white cells" in hint.text.text()
     assert hint.button.text() == CALIBRATE_TEXT and hint.button.isVisibleTo(win)
     assert hint.button.focusPolicy() == Qt.FocusPolicy.NoFocus  # Space stays "capture"
-    add_field(win, 1, 0)  # 21 cells, 10 unfamiliar: under half, the hint goes
+    add_field(win, 47, 0)  # 67 cells, 10 unfamiliar: 14.9 %, the hint goes
     assert not shown(win)
     add_field(win, 0, 1, reason=BOTH)  # a cell with two reasons counts as unfamiliar
-    assert shown(win) and "11 of the 22" in hint.text.text()
-    win.cases.undo_stack.undo()  # undone: under half again
+    assert shown(win) and "11 of the 68" in hint.text.text()
+    win.cases.undo_stack.undo()  # undone: under 15 % again
     assert not shown(win)
 
 
@@ -102,7 +100,7 @@ def test_not_shown_with_a_profile_in_use(
     win.show()
     try:
         add_field(win, 0, 40)
-        assert unfamiliar_share(win.workspace.case).mostly_unfamiliar
+        assert unfamiliar_share(win.workspace.case).often_unfamiliar
         assert not shown(win)
     finally:
         win.close()

@@ -205,7 +205,10 @@ class CalibrateDialog(QDialog):
 def neighbours_text(outcome: CalibrationOutcome) -> str:
     nb = outcome.profile.neighbours if outcome.profile is not None else None
     if nb is None:
-        return f"none: {outcome.cells} white cells, at least {MIN_BANK} are needed"
+        return (
+            f"none yet: {outcome.cells} white cells, at least {MIN_BANK} are needed; "
+            "calibrate again once the cases hold more"
+        )
     return (
         f"{nb.cells} cells; each new cell's probabilities: {nb.weight:.0%} the vote of its "
         f"{nb.neighbours} most similar, {1 - nb.weight:.0%} its own"

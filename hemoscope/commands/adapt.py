@@ -96,6 +96,9 @@ def adapt(args: argparse.Namespace) -> int:
     if out.is_dir() or not out.parent.is_dir():
         error(f"--out {out}: give a file name in an existing folder")
         return EXIT_FAILED
+    if args.no_neighbours and not args.colour_only:
+        error("--no-neighbours goes with --colour-only (a labelled profile has no neighbours)")
+        return EXIT_FAILED
     try:
         pipeline = Pipeline.load(args.detector, args.model, threads=args.threads)
     except ModelError as exc:

@@ -34,9 +34,8 @@ def adapt_colour(args: argparse.Namespace, pipeline: Any, out: Path, t0: float) 
         for line in skipped:
             sys.stderr.write(f"hemoscope: skipped {line}\n")
         neighbours = not args.no_neighbours
-        bar, step = step_bar(
-            min(len(crops), MAX_BANK), "measuring cells", args.quiet or not neighbours
-        )
+        measured = min(len(crops), MAX_BANK) if neighbours and len(crops) >= MIN_BANK else 0
+        bar, step = step_bar(measured, "measuring cells", args.quiet or not measured)
         try:
             profile = colour_profile(
                 pipeline,

@@ -84,6 +84,9 @@ def test_with_enough_cells_the_profile_keeps_them_as_neighbours(
     assert adapt(models, "--data", lab, "--out", plain, "--no-neighbours") == 0
     assert "Neighbours" not in capsys.readouterr().out
     assert LabProfile.load(plain).neighbours is None
+    labelled = ["adapt", "--data", str(lab), "--out", str(tmp_path / "l.json"), "--no-neighbours"]
+    assert main([*labelled, *models]) == 1
+    assert "--no-neighbours goes with --colour-only" in capsys.readouterr().err
 
 
 def test_colour_only_bad_inputs(

@@ -12,7 +12,7 @@ their labels:
 2. the graph: each cell joined to its `NEIGHBOURS` most similar bank cells, weighted
    ``exp((similarity - 1) / WIDTH)``, symmetric and normalised;
 3. label spreading (Zhou et al., NIPS 2003): the classifier's own probabilities of the
-   bank cells, ``F = SPREAD * W F + (1 - SPREAD) * P``, iterated to a fixed point; each
+   bank cells, ``F = SPREAD * W F + (1 - SPREAD) * P``, iterated `ITERATIONS` times; each
    bank cell's row of ``F`` is its neighbourhood's vote.
 
 At run time a new cell's probabilities are ``WEIGHT * vote + (1 - WEIGHT) * own``, where
@@ -33,9 +33,10 @@ finding for the laboratory goes to a person, under its own name. An unsure call 
 class the laboratory's cells are not voted (often the classifier's own error under that
 laboratory's stain) is still outvoted, and flagged by its blended confidence.
 
-The constants were chosen on the two other laboratories' validation sets, holding out
-half of each laboratory's cells from the bank (`benchmarks/cross_lab.py --neighbours`):
-the same values were best or within a point of the best on both laboratories.
+The constants were chosen on the two other laboratories' validation sets, each halved
+at random into bank and scored cells (`benchmarks/neighbours_constants.py`): these are
+among the steadiest combinations on both laboratories and within half a point of the best
+of those on each. The whole pipeline's figures are `benchmarks/cross_lab.py --neighbours`.
 """
 
 from __future__ import annotations
@@ -125,9 +126,18 @@ class Neighbourhood:
         return int(self.votes.shape[1])
 
     @classmethod
-    def fit(cls, descriptors: npt.ArrayLike, probabilities: npt.ArrayLike) -> Neighbourhood:
+    def fit(
+        cls,
+        descriptors: npt.ArrayLike,
+        probabilities: npt.ArrayLike,
+        *,
+        neighbours: int = NEIGHBOURS,
+        spread: float = SPREAD,
+        weight: float = WEIGHT,
+    ) -> Neighbourhood:
         """Spread the classifier's ``probabilities`` (N, C) over the graph of the cells'
-        ``descriptors`` (N, D). Raises `NeighbourhoodError` below `MIN_BANK` cells."""
+        ``descriptors`` (N, D). Raises `NeighbourhoodError` below `MIN_BANK` cells. The
+        keywords are for measuring other constants (`benchmarks/neighbours_constants.py`)."""
         x = np.asarray(descriptors, np.float64)
         p = np.asarray(probabilities, np.float64)
         if x.ndim != 2 or p.ndim != 2 or len(x) != len(p):
@@ -141,8 +151,15 @@ class Neighbourhood:
             x, p = x[keep], p[keep]
         centre = x.mean(axis=0)
         bank = _unit(x - centre)
-        votes = _spread(bank, p, min(NEIGHBOURS, len(bank) - 1), WIDTH, SPREAD)
-        return cls(centre, bank.astype(np.float32), votes.astype(np.float32))
+        votes = _spread(bank, p, min(neighbours, len(bank) - 1), WIDTH, spread)
+        return cls(
+            centre,
+            bank.astype(np.float32),
+            votes.astype(np.float32),
+            neighbours=neighbours,
+            spread=spread,
+            weight=weight,
+        )
 
     # -- use -----------------------------------------------------------------------------
     def vote(self, descriptors: npt.ArrayLike) -> F64:

@@ -36,8 +36,8 @@ better by cross-validation (`vision.lab_adapt_colour`).
 
 A calibration profile (format version 4) may also hold the laboratory's own cells as
 neighbours (`vision.lab_neighbours`): a sample of the microscope's unlabelled white cells'
-descriptors and their spread votes; a cell's probabilities are then blended with the
-vote of its nearest bank cells (`LabProfile.probabilities`).
+descriptors and their spread votes; the classifier then blends a cell's probabilities
+with the vote of its nearest bank cells (`Neighbourhood.apply`).
 
 What a profile never touches: the graph, the unfamiliar-cell statistics and threshold
 (`vision.unfamiliar`), and the review threshold of the classifier card. The unfamiliar

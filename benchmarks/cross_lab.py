@@ -151,7 +151,7 @@ def colour_profile(
     """The profile of the set's microscope from its images' white cells, labels unused:
     its colour calibration and (``neighbours``) the cells as its neighbourhood."""
     kind: Literal["cells", "fields"] = "fields" if mode == "fields" else "cells"
-    crops, _ = microscope_cells.from_paths([s.path for s in samples], kind, pipeline)
+    crops, _, _ = microscope_cells.from_paths([s.path for s in samples], kind, pipeline)
     try:
         return microscope_cells.colour_profile(pipeline, crops, name, neighbours=neighbours)
     except CalibrationError as exc:

@@ -16,11 +16,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, error, write_json
+
+if TYPE_CHECKING:
+    from hemoscope.vision.microscope_cells import Found
 
 
 def adapt_colour(args: argparse.Namespace, pipeline: Any, out: Path, t0: float) -> int:
@@ -30,7 +31,7 @@ def adapt_colour(args: argparse.Namespace, pipeline: Any, out: Path, t0: float) 
     from hemoscope.vision.microscope_cells import colour_profile
 
     try:
-        crops, skipped = _crops(args, pipeline)
+        crops, skipped, found = _crops(args, pipeline)
         for line in skipped:
             sys.stderr.write(f"hemoscope: skipped {line}\n")
         neighbours = not args.no_neighbours
@@ -54,7 +55,9 @@ def adapt_colour(args: argparse.Namespace, pipeline: Any, out: Path, t0: float) 
     assert calibration is not None
     reference = calibration.reference
     sys.stdout.write(
-        f"{len(crops)} white cells. Colour calibration (R, G, B):\n"
+        f"{found} white cells"
+        + (f" (a random {len(crops)} of them used)" if found > len(crops) else "")
+        + ". Colour calibration (R, G, B):\n"
         f"  this microscope: mean {_three(calibration.lab_mean)}  spread "
         f"{_three(calibration.lab_std)}\n"
         f"  training crops:  mean {_three(reference.mean)}  spread {_three(reference.std)}\n"
@@ -68,13 +71,12 @@ def adapt_colour(args: argparse.Namespace, pipeline: Any, out: Path, t0: float) 
             f"vote + {1 - nb.weight:g} x its own.\n"
         )
     elif neighbours:
-        sys.stdout.write(
-            f"No neighbours: {len(crops)} white cells, at least {MIN_BANK} are needed.\n"
-        )
+        sys.stdout.write(f"No neighbours: {found} white cells, at least {MIN_BANK} are needed.\n")
     if args.json:
         write_json(
             args.json,
-            {"cells": len(crops), "skipped": skipped, "colour": calibration.to_dict(),
+            {"cells": found, "used": len(crops), "skipped": skipped,
+             "colour": calibration.to_dict(),
              "neighbour_cells": nb.cells if nb is not None else 0,
              "seconds": round(time.perf_counter() - t0, 2)},
         )  # fmt: skip
@@ -94,7 +96,7 @@ def _three(values: tuple[float, ...], digits: int = 1) -> str:
     return " ".join(f"{v:6.{digits}f}" for v in values)
 
 
-def _crops(args: argparse.Namespace, pipeline: Any) -> tuple[np.ndarray, list[str]]:
+def _crops(args: argparse.Namespace, pipeline: Any) -> Found:
     from hemoscope.vision import microscope_cells
     from hemoscope.vision.colour_calibration import CalibrationError
 
@@ -107,7 +109,7 @@ def _crops(args: argparse.Namespace, pipeline: Any) -> tuple[np.ndarray, list[st
     return _from_database(Path(args.db), pipeline.classifier)
 
 
-def _from_database(db: Path, classifier: Any) -> tuple[np.ndarray, list[str]]:
+def _from_database(db: Path, classifier: Any) -> Found:
     """The white cells of every case in ``db``, read one field at a time."""
     from hemoscope.commands.adapt import read_stored_fields
     from hemoscope.store.verified import white_cell_fields

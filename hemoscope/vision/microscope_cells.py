@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,37 @@ from hemoscope.vision.model_card import descriptor_size
 U8 = npt.NDArray[np.uint8]
 Progress = Callable[[int, int], None]
 
+MAX_CROPS = 4000
+"""Most crops kept for a calibration: beyond, a random sample of the white cells found
+(about 200 MB of crops; a year of a laboratory's cases would not fit in memory)."""
+
+
+class Found(NamedTuple):
+    crops: U8  # at most `MAX_CROPS`, a random sample of the white cells found
+    skipped: list[str]  # images or fields that gave no crops, and why
+    cells: int  # white cells found
+
+
+class _Sample:
+    """A uniform random sample of at most ``limit`` crops of a stream (Vitter's
+    reservoir, algorithm R), the same for the same stream."""
+
+    def __init__(self, limit: int | None = None, seed: int = 0) -> None:
+        self.limit = MAX_CROPS if limit is None else limit
+        self.items: list[U8] = []
+        self.seen = 0
+        self._rng = np.random.default_rng(seed)
+
+    def add(self, crops: Iterable[U8]) -> None:
+        for crop in crops:
+            self.seen += 1
+            if len(self.items) < self.limit:
+                self.items.append(np.array(crop))  # a copy: not a view of a field's array
+            else:
+                j = int(self._rng.integers(0, self.seen))
+                if j < self.limit:
+                    self.items[j] = np.array(crop)
+
 
 def image_paths(root: Path) -> list[Path]:
     """Every image file under ``root`` (sub-folders included), sorted."""
@@ -43,7 +74,7 @@ def from_folder(
     kind: Literal["cells", "fields"],
     pipeline: Any,
     progress: Progress | None = None,
-) -> tuple[U8, list[str]]:
+) -> Found:
     """The white-cell crops of every image under ``root`` and what was skipped (why)."""
     return from_paths(image_paths(root), kind, pipeline, progress)
 
@@ -53,12 +84,12 @@ def from_paths(
     kind: Literal["cells", "fields"],
     pipeline: Any,
     progress: Progress | None = None,
-) -> tuple[U8, list[str]]:
+) -> Found:
     """The white-cell crops of the images ``paths`` and what was skipped (why)."""
     from hemoscope.vision.single_cell import frame_single_cell
 
     clf = pipeline.classifier
-    crops: list[U8] = []
+    crops = _Sample()
     skipped: list[str] = []
     for i, path in enumerate(paths):
         try:
@@ -70,33 +101,33 @@ def from_paths(
             crop, _ = frame_single_cell(
                 rgb, clf.input_size, clf.crop_scale, pipeline.detector, "rgb"
             )
-            crops.append(crop)
+            crops.add([crop])
         else:
             fld = pipeline.analyze(rgb, "rgb", source=path.name)
             white = [c for c in fld.cells if c.kind is CellKind.WBC]
             if white:
-                crops.extend(field_crops(clf, rgb, white, fld.cells))
+                crops.add(field_crops(clf, rgb, white, fld.cells))
             else:
                 skipped.append(f"{path}: no white cell found")
         if progress:
             progress(i + 1, len(paths))
-    return _stack(crops, clf.input_size), skipped
+    return Found(_stack(crops.items, clf.input_size), skipped, crops.seen)
 
 
 def from_fields(
     fields: Iterable[tuple[str, Sequence[Cell], Sequence[Cell], U8 | None]],
     classifier: Any,
-) -> tuple[U8, list[str]]:
+) -> Found:
     """Crops of stored fields' white cells: each item is (a name for messages, the white
     cells, all the field's cells, its RGB image or None when missing)."""
-    crops: list[U8] = []
+    crops = _Sample()
     skipped: list[str] = []
     for name, white, all_cells, rgb in fields:
         if rgb is None:
             skipped.append(f"{name}: the field's image is missing ({len(white)} cells)")
             continue
-        crops.extend(field_crops(classifier, rgb, white, all_cells))
-    return _stack(crops, classifier.input_size), skipped
+        crops.add(field_crops(classifier, rgb, white, all_cells))
+    return Found(_stack(crops.items, classifier.input_size), skipped, crops.seen)
 
 
 def colour_profile(

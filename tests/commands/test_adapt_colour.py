@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from adapt_data import make_lab
 
@@ -87,6 +88,33 @@ def test_with_enough_cells_the_profile_keeps_them_as_neighbours(
     labelled = ["adapt", "--data", str(lab), "--out", str(tmp_path / "l.json"), "--no-neighbours"]
     assert main([*labelled, *models]) == 1
     assert "--no-neighbours goes with --colour-only" in capsys.readouterr().err
+
+
+def test_a_large_collection_is_sampled_not_held_whole(
+    tmp_path: Path, models: list[str], capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Beyond `MAX_CROPS` white cells, a random sample of them is kept (memory stays
+    bounded for a year of cases); the output says how many were found and used."""
+    from hemoscope.vision import microscope_cells
+
+    monkeypatch.setattr(microscope_cells, "MAX_CROPS", 10)
+    lab = make_lab(tmp_path / "lab", 5, seed=5)  # 15 images
+    profile = tmp_path / "scope.json"
+    assert adapt(models, "--data", lab, "--out", profile, "--json", tmp_path / "r.json") == 0
+    assert "15 white cells (a random 10 of them used)" in capsys.readouterr().out
+    assert LabProfile.load(profile).cells == 10
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["cells"] == 15 and report["used"] == 10
+
+    sample = microscope_cells._Sample(limit=4, seed=1)
+    sample.add(np.full((1, 1, 3), i, np.uint8) for i in range(100))
+    kept = sorted(int(c[0, 0, 0]) for c in sample.items)
+    assert sample.seen == 100 and len(kept) == 4 and len(set(kept)) == 4
+    again = microscope_cells._Sample(limit=4, seed=1)
+    again.add(np.full((1, 1, 3), i, np.uint8) for i in range(100))
+    assert sorted(int(c[0, 0, 0]) for c in again.items) == kept  # the same stream, the same
+    assert max(kept) > 3  # not simply the first four
 
 
 def test_colour_only_bad_inputs(

@@ -111,7 +111,7 @@ def test_calibrate_dialog_fits_the_microscope_off_the_gui_thread_and_keeps_the_p
     cal = outcome.calibration
     assert cal is not None and cal.reference.mean == tuple(REFERENCE["mean"])
     # The same cells, and so the same colours, as `hemoscope adapt --colour-only --db`.
-    crops, _ = _from_database(context.db_path, context.load_pipeline().classifier)  # type: ignore[arg-type]
+    crops, _, _ = _from_database(context.db_path, context.load_pipeline().classifier)  # type: ignore[arg-type]
     mean, std = pooled_stats(crops)
     assert np.allclose(cal.lab_mean, mean) and np.allclose(cal.lab_std, std)
     # Two swatches (this microscope's mean colour, the training crops') and the gains.

@@ -220,7 +220,7 @@ def test_other_laboratories_with_their_own_colour_calibration(
 
     samples, pipeline = lab_sample(name, classifier)
     kind = "fields" if MINIMA[name][0] == "fields" else "cells"
-    crops, _ = microscope_cells.from_paths([s.path for s in samples], kind, pipeline)
+    crops, _, _ = microscope_cells.from_paths([s.path for s in samples], kind, pipeline)
     classifier.set_profile(None)
     before = measure(name, samples, pipeline)
     classifier.set_profile(microscope_cells.colour_profile(pipeline, crops, name, neighbours=False))
@@ -255,7 +255,7 @@ def test_other_laboratories_with_their_own_cells_as_neighbours(
     bank = [samples[i] for i in order[: len(order) // 2]]
     scored = [samples[i] for i in order[len(order) // 2 :]]
     kind = "fields" if MINIMA[name][0] == "fields" else "cells"
-    crops, _ = microscope_cells.from_paths([s.path for s in bank], kind, pipeline)
+    crops, _, _ = microscope_cells.from_paths([s.path for s in bank], kind, pipeline)
     classifier.set_profile(None)
     before = measure(name, scored, pipeline)
     profile = microscope_cells.colour_profile(pipeline, crops, name)

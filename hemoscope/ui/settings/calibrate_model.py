@@ -30,7 +30,7 @@ from hemoscope.vision.colour_calibration import (
     ColourReference,
 )
 from hemoscope.vision.lab_profile import LabProfile, ProfileError
-from hemoscope.vision.microscope_cells import colour_profile
+from hemoscope.vision.microscope_cells import Found, colour_profile
 
 __all__ = [
     "CalibrationOutcome",
@@ -87,8 +87,7 @@ def run_calibration(
         if reference is None:
             raise CalibrationError(card_problem(clf.card))
         with CaseStore.open(db_path) as store:
-            crops, out.skipped = _white_cells(store, clf, out, progress)
-        out.cells = len(crops)
+            crops, out.skipped, out.cells = _white_cells(store, clf, out, progress)
         if out.cells < MIN_CELLS:
             raise CalibrationError(
                 f"the case database holds {out.cells} white cell(s) with their images; a "
@@ -110,10 +109,9 @@ def run_calibration(
     return out
 
 
-def _white_cells(
-    store: Any, classifier: Any, out: CalibrationOutcome, progress: Progress
-) -> tuple[np.ndarray, list[str]]:
-    """The crops of every stored field's white cells, read one field at a time."""
+def _white_cells(store: Any, classifier: Any, out: CalibrationOutcome, progress: Progress) -> Found:
+    """The crops of every stored field's white cells (a random sample of at most
+    `microscope_cells.MAX_CROPS`), read one field at a time."""
     from hemoscope.store.verified import white_cell_fields
     from hemoscope.vision import microscope_cells
     from hemoscope.vision.image_input import to_rgb
@@ -128,9 +126,9 @@ def _white_cells(
             yield v.name, v.cells, v.field.cells, None if v.image is None else to_rgb(v.image)
             progress("Reading the white cells of the cases…", len(cases), total)
 
-    crops, skipped = microscope_cells.from_fields(items(), classifier)
+    found = microscope_cells.from_fields(items(), classifier)
     out.cases = len(cases)
-    return crops, skipped
+    return found
 
 
 def hex_colour(rgb: tuple[float, float, float]) -> str:

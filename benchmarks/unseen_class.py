@@ -18,10 +18,10 @@ Mahalanobis distance of the embedding, by the distance to the nearest training c
 (Sun et al. 2022; the shipped score, with its Mahalanobis guard, its quantiles named by
 the review sensitivity they set), and, where the graph has the ``features`` output, by
 the Mahalanobis distance of the whole descriptor (several layers, as Lee et al. 2018
-combine them), each with its AUROC (unseen against seen cells). Also printed: what
-the unflagged unseen cells were called, and the flagged fractions at stricter unfamiliar
-thresholds (lower quantiles of the seen validation cells), the trade-off a laboratory
-would make.
+combine them) and its distance to the nearest training cells, each with its AUROC
+(unseen against seen cells). Also printed: what the unflagged unseen cells were called,
+and the flagged fractions at stricter unfamiliar thresholds (lower quantiles of the seen
+validation cells), the trade-off a laboratory would make.
 
 ``--neighbours`` adds what a laboratory's own cells as neighbours (`vision.lab_neighbours`,
 the profile ``hemoscope adapt --colour-only`` makes) do to those flags: the seen classes'
@@ -157,6 +157,10 @@ def main() -> int:
     }
     if train.shape[1] > d:
         scorers["Mahalanobis, descriptor"] = (mahalanobis(train, labels, seen), train.shape[1])
+        scorers[f"{KNN} nearest neighbours, descriptor"] = (
+            nearest_neighbours(train),
+            train.shape[1],
+        )
     # The shipped score's guard (`fit_guard`): a Mahalanobis score past it is unfamiliar
     # at every sensitivity.
     val_maha, odd_maha = maha(val[:, :d]), maha(odd[:, :d])

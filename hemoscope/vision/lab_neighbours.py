@@ -49,6 +49,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hemoscope.vision.blas import one_blas_thread
+
 __all__ = [
     "MAX_BANK",
     "MIN_BANK",
@@ -151,7 +153,8 @@ class Neighbourhood:
             x, p = x[keep], p[keep]
         centre = x.mean(axis=0)
         bank = _unit(x - centre)
-        votes = _spread(bank, p, min(neighbours, len(bank) - 1), WIDTH, spread)
+        with one_blas_thread():  # beside the inference worker's ONNX Runtime threads
+            votes = _spread(bank, p, min(neighbours, len(bank) - 1), WIDTH, spread)
         return cls(
             centre,
             bank.astype(np.float32),
@@ -172,7 +175,8 @@ class Neighbourhood:
             )
         if not len(x):
             return np.zeros((0, self.classes))
-        sim = _unit(x - self.centre) @ self.bank.T.astype(np.float64)
+        with one_blas_thread():  # between two ONNX Runtime runs (`vision.blas`)
+            sim = _unit(x - self.centre) @ self.bank.T.astype(np.float64)
         k = min(self.neighbours, self.cells)
         near = np.argpartition(-sim, k - 1, axis=1)[:, :k]
         w = np.exp((np.take_along_axis(sim, near, axis=1) - 1.0) / self.width)

@@ -308,3 +308,22 @@ def test_the_dialog_names_the_neighbours_a_profile_keeps() -> None:
     assert neighbours_text(CalibrationOutcome(profile=profile, cells=60)) == (
         "60 cells; each new cell's probabilities: 80% the vote of its 20 most similar, 20% its own"
     )
+
+
+def test_the_models_page_summary_names_the_neighbours_and_suggests_calibrating_again() -> None:
+    from hemoscope.ui.settings.adapt_model import profile_summary
+    from hemoscope.vision.lab_neighbours import Neighbourhood
+    from hemoscope.vision.lab_profile import LabProfile
+
+    rng = np.random.default_rng(1)
+    profile = LabProfile.unlabelled(
+        classes=("a", "b", "c"),
+        embedding_size=5,
+        base_temperature=1.0,
+        models={"classifier": {"sha256": "x"}},
+        name="scope",
+        neighbours=Neighbourhood.fit(rng.normal(size=(60, 5)), rng.dirichlet(np.ones(3), 60)),
+    )
+    text = profile_summary(profile)
+    assert "80% the vote of its 20 most similar of these 60 cells" in text
+    assert "Calibrating again as the cases grow keeps more of them (up to 2,000)" in text

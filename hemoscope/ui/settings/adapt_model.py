@@ -19,6 +19,7 @@ from typing import Any
 
 from hemoscope.core import DEFAULT_TAXONOMY
 from hemoscope.vision.lab_adapt import Adaptation, AdaptError, adapt_cells
+from hemoscope.vision.lab_neighbours import MAX_BANK
 from hemoscope.vision.lab_profile import PROFILE_ROLE, LabProfile, ProfileError
 
 __all__ = [
@@ -195,8 +196,13 @@ def profile_summary(profile: LabProfile) -> str:
         nb = profile.neighbours
         gains += (
             f"\nEach new cell's class: {nb.weight:.0%} the vote of its {nb.neighbours} most "
-            "similar of these cells."
+            f"similar of these {nb.cells} cells."
         )
+        if nb.cells < MAX_BANK:
+            gains += (
+                f" Calibrating again as the cases grow keeps more of them (up to {MAX_BANK:,}),"
+                " and fewer cells of the less common classes are then flagged."
+            )
     if not profile.cells_per_class:  # a calibration from unlabelled cells
         return f"{head} white cells of this microscope (no labels), {made}.{gains}"
     cells = ", ".join(f"{class_name(c)} {n}" for c, n in profile.cells_per_class.items())

@@ -175,31 +175,6 @@ class LabProfile:
         return self.created[:10]
 
     @classmethod
-    def from_colour(
-        cls,
-        calibration: ColourCalibration,
-        *,
-        classes: tuple[str, ...],
-        embedding_size: int,
-        base_temperature: float,
-        models: Mapping[str, Mapping[str, Any]],
-        name: str,
-        source: str = "",
-        colour_view: str = "average",
-    ) -> LabProfile:
-        """A colour-only profile: the calibration, and the shipped head unchanged."""
-        return cls.unlabelled(
-            classes=classes,
-            embedding_size=embedding_size,
-            base_temperature=base_temperature,
-            models=models,
-            name=name,
-            source=source,
-            colour=calibration,
-            colour_view=colour_view,
-        )
-
-    @classmethod
     def unlabelled(
         cls,
         *,

@@ -150,8 +150,8 @@ def colour_profile(
     if reference is None:
         raise CalibrationError(f"{clf.path.name}: its card has no colour_reference")
     calibration = ColourCalibration.fit(crops, reference)
-    profile = LabProfile.from_colour(
-        calibration,
+    profile = LabProfile.unlabelled(
+        colour=calibration,
         classes=tuple(clf.classes),
         embedding_size=descriptor_width(clf, crops),
         base_temperature=float(clf.temperature),

@@ -92,8 +92,8 @@ def test_the_reference_comes_from_the_card() -> None:
 def colour_profile(clf: Classifier, crops: np.ndarray) -> LabProfile:
     calibration = ColourCalibration.fit(crops, reference_of(smear_crops(50, seed=9, size=128)))
     _, emb = clf.logits_and_descriptor(crops[:1])
-    return LabProfile.from_colour(
-        calibration,
+    return LabProfile.unlabelled(
+        colour=calibration,
         classes=clf.classes,
         embedding_size=emb.shape[1],
         base_temperature=clf.temperature,

@@ -42,6 +42,7 @@ of those on each. The whole pipeline's figures are `benchmarks/cross_lab.py --ne
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +116,22 @@ class Neighbourhood:
         if not (0 <= self.weight <= 1 and 0 <= self.spread < 1 and self.width > 0):
             raise NeighbourhoodError("the neighbourhood's constants are out of range")
 
+    # Computed once per neighbourhood, not per batch of cells (the station's frames).
+    @functools.cached_property
+    def _bank64(self) -> F64:
+        return self.bank.astype(np.float64)
+
+    @functools.cached_property
+    def _votes64(self) -> F64:
+        return self.votes.astype(np.float64)
+
+    @functools.cached_property
+    def _voted_share(self) -> F64:
+        """Per class, the share of bank cells whose vote it is."""
+        counts = np.bincount(self.votes.argmax(axis=1), minlength=self.classes)
+        out: F64 = counts / self.cells
+        return out
+
     @property
     def cells(self) -> int:
         return int(self.bank.shape[0])
@@ -176,11 +193,11 @@ class Neighbourhood:
         if not len(x):
             return np.zeros((0, self.classes))
         with one_blas_thread():  # between two ONNX Runtime runs (`vision.blas`)
-            sim = _unit(x - self.centre) @ self.bank.T.astype(np.float64)
+            sim = _unit(x - self.centre) @ self._bank64.T
         k = min(self.neighbours, self.cells)
         near = np.argpartition(-sim, k - 1, axis=1)[:, :k]
         w = np.exp((np.take_along_axis(sim, near, axis=1) - 1.0) / self.width)
-        votes = self.votes.astype(np.float64)[near]  # (N, k, C)
+        votes = self._votes64[near]  # (N, k, C)
         out: F64 = (w[:, :, None] * votes).sum(axis=1) / np.maximum(w.sum(axis=1), 1e-300)[:, None]
         return out
 
@@ -190,8 +207,7 @@ class Neighbourhood:
         p = np.asarray(probabilities, np.float64)
         if not len(p):
             return np.zeros(0, bool)
-        share = np.bincount(self.votes.argmax(axis=1), minlength=self.classes) / self.cells
-        out: npt.NDArray[np.bool_] = share[p.argmax(axis=1)] < RARE
+        out: npt.NDArray[np.bool_] = self._voted_share[p.argmax(axis=1)] < RARE
         return out
 
     def blend(self, probabilities: npt.ArrayLike, descriptors: npt.ArrayLike) -> F64:

@@ -32,17 +32,19 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_adapt import LABS  # noqa: E402
 
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
+from hemoscope.vision.lab_adapt import Score  # noqa: E402
 from hemoscope.vision.lab_cells import from_folder  # noqa: E402
 from hemoscope.vision.lab_neighbours import Neighbourhood  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 
 
-def balanced(pred: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean([(pred[y == c] == c).mean() for c in np.unique(y)]))
-
-
 def scores(
-    x: np.ndarray, p: np.ndarray, y: np.ndarray, halvings: int, constants: tuple | None
+    x: np.ndarray,
+    p: np.ndarray,
+    y: np.ndarray,
+    classes: tuple[str, ...],
+    halvings: int,
+    constants: tuple | None,
 ) -> np.ndarray:
     """(accuracy, balanced accuracy) per halving and fold; ``constants`` (neighbours,
     spread, weight), None for the classifier alone."""
@@ -56,8 +58,8 @@ def scores(
                 k, spread, weight = constants
                 nb = Neighbourhood.fit(x[bank], p[bank], neighbours=k, spread=spread, weight=weight)
                 q = nb.blend(q, x[scored])
-            pred = q.argmax(axis=1)
-            out.append((float((pred == y[scored]).mean()), balanced(pred, y[scored])))
+            score = Score.of(y[scored], q.argmax(axis=1), classes)
+            out.append((score.accuracy, score.balanced_accuracy))
     return np.array(out)
 
 
@@ -82,7 +84,7 @@ def main() -> int:
         p = softmax(logits, clf.temperature)
         y = np.asarray(cells.labels)
         for constants in grid:
-            s = scores(x.astype(np.float64), p, y, args.halvings, constants)
+            s = scores(x.astype(np.float64), p, y, tuple(clf.classes), args.halvings, constants)
             k, spread, weight = constants if constants else ("shipped", "", "")
             print(
                 f"{name:<9}{k!s:>11}{spread!s:>8}{weight!s:>8}"

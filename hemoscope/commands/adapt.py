@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, error, write_json
-from hemoscope.commands.progress import Progress
+from hemoscope.commands.progress import step_bar
 
 R = TypeVar("R")
 
@@ -71,18 +71,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--seed", type=int, default=0, help="seed of the cross-validation folds")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=adapt)
-
-
-def step_bar(total: int, label: str, quiet: bool) -> tuple[Progress, Any]:
-    bar = Progress(total, label=label, enabled=not quiet)
-
-    def step(done: int, of: int) -> None:
-        """Advance to ``done`` of ``of`` steps, in the bar's own units."""
-        target = min(bar.total, done * bar.total // max(1, of))
-        while bar.done < target:
-            bar.advance()
-
-    return bar, step
 
 
 def adapt(args: argparse.Namespace) -> int:

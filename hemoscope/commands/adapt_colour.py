@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def adapt_colour(args: argparse.Namespace, pipeline: Any, out: Path, t0: float) -> int:
-    from hemoscope.commands.adapt import step_bar
+    from hemoscope.commands.progress import step_bar
     from hemoscope.vision.colour_calibration import CalibrationError
     from hemoscope.vision.lab_neighbours import MAX_BANK, MIN_BANK
     from hemoscope.vision.microscope_cells import colour_profile

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "step_bar"]
 
 BAR_WIDTH = 28
 REDRAW_S = 0.1
@@ -94,3 +95,16 @@ def _clock(seconds: float) -> str:
     return (
         f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
     )
+
+
+def step_bar(total: int, label: str, quiet: bool) -> tuple[Progress, Callable[[int, int], None]]:
+    """A bar of ``total`` steps and a ``step(done, of)`` callback that advances it to
+    ``done`` of ``of`` in its own units (work reported in other units than the bar's)."""
+    bar = Progress(total, label=label, enabled=not quiet)
+
+    def step(done: int, of: int) -> None:
+        target = min(bar.total, done * bar.total // max(1, of))
+        while bar.done < target:
+            bar.advance()
+
+    return bar, step

@@ -273,6 +273,16 @@ def run_features(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
+def run_descriptor_spread(args: argparse.Namespace, command: str) -> int:
+    from hemoscope.training.descriptor_spread import descriptor_spread
+
+    entry = descriptor_spread(args.model, args.data, args.seed, args.val_fraction, command)
+    values = entry["values"]
+    log.info("descriptor spread of %d training crops: %d dimensions, %.4g to %.4g",
+             entry["cells"], len(values), min(values), max(values))  # fmt: skip
+    return 0
+
+
 def run_pseudo_labels(args: argparse.Namespace) -> int:
     from hemoscope.training.pseudo_labels import make, write_domains
 
@@ -360,6 +370,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     _add_card_args(p)
     p.set_defaults(handler=lambda a: run_features(a, _command_line(a)))
+    p = sub.add_parser(
+        "descriptor-spread",
+        help="write the spread of each descriptor dimension over the training crops into a "
+        "classifier card (the unit of laboratory profiles' head correction)",
+    )
+    _add_card_args(p)
+    p.set_defaults(handler=lambda a: run_descriptor_spread(a, _command_line(a)))
     p = sub.add_parser(
         "pseudo-labels",
         help="name the white cells of TXL-PBC's other sources with a classifier (teacher)",

@@ -32,7 +32,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_adapt import LABS  # noqa: E402
 
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
-from hemoscope.vision.descriptor_spread import descriptor_spread  # noqa: E402
 from hemoscope.vision.lab_adapt import Score  # noqa: E402
 from hemoscope.vision.lab_cells import from_folder  # noqa: E402
 from hemoscope.vision.lab_neighbours import Neighbourhood  # noqa: E402
@@ -46,7 +45,6 @@ def scores(
     classes: tuple[str, ...],
     halvings: int,
     constants: tuple | None,
-    unit: np.ndarray | None = None,
 ) -> np.ndarray:
     """(accuracy, balanced accuracy) per halving and fold; ``constants`` (neighbours,
     spread, weight), None for the classifier alone."""
@@ -58,9 +56,7 @@ def scores(
             q = p[scored]
             if constants is not None:
                 k, spread, weight = constants
-                nb = Neighbourhood.fit(
-                    x[bank], p[bank], neighbours=k, spread=spread, weight=weight, unit=unit
-                )
+                nb = Neighbourhood.fit(x[bank], p[bank], neighbours=k, spread=spread, weight=weight)
                 q = nb.blend(q, x[scored])
             score = Score.of(y[scored], q.argmax(axis=1), classes)
             out.append((score.accuracy, score.balanced_accuracy))
@@ -72,12 +68,6 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--halvings", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument(
-        "--one-unit",
-        action="store_true",
-        help="every descriptor dimension in one unit, as neighbourhoods were before the "
-        "card's descriptor spread",
-    )
     args = ap.parse_args()
     pipeline = Pipeline.load(threads=args.threads)
     clf = pipeline.classifier
@@ -93,11 +83,8 @@ def main() -> int:
         logits, x = clf.logits_and_descriptor(cells.array())
         p = softmax(logits, clf.temperature)
         y = np.asarray(cells.labels)
-        unit = None if args.one_unit else descriptor_spread(clf.card, x.shape[1])
         for constants in grid:
-            s = scores(
-                x.astype(np.float64), p, y, tuple(clf.classes), args.halvings, constants, unit
-            )
+            s = scores(x.astype(np.float64), p, y, tuple(clf.classes), args.halvings, constants)
             k, spread, weight = constants if constants else ("shipped", "", "")
             print(
                 f"{name:<9}{k!s:>11}{spread!s:>8}{weight!s:>8}"

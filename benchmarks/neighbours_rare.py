@@ -35,7 +35,6 @@ from hemoscope.training.colour_reference import nominal_crops  # noqa: E402
 from hemoscope.training.pbc_data import list_samples, stratified_split  # noqa: E402
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.classifier import Classifier  # noqa: E402
-from hemoscope.vision.descriptor_spread import descriptor_spread  # noqa: E402
 from hemoscope.vision.lab_neighbours import Neighbourhood  # noqa: E402
 from hemoscope.vision.lab_profile import LabProfile  # noqa: E402
 
@@ -61,11 +60,7 @@ def profile_of(clf: Classifier, crops: np.ndarray) -> LabProfile:
         base_temperature=clf.temperature,
         models={"classifier": clf.card},
         name="ordinary samples",
-        neighbours=Neighbourhood.fit(
-            desc,
-            softmax(logits, clf.temperature),
-            unit=descriptor_spread(clf.card, desc.shape[1]),
-        ),
+        neighbours=Neighbourhood.fit(desc, softmax(logits, clf.temperature)),
     )
 
 

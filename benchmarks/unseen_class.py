@@ -53,7 +53,6 @@ from hemoscope.training.pbc_data import list_samples, stratified_split  # noqa: 
 from hemoscope.training.train_classifier import CLASSES  # noqa: E402
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.classifier import Classifier  # noqa: E402
-from hemoscope.vision.descriptor_spread import descriptor_spread  # noqa: E402
 from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH, blur_width  # noqa: E402
 from hemoscope.vision.lab_neighbours import Neighbourhood  # noqa: E402
 from hemoscope.vision.unfamiliar import (  # noqa: E402
@@ -217,7 +216,6 @@ def with_neighbours(
     of focus); the low-confidence flag is read from the blended probabilities."""
     (v_logits, v_desc), (o_logits, o_desc) = seen, unseen
     v_p, o_p = softmax(v_logits, clf.temperature), softmax(o_logits, clf.temperature)
-    unit = descriptor_spread(clf.card, v_desc.shape[1])  # as the station fits one
     rng = np.random.default_rng(seed)
     v_order, o_order = rng.permutation(len(v_p)), rng.permutation(len(o_p))
     v_bank, v_test = np.array_split(v_order, 2)
@@ -247,7 +245,7 @@ def with_neighbours(
             p = np.concatenate([v_p[v_bank], o_p[o_bank]])
         else:
             x, p = v_desc[bank], v_p[bank]
-        nb = Neighbourhood.fit(x, p, unit=unit)
+        nb = Neighbourhood.fit(x, p)
         v_q, v_rare = applied(nb, v_p[v_test], v_desc[v_test], v_kept)
         o_q, o_rare = applied(nb, o_p[scored], o_desc[scored], flagged["odd"][scored])
         seen_f = flags(v_q, v_kept | v_rare)

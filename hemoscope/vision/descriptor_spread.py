@@ -1,7 +1,7 @@
 """The classifier card's spread of each descriptor dimension over its training crops
 (``descriptor_spread``, written by ``python -m hemoscope.training descriptor-spread``):
-the unit in which a laboratory profile measures each dimension of the descriptor, for
-its head correction (`vision.lab_adapt`) and its neighbours (`vision.lab_neighbours`)."""
+the unit in which a laboratory profile's head correction measures each dimension of the
+descriptor (`vision.lab_adapt`)."""
 
 from __future__ import annotations
 

@@ -43,6 +43,7 @@ from hemoscope.vision.lab_profile import LabProfile, model_identity, now_iso
 
 __all__ = [
     "BASE_WEIGHT",
+    "FITS",
     "L2_GRID",
     "MIN_CELLS",
     "Adaptation",
@@ -70,10 +71,11 @@ on the rest of the laboratory: jiangxi 87.4 / 80.9 % with 100 / 25 cells instead
 5 draws, chosen by log-loss; by errors among all six: 88.9 / 81.0 %, 93.4 / 86.1 %)."""
 BASE_WEIGHT = 0.5
 """How much of the shipped logits a profile starts from (the correction is fitted on top).
-Measured by `benchmarks/bench_adapt.py` (5 draws; descriptor spread as below): 1.0 gives
-jiangxi 84.3 / 91.7 % and bionet 91.3 / 95.2 % with 25 / 100 cells; 0.5 gives 85.3 / 92.0
-and 92.9 / 95.3 %; 0.3 and below let a few draws' cross-validation fall under the shipped
-model (refused: jiangxi 82.9 / 88.2 %)."""
+Measured by `benchmarks/bench_adapt_fit.py` (5 draws, each dimension in units of the
+card's descriptor spread): 1.0 gives jiangxi 84.3 / 91.7 % and bionet 91.3 / 95.2 % with
+25 / 100 cells; 0.5 gives 85.3 / 92.0 and 92.9 / 95.3 %; at 0.3 and below the
+cross-validation of some draws falls under the shipped model (refused; jiangxi 82.9 /
+88.2 %)."""
 FOLDS = 5
 ITERATIONS = 300
 TOLERANCE = 1e-5
@@ -420,18 +422,20 @@ def adapt(
     primary: npt.ArrayLike | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    fits: Sequence[tuple[float, bool]] = FITS,
 ) -> Adaptation:
     """Fit a profile on the cells and measure it by cross-validation against the shipped
     model. ``models`` maps a role to the card of each model in use (their identities go
     into the profile). Rows of one ``groups`` value (the rotated views of one cell, the
     cells of one case) are held back together; only ``primary`` rows (the cells as the
-    station sees them, not their extra views) are counted and scored. The fits of `FITS`
-    are tried in turn; the first that is not refused is returned, else the first.
+    station sees them, not their extra views) are counted and scored. The ``fits``
+    (`FITS`: the shipped logits' weight, whether each dimension is in units of the card's
+    descriptor spread) are tried in turn; the first not refused is returned, else the first.
     Raises `AdaptError` for cells that cannot make one."""
     e = np.asarray(embedding, np.float64)
     spread = descriptor_spread(models.get("classifier"), e.shape[1] if e.ndim == 2 else 0)
     first: Adaptation | None = None
-    for weight, by_spread in FITS:
+    for weight, by_spread in fits:
         res = _adapt_once(
             e, logits, labels, classes=classes, models=models, name=name, source=source,
             groups=groups, primary=primary, seed=seed,

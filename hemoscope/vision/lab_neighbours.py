@@ -7,10 +7,8 @@ scattered: a cell called wrongly usually sits, in the classifier's own descripto
 right. A *neighbourhood* is fitted on a sample of one microscope's white cells, without
 their labels:
 
-1. the bank: the cells' descriptors, each dimension divided by its spread over the
-   classifier's training crops (its card's ``descriptor_spread``, `vision.descriptor_spread`;
-   when the card has one), centred on their own mean and scaled to unit length (cosine
-   similarity), at most `MAX_BANK` of them;
+1. the bank: the cells' descriptors, centred on their own mean and scaled to unit
+   length (cosine similarity), at most `MAX_BANK` of them;
 2. the graph: each cell joined to its `NEIGHBOURS` most similar bank cells, weighted
    ``exp((similarity - 1) / WIDTH)``, symmetric and normalised;
 3. label spreading (Zhou et al., NIPS 2003): the classifier's own probabilities of the
@@ -108,16 +106,11 @@ class Neighbourhood:
     width: float = WIDTH
     spread: float = SPREAD
     weight: float = WEIGHT
-    unit: F64 | None = None  # (D,) each raw dimension's divisor (None: one for all)
 
     def __post_init__(self) -> None:
         n, d = np.shape(self.bank) if np.ndim(self.bank) == 2 else (-1, -1)
         if n < 1 or np.shape(self.centre) != (d,) or np.shape(self.votes)[:1] != (n,):
             raise NeighbourhoodError("the neighbourhood's arrays do not fit together")
-        if self.unit is not None and (
-            np.shape(self.unit) != (d,) or not (np.isfinite(self.unit) & (self.unit > 0)).all()
-        ):
-            raise NeighbourhoodError("the neighbourhood's descriptor units are invalid")
         if not (np.isfinite(self.bank).all() and np.isfinite(self.votes).all()):
             raise NeighbourhoodError("the neighbourhood holds invalid numbers")
         if not (0 <= self.weight <= 1 and 0 <= self.spread < 1 and self.width > 0):
@@ -160,14 +153,10 @@ class Neighbourhood:
         neighbours: int = NEIGHBOURS,
         spread: float = SPREAD,
         weight: float = WEIGHT,
-        unit: npt.ArrayLike | None = None,
     ) -> Neighbourhood:
         """Spread the classifier's ``probabilities`` (N, C) over the graph of the cells'
-        ``descriptors`` (N, D), each dimension divided by ``unit`` (D,) when given (the
-        card's `descriptor_spread`). Raises `NeighbourhoodError` below `MIN_BANK` cells.
-        The other keywords are for measuring other constants
-        (`benchmarks/neighbours_constants.py`)."""
-        u = None if unit is None else np.asarray(unit, np.float64)
+        ``descriptors`` (N, D). Raises `NeighbourhoodError` below `MIN_BANK` cells. The
+        keywords are for measuring other constants (`benchmarks/neighbours_constants.py`)."""
         x = np.asarray(descriptors, np.float64)
         p = np.asarray(probabilities, np.float64)
         if x.ndim != 2 or p.ndim != 2 or len(x) != len(p):
@@ -179,10 +168,6 @@ class Neighbourhood:
         if len(x) > MAX_BANK:
             keep = bank_sample(len(x))
             x, p = x[keep], p[keep]
-        if u is not None:
-            if u.shape != x.shape[1:]:
-                raise NeighbourhoodError(f"units {u.shape} for descriptors {x.shape}")
-            x = x / u
         centre = x.mean(axis=0)
         bank = _unit(x - centre)
         with one_blas_thread():  # beside the inference worker's ONNX Runtime threads
@@ -194,7 +179,6 @@ class Neighbourhood:
             neighbours=neighbours,
             spread=spread,
             weight=weight,
-            unit=u,
         )
 
     # -- use -----------------------------------------------------------------------------
@@ -208,8 +192,6 @@ class Neighbourhood:
             )
         if not len(x):
             return np.zeros((0, self.classes))
-        if self.unit is not None:
-            x = x / self.unit
         with one_blas_thread():  # between two ONNX Runtime runs (`vision.blas`)
             sim = _unit(x - self.centre) @ self._bank64.T
         k = min(self.neighbours, self.cells)
@@ -254,9 +236,8 @@ class Neighbourhood:
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": "label spreading over the laboratory's own unlabelled white cells "
-            "(cosine similarity of centred descriptors, each dimension divided by unit "
-            "when given); a cell's probabilities are weight * its nearest bank cells' "
-            "votes + (1 - weight) * its own",
+            "(cosine similarity of centred descriptors); a cell's probabilities are "
+            "weight * its nearest bank cells' votes + (1 - weight) * its own",
             "cells": self.cells,
             "neighbours": self.neighbours,
             "width": self.width,
@@ -265,7 +246,6 @@ class Neighbourhood:
             "centre": [float(v) for v in self.centre],
             "bank": _encode(self.bank),
             "votes": _encode(self.votes),
-            **({} if self.unit is None else {"unit": [float(v) for v in self.unit]}),
         }
 
     @classmethod
@@ -279,7 +259,6 @@ class Neighbourhood:
                 width=float(data["width"]),
                 spread=float(data["spread"]),
                 weight=float(data["weight"]),
-                unit=np.asarray(data["unit"], np.float64) if "unit" in data else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise NeighbourhoodError(f"the neighbourhood is incomplete or damaged: {exc}") from exc

@@ -37,10 +37,7 @@ better by cross-validation (`vision.lab_adapt_colour`).
 A calibration profile (format version 4) may also hold the laboratory's own cells as
 neighbours (`vision.lab_neighbours`): a sample of the microscope's unlabelled white cells'
 descriptors and their spread votes; the classifier then blends a cell's probabilities
-with the vote of its nearest bank cells (`Neighbourhood.apply`). From format version 5
-the neighbourhood measures each descriptor dimension in its own unit (the classifier
-card's descriptor spread, kept in the file); version 4 neighbourhoods have none and are
-used as they were fitted.
+with the vote of its nearest bank cells (`Neighbourhood.apply`).
 
 What a profile never touches: the graph, the unfamiliar-cell statistics and threshold
 (`vision.unfamiliar`), and the review threshold of the classifier card. The unfamiliar
@@ -83,7 +80,7 @@ __all__ = [
 ]
 
 FORMAT = "hemoscope-lab-profile"
-FORMAT_VERSION = 5
+FORMAT_VERSION = 4
 COLOUR_VIEWS = ("average", "calibrated")
 """How a profile's colour calibration is used: the camera's and the calibrated crop
 averaged (from format version 3), or the calibrated crop alone (version 2 files, and

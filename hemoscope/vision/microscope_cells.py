@@ -24,7 +24,6 @@ from hemoscope.vision.colour_calibration import (
     ColourReference,
 )
 from hemoscope.vision.datasets import IMAGE_SUFFIXES, load_rgb
-from hemoscope.vision.descriptor_spread import descriptor_spread
 from hemoscope.vision.lab_cells import field_crops
 from hemoscope.vision.lab_neighbours import MIN_BANK, Neighbourhood, bank_sample
 from hemoscope.vision.lab_profile import LabProfile, colour_view_of
@@ -174,8 +173,7 @@ def colour_profile(
             progress(min(s + step, len(bank)), len(bank))
     desc = np.concatenate(descriptors)
     own = profile.probabilities(np.concatenate(logits), desc)
-    unit = descriptor_spread(clf.card, desc.shape[1])
-    return replace(profile, neighbours=Neighbourhood.fit(desc, own, unit=unit))
+    return replace(profile, neighbours=Neighbourhood.fit(desc, own))
 
 
 def descriptor_width(classifier: Any, crops: U8) -> int:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hemoscope.vision.descriptor_spread import SPREAD_FLOOR, descriptor_spread
-from hemoscope.vision.lab_adapt import BASE_WEIGHT, adapt, fit_correction
+from hemoscope.vision.lab_adapt import BASE_WEIGHT, FITS, adapt, fit_correction
 
 CLASSES = ("a", "b", "c")
 
@@ -66,11 +66,7 @@ def test_the_spread_lets_narrow_but_telling_dimensions_correct_the_head() -> Non
     assert right["with"] > right["without"] + 0.2
 
 
-def test_a_refused_fit_is_tried_again_with_the_shipped_logits_at_full_weight(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import hemoscope.vision.lab_adapt as lab_adapt
-
+def test_a_refused_fit_is_tried_again_with_the_shipped_logits_at_full_weight() -> None:
     # The shipped model is right on every cell by a wide margin; the descriptors are
     # noise. Starting from a sliver of the shipped logits, the correction fits the noise
     # and is refused; at full weight it cannot overturn the shipped calls.
@@ -81,12 +77,11 @@ def test_a_refused_fit_is_tried_again_with_the_shipped_logits_at_full_weight(
     e = rng.normal(0, 1, (60, 8))
     card = _card([1.0] * 8)
     kwargs = dict(classes=CLASSES, base_temperature=1.0, models={"classifier": card}, name="x")
-    monkeypatch.setattr(lab_adapt, "FITS", ((0.01, True),))
-    alone = adapt(e, base, y, **kwargs)
+    alone = adapt(e, base, y, fits=((0.01, True),), **kwargs)
     assert "worse than the shipped model" in alone.refusal
-    monkeypatch.setattr(lab_adapt, "FITS", ((0.01, True), (1.0, False)))
-    res = adapt(e, base, y, **kwargs)
+    res = adapt(e, base, y, fits=((0.01, True), (1.0, False)), **kwargs)
     assert not res.refusal
     assert res.profile.fit["base_weight"] == 1.0
     assert res.profile.fit["descriptor_spread"] is False
     assert res.after.accuracy >= res.before.accuracy
+    assert FITS[0] == (BASE_WEIGHT, True) and FITS[-1] == (1.0, False)

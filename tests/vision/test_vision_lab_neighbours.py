@@ -98,29 +98,6 @@ def test_round_trip_and_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Neighbourhood.fit(x, p).cells == 60
 
 
-def test_descriptor_units_keep_wide_dimensions_from_drowning_telling_ones() -> None:
-    """Classes told apart by narrow dimensions, beside wide dimensions of noise: measured
-    in each dimension's own unit, the neighbours are of the cell's class again."""
-    x, _, p = laboratory(300, seed=6)
-    noise = np.random.default_rng(7).normal(0, 40.0, (len(x), 8))
-    wide = np.hstack([x * 0.05, noise])
-    unit = np.r_[np.full(WIDTH, 0.05), np.full(8, 40.0)]
-    new_x, new_y, new_p = laboratory(200, seed=8)
-    new_wide = np.hstack([new_x * 0.05, np.random.default_rng(9).normal(0, 40.0, (200, 8))])
-    right = {}
-    for key, u in (("unit", unit), ("none", None)):
-        nb = Neighbourhood.fit(wide, p, unit=u)
-        right[key] = (nb.blend(new_p, new_wide).argmax(1) == new_y).mean()
-        back = Neighbourhood.from_dict(json.loads(json.dumps(nb.to_dict())))
-        np.testing.assert_allclose(back.vote(new_wide[:20]), nb.vote(new_wide[:20]), atol=2e-3)
-        assert (back.unit is None) is (u is None)
-    assert right["unit"] > 0.97 and right["unit"] > right["none"] + 0.1, right
-    with pytest.raises(NeighbourhoodError, match="units"):
-        Neighbourhood.fit(wide, p, unit=unit[:5])
-    with pytest.raises(NeighbourhoodError, match="units are invalid"):
-        Neighbourhood.from_dict({**Neighbourhood.fit(wide, p).to_dict(), "unit": [0.0] * 32})
-
-
 def profile_of(clf: Classifier, nb: Neighbourhood | None) -> LabProfile:
     return LabProfile.unlabelled(
         classes=tuple(clf.classes),

@@ -1,0 +1,172 @@
+"""How a laboratory profile's head correction is fitted: the unit of each descriptor
+dimension, the weight of the shipped logits, the penalties, and self-training.
+
+    python benchmarks/bench_adapt_fit.py [--data ../shared/data] [--k 25 100] [--draws 5]
+
+For each laboratory under ``other-labs`` (cells as `bench_adapt.py` takes them: jiangxi
+framed as ``classify`` frames them, bionet's fields through the pipeline), every cell's
+logits and descriptor in the four views `adapt` fits on (`lab_adapt.embed_views`). Then,
+for k cells drawn stratified (`bench_adapt.draw`, the same draws), each variant fits a
+head correction on their views (no colour variant: the head alone) and the rest of the
+laboratory is scored; a refused profile scores the shipped model. Variants:
+
+- ``before``: one unit for every dimension, the shipped logits at full weight (the fit
+  before the card's descriptor spread);
+- ``spread``: each dimension in units of the card's ``descriptor_spread`` (PBC's training
+  crops), full weight;
+- ``lab-spread``: in units of the laboratory's own cells' spread (all its cells, labels
+  unused), full weight;
+- ``kept``: `lab_adapt.FITS` as shipped;
+- ``weight-0.3``: the card's spread, the shipped logits at 0.3;
+- ``scratch``: the card's spread, no shipped logits (a linear head from scratch);
+- ``wide-l2``: as kept, with penalties up to 0.3;
+- ``self-training``: as kept, then fitted again with the cells of one half of the rest
+  that the profile names with probability 0.8 or more added under those names; the other
+  half is scored, then the other way round (the mean of the two halves).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_adapt import LABS, draw  # noqa: E402
+
+from hemoscope.vision import lab_adapt  # noqa: E402
+from hemoscope.vision.classification_metrics import softmax  # noqa: E402
+from hemoscope.vision.lab_adapt import FITS, AdaptError, adapt, embed_views  # noqa: E402
+from hemoscope.vision.lab_cells import from_folder  # noqa: E402
+from hemoscope.vision.pipeline import Pipeline  # noqa: E402
+
+WIDE_L2 = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
+SELF_MIN = 0.8
+VARIANTS: dict[str, tuple[tuple[float, bool], ...]] = {
+    "before": ((1.0, False),),
+    "spread": ((1.0, True),),
+    "lab-spread": ((1.0, True),),
+    "kept": FITS,
+    "weight-0.3": ((0.3, True),),
+    "scratch": ((1e-9, True),),
+    "wide-l2": FITS,
+    "self-training": FITS,
+}
+
+
+class Lab:
+    """A laboratory's cells in the four views: logits (4, N, C), descriptors (4, N, D)."""
+
+    def __init__(self, logits: np.ndarray, desc: np.ndarray, y: np.ndarray, card: dict) -> None:
+        self.logits, self.desc, self.y, self.card = logits, desc, y, card
+        self.temperature = float(card["temperature"])
+        self.classes = tuple(str(c) for c in card["classes"])
+
+    def fit(self, idx: np.ndarray, labels: np.ndarray, fits: Any, card: dict, seed: int) -> Any:
+        """The profile fitted on cells ``idx`` named ``labels`` (None when refused)."""
+        v = lab_adapt.views_for(len(idx))
+        cell = np.tile(np.arange(len(idx)), v)
+        try:
+            res = adapt(
+                np.concatenate(self.desc[:v, idx]), np.concatenate(self.logits[:v, idx]),
+                labels[cell], groups=cell, primary=np.arange(len(cell)) < len(idx),
+                classes=self.classes, base_temperature=self.temperature,
+                models={"classifier": card}, name="x", seed=seed, fits=fits,
+            )  # fmt: skip
+        except AdaptError:
+            return None
+        return None if res.refusal else res.profile
+
+    def probabilities(self, profile: Any, rows: np.ndarray) -> np.ndarray:
+        if profile is None:
+            return softmax(self.logits[0, rows], self.temperature)
+        return profile.probabilities(self.logits[0, rows], self.desc[0, rows])
+
+
+def score(lab: Lab, variant: str, k: int, seed: int) -> tuple[float, bool]:
+    """Accuracy on the rest of the laboratory, and whether the profile was refused."""
+    y = lab.y
+    idx = draw(y, k, seed)
+    rest = np.setdiff1d(np.arange(len(y)), idx)
+    card = lab.card
+    if variant == "lab-spread":
+        spread = lab.desc[0].std(axis=0)
+        card = {**card, "descriptor_spread": {"values": [float(v) for v in spread]}}
+    grid = lab_adapt.L2_GRID
+    if variant == "wide-l2":
+        lab_adapt.L2_GRID = WIDE_L2  # read by the penalty's inner cross-validation
+    try:
+        profile = lab.fit(idx, y[idx], VARIANTS[variant], card, seed)
+    finally:
+        lab_adapt.L2_GRID = grid
+    if variant != "self-training":
+        pred = lab.probabilities(profile, rest).argmax(axis=1)
+        return float((pred == y[rest]).mean()), profile is None
+    order = np.random.default_rng(seed).permutation(rest)
+    halves = np.array_split(order, 2)
+    accs = []
+    for named, scored in ((halves[0], halves[1]), (halves[1], halves[0])):
+        p = lab.probabilities(profile, named)
+        sure = named[p.max(axis=1) >= SELF_MIN]
+        more = np.concatenate([idx, sure])
+        names = np.concatenate([y[idx], p[p.max(axis=1) >= SELF_MIN].argmax(axis=1)])
+        again = lab.fit(more, names, FITS, card, seed) or profile
+        accs.append(float((lab.probabilities(again, scored).argmax(axis=1) == y[scored]).mean()))
+    return float(np.mean(accs)), profile is None
+
+
+def lab_views(pipeline: Pipeline, root: Path, kind: str) -> Lab:
+    clf = pipeline.classifier
+    cells = from_folder(root, kind, clf, finder=pipeline.detector, pipeline=pipeline)  # type: ignore[arg-type]
+    logits, desc, _, _ = embed_views(clf, cells.array(), views=4)
+    n = len(cells.labels)
+    card = clf.card  # type: ignore[attr-defined]
+    return Lab(logits.reshape(4, n, -1), desc.reshape(4, n, -1), np.asarray(cells.labels), card)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--k", type=int, nargs="+", default=[25, 100])
+    ap.add_argument("--draws", type=int, default=5)
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    pipeline = Pipeline.load(threads=args.threads)
+    card = pipeline.classifier.card  # type: ignore[attr-defined]
+    print(f"classifier {card.get('version')} sha256 {card['sha256'][:12]}; head refit alone")
+    print(f"{'lab':<9}{'variant':<15}{'k':>5}  {'accuracy':>14}  refused  per draw")
+    for name, kind in LABS:
+        root = args.data / "other-labs" / name
+        if not root.is_dir():
+            print(f"{name}: {root} not found, skipped")
+            continue
+        lab = lab_views(pipeline, root, kind)
+        for variant in args.variants:
+            for k in args.k:
+                runs: list[tuple[float, bool]] = [
+                    score(lab, variant, k, seed) for seed in range(args.draws)
+                ]
+                report(name, variant, k, runs)
+    return 0
+
+
+def report(name: str, variant: str, k: int, runs: list[tuple[float, bool]]) -> None:
+    accs = [a for a, _ in runs]
+    per = " ".join(f"{100 * a:.1f}" for a in accs)
+    refused = sum(r for _, r in runs)
+    print(
+        f"{name:<9}{variant:<15}{k:>5}  {100 * np.mean(accs):5.1f} ± {100 * np.std(accs):3.1f} %"
+        f"  {refused}/{len(runs)}      {per}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

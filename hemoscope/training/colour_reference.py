@@ -10,7 +10,6 @@ reference a microscope's colour calibration maps to (`vision.colour_calibration`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hemoscope.training.card_entry import write_card_entry
 from hemoscope.training.classifier_model import INPUT_SIZE
 from hemoscope.training.pbc_data import list_samples, load_rgb, stratified_split
 from hemoscope.vision.colour_calibration import pooled_stats
@@ -38,10 +38,7 @@ def colour_reference(
         "calibration maps its own crops' statistics to these (vision.colour_calibration)",
         "command": command,
     }
-    card_path = model.with_suffix(".json")
-    card = json.loads(card_path.read_text(encoding="utf-8"))
-    card["colour_reference"] = entry
-    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    write_card_entry(model, "colour_reference", entry)
     return entry
 
 

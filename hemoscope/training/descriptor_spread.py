@@ -14,12 +14,12 @@ middle stages, `training.descriptor`). Labels are not used.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hemoscope.training.card_entry import write_card_entry
 from hemoscope.training.colour_reference import split_crops
 
 WHAT = (
@@ -53,8 +53,5 @@ def descriptor_spread(
         "turns": clf.turns,
         "command": command,
     }
-    card_path = model.with_suffix(".json")
-    card = json.loads(card_path.read_text(encoding="utf-8"))
-    card["descriptor_spread"] = entry
-    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    write_card_entry(model, "descriptor_spread", entry)
     return entry

@@ -14,6 +14,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from hemoscope.training.card_entry import write_card_entry
 from hemoscope.training.classifier_model import (
     INPUT_SIZE,
     CellClassifier,
@@ -415,10 +416,7 @@ def refit_unfamiliar(
     y_val = np.array([s.label for s in val_s], np.int64)
     entry = fit_unfamiliar(model, load_all(train_s), train_s, load_all(val_s), y_val, score)
     entry["command"] = command
-    card_path = model.with_suffix(".json")
-    card = json.loads(card_path.read_text(encoding="utf-8"))
-    card["unfamiliar"] = entry
-    card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_card_entry(model, "unfamiliar", entry)
     return entry
 
 

@@ -432,15 +432,15 @@ def adapt(
     (`FITS`: the shipped logits' weight, whether each dimension is in units of the card's
     descriptor spread) are tried in turn; the first not refused is returned, else the first.
     Raises `AdaptError` for cells that cannot make one."""
-    e = np.asarray(embedding, np.float64)
-    spread = descriptor_spread(models.get("classifier"), e.shape[1] if e.ndim == 2 else 0)
+    t0 = time.perf_counter()
+    cells = _Cells.of(embedding, logits, labels, groups, primary, classes, seed)
+    spread = descriptor_spread(models.get("classifier"), cells.e.shape[-1])
     first: Adaptation | None = None
     for weight, by_spread in fits:
         res = _adapt_once(
-            e, logits, labels, classes=classes, models=models, name=name, source=source,
-            groups=groups, primary=primary, seed=seed,
-            base_temperature=base_temperature, weight=weight,
-            spread=spread if by_spread else None,
+            cells, weight, spread if by_spread else None, first is not None,
+            classes=classes, base_temperature=float(base_temperature) / weight, models=models,
+            name=name, source=source, seed=seed, t0=t0,
             progress=progress if first is None else None,
         )  # fmt: skip
         if not res.refusal:
@@ -450,40 +450,66 @@ def adapt(
     return first
 
 
+@dataclass(frozen=True)
+class _Cells:
+    """The cells as `adapt` fits them: descriptors, raw logits and labels per row, which
+    rows count (the cells as the station sees them), the groups held back together, and
+    the cross-validation folds."""
+
+    e: F64
+    logits: F64
+    y: I64
+    main: npt.NDArray[np.bool_]
+    groups: I64 | None
+    fold: I64
+    k: int
+    by_case: bool
+
+    @classmethod
+    def of(
+        cls,
+        embedding: npt.ArrayLike,
+        logits: npt.ArrayLike,
+        labels: npt.ArrayLike,
+        groups: npt.ArrayLike | None,
+        primary: npt.ArrayLike | None,
+        classes: Sequence[str],
+        seed: int,
+    ) -> _Cells:
+        e = np.asarray(embedding, np.float64)
+        y = np.asarray(labels, np.int64)
+        main = np.ones(len(y), bool) if primary is None else np.asarray(primary, bool)
+        g = None if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
+        check_cells(y[main], classes)
+        n_groups = int(main.sum()) if g is None else len(np.unique(g))
+        by_case = g is not None and n_groups >= 2 and n_groups < int(main.sum()) and _cases(g, main)
+        if g is not None and n_groups < 2:
+            g = None  # a single case: its cells are held back one by one
+        k = _n_folds(n_groups if g is not None else int(main.sum()))
+        fold = _folds(y, k, seed, g)
+        return cls(e, np.asarray(logits, np.float64), y, main, g, fold, k, bool(by_case))
+
+
 def _adapt_once(
-    embedding: npt.ArrayLike,
-    logits: npt.ArrayLike,
-    labels: npt.ArrayLike,
+    cells: _Cells,
+    weight: float,
+    spread: F64 | None,
+    again: bool,
     *,
     classes: Sequence[str],
     base_temperature: float,
     models: dict[str, dict[str, Any]],
     name: str,
-    source: str = "",
-    groups: npt.ArrayLike | None = None,
-    primary: npt.ArrayLike | None = None,
-    seed: int = 0,
-    weight: float = 1.0,
-    spread: F64 | None = None,
-    progress: Progress | None = None,
+    source: str,
+    seed: int,
+    t0: float,
+    progress: Progress | None,
 ) -> Adaptation:
-    """One fit of `adapt`: the shipped logits at ``weight`` (the profile's base
-    temperature is the shipped one over it), each dimension in units of ``spread`` (None:
-    one for all)."""
-    t0 = time.perf_counter()
-    base_temperature = float(base_temperature) / weight
-    e = np.asarray(embedding, np.float64)
-    y = np.asarray(labels, np.int64)
-    main = np.ones(len(y), bool) if primary is None else np.asarray(primary, bool)
-    g = None if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
-    check_cells(y[main], classes)
-    base = np.asarray(logits, np.float64) / base_temperature
-    n_groups = int(main.sum()) if g is None else len(np.unique(g))
-    by_case = g is not None and n_groups >= 2 and n_groups < int(main.sum()) and _cases(g, main)
-    if g is not None and n_groups < 2:
-        g = None  # a single case: its cells are held back one by one
-    k = _n_folds(n_groups if g is not None else int(main.sum()))
-    fold = _folds(y, k, seed, g)
+    """One fit of `adapt` (``again``: after an earlier one was refused): the shipped logits
+    at ``weight`` (``base_temperature`` is the shipped one over it), each dimension in
+    units of ``spread`` (None: one for all)."""
+    e, y, main, g, fold, k = cells.e, cells.y, cells.main, cells.groups, cells.fold, cells.k
+    base = cells.logits / base_temperature
     out_of_fold = base.copy()
     steps = k + 1
     for f in range(k):
@@ -500,8 +526,14 @@ def _adapt_once(
         progress(steps, steps)
     before = Score.of(y[main], base[main].argmax(1), classes)
     after = Score.of(y[main], out_of_fold[main].argmax(1), classes)
-    held = "cases" if by_case else "cells"
+    held = "cases" if cells.by_case else "cells"
     method = f"{k}-fold cross-validation on {int(main.sum())} cells (folds of whole {held})"
+    if again:
+        how = "one unit for every dimension" if spread is None else "the card's units"
+        method += (
+            f"; fitted a second time, with the shipped logits at weight {weight:g} and "
+            f"{how}, after the first fit was refused"
+        )
     seconds = time.perf_counter() - t0
     counts = np.bincount(y[main], minlength=len(classes))
     profile = LabProfile(

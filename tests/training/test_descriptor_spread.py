@@ -1,5 +1,6 @@
-"""The descriptor spread written into a classifier card: measured on the training
-split's crops through the exported graph, as the station runs it."""
+"""Entries the training commands write into a classifier card: the descriptor spread
+(measured on the training split's crops through the exported graph, as the station runs
+it) and the colour reference; every other entry stays as it was."""
 
 from __future__ import annotations
 
@@ -15,14 +16,18 @@ from hemoscope.vision.descriptor_spread import descriptor_spread
 from hemoscope.vision.model_card import models_dir
 
 
+def _shipped_copy(tmp_path: Path) -> Path:
+    for suffix in (".onnx", ".json", ".unfamiliar.npz"):
+        shutil.copy(models_dir() / f"classifier{suffix}", tmp_path / f"classifier{suffix}")
+    return tmp_path / "classifier.onnx"
+
+
 def test_the_spread_of_the_training_crops_goes_into_the_card(
     cell_folder: Path, tmp_path: Path
 ) -> None:
     from hemoscope.training.cli import main as training_main
 
-    for suffix in (".onnx", ".json", ".unfamiliar.npz"):
-        shutil.copy(models_dir() / f"classifier{suffix}", tmp_path / f"classifier{suffix}")
-    model = tmp_path / "classifier.onnx"
+    model = _shipped_copy(tmp_path)
     card_before = json.loads(model.with_suffix(".json").read_text())
     card_before.pop("descriptor_spread", None)
     model.with_suffix(".json").write_text(json.dumps(card_before))
@@ -41,3 +46,20 @@ def test_the_spread_of_the_training_crops_goes_into_the_card(
     assert descriptor_spread(card, descriptors.shape[1]) is not None
     # Everything else on the card is as it was.
     assert {k: v for k, v in card.items() if k != "descriptor_spread"} == card_before
+
+
+def test_the_colour_reference_goes_into_the_card(cell_folder: Path, tmp_path: Path) -> None:
+    from hemoscope.training.cli import main as training_main
+    from hemoscope.vision.colour_calibration import pooled_stats
+
+    model = _shipped_copy(tmp_path)
+    before = json.loads(model.with_suffix(".json").read_text())
+    args = ["--model", str(model), "--data", str(cell_folder), "--val-fraction", "0.34"]
+    assert training_main(["colour-reference", *args]) == 0
+    card = json.loads(model.with_suffix(".json").read_text())
+    mean, std = pooled_stats(split_crops(cell_folder, 20261122, 0.34, "train"))
+    np.testing.assert_allclose(card["colour_reference"]["mean"], mean, atol=1e-3)
+    np.testing.assert_allclose(card["colour_reference"]["std"], std, atol=1e-3)
+    assert {k: v for k, v in card.items() if k != "colour_reference"} == {
+        k: v for k, v in before.items() if k != "colour_reference"
+    }

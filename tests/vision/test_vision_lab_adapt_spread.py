@@ -82,6 +82,8 @@ def test_a_refused_fit_is_tried_again_with_the_shipped_logits_at_full_weight() -
     res = adapt(e, base, y, fits=((0.01, True), (1.0, False)), **kwargs)
     assert not res.refusal
     assert res.profile.fit["base_weight"] == 1.0
+    assert "fitted a second time" in res.method and "fitted a second" not in alone.method
+    assert res.profile.validation["method"] == res.method
     assert res.profile.fit["descriptor_spread"] is False
     assert res.after.accuracy >= res.before.accuracy
     assert FITS[0] == (BASE_WEIGHT, True) and FITS[-1] == (1.0, False)

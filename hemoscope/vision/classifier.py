@@ -91,7 +91,8 @@ class Classifier:
             card_threshold = float(self.card["review_threshold"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"model card of {self.path.name} lacks {exc}") from exc
-        self.review_threshold = review_threshold if review_threshold is not None else card_threshold
+        self._card_threshold = card_threshold
+        self._given_threshold = review_threshold  # the caller's (--review-threshold)
         self.batch_size = max(1, batch_size)
         # Each crop classified as given and turned by 90 degrees (each with its mirror
         # image inside the graph), logits and embeddings averaged: the card's ``turns``.
@@ -117,6 +118,18 @@ class Classifier:
         if profile is not None:
             profile.check_models({"classifier": self.card})
         self.profile = profile
+
+    @property
+    def review_threshold(self) -> float:
+        """Below this probability a cell is flagged for review: the caller's threshold
+        when one was given; else, at the standard review sensitivity, the laboratory
+        profile's (a labelled profile may lower it, `vision.lab_adapt`); else the card's."""
+        if self._given_threshold is not None:
+            return float(self._given_threshold)
+        lab = self.profile.review_threshold if self.profile is not None else None
+        if lab is not None and self.sensitivity == STANDARD:
+            return float(lab)
+        return float(self._card_threshold)
 
     @property
     def sensitivity(self) -> str:

@@ -53,6 +53,7 @@ __all__ = [
     "embed",
     "embed_views",
     "fit_correction",
+    "review_threshold_for",
 ]
 
 F64 = npt.NDArray[np.float64]
@@ -76,6 +77,13 @@ card's descriptor spread): 1.0 gives jiangxi 84.3 / 91.7 % and bionet 91.3 / 95.
 25 / 100 cells; 0.5 gives 85.3 / 92.0 and 92.9 / 95.3 %; at 0.3 and below the
 cross-validation of some draws falls under the shipped model (refused; jiangxi 82.9 /
 88.2 %)."""
+REVIEW_ACCURACY = 0.97
+"""A profile lowers the review threshold only while its own cells called with at least
+that probability (cross-validated) are right this often."""
+REVIEW_GRID = (0.85, 0.8, 0.7, 0.6, 0.5)
+"""Review thresholds a profile may take, tried from the highest down."""
+MIN_REVIEW_CELLS = 20
+"""Fewest cells above a threshold that can show it keeps `REVIEW_ACCURACY`."""
 FOLDS = 5
 ITERATIONS = 300
 TOLERANCE = 1e-5
@@ -385,6 +393,32 @@ def _choose_l2(
     return L2_GRID[min(range(len(L2_GRID)), key=lambda i: losses[i])]
 
 
+def review_threshold_for(
+    probabilities: npt.ArrayLike, labels: npt.ArrayLike, card_threshold: float | None
+) -> float | None:
+    """The review threshold a profile takes from its cells' cross-validated
+    ``probabilities``: going down `REVIEW_GRID` (thresholds below ``card_threshold``), the
+    last one at which the cells called with at least that probability are at least
+    `MIN_REVIEW_CELLS` and right at least `REVIEW_ACCURACY` of the time, as at every
+    threshold above it; None (the card's) when the first does not qualify."""
+    if card_threshold is None:
+        return None
+    p = np.asarray(probabilities, np.float64)
+    if not len(p):
+        return None
+    conf = p.max(axis=1)
+    right = p.argmax(axis=1) == np.asarray(labels)
+    chosen = None
+    for t in REVIEW_GRID:
+        if t >= card_threshold:
+            continue
+        kept = conf >= t
+        if int(kept.sum()) < MIN_REVIEW_CELLS or float(right[kept].mean()) < REVIEW_ACCURACY:
+            break
+        chosen = t
+    return chosen
+
+
 def _temperature(z: F64, y: I64) -> float:
     losses = [_nll(z / t, y) for t in TEMPERATURES]
     return float(TEMPERATURES[int(np.argmin(losses))])
@@ -524,6 +558,11 @@ def _adapt_once(
     dw, db = fit_correction(e, base, y, l2, spread=spread)
     if progress:
         progress(steps, steps)
+    card_threshold = (models.get("classifier") or {}).get("review_threshold")
+    held_back = softmax(out_of_fold[main], temperature)
+    review = review_threshold_for(
+        held_back, y[main], None if card_threshold is None else float(card_threshold)
+    )
     before = Score.of(y[main], base[main].argmax(1), classes)
     after = Score.of(y[main], out_of_fold[main].argmax(1), classes)
     held = "cases" if cells.by_case else "cells"
@@ -544,6 +583,7 @@ def _adapt_once(
         delta_bias=db,
         base_temperature=float(base_temperature),
         temperature=temperature,
+        review_threshold=review,
         models={role: model_identity(card) for role, card in models.items() if card},
         cells_per_class={classes[i]: int(n) for i, n in enumerate(counts) if n},
         source=source,
@@ -551,6 +591,11 @@ def _adapt_once(
             "method": method,
             "shipped": before.as_dict(),
             "profile": after.as_dict(),
+            **(
+                {}
+                if card_threshold is None
+                else {"review": _review_figures(held_back, y[main], review or card_threshold)}
+            ),
         },
         fit={
             "l2": l2,
@@ -562,6 +607,18 @@ def _adapt_once(
         },
     )
     return Adaptation(profile, before, after, method, seconds)
+
+
+def _review_figures(p: F64, y: I64, threshold: float) -> dict[str, float]:
+    """The held-back cells' low-confidence flags at ``threshold``: how many are flagged,
+    how often those left are right."""
+    kept = p.max(axis=1) >= float(threshold)
+    right = p.argmax(axis=1) == y
+    return {
+        "threshold": float(threshold),
+        "flagged": round(float(1 - kept.mean()), 4),
+        "unflagged_right": round(float(right[kept].mean()), 4) if kept.any() else 0.0,
+    }
 
 
 def _cases(groups: I64, primary: npt.NDArray[np.bool_]) -> bool:

@@ -39,11 +39,13 @@ neighbours (`vision.lab_neighbours`): a sample of the microscope's unlabelled wh
 descriptors and their spread votes; the classifier then blends a cell's probabilities
 with the vote of its nearest bank cells (`Neighbourhood.apply`).
 
-What a profile never touches: the graph, the unfamiliar-cell statistics and threshold
-(`vision.unfamiliar`), and the review threshold of the classifier card. The unfamiliar
-flag is computed from the embedding exactly as without a profile; with a colour
-calibration the cell is scored both as calibrated and as the camera gave it and the more
-unfamiliar of the two counts, so no profile makes the flag weaker.
+What a profile never touches: the graph and the unfamiliar-cell statistics and threshold
+(`vision.unfamiliar`). The unfamiliar flag is computed from the embedding exactly as
+without a profile; with a colour calibration the cell is scored both as calibrated and
+as the camera gave it and the more unfamiliar of the two counts, so no profile makes the
+flag weaker. A labelled profile may hold a review threshold below the card's, chosen on
+its own cells' cross-validated calls (`lab_adapt.review_threshold_for`); the classifier
+uses it at the standard review sensitivity only.
 
 The file is JSON (``format: hemoscope-lab-profile``); its identity is the sha256 of its
 bytes, stamped on every field it analysed like the models' (`stamp`).
@@ -124,6 +126,9 @@ class LabProfile:
     colour: ColourCalibration | None = None  # the microscope's colour calibration
     colour_view: str = "average"  # `COLOUR_VIEWS`: how the classifier uses ``colour``
     neighbours: Neighbourhood | None = None  # the laboratory's own cells' votes
+    # Below the card's, chosen on the labelled cells (`lab_adapt.review_threshold_for`);
+    # None: the card's. Used at the standard review sensitivity only.
+    review_threshold: float | None = None
     sha256: str = ""  # of the file it was read from or written to
 
     def __post_init__(self) -> None:
@@ -137,6 +142,9 @@ class LabProfile:
         temps = (self.base_temperature, self.temperature)
         if not finite or not all(math.isfinite(t) and t > 0 for t in temps):
             raise ProfileError(f"laboratory profile '{self.name}' holds invalid numbers")
+        t = self.review_threshold
+        if t is not None and not (math.isfinite(t) and 0 < t <= 1):
+            raise ProfileError(f"laboratory profile '{self.name}': review threshold {t}")
         if "classifier" not in self.models:
             raise ProfileError(f"laboratory profile '{self.name}' names no classifier")
         nb = self.neighbours
@@ -165,6 +173,23 @@ class LabProfile:
         if self.neighbours is not None:
             parts.append(f"{self.neighbours.cells} neighbour cells")
         return " + ".join(parts) or "head refit"
+
+    def review_note(self) -> str:
+        """A sentence on the review threshold the profile holds ("" when none)."""
+        t = self.review_threshold
+        if t is None:
+            return ""
+        r = self.validation.get("review") or {}
+        held = (
+            f" (of its own cells, held back, {r['flagged']:.0%} fall below it and "
+            f"{r['unflagged_right']:.1%} of the others are right)"
+            if {"flagged", "unflagged_right"} <= set(r)
+            else ""
+        )
+        return (
+            f"Flags for review the cells it calls with less than {t:.2f} probability{held}; "
+            "at the standard review sensitivity only."
+        )
 
     @property
     def embedding_size(self) -> int:
@@ -306,8 +331,14 @@ class LabProfile:
                 "temperature": self.temperature,
                 "delta_bias": [float(v) for v in self.delta_bias],
                 "delta_weight": [[float(v) for v in row] for row in self.delta_weight],
+                **(
+                    {"review_threshold": self.review_threshold}
+                    if self.review_threshold is not None
+                    else {}
+                ),
             },
-            "unchanged": "graph, unfamiliar-cell statistics and threshold, review threshold",
+            "unchanged": "graph, unfamiliar-cell statistics and threshold"
+            + ("" if self.review_threshold is not None else ", review threshold"),
             "validation": self.validation,
             "fit": self.fit,
             **(
@@ -367,6 +398,9 @@ class LabProfile:
                 delta_bias=np.asarray(head["delta_bias"], np.float64),
                 base_temperature=float(head["base_temperature"]),
                 temperature=float(head["temperature"]),
+                review_threshold=(
+                    float(head["review_threshold"]) if "review_threshold" in head else None
+                ),
                 models=models,
                 cells_per_class=counts,
                 source=str(data.get("source", "")),

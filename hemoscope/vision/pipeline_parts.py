@@ -39,8 +39,10 @@ class ClassifierLike(Protocol):
     """What the pipeline needs from a white-cell classifier (`Classifier` is one)."""
 
     classes: tuple[str, ...]
-    review_threshold: float
     crop_scale: float
+
+    @property
+    def review_threshold(self) -> float: ...
 
     def crops_for_boxes(
         self, image_rgb: U8, boxes: npt.ArrayLike, rbc: float | None = None

@@ -213,7 +213,8 @@ def profile_summary(profile: LabProfile) -> str:
             f"\nOn its cells ({v.get('method', '')}): accuracy "
             f"{v['shipped']['accuracy']:.1%} shipped → {v['profile']['accuracy']:.1%} with it."
         )
-    return f"{head} verified cells ({cells}), {made}.{acc}{gains}"
+    review = f"\n{profile.review_note()}" if profile.review_threshold is not None else ""
+    return f"{head} verified cells ({cells}), {made}.{acc}{review}{gains}"
 
 
 def class_name(class_id: str) -> str:

@@ -37,9 +37,10 @@ from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.classifier import seen_through  # noqa: E402
 from hemoscope.vision.colour_calibration import CalibrationError  # noqa: E402
 from hemoscope.vision.datasets import list_samples, load_rgb, stratified_split  # noqa: E402
-from hemoscope.vision.lab_adapt import AdaptError, adapt, embed, embed_views  # noqa: E402
+from hemoscope.vision.lab_adapt import AdaptError, adapt  # noqa: E402
 from hemoscope.vision.lab_adapt_colour import better, calibration_for  # noqa: E402
 from hemoscope.vision.lab_cells import from_folder  # noqa: E402
+from hemoscope.vision.lab_embed import embed, embed_views  # noqa: E402
 from hemoscope.vision.microscope_cells import colour_profile  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 from hemoscope.vision.single_cell import frame_single_cell  # noqa: E402

@@ -5,7 +5,7 @@ dimension, the weight of the shipped logits, the penalties, and self-training.
 
 For each laboratory under ``other-labs`` (cells as `bench_adapt.py` takes them: jiangxi
 framed as ``classify`` frames them, bionet's fields through the pipeline), every cell's
-logits and descriptor in the four views `adapt` fits on (`lab_adapt.embed_views`). Then,
+logits and descriptor in the four views `adapt` fits on (`lab_embed.embed_views`). Then,
 for k cells drawn stratified (`bench_adapt.draw`, the same draws), each variant fits a
 head correction on their views (no colour variant: the head alone) and the rest of the
 laboratory is scored; a refused profile scores the shipped model. Variants:
@@ -42,8 +42,9 @@ from bench_adapt import LABS, draw  # noqa: E402
 
 from hemoscope.vision import lab_adapt  # noqa: E402
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
-from hemoscope.vision.lab_adapt import FITS, AdaptError, adapt, embed_views  # noqa: E402
+from hemoscope.vision.lab_adapt import FITS, AdaptError, adapt  # noqa: E402
 from hemoscope.vision.lab_cells import from_folder  # noqa: E402
+from hemoscope.vision.lab_embed import embed_views, views_for  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 
 WIDE_L2 = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
@@ -70,7 +71,7 @@ class Lab:
 
     def fit(self, idx: np.ndarray, labels: np.ndarray, fits: Any, card: dict, seed: int) -> Any:
         """The profile fitted on cells ``idx`` named ``labels`` (None when refused)."""
-        v = lab_adapt.views_for(len(idx))
+        v = views_for(len(idx))
         cell = np.tile(np.arange(len(idx)), v)
         try:
             res = adapt(

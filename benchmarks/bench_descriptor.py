@@ -33,8 +33,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_adapt import LABS, draw  # noqa: E402
 
 from hemoscope.training.descriptor import stage_probe  # noqa: E402
-from hemoscope.vision.lab_adapt import adapt, views_for  # noqa: E402
+from hemoscope.vision.lab_adapt import adapt  # noqa: E402
 from hemoscope.vision.lab_cells import from_folder  # noqa: E402
+from hemoscope.vision.lab_embed import views_for  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 
 DEFAULT_VARIANTS = ["emb", "emb+s2", "emb+s1", "emb+s1+s2", "emb+s0+s1+s2", "emb+s1+s2+s2sd"]

@@ -75,7 +75,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def adapt(args: argparse.Namespace) -> int:
 
-    from hemoscope.vision.lab_adapt import AdaptError, adapt_cells, views_for
+    from hemoscope.vision.lab_adapt import AdaptError, adapt_cells
+    from hemoscope.vision.lab_embed import views_for
     from hemoscope.vision.model_card import ModelError
     from hemoscope.vision.pipeline import Pipeline
 

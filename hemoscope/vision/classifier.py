@@ -227,7 +227,7 @@ class Classifier:
         classifier's ``turns`` as `classify_crops` averages them (the shipped head,
         without a profile, colours as the camera gave them): what a laboratory profile is
         fitted on. ``turns`` (1-4) overrides the card's: 1 gives each crop's own
-        outputs, which `lab_adapt.embed_views` combines into its turned views."""
+        outputs, which `lab_embed.embed_views` combines into its turned views."""
         logits, descriptor = self.logits_and_descriptor(crops, turns)
         return logits, self.embedding_of(descriptor)
 

@@ -39,7 +39,9 @@ import numpy.typing as npt
 from hemoscope.vision.blas import one_blas_thread
 from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.descriptor_spread import descriptor_spread
+from hemoscope.vision.lab_embed import Progress, embed_views, offset_progress, views_for
 from hemoscope.vision.lab_profile import LabProfile, model_identity, now_iso
+from hemoscope.vision.lab_review import review_figures, review_threshold_for
 
 __all__ = [
     "BASE_WEIGHT",
@@ -50,10 +52,7 @@ __all__ = [
     "Score",
     "adapt",
     "check_cells",
-    "embed",
-    "embed_views",
     "fit_correction",
-    "review_threshold_for",
 ]
 
 F64 = npt.NDArray[np.float64]
@@ -77,97 +76,17 @@ card's descriptor spread): 1.0 gives jiangxi 84.3 / 91.7 % and bionet 91.3 / 95.
 25 / 100 cells; 0.5 gives 85.3 / 92.0 and 92.9 / 95.3 %; at 0.3 and below the
 cross-validation of some draws falls under the shipped model (refused; jiangxi 82.9 /
 88.2 %)."""
-REVIEW_ACCURACY = 0.97
-"""A profile lowers the review threshold only while its own cells called with at least
-that probability (cross-validated) are right this often."""
-REVIEW_GRID = (0.85, 0.8, 0.7, 0.6, 0.5)
-"""Review thresholds a profile may take, tried from the highest down."""
-MIN_REVIEW_CELLS = 20
-"""Fewest cells above a threshold that can show it keeps `REVIEW_ACCURACY`."""
 FOLDS = 5
 ITERATIONS = 300
 TOLERANCE = 1e-5
 TEMPERATURES = np.exp(np.linspace(np.log(0.3), np.log(4.0), 41))
 
-Progress = Callable[[int, int], None]
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 class AdaptError(ValueError):
     """The cells given cannot make a profile (too few, one class, ...)."""
-
-
-def embed(
-    classifier: Any,
-    crops: npt.NDArray[np.uint8],
-    progress: Progress | None = None,
-    turns: int | None = None,
-) -> tuple[F64, F64]:
-    """The shipped model's raw logits (N, C) and descriptors (N, D: its embedding and
-    the pooled maps of its middle stages, `Classifier.logits_and_descriptor`) of the
-    crops (over the classifier's own turns, or ``turns``)."""
-    logits: list[F64] = []
-    emb: list[F64] = []
-    step = 64
-    extra = {} if turns is None else {"turns": turns}
-    for s in range(0, len(crops), step):
-        lg, em = classifier.logits_and_descriptor(crops[s : s + step], **extra)
-        logits.append(np.asarray(lg, np.float64))
-        emb.append(np.asarray(em, np.float64))
-        if progress:
-            progress(min(len(crops), s + step), len(crops))
-    if not logits:
-        return np.zeros((0, len(classifier.classes))), np.zeros((0, 0))
-    return np.concatenate(logits), np.concatenate(emb)
-
-
-VIEWS = 4
-"""Each labelled cell is fitted on as the station sees it and turned by 90, 180 and 270
-degrees (the graph averages the mirror image already): more examples of the same cell
-for the fit, none for the scoring. Measured on jiangxi with 100 cells: 90.2 % instead of
-88.8 % on the rest (`benchmarks/bench_adapt.py`). Views are what few cells need: with
-many, fewer views keep the rows fitted at most `MAX_ROWS` (time)."""
-MAX_ROWS = 600
-
-
-def views_for(cells: int) -> int:
-    """How many views of each of ``cells`` cells to fit on."""
-    return max(1, min(VIEWS, MAX_ROWS // max(1, cells)))
-
-
-def embed_views(
-    classifier: Any,
-    crops: npt.NDArray[np.uint8],
-    views: int | None = None,
-    progress: Progress | None = None,
-) -> tuple[F64, F64, I64, npt.NDArray[np.bool_]]:
-    """Logits and descriptors (`embed`) of each crop turned ``views`` times by 90 degrees (default:
-    `views_for`); the cell index of each row and whether it is the crop as given (the
-    "primary" view)."""
-    n = len(crops)
-    views = views_for(n) if views is None else views
-    turns = int(getattr(classifier, "turns", 1))
-    # View r is the classifier's average over quarter turns r .. r + turns - 1: each
-    # quarter turn is run once, and the views are made of them.
-    quarters = sorted({(r + t) % 4 for r in range(views) for t in range(turns)})
-    single: dict[int, tuple[F64, F64]] = {}
-    for i, q in enumerate(quarters):
-        turned = np.ascontiguousarray(np.rot90(crops, q, axes=(1, 2)))
-        step = None if progress is None else _offset(progress, i * n, len(quarters) * n)
-        single[q] = embed(classifier, turned, step, turns=1 if turns > 1 else None)
-    logits, emb = [], []
-    for r in range(views):
-        parts = [single[(r + t) % 4] for t in range(turns)]
-        logits.append(np.mean([p[0] for p in parts], axis=0))
-        emb.append(np.mean([p[1] for p in parts], axis=0))
-    cell = np.tile(np.arange(n), views)
-    primary = np.arange(n * views) < n
-    return np.concatenate(logits), np.concatenate(emb), cell, primary
-
-
-def _offset(progress: Progress, start: int, total: int) -> Progress:
-    return lambda done, _n: progress(start + done, total)
 
 
 def check_cells(labels: Sequence[int] | I64, classes: Sequence[str]) -> None:
@@ -393,32 +312,6 @@ def _choose_l2(
     return L2_GRID[min(range(len(L2_GRID)), key=lambda i: losses[i])]
 
 
-def review_threshold_for(
-    probabilities: npt.ArrayLike, labels: npt.ArrayLike, card_threshold: float | None
-) -> float | None:
-    """The review threshold a profile takes from its cells' cross-validated
-    ``probabilities``: going down `REVIEW_GRID` (thresholds below ``card_threshold``), the
-    last one at which the cells called with at least that probability are at least
-    `MIN_REVIEW_CELLS` and right at least `REVIEW_ACCURACY` of the time, as at every
-    threshold above it; None (the card's) when the first does not qualify."""
-    if card_threshold is None:
-        return None
-    p = np.asarray(probabilities, np.float64)
-    if not len(p):
-        return None
-    conf = p.max(axis=1)
-    right = p.argmax(axis=1) == np.asarray(labels)
-    chosen = None
-    for t in REVIEW_GRID:
-        if t >= card_threshold:
-            continue
-        kept = conf >= t
-        if int(kept.sum()) < MIN_REVIEW_CELLS or float(right[kept].mean()) < REVIEW_ACCURACY:
-            break
-        chosen = t
-    return chosen
-
-
 def _temperature(z: F64, y: I64) -> float:
     losses = [_nll(z / t, y) for t in TEMPERATURES]
     return float(TEMPERATURES[int(np.argmin(losses))])
@@ -594,7 +487,7 @@ def _adapt_once(
             **(
                 {}
                 if card_threshold is None
-                else {"review": _review_figures(held_back, y[main], review or card_threshold)}
+                else {"review": review_figures(held_back, y[main], review or card_threshold)}
             ),
         },
         fit={
@@ -607,18 +500,6 @@ def _adapt_once(
         },
     )
     return Adaptation(profile, before, after, method, seconds)
-
-
-def _review_figures(p: F64, y: I64, threshold: float) -> dict[str, float]:
-    """The held-back cells' low-confidence flags at ``threshold``: how many are flagged,
-    how often those left are right."""
-    kept = p.max(axis=1) >= float(threshold)
-    right = p.argmax(axis=1) == y
-    return {
-        "threshold": float(threshold),
-        "flagged": round(float(1 - kept.mean()), 4),
-        "unflagged_right": round(float(right[kept].mean()), 4) if kept.any() else 0.0,
-    }
 
 
 def _cases(groups: I64, primary: npt.NDArray[np.bool_]) -> bool:
@@ -656,7 +537,8 @@ def adapt_cells(
     results = []
     camera: tuple[F64, F64] | None = None
     for i, arr in enumerate(variants):
-        step = None if embed_progress is None else _offset(embed_progress, i * total // 2, total)
+        start = i * total // 2
+        step = None if embed_progress is None else offset_progress(embed_progress, start, total)
         logits, embedding, cell, primary = embed_views(classifier, arr, progress=step)
         if camera is None:
             camera = (logits, embedding)

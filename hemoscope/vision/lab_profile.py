@@ -44,7 +44,7 @@ What a profile never touches: the graph and the unfamiliar-cell statistics and t
 without a profile; with a colour calibration the cell is scored both as calibrated and
 as the camera gave it and the more unfamiliar of the two counts, so no profile makes the
 flag weaker. A labelled profile may hold a review threshold below the card's, chosen on
-its own cells' cross-validated calls (`lab_adapt.review_threshold_for`); the classifier
+its own cells' cross-validated calls (`lab_review.review_threshold_for`); the classifier
 uses it at the standard review sensitivity only.
 
 The file is JSON (``format: hemoscope-lab-profile``); its identity is the sha256 of its
@@ -126,7 +126,7 @@ class LabProfile:
     colour: ColourCalibration | None = None  # the microscope's colour calibration
     colour_view: str = "average"  # `COLOUR_VIEWS`: how the classifier uses ``colour``
     neighbours: Neighbourhood | None = None  # the laboratory's own cells' votes
-    # Below the card's, chosen on the labelled cells (`lab_adapt.review_threshold_for`);
+    # Below the card's, chosen on the labelled cells (`lab_review.review_threshold_for`);
     # None: the card's. Used at the standard review sensitivity only.
     review_threshold: float | None = None
     sha256: str = ""  # of the file it was read from or written to

@@ -280,7 +280,7 @@ def test_a_profile_never_weakens_the_unfamiliar_cell_flag(
     from hemoscope.vision import unfamiliar
     from hemoscope.vision.classifier import Classifier
     from hemoscope.vision.lab_adapt import adapt as fit
-    from hemoscope.vision.lab_adapt import embed
+    from hemoscope.vision.lab_embed import embed
     from hemoscope.vision.model_card import file_sha256
 
     # The tiny classifier with unfamiliar-cell statistics, as training exports them.

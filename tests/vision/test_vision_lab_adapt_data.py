@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hemoscope.vision.lab_adapt import adapt, embed_views
+from hemoscope.vision.lab_adapt import adapt
 from hemoscope.vision.lab_cells import from_folder
+from hemoscope.vision.lab_embed import embed_views
 
 JIANGXI = Path(__file__).resolve().parents[3] / "shared" / "data" / "other-labs" / "jiangxi"
 

@@ -11,13 +11,9 @@ import numpy as np
 import pytest
 
 from hemoscope.vision.classifier import Classifier
-from hemoscope.vision.lab_adapt import (
-    MIN_REVIEW_CELLS,
-    REVIEW_GRID,
-    adapt,
-    review_threshold_for,
-)
+from hemoscope.vision.lab_adapt import adapt
 from hemoscope.vision.lab_profile import LabProfile, ProfileError
+from hemoscope.vision.lab_review import MIN_REVIEW_CELLS, REVIEW_GRID, review_threshold_for
 
 
 def _calls(confidence: list[float], right: list[bool]) -> tuple[np.ndarray, np.ndarray]:

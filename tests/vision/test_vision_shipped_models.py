@@ -235,10 +235,10 @@ def test_the_shipped_descriptor_is_the_embedding_and_the_scaled_middle_stages(
 
 
 def test_adapt_views_run_each_quarter_turn_once_and_equal_the_turned_crops() -> None:
-    """`lab_adapt.embed_views` builds its views (each the classifier's average over two
+    """`lab_embed.embed_views` builds its views (each the classifier's average over two
     quarter turns) from each quarter turn run once: the same rows as classifying every
     turned crop, with half the runs of the model."""
-    from hemoscope.vision.lab_adapt import embed, embed_views
+    from hemoscope.vision.lab_embed import embed, embed_views
 
     two = Classifier(threads=1, turns=2)
     runs: list[int] = []

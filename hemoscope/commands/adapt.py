@@ -141,7 +141,7 @@ def adapt(args: argparse.Namespace) -> int:
             f"Fitted on the camera's colours and through the microscope's colour calibration "
             f"({figures}, cross-validated); kept: {result.profile.validation['chosen']}.\n"
         )
-    if result.profile.review_threshold is not None:
+    if result.profile.review_note():
         sys.stdout.write(result.profile.review_note() + "\n")
     refusal = result.refusal
     if args.json:

@@ -175,19 +175,23 @@ class LabProfile:
         return " + ".join(parts) or "head refit"
 
     def review_note(self) -> str:
-        """A sentence on the review threshold the profile holds ("" when none)."""
-        t = self.review_threshold
-        if t is None:
-            return ""
+        """A sentence on the review threshold and how many of the profile's own cells,
+        held back, it flags ("" for a profile made without labels)."""
         r = self.validation.get("review") or {}
+        if not {"threshold", "flagged", "unflagged_right"} <= set(r):
+            return ""
+        t = float(r["threshold"])
         held = (
-            f" (of its own cells, held back, {r['flagged']:.0%} fall below it and "
-            f"{r['unflagged_right']:.1%} of the others are right)"
-            if {"flagged", "unflagged_right"} <= set(r)
-            else ""
+            f"of its own cells, held back, {r['flagged']:.0%} fall below it and "
+            f"{r['unflagged_right']:.1%} of the others are right"
         )
+        if self.review_threshold is None:
+            return (
+                f"Flags for review the cells it calls with less than {t:.2f} probability, "
+                f"the card's ({held})."
+            )
         return (
-            f"Flags for review the cells it calls with less than {t:.2f} probability{held}; "
+            f"Flags for review the cells it calls with less than {t:.2f} probability ({held}); "
             "at the standard review sensitivity only."
         )
 

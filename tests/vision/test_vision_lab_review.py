@@ -67,6 +67,17 @@ def test_adapt_records_the_threshold_and_its_held_back_figures() -> None:
         models={"classifier": card}, name="x",
     )  # fmt: skip
     assert res.profile.review_threshold is None and res.profile.review_note() == ""
+    # A profile that keeps the card's threshold still says how many of its cells it flags.
+    card["review_threshold"] = 0.9
+    noisy = rng.normal(0, 1, (n, 3))  # descriptors that tell nothing: no lower threshold
+    res = adapt(
+        noisy, base, y, classes=("a", "b", "c"), base_temperature=1.0,
+        models={"classifier": card}, name="x",
+    )  # fmt: skip
+    assert res.profile.review_threshold is None
+    assert res.profile.review_note().startswith(
+        "Flags for review the cells it calls with less than 0.90 probability, the card's"
+    )
 
 
 def _profile(clf: Classifier, threshold: float | None) -> LabProfile:

@@ -78,6 +78,8 @@ def test_adapt_dialog_learns_from_the_verified_cells_and_keeps_the_profile(
     assert rows[-1][0] == "Balanced accuracy"
     assert dialog.results.isVisible() or not dialog.isVisible()
     assert "cross-validation" in dialog.status.text()
+    note = dialog.outcome.adaptation.profile.review_note()  # how many it would flag
+    assert note.startswith("Flags for review") and note in dialog.status.text()
     assert "smudge" in dialog.status.text()  # the skipped cell is named
     assert dialog.use_button.isEnabled() == (not dialog.outcome.adaptation.refusal)
     if dialog.outcome.adaptation.refusal:

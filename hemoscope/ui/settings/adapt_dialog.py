@@ -162,9 +162,10 @@ class AdaptDialog(QDialog):
         if refusal:
             self.status.setText(f"This profile cannot be used: {refusal}.{skipped}")
         else:
+            review = res.profile.review_note()
             self.status.setText(
                 f"Measured by {res.method} ({res.seconds:.1f} s): each cell classified by a "
-                f"profile fitted without it.{skipped}"
+                f"profile fitted without it.{skipped}" + (f"\n{review}" if review else "")
             )
         self.use_button.setEnabled(not refusal)
 

@@ -188,9 +188,16 @@ class SettingsDialog(QDialog):
         self.report.lab_logo.textChanged.connect(self._validate)
         self.tabs.addTab(self.report, "Report")
 
-        # Models
+        # Models (scrolls: a profile's description grows with what it holds)
         self.models = ModelsSettingsPage(settings, models)
-        self.tabs.addTab(self.models, "Models")
+        models_scroll = QScrollArea()
+        models_scroll.setWidgetResizable(True)
+        models_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        models_scroll.setWidget(self.models)
+        models_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = models_scroll.verticalScrollBar().sizeHint().width()
+        models_scroll.setMinimumWidth(self.models.minimumSizeHint().width() + bar)
+        self.tabs.addTab(models_scroll, "Models")
 
         self.problem = QLabel()
         self.problem.setObjectName("settingsProblem")

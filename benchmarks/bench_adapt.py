@@ -218,7 +218,7 @@ def flagged(
     probs = (
         softmax(logits, t) if profile is None else profile.probabilities(logits, emb)  # type: ignore[attr-defined]
     )
-    out = probs.max(1) < review_threshold(clf, profile)
+    out = probs.max(1) < clf.threshold_with(profile)  # type: ignore[attr-defined]
     unfamiliar = getattr(clf, "unfamiliar", None)
     if unfamiliar is not None:
         part = clf.embedding_of  # type: ignore[attr-defined]
@@ -226,17 +226,6 @@ def flagged(
     if profile is not None:
         out |= profile.unlearnt(logits, probs.argmax(1), t)  # type: ignore[attr-defined]
     return np.asarray(out, bool)
-
-
-def review_threshold(clf: object, profile: object) -> float:
-    """The review threshold the classifier uses with ``profile`` (its own, at the
-    standard review sensitivity, when it holds one)."""
-    before = clf.profile  # type: ignore[attr-defined]
-    clf.set_profile(profile)  # type: ignore[attr-defined]
-    try:
-        return float(clf.review_threshold)  # type: ignore[attr-defined]
-    finally:
-        clf.set_profile(before)  # type: ignore[attr-defined]
 
 
 def pbc_with_profiles(

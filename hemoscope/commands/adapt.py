@@ -141,8 +141,9 @@ def adapt(args: argparse.Namespace) -> int:
             f"Fitted on the camera's colours and through the microscope's colour calibration "
             f"({figures}, cross-validated); kept: {result.profile.validation['chosen']}.\n"
         )
-    if result.profile.review_note():
-        sys.stdout.write(result.profile.review_note() + "\n")
+    review = result.profile.review_note()
+    if review:
+        sys.stdout.write(review + "\n")
     refusal = result.refusal
     if args.json:
         report = {

@@ -121,12 +121,17 @@ class Classifier:
 
     @property
     def review_threshold(self) -> float:
-        """Below this probability a cell is flagged for review: the caller's threshold
-        when one was given; else, at the standard review sensitivity, the laboratory
-        profile's (a labelled profile may lower it, `vision.lab_adapt`); else the card's."""
+        """Below this probability a cell is flagged for review (`threshold_with` the
+        profile in use)."""
+        return self.threshold_with(self.profile)
+
+    def threshold_with(self, profile: LabProfile | None) -> float:
+        """The review threshold with ``profile``: the caller's threshold when one was
+        given; else, at the standard review sensitivity, the profile's (a labelled profile
+        may lower it, `vision.lab_review`); else the card's."""
         if self._given_threshold is not None:
             return float(self._given_threshold)
-        lab = self.profile.review_threshold if self.profile is not None else None
+        lab = profile.review_threshold if profile is not None else None
         if lab is not None and self.sensitivity == STANDARD:
             return float(lab)
         return float(self._card_threshold)

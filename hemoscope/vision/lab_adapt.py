@@ -366,7 +366,7 @@ def adapt(
     for weight, by_spread in fits:
         res = _adapt_once(
             cells, weight, spread if by_spread else None, first is not None,
-            classes=classes, base_temperature=float(base_temperature) / weight, models=models,
+            classes=classes, shipped_temperature=float(base_temperature), models=models,
             name=name, source=source, seed=seed, t0=t0,
             progress=progress if first is None else None,
         )  # fmt: skip
@@ -424,7 +424,7 @@ def _adapt_once(
     again: bool,
     *,
     classes: Sequence[str],
-    base_temperature: float,
+    shipped_temperature: float,
     models: dict[str, dict[str, Any]],
     name: str,
     source: str,
@@ -433,9 +433,10 @@ def _adapt_once(
     progress: Progress | None,
 ) -> Adaptation:
     """One fit of `adapt` (``again``: after an earlier one was refused): the shipped logits
-    at ``weight`` (``base_temperature`` is the shipped one over it), each dimension in
+    at ``weight`` (the profile's base temperature is the shipped one over it), each dimension in
     units of ``spread`` (None: one for all)."""
     e, y, main, g, fold, k = cells.e, cells.y, cells.main, cells.groups, cells.fold, cells.k
+    base_temperature = shipped_temperature / weight
     base = cells.logits / base_temperature
     out_of_fold = base.copy()
     steps = k + 1

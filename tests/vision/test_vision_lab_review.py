@@ -99,6 +99,7 @@ def test_the_classifier_uses_the_profiles_threshold_at_standard_sensitivity_only
     loaded = LabProfile.load(tmp_path / "lab.json")
     assert loaded.review_threshold == 0.6 and loaded.sha256 == saved.sha256
     assert "review threshold" not in loaded.to_dict()["unchanged"]
+    assert clf.threshold_with(loaded) == 0.6 and clf.review_threshold == card  # unchanged
     clf.set_profile(loaded)
     assert clf.review_threshold == 0.6
     clf.set_sensitivity("high")

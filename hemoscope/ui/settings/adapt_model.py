@@ -213,7 +213,8 @@ def profile_summary(profile: LabProfile) -> str:
             f"\nOn its cells ({v.get('method', '')}): accuracy "
             f"{v['shipped']['accuracy']:.1%} shipped → {v['profile']['accuracy']:.1%} with it."
         )
-    review = f"\n{profile.review_note()}" if profile.review_note() else ""
+    note = profile.review_note()
+    review = f"\n{note}" if note else ""
     return f"{head} verified cells ({cells}), {made}.{acc}{review}{gains}"
 
 

@@ -66,9 +66,7 @@ def adapt_colour(args: argparse.Namespace, pipeline: Any, out: Path, t0: float) 
     nb = profile.neighbours
     if nb is not None:
         sys.stdout.write(
-            f"Neighbours: {nb.cells} of the cells, seen through the calibration; a cell's "
-            f"probabilities become {nb.weight:g} x its {nb.neighbours} nearest neighbours' "
-            f"vote + {1 - nb.weight:g} x its own.\n"
+            f"Neighbours: {nb.cells} of the cells, seen through the calibration. {nb.rule()}.\n"
         )
     elif neighbours:
         sys.stdout.write(f"No neighbours: {found} white cells, at least {MIN_BANK} are needed.\n")

@@ -144,6 +144,15 @@ class Neighbourhood:
     def classes(self) -> int:
         return int(self.votes.shape[1])
 
+    def rule(self) -> str:
+        """How a new cell's probabilities are made, in words (for the station and
+        ``adapt``)."""
+        return (
+            f"Each new cell's probabilities: {self.weight:.0%} the vote of its "
+            f"{self.neighbours} most similar of these {self.cells} cells, "
+            f"{1 - self.weight:.0%} its own"
+        )
+
     @classmethod
     def fit(
         cls,

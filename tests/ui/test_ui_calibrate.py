@@ -306,7 +306,8 @@ def test_the_dialog_names_the_neighbours_a_profile_keeps() -> None:
         neighbours=nb,
     )
     assert neighbours_text(CalibrationOutcome(profile=profile, cells=60)) == (
-        "60 cells; each new cell's probabilities: 80% the vote of its 20 most similar, 20% its own"
+        "Each new cell's probabilities: 80% the vote of its 20 most similar of these 60 cells, "
+        "20% its own"
     )
 
 

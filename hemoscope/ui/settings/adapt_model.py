@@ -194,10 +194,7 @@ def profile_summary(profile: LabProfile) -> str:
         gains = f"\nMaps this microscope's colours to the training crops' (gains R G B {g})."
     if profile.neighbours is not None:
         nb = profile.neighbours
-        gains += (
-            f"\nEach new cell's class: {nb.weight:.0%} the vote of its {nb.neighbours} most "
-            f"similar of these {nb.cells} cells."
-        )
+        gains += f"\n{nb.rule()}."
         if nb.cells < MAX_BANK:
             gains += (
                 f" Calibrating again as the cases grow keeps more of them (up to {MAX_BANK:,}),"

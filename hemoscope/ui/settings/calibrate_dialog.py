@@ -209,10 +209,7 @@ def neighbours_text(outcome: CalibrationOutcome) -> str:
             f"none yet: {outcome.cells} white cells, at least {MIN_BANK} are needed; "
             "calibrate again once the cases hold more"
         )
-    return (
-        f"{nb.cells} cells; each new cell's probabilities: {nb.weight:.0%} the vote of its "
-        f"{nb.neighbours} most similar, {1 - nb.weight:.0%} its own"
-    )
+    return nb.rule()
 
 
 def _three(values: tuple[float, float, float]) -> str:

@@ -1,4 +1,5 @@
-"""Shared helpers for the benchmark scripts: timing statistics and peak memory."""
+"""Shared helpers for the benchmark scripts: timing statistics, peak memory, and the other
+laboratories' labelled cells."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+LABS: tuple[tuple[str, Literal["cells", "fields"]], ...] = (
+    ("jiangxi", "cells"),
+    ("bionet", "fields"),
+)
+"""The other laboratories under ``DATA/other-labs``, and what their images are:
+single-cell crops, or fields with one labelled white cell."""
 
 
 def peak_rss_mib() -> float:
@@ -32,3 +42,23 @@ def summary_ms(times: list[float]) -> tuple[float, float]:
     ms = sorted(t * 1000 for t in times)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     return statistics.median(ms), p95
+
+
+def other_labs(data: Path) -> Iterator[tuple[str, Literal["cells", "fields"], Path]]:
+    """Each laboratory of `LABS` found under ``data/other-labs``: its name, kind and
+    folder; a missing one is said and skipped."""
+    for name, kind in LABS:
+        root = data / "other-labs" / name
+        if not root.is_dir():
+            print(f"{name}: {root} not found, skipped")
+            continue
+        yield name, kind, root
+
+
+def lab_cells(pipeline: Any, root: Path, kind: Literal["cells", "fields"]) -> Any:
+    """A laboratory's labelled white cells as ``classify`` (crops) or ``analyze`` (fields)
+    frame them (`vision.lab_cells.from_folder`)."""
+    from hemoscope.vision.lab_cells import from_folder
+
+    clf = pipeline.classifier
+    return from_folder(root, kind, clf, finder=pipeline.detector, pipeline=pipeline)

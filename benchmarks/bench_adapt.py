@@ -32,6 +32,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import lab_cells, other_labs  # noqa: E402
 
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.classifier import seen_through  # noqa: E402
@@ -39,13 +42,11 @@ from hemoscope.vision.colour_calibration import CalibrationError  # noqa: E402
 from hemoscope.vision.datasets import list_samples, load_rgb, stratified_split  # noqa: E402
 from hemoscope.vision.lab_adapt import AdaptError, adapt  # noqa: E402
 from hemoscope.vision.lab_adapt_colour import better, calibration_for  # noqa: E402
-from hemoscope.vision.lab_cells import from_folder  # noqa: E402
 from hemoscope.vision.lab_embed import embed, embed_views  # noqa: E402
 from hemoscope.vision.microscope_cells import colour_profile  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 from hemoscope.vision.single_cell import frame_single_cell  # noqa: E402
 
-LABS = (("jiangxi", "cells"), ("bionet", "fields"))
 PBC_SEED = 20261122
 
 
@@ -72,12 +73,12 @@ def draw(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(picked)) if picked else np.zeros(0, int)
 
 
-def lab_embeddings(pipeline: Pipeline, root: Path, kind: str) -> dict[str, object]:
+def lab_embeddings(pipeline: Pipeline, root: Path, kind: Any) -> dict[str, object]:
     """Every labelled cell of the laboratory through the shipped classifier, as the
     station sees it (the draws embed their k cells in the views adapt fits on); how many
     fields had no white cell."""
     clf = pipeline.classifier
-    cells = from_folder(root, kind, clf, finder=pipeline.detector, pipeline=pipeline)  # type: ignore[arg-type]
+    cells = lab_cells(pipeline, root, kind)
     logits, emb, cell, primary = embed_views(clf, cells.array(), views=1)
     return {
         "crops": cells.array(),
@@ -335,11 +336,7 @@ def main() -> int:
     rows: list[dict[str, object]] = []
     k100: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, kind in LABS:
-            root = args.data / "other-labs" / name
-            if not root.is_dir():
-                print(f"{name}: {root} not found, skipped")
-                continue
+        for name, kind, root in other_labs(args.data):
             cache = args.cache / f"{name}-crops-{card['sha256'][:12]}.npz" if args.cache else None
             if cache is not None and cache.is_file():
                 with np.load(cache) as z:

@@ -38,12 +38,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_adapt import LABS, draw  # noqa: E402
+from _common import lab_cells, other_labs  # noqa: E402
+from bench_adapt import draw  # noqa: E402
 
 from hemoscope.vision import lab_adapt  # noqa: E402
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.lab_adapt import FITS, AdaptError, adapt  # noqa: E402
-from hemoscope.vision.lab_cells import from_folder  # noqa: E402
 from hemoscope.vision.lab_embed import embed_views, views_for  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 
@@ -122,9 +122,9 @@ def score(lab: Lab, variant: str, k: int, seed: int) -> tuple[float, bool]:
     return float(np.mean(accs)), profile is None
 
 
-def lab_views(pipeline: Pipeline, root: Path, kind: str) -> Lab:
+def lab_views(pipeline: Pipeline, root: Path, kind: Any) -> Lab:
     clf = pipeline.classifier
-    cells = from_folder(root, kind, clf, finder=pipeline.detector, pipeline=pipeline)  # type: ignore[arg-type]
+    cells = lab_cells(pipeline, root, kind)
     logits, desc, _, _ = embed_views(clf, cells.array(), views=4)
     n = len(cells.labels)
     card = clf.card  # type: ignore[attr-defined]
@@ -143,11 +143,7 @@ def main() -> int:
     card = pipeline.classifier.card  # type: ignore[attr-defined]
     print(f"classifier {card.get('version')} sha256 {card['sha256'][:12]}; head refit alone")
     print(f"{'lab':<9}{'variant':<15}{'k':>5}  {'accuracy':>14}  refused  per draw")
-    for name, kind in LABS:
-        root = args.data / "other-labs" / name
-        if not root.is_dir():
-            print(f"{name}: {root} not found, skipped")
-            continue
+    for name, kind, root in other_labs(args.data):
         lab = lab_views(pipeline, root, kind)
         for variant in args.variants:
             for k in args.k:

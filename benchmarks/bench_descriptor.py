@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_adapt import LABS, draw  # noqa: E402
+from _common import lab_cells, other_labs  # noqa: E402
+from bench_adapt import draw  # noqa: E402
 
 from hemoscope.training.descriptor import stage_probe  # noqa: E402
 from hemoscope.vision.lab_adapt import adapt  # noqa: E402
-from hemoscope.vision.lab_cells import from_folder  # noqa: E402
 from hemoscope.vision.lab_embed import views_for  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 
@@ -120,12 +120,8 @@ def main() -> int:
     card = clf.card  # type: ignore[attr-defined]
     print(f"classifier {card.get('version')} sha256 {card['sha256'][:12]}; head refit alone")
     print(f"{'lab':<9}{'variant':<18}{'k':>5}  {'accuracy':>14}  refused  per draw")
-    for name, kind in LABS:
-        root = args.data / "other-labs" / name
-        if not root.is_dir():
-            print(f"{name}: {root} not found, skipped")
-            continue
-        cells = from_folder(root, kind, clf, finder=pipeline.detector, pipeline=pipeline)  # type: ignore[arg-type]
+    for name, kind, root in other_labs(args.data):
+        cells = lab_cells(pipeline, root, kind)
         blocks = blocks_of(session, stages, cells.array())
         y = np.asarray(cells.labels)
         for variant in args.variants:

@@ -17,27 +17,24 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import lab_cells, other_labs  # noqa: E402
 
 from hemoscope.vision.classifier import Classifier  # noqa: E402
 from hemoscope.vision.datasets import list_samples, load_rgb, stratified_split  # noqa: E402
 from hemoscope.vision.detector import Detector  # noqa: E402
 from hemoscope.vision.focus import OUT_OF_FOCUS_WIDTH, blur_width  # noqa: E402
-from hemoscope.vision.lab_cells import from_folder  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 from hemoscope.vision.single_cell import frame_single_cell  # noqa: E402
 
 PBC_SEED = 20261122
-LABS: tuple[tuple[str, Literal["cells", "fields"]], ...] = (
-    ("jiangxi", "cells"),
-    ("bionet", "fields"),
-)
 SIGMAS = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
 
 
@@ -75,11 +72,9 @@ def main() -> None:
     sets: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if (args.data / "pbc").is_dir():
         sets["pbc-val"] = pbc_val(args.data, clf, pipeline, args.pbc_every)
-    for name, kind in LABS:
-        folder = args.data / "other-labs" / name
-        if folder.is_dir():
-            cells = from_folder(folder, kind, clf, finder=pipeline.detector, pipeline=pipeline)
-            sets[name] = (cells.array(), np.array(cells.labels))
+    for name, kind, folder in other_labs(args.data):
+        cells = lab_cells(pipeline, folder, kind)
+        sets[name] = (cells.array(), np.array(cells.labels))
     if not sets:
         raise SystemExit(f"no data under {args.data}")
     print(f"threshold OUT_OF_FOCUS_WIDTH = {OUT_OF_FOCUS_WIDTH}")

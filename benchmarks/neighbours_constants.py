@@ -29,11 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_adapt import LABS  # noqa: E402
+from _common import lab_cells, other_labs  # noqa: E402
 
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.lab_adapt import Score  # noqa: E402
-from hemoscope.vision.lab_cells import from_folder  # noqa: E402
 from hemoscope.vision.lab_neighbours import Neighbourhood  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 
@@ -74,12 +73,8 @@ def main() -> int:
     grid = [None, *itertools.product((10, 20, 40), (0.9, 0.95, 0.99), (0.5, 0.8, 0.95))]
     print(f"classifier {clf.version}; {args.halvings} halvings, two folds each")
     print(f"{'lab':<9}{'neighbours':>11}{'spread':>8}{'weight':>8}{'accuracy':>18}{'balanced':>10}")
-    for name, kind in LABS:
-        root = args.data / "other-labs" / name
-        if not root.is_dir():
-            print(f"{name}: {root} not found, skipped")
-            continue
-        cells = from_folder(root, kind, clf, finder=pipeline.detector, pipeline=pipeline)
+    for name, kind, root in other_labs(args.data):
+        cells = lab_cells(pipeline, root, kind)
         logits, x = clf.logits_and_descriptor(cells.array())
         p = softmax(logits, clf.temperature)
         y = np.asarray(cells.labels)

@@ -29,14 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_adapt import LABS  # noqa: E402
+from _common import lab_cells, other_labs  # noqa: E402
 from unseen_class import nearest_neighbours  # noqa: E402
 
 from hemoscope.training.colour_reference import nominal_crops  # noqa: E402
 from hemoscope.training.pbc_data import list_samples, stratified_split  # noqa: E402
 from hemoscope.training.train_classifier import CLASSES  # noqa: E402
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
-from hemoscope.vision.lab_cells import from_folder  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 
 QUANTILES = (0.99, 0.90)
@@ -71,11 +70,9 @@ def main() -> int:
     _, train = outputs(clf, nominal_crops([s.path for s in train_s]))
     sets = {"pbc-val": (*outputs(clf, nominal_crops([s.path for s in val_s])),
                         np.array([s.label for s in val_s]))}  # fmt: skip
-    for name, kind in LABS:
-        root = args.data / "other-labs" / name
-        if root.is_dir():
-            cells = from_folder(root, kind, clf, finder=pipeline.detector, pipeline=pipeline)  # type: ignore[arg-type]
-            sets[name] = (*outputs(clf, cells.array()), np.asarray(cells.labels))
+    for name, kind, root in other_labs(args.data):
+        cells = lab_cells(pipeline, root, kind)
+        sets[name] = (*outputs(clf, cells.array()), np.asarray(cells.labels))
     scores = {
         "Mahalanobis": clf.unfamiliar.mahalanobis,  # type: ignore[attr-defined]
         f"{args.k} nearest neighbours": nearest_neighbours(train, args.k),

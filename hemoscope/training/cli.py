@@ -101,6 +101,14 @@ def add_classifier_args(p: argparse.ArgumentParser) -> None:
         "--domains cell (low-frequency Fourier amplitude mixed, phase kept; style_mix)",
     )
     p.add_argument(
+        "--mixstyle",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="with probability P per step, mix the early feature statistics of the "
+        "labelled crops with those of --domains cells (MixStyle; feature_style)",
+    )
+    p.add_argument(
         "--extra",
         action="append",
         default=[],
@@ -158,6 +166,7 @@ def run_classifier(args: argparse.Namespace, command: str) -> int:
         domain_loss=args.domain_loss,
         clip_norm=args.clip_norm,
         style=args.style,
+        mixstyle=args.mixstyle,
         extra=tuple(args.extra),
         freeze_norm=args.freeze_norm,
     )

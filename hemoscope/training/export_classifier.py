@@ -224,6 +224,13 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
                 "amplitude of a random --domains cell, mixed by a random amount (style_mix)"
                 if cfg.style
                 else ""
+            )
+            + (
+                f"; with probability {cfg.mixstyle:g} per step, the early feature statistics "
+                "of the labelled crops mixed with those of --domains cells (MixStyle, "
+                "feature_style)"
+                if getattr(cfg, "mixstyle", 0.0)
+                else ""
             ),
             **({"init": init_entry(cfg.init)} if cfg.init else {}),
             **({"domain_adversarial": domain_entry(cfg)} if cfg.domains else {}),

@@ -31,6 +31,7 @@ from hemoscope.training.domain_adversarial import (
     load_domains,
     reversal_weight,
 )
+from hemoscope.training.feature_style import StyleMixer, early_modules
 from hemoscope.training.layers import Norm
 from hemoscope.training.monitor import Monitor
 from hemoscope.training.onnx_import import import_onnx
@@ -89,6 +90,7 @@ class ClassifierTrainConfig:
     domain_loss: str = "confuse"  # "confuse" or "reverse" (domain_adversarial)
     clip_norm: float = 0.0  # >0: gradients clipped to this norm (steadies adversarial runs)
     style: float = 0.0  # share of labelled crops given a --domains crop's colours (style_mix)
+    mixstyle: float = 0.0  # probability per step of --domains feature statistics (feature_style)
     extra: tuple[str, ...] = ()  # FOLDER[:REPEAT] ImageFolder trees added to training only
 
 
@@ -224,7 +226,10 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     pcfg = AUGMENTATIONS[cfg.augment]
     if cfg.style and not cfg.domains:
         raise SystemExit("--style takes its colours from the --domains cells: give --domains")
+    if cfg.mixstyle and not cfg.domains:
+        raise SystemExit("--mixstyle takes its statistics from the --domains cells: give --domains")
     adversary = Adversary.start(cfg, model, out) if cfg.domains else None
+    mixer = StyleMixer(early_modules(model), cfg.mixstyle, cfg.seed) if cfg.mixstyle else None
     last_epoch = min(cfg.epochs, cfg.stop_after or cfg.epochs)
     for epoch in range(state.epoch, last_epoch):
         model.train()
@@ -258,6 +263,8 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
                 loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
             else:
                 progress = (epoch * steps_per_epoch + step) / (cfg.epochs * steps_per_epoch)
+                if mixer is not None:  # the labelled rows come first (batch_at)
+                    mixer.new_step(int((y >= 0).sum()))
                 loss = adversary.loss(model, x, y, progress, cfg.label_smoothing)
             state.step(loss, clip_norm=cfg.clip_norm or None)
             if adversary is not None:

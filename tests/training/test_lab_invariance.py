@@ -79,7 +79,7 @@ def test_fields_give_their_white_cells_by_source_and_train_adversarially(
     out = tmp_path / "run"
     cfg = ClassifierTrainConfig(
         data=str(cell_folder), out=str(out), epochs=1, batch=8, threads=1,
-        domains=str(domains), domain_weight=0.5, clip_norm=1.0, style=0.5,
+        domains=str(domains), domain_weight=0.5, clip_norm=1.0, style=0.5, mixstyle=1.0,
     )  # fmt: skip
     train_classifier(cfg)
     rec = json.loads((out / "history.jsonl").read_text().splitlines()[0])
@@ -95,9 +95,12 @@ def test_fields_give_their_white_cells_by_source_and_train_adversarially(
     # The card quotes where each laboratory's cells came from, as their writer said.
     assert "lab-a fields of the train split" in entry["sources"]["lab-a"]
     assert "50% of the labelled crops given the low-frequency" in card["training"]["augmentation"]
+    assert "early feature statistics" in card["training"]["augmentation"]
     # The style mix takes its colours from the --domains cells: none, no run.
     with pytest.raises(SystemExit, match="give --domains"):
         train_classifier(ClassifierTrainConfig(data=str(cell_folder), out=str(out), style=0.5))
+    with pytest.raises(SystemExit, match="give --domains"):
+        train_classifier(ClassifierTrainConfig(data=str(cell_folder), out=str(out), mixstyle=0.5))
 
 
 def test_a_fine_tuned_card_names_the_model_it_started_from(tmp_path: Path) -> None:

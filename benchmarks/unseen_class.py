@@ -4,6 +4,7 @@ the shipped classifier covers and of which there are no labelled images here.
 
     python benchmarks/unseen_class.py --model RUN/classifier.onnx --unseen ig \
                                       [--data ../shared/data/pbc] [--every 1]
+                                      [--neighbours] [--cases]
 
 RUN is a classifier trained on PBC without the ``--unseen`` class (its folder left out
 of the training tree, e.g. ``train classifier --data PBC-WITHOUT-IG --split-seed
@@ -33,6 +34,12 @@ call of a class rare among the bank's cells, `lab_neighbours.RARE_REASON`). Twic
 bank of seen cells only (a laboratory that calibrated on ordinary samples), and a bank
 that also holds half of the unseen cells (one whose calibration cases held them), the
 other half scored.
+
+``--cases`` adds how often a case holding some never-seen cells is pointed out as unusual
+for its microscope (`core.unusual`, what the station's banner says): the seen validation
+cells halved, one half's unfamiliar share (unfamiliar at the standard sensitivity, or out
+of focus) taken as the microscope's usual share as a calibration records it, and cases of
+50 and 100 white cells drawn from the other half with 0 to 50 % never-seen cells.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from hemoscope.core.unusual import unusual  # noqa: E402
 from hemoscope.training.colour_reference import nominal_crops  # noqa: E402
 from hemoscope.training.pbc_data import list_samples, stratified_split  # noqa: E402
 from hemoscope.training.train_classifier import CLASSES  # noqa: E402
@@ -123,6 +131,11 @@ def main() -> int:
     ap.add_argument(
         "--neighbours", action="store_true", help="also the flags with a laboratory neighbourhood"
     )
+    ap.add_argument(
+        "--cases",
+        action="store_true",
+        help="also how often cases with some never-seen cells are pointed out as unusual",
+    )
     args = ap.parse_args()
     clf = Classifier(args.model, threads=args.threads)
     unseen = CLASSES.index(args.unseen)
@@ -191,16 +204,52 @@ def main() -> int:
                 "val": (val_scores > t) | guarded["val"],
                 "odd": (odd_scores > t) | guarded["odd"],
             }
+    blur = {
+        "val": blur_width(val_crops) > OUT_OF_FOCUS_WIDTH,
+        "odd": blur_width(odd_crops) > OUT_OF_FOCUS_WIDTH,
+    }
+    odd_flags = {k: unfamiliar[k] | blur[k] for k in unfamiliar}
+    if args.cases:
+        unusual_cases(odd_flags["val"], odd_flags["odd"], args.unseen, args.seed)
     if args.neighbours:
-        blur = {
-            "val": blur_width(val_crops) > OUT_OF_FOCUS_WIDTH,
-            "odd": blur_width(odd_crops) > OUT_OF_FOCUS_WIDTH,
-        }
-        odd_flags = {k: unfamiliar[k] | blur[k] for k in unfamiliar}
         with_neighbours(
             clf, (val_logits, val), (odd_logits, odd), odd_flags, args.unseen, args.seed
         )
     return 0
+
+
+CASE_SIZES = (50, 100)
+UNSEEN_SHARES = (0.0, 0.05, 0.1, 0.2, 0.5)
+CASES = 2000
+
+
+def unusual_cases(seen: np.ndarray, unseen: np.ndarray, name: str, seed: int) -> None:
+    """How often the station points a case out as unusual (`core.unusual`): the seen
+    validation cells halved at random, one half's unfamiliar share the microscope's usual
+    one (as a calibration measures it), cases drawn from the other half with a share of
+    the never-seen cells, each case's unfamiliar cells (or out of focus) counted."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(seen))
+    bank, scored = np.array_split(order, 2)
+    usual = float(seen[bank].mean())
+    print(
+        f"cases pointed out as unusual (usual share {usual:.1%}, from {len(bank)} seen cells; "
+        f"{CASES} cases each)"
+    )
+    header = "".join(f"{f'{b:.0%} {name}':>12}" for b in UNSEEN_SHARES)
+    print(f"{'white cells in the case':<28}{header}")
+    for n in CASE_SIZES:
+        row = []
+        for b in UNSEEN_SHARES:
+            k = round(b * n)
+            hits = 0
+            for _ in range(CASES):
+                a = rng.choice(scored, n - k, replace=False)
+                o = rng.choice(len(unseen), k, replace=False) if k else np.zeros(0, int)
+                x = int(seen[a].sum() + unseen[o].sum())
+                hits += unusual(x, n, usual)
+            row.append(hits / CASES)
+        print(f"{n:<28}" + "".join(f"{r:>12.1%}" for r in row))
 
 
 def with_neighbours(

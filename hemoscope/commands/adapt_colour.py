@@ -70,12 +70,16 @@ def adapt_colour(args: argparse.Namespace, pipeline: Any, out: Path, t0: float) 
         )
     elif neighbours:
         sys.stdout.write(f"No neighbours: {found} white cells, at least {MIN_BANK} are needed.\n")
+    if profile.usual_unfamiliar is not None:
+        sys.stdout.write(profile.usual_note() + "\n")
     if args.json:
         write_json(
             args.json,
             {"cells": found, "used": len(crops), "skipped": skipped,
              "colour": calibration.to_dict(),
              "neighbour_cells": nb.cells if nb is not None else 0,
+             "usual_unfamiliar": (profile.usual_unfamiliar.to_dict()
+                                  if profile.usual_unfamiliar is not None else None),
              "seconds": round(time.perf_counter() - t0, 2)},
         )  # fmt: skip
     try:

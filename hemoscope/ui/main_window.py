@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from hemoscope.capture.source import FrameSource
-from hemoscope.core import Box, Tally
+from hemoscope.core import STANDARD_SENSITIVITY, Box, Tally
 from hemoscope.ui.actions import ClassKeys, WindowActions, build_menus
 from hemoscope.ui.case.case_actions import CaseActions
 from hemoscope.ui.case.case_backend import CaseBackend
@@ -45,7 +45,11 @@ from hemoscope.ui.case.case_controller import CaseController
 from hemoscope.ui.case.workspace import CaseWorkspace
 from hemoscope.ui.cellmap.map_panel import CellMapPanel
 from hemoscope.ui.differential.differential_panel import DifferentialPanel
-from hemoscope.ui.differential.unfamiliar_hint import UnfamiliarHint, open_calibration
+from hemoscope.ui.differential.unfamiliar_hint import (
+    UnfamiliarHint,
+    open_calibration,
+    usual_share_of,
+)
 from hemoscope.ui.images.files import FilesSource
 from hemoscope.ui.images.image_loader import ImageLoader
 from hemoscope.ui.images.image_session import ImageSession
@@ -135,6 +139,8 @@ class MainWindow(QMainWindow):
         self.notice = Banner(self)
         self.unfamiliar_hint = UnfamiliarHint(
             store=self.settings_store, profile_in_use=lambda: bool(self.settings.lab_profile),
+            usual_share=lambda: usual_share_of(self.settings.lab_profile),
+            standard_sensitivity=lambda: self.settings.review_sensitivity == STANDARD_SENSITIVITY,
             parent=self,
         )  # fmt: skip
         self.legend = KeyLegend(taxonomy=taxonomy, parent=self)
@@ -269,6 +275,9 @@ class MainWindow(QMainWindow):
         self.cell_map.cell_activated.connect(self._show_cell_from_map)
         self.review.selection_changed.connect(self.cell_map.follow)
         self.unfamiliar_hint.calibrate_requested.connect(self.calibrate_colours)
+        self.unfamiliar_hint.blasts_suspected_requested.connect(
+            self.window_actions.blasts_suspected.trigger
+        )
         self.gallery_dock.visibilityChanged.connect(self._gallery_shown)
         self.manual.undo_requested.connect(self.cases.undo_stack.undo)
         self.manual.leave_requested.connect(lambda: self.window_actions.manual.setChecked(False))
@@ -507,6 +516,7 @@ class MainWindow(QMainWindow):
         self.cases.set_target(settings.target)
         self.cases.refresh()
         self.blasts_suspected.show(settings)
+        self.unfamiliar_hint.consider(self.workspace.case)
 
     def calibrate_colours(self) -> None:
         """Settings ▸ Models ▸ "Calibrate colours…" straight from the unfamiliar-cells

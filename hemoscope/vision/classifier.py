@@ -174,18 +174,7 @@ class Classifier:
             probs = self.profile.probabilities(all_logits, descriptor)
         else:
             probs = softmax(all_logits, self.temperature)
-        if self.unfamiliar is not None and len(embedding):
-            score, odd = self.unfamiliar.assess(embedding)
-            if raw_embedding is not embedding:
-                # A colour calibration must not make the flag weaker: the cell is also
-                # judged as the camera gave it, and the more unfamiliar of the two counts.
-                raw_score, raw_odd = self.unfamiliar.assess(raw_embedding)
-                score, odd = np.maximum(score, raw_score), odd | raw_odd
-        else:
-            score = np.full(len(probs), np.nan)
-            odd = np.zeros(len(probs), bool)
-        blur = blur_width(arr)
-        odd = odd | (blur > OUT_OF_FOCUS_WIDTH)
+        score, odd, blur = self._unfamiliar_of(arr, embedding, raw_embedding, self.unfamiliar)
         rare = np.zeros(len(probs), bool)
         neighbours = self.profile.neighbours if self.profile is not None else None
         if neighbours is not None and len(probs):
@@ -283,6 +272,37 @@ class Classifier:
         (`vision.lab_neighbours`). The profile in use is not changed."""
         logits, descriptor, _, _ = self._outputs(np.asarray(crops, np.uint8), profile)
         return logits, descriptor
+
+    def seen_and_flagged(
+        self, crops: U8, profile: LabProfile | None
+    ) -> tuple[F32, F32, npt.NDArray[np.bool_]]:
+        """`seen_by`, and which crops `classify_crops` would flag unfamiliar (or out of
+        focus) with ``profile`` at the standard review sensitivity, whatever the
+        sensitivity in use: what a calibration records as the microscope's usual share."""
+        arr = np.asarray(crops, np.uint8)
+        logits, descriptor, raw, _ = self._outputs(arr, profile)
+        embedding = self.embedding_of(descriptor)
+        raw_embedding = embedding if raw is descriptor else self.embedding_of(raw)
+        _, odd, _ = self._unfamiliar_of(arr, embedding, raw_embedding, self._unfamiliar_card)
+        return logits, descriptor, odd
+
+    def _unfamiliar_of(
+        self, arr: U8, embedding: F32, raw_embedding: F32, model: UnfamiliarModel | None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+        """Per crop: the unfamiliar-cell score by ``model``, the flag (unfamiliar or out of
+        focus) and the blur width."""
+        if model is not None and len(embedding):
+            score, odd = model.assess(embedding)
+            if raw_embedding is not embedding:
+                # A colour calibration must not make the flag weaker: the cell is also
+                # judged as the camera gave it, and the more unfamiliar of the two counts.
+                raw_score, raw_odd = model.assess(raw_embedding)
+                score, odd = np.maximum(score, raw_score), odd | raw_odd
+        else:
+            score = np.full(len(arr), np.nan)
+            odd = np.zeros(len(arr), bool)
+        blur = blur_width(arr)
+        return score, odd | (blur > OUT_OF_FOCUS_WIDTH), blur
 
     def _outputs(
         self, arr: U8, profile: LabProfile | None

@@ -77,6 +77,7 @@ __all__ = [
     "PROFILE_ROLE",
     "LabProfile",
     "ProfileError",
+    "UsualUnfamiliar",
     "colour_view_of",
     "model_identity",
 ]
@@ -110,6 +111,33 @@ def model_identity(card: Mapping[str, Any]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class UsualUnfamiliar:
+    """How many of a microscope's ordinary white cells the classifier flags unfamiliar
+    (or out of focus) at the standard review sensitivity: measured on the cells a
+    calibration was fitted on, it is what a case of that microscope is compared with
+    (`core.unusual`)."""
+
+    share: float
+    cells: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "what": "share of the calibration's white cells flagged unfamiliar or out of "
+            "focus at the standard review sensitivity, as the classifier flags them with "
+            "this profile",
+            "share": round(float(self.share), 4),
+            "cells": int(self.cells),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> UsualUnfamiliar:
+        return cls(float(data["share"]), int(data["cells"]))
+
+    def text(self) -> str:
+        return f"{self.share:.0%} of {self.cells:,} of this microscope's white cells"
+
+
+@dataclass(frozen=True)
 class LabProfile:
     name: str
     created: str  # ISO 8601, UTC
@@ -129,6 +157,9 @@ class LabProfile:
     # Below the card's, chosen on the labelled cells (`lab_review.review_threshold_for`);
     # None: the card's. Used at the standard review sensitivity only.
     review_threshold: float | None = None
+    # The share of the microscope's cells a calibration saw flagged unfamiliar (or out of
+    # focus) at the standard review sensitivity, and of how many; None: not measured.
+    usual_unfamiliar: UsualUnfamiliar | None = None
     sha256: str = ""  # of the file it was read from or written to
 
     def __post_init__(self) -> None:
@@ -153,6 +184,9 @@ class LabProfile:
                 f"laboratory profile '{self.name}': its neighbourhood does not fit its "
                 "classes and descriptors"
             )
+        u = self.usual_unfamiliar
+        if u is not None and not (0 <= u.share <= 1 and u.cells > 0):
+            raise ProfileError(f"laboratory profile '{self.name}': usual unfamiliar share {u}")
         if self.colour_view not in COLOUR_VIEWS:
             raise ProfileError(
                 f"laboratory profile '{self.name}': unknown colour view '{self.colour_view}'"
@@ -193,6 +227,16 @@ class LabProfile:
         return (
             f"Flags for review the cells it calls with less than {t:.2f} probability ({held}); "
             "at the standard review sensitivity only."
+        )
+
+    def usual_note(self) -> str:
+        """A sentence on the microscope's usual unfamiliar share ("" when not measured)."""
+        u = self.usual_unfamiliar
+        if u is None:
+            return ""
+        return (
+            f"Flagged unfamiliar: {u.text()}; the station points out a case with far more "
+            "(blasts or other abnormal cells may be present)."
         )
 
     @property
@@ -351,6 +395,11 @@ class LabProfile:
                 else {}
             ),
             **({"neighbours": self.neighbours.to_dict()} if self.neighbours is not None else {}),
+            **(
+                {"usual_unfamiliar": self.usual_unfamiliar.to_dict()}
+                if self.usual_unfamiliar is not None
+                else {}
+            ),
         }
 
     def save(self, path: Path) -> LabProfile:
@@ -416,6 +465,11 @@ class LabProfile:
                 ),
                 neighbours=(
                     Neighbourhood.from_dict(data["neighbours"]) if "neighbours" in data else None
+                ),
+                usual_unfamiliar=(
+                    UsualUnfamiliar.from_dict(data["usual_unfamiliar"])
+                    if "usual_unfamiliar" in data
+                    else None
                 ),
                 sha256=sha256,
             )

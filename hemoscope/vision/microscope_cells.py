@@ -26,7 +26,7 @@ from hemoscope.vision.colour_calibration import (
 from hemoscope.vision.datasets import IMAGE_SUFFIXES, load_rgb
 from hemoscope.vision.lab_cells import field_crops
 from hemoscope.vision.lab_neighbours import MIN_BANK, Neighbourhood, bank_sample
-from hemoscope.vision.lab_profile import LabProfile, colour_view_of
+from hemoscope.vision.lab_profile import LabProfile, UsualUnfamiliar, colour_view_of
 from hemoscope.vision.model_card import descriptor_size
 
 U8 = npt.NDArray[np.uint8]
@@ -140,10 +140,11 @@ def colour_profile(
     progress: Progress | None = None,
 ) -> LabProfile:
     """A laboratory profile of the microscope that took ``crops``, labels unused: its
-    colour calibration and, with ``neighbours`` and at least `lab_neighbours.MIN_BANK`
-    crops, the crops (at most `lab_neighbours.MAX_BANK`) as the laboratory's own
-    neighbours (`vision.lab_neighbours`), each seen through the calibration as the station
-    will see cells. Raises `CalibrationError` when the classifier's card has no colour
+    colour calibration and, from at least `lab_neighbours.MIN_BANK` crops (at most
+    `lab_neighbours.MAX_BANK` of them, each seen through the calibration as the station
+    will see cells), the share of them flagged unfamiliar (`LabProfile.usual_unfamiliar`)
+    and, with ``neighbours``, the crops as the laboratory's own neighbours
+    (`vision.lab_neighbours`). Raises `CalibrationError` when the classifier's card has no colour
     reference or the crops are too few. ``progress(done, total)``: cells measured."""
     clf = pipeline.classifier
     reference = ColourReference.from_card(clf.card)
@@ -160,17 +161,24 @@ def colour_profile(
         source=source,
         colour_view=colour_view_of(clf.card),
     )
-    if not neighbours or len(crops) < MIN_BANK:
+    if len(crops) < MIN_BANK:
         return profile
     bank = crops[bank_sample(len(crops))]
-    logits, descriptors = [], []
+    logits, descriptors, unfamiliar = [], [], []
     step = 64
     for s in range(0, len(bank), step):
-        lg, de = clf.seen_by(bank[s : s + step], profile)
+        lg, de, odd = clf.seen_and_flagged(bank[s : s + step], profile)
         logits.append(lg)
         descriptors.append(de)
+        unfamiliar.append(odd)
         if progress:
             progress(min(s + step, len(bank)), len(bank))
+    # How often this microscope's ordinary cells are flagged unfamiliar: what its cases
+    # are compared with (`core.unusual`).
+    usual = UsualUnfamiliar(float(np.concatenate(unfamiliar).mean()), len(bank))
+    profile = replace(profile, usual_unfamiliar=usual)
+    if not neighbours:
+        return profile
     desc = np.concatenate(descriptors)
     own = profile.probabilities(np.concatenate(logits), desc)
     return replace(profile, neighbours=Neighbourhood.fit(desc, own))

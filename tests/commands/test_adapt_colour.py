@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from adapt_data import make_lab
@@ -68,6 +69,8 @@ def test_with_enough_cells_the_profile_keeps_them_as_neighbours(
     tmp_path: Path, models: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     lab = make_lab(tmp_path / "lab", 18, seed=4)  # 54 images
+    for path in sorted(lab.rglob("*.png"))[::6]:  # 9 of them out of focus
+        cv2.imwrite(str(path), cv2.GaussianBlur(cv2.imread(str(path)), (0, 0), 12))
     profile = tmp_path / "scope.json"
     assert adapt(models, "--data", lab, "--out", profile) == 0
     out = capsys.readouterr().out
@@ -80,11 +83,19 @@ def test_with_enough_cells_the_profile_keeps_them_as_neighbours(
                  "--json", str(result)]) == 0  # fmt: skip
     report = json.loads(result.read_text())
     assert "54 neighbour cells" in report["lab_profile"]["version"]
+    # The usual unfamiliar share is the share of these cells classify flags unfamiliar
+    # (or out of focus) with the profile, at the standard sensitivity.
+    usual = saved.usual_unfamiliar
+    assert usual is not None and usual.cells == 54
+    odd = [c for c in report["images"] if "unfamiliar" in (c.get("review_reason") or "")]
+    assert len(odd) > 5 and usual.share == pytest.approx(len(odd) / 54, abs=1e-4)
+    assert f"Flagged unfamiliar: {usual.share:.0%} of 54" in out
 
     plain = tmp_path / "plain.json"
     assert adapt(models, "--data", lab, "--out", plain, "--no-neighbours") == 0
     assert "Neighbours" not in capsys.readouterr().out
     assert LabProfile.load(plain).neighbours is None
+    assert LabProfile.load(plain).usual_unfamiliar == usual  # measured without them too
     labelled = ["adapt", "--data", str(lab), "--out", str(tmp_path / "l.json"), "--no-neighbours"]
     assert main([*labelled, *models]) == 1
     assert "--no-neighbours goes with --colour-only" in capsys.readouterr().err

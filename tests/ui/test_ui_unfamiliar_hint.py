@@ -23,8 +23,10 @@ from hemoscope.core import (
     join_reasons,
 )
 from hemoscope.ui.differential.unfamiliar_hint import (
+    BLASTS_TEXT,
     CALIBRATE_TEXT,
     HINT_TEXT,
+    UNUSUAL_TEXT,
     UnfamiliarShare,
     unfamiliar_share,
 )
@@ -185,3 +187,94 @@ def test_the_button_opens_the_calibrate_dialog_and_uses_its_calibration(
     win.apply_settings(replace(win.settings, lab_profile=""))  # back to the shipped model
     add_field(win, 0, 20)
     assert not shown(win)  # not again this session
+
+
+def calibration_profile(path: Path, usual: float | None) -> Path:
+    """A calibration profile file that recorded ``usual`` as its microscope's usual
+    unfamiliar share (None: an older profile that did not)."""
+    from hemoscope.vision.lab_profile import LabProfile, UsualUnfamiliar
+
+    profile = LabProfile.unlabelled(
+        classes=("lymphocyte", "neutrophil"), embedding_size=4, base_temperature=1.0,
+        models={"classifier": {"name": "c", "version": "1", "sha256": "x"}}, name="scope",
+    )  # fmt: skip
+    if usual is not None:
+        profile = replace(profile, usual_unfamiliar=UsualUnfamiliar(usual, 500))
+    profile.save(path)
+    return path
+
+
+def calibrated_window(
+    qtbot: QtBot, reported: ReportedErrors, tmp_path: Path, usual: float | None
+) -> MainWindow:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    store = SettingsStore.at(tmp_path / "calibrated.ini")
+    profile = calibration_profile(tmp_path / "lab.profile.json", usual)
+    store.save(StationSettings(lab_profile=str(profile)))
+    win = MainWindow(error_reporter=reported, settings=store)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def test_with_a_calibration_a_case_far_above_the_usual_share_suggests_blasts_suspected(
+    qtbot: QtBot, reported: ReportedErrors, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    win = calibrated_window(qtbot, reported, tmp_path, usual=0.02)
+    try:
+        add_field(win, 28, 2)  # 30 cells, 2 unfamiliar: as usual
+        assert not shown(win)
+        add_field(win, 4, 6)  # 40 cells, 8 unfamiliar (20 % against 2 %)
+        assert shown(win)
+        hint = win.unfamiliar_hint
+        text = hint.text.text()
+        assert text.startswith(UNUSUAL_TEXT) and "8 of the 40 white cells" in text
+        assert "usually 2% on this microscope" in text
+        assert hint.button.text() == BLASTS_TEXT and not hint.never.isVisibleTo(win)
+        # The button turns the high review sensitivity on; then the banner goes.
+        sensitivities: list[str] = []
+        monkeypatch.setattr(win.worker, "set_sensitivity", sensitivities.append)
+        qtbot.mouseClick(hint.button, Qt.MouseButton.LeftButton)
+        assert sensitivities == ["high"] and win.settings.review_sensitivity == "high"
+        assert win.window_actions.blasts_suspected.isChecked()
+        assert not shown(win)
+        add_field(win, 0, 10)
+        assert not shown(win)  # high already: nothing to suggest
+    finally:
+        win.close()
+
+
+def test_not_now_quiets_the_unusual_case_hint_for_that_case_only(
+    qtbot: QtBot, reported: ReportedErrors, tmp_path: Path
+) -> None:
+    win = calibrated_window(qtbot, reported, tmp_path, usual=0.02)
+    try:
+        add_field(win, 10, 10)
+        assert shown(win)
+        qtbot.mouseClick(win.unfamiliar_hint.not_now, Qt.MouseButton.LeftButton)
+        assert not shown(win)
+        add_field(win, 0, 10)
+        assert not shown(win)  # the same case
+        win.cases.new_case()
+        add_field(win, 10, 10)
+        assert shown(win)  # the next case is looked at again
+        assert win.unfamiliar_hint.button.text() == BLASTS_TEXT
+    finally:
+        win.close()
+
+
+def test_a_microscope_often_unfamiliar_or_a_profile_without_the_share_says_nothing(
+    qtbot: QtBot, reported: ReportedErrors, tmp_path: Path
+) -> None:
+    often = calibrated_window(qtbot, reported, tmp_path / "a", usual=0.35)
+    try:
+        add_field(often, 20, 10)  # 33 %: this microscope's usual
+        assert not shown(often)
+    finally:
+        often.close()
+    older = calibrated_window(qtbot, reported, tmp_path / "b", usual=None)
+    try:
+        add_field(older, 10, 20)
+        assert not shown(older)  # no usual share recorded: no comparison, no calibration hint
+    finally:
+        older.close()

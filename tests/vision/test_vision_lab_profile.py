@@ -178,3 +178,24 @@ def test_refusal_weighs_accuracy_and_the_classes_measured_well_enough(tmp_path: 
     assert "balanced accuracy over the classes of 5 cells or more 42.5% < 55.0%" in why
     worse = Score(0.45, 0.60, shipped.per_class)
     assert "accuracy 45.0% < 50.0%" in Adaptation(profile, shipped, worse, "cv", 1.0).refusal
+
+
+def test_the_usual_unfamiliar_share_round_trips_and_is_checked(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from hemoscope.vision.lab_profile import UsualUnfamiliar
+
+    saved, _, _ = fitted(tmp_path)
+    assert saved.usual_unfamiliar is None and saved.usual_note() == ""
+    with_share = replace(saved, usual_unfamiliar=UsualUnfamiliar(0.123, 800))
+    back = with_share.save(tmp_path / "usual.json")
+    loaded = LabProfile.load(tmp_path / "usual.json")
+    assert loaded.usual_unfamiliar == UsualUnfamiliar(0.123, 800) == back.usual_unfamiliar
+    assert "Flagged unfamiliar: 12% of 800 of this microscope's white cells" in loaded.usual_note()
+    with pytest.raises(ProfileError, match="usual unfamiliar share"):
+        replace(saved, usual_unfamiliar=UsualUnfamiliar(1.5, 800))
+    data = json.loads((tmp_path / "usual.json").read_text())
+    data["usual_unfamiliar"] = {"share": "many"}
+    (tmp_path / "usual.json").write_text(json.dumps(data))
+    with pytest.raises(ProfileError, match="incomplete or damaged"):
+        LabProfile.load(tmp_path / "usual.json")

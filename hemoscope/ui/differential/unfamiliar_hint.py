@@ -18,11 +18,18 @@ It never takes the keyboard (Space stays "capture"). Its buttons:
 - "Not now": hidden for the rest of the session;
 - "Don't ask again": hidden for good (kept in the settings, `SettingsStore`).
 
-Once a profile is in use the hint stays hidden for the rest of the session.
+Once a profile is in use the calibration hint stays hidden for the rest of the session.
+With a calibration that measured how often the microscope's ordinary cells are flagged
+unfamiliar (`LabProfile.usual_unfamiliar`), the banner instead says when the open case has
+far more of them than usual (`core.unusual`: blasts or other abnormal cells may be
+present), at the standard review sensitivity only, and offers "Blasts Suspected: high
+review sensitivity" (`blasts_suspected_requested`) for the rest of the case; "Not now"
+hides it for that case.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +39,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QPushButton, QWidget
 
 from hemoscope.core import REASON_UNFAMILIAR, Case, CellKind, split_reasons
+from hemoscope.core.unusual import unusual
 from hemoscope.ui.settings.settings_store import SettingsStore
 from hemoscope.ui.shared.banner import Banner
 
@@ -40,14 +48,17 @@ if TYPE_CHECKING:
     from hemoscope.ui.settings.calibrate_dialog import CalibrateDialog
 
 __all__ = [
+    "BLASTS_TEXT",
     "CALIBRATE_TEXT",
     "HINT_PERCENT",
     "HINT_TEXT",
     "MIN_CELLS",
+    "UNUSUAL_TEXT",
     "UnfamiliarHint",
     "UnfamiliarShare",
     "open_calibration",
     "unfamiliar_share",
+    "usual_share_of",
 ]
 
 MIN_CELLS = 20
@@ -62,6 +73,12 @@ HINT_TEXT = (
     "know (blasts, for one): review them before calibrating."
 )
 CALIBRATE_TEXT = "Calibrate colours to this microscope…"
+UNUSUAL_TEXT = (
+    "Far more cells than usual on this microscope look unfamiliar to the classifier: "
+    "blasts or other abnormal cells may be present. Review the flagged cells; the high "
+    "review sensitivity flags more of such cells for the rest of the case."
+)
+BLASTS_TEXT = "Blasts Suspected: high review sensitivity"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,19 +111,27 @@ def unfamiliar_share(case: Case | None) -> UnfamiliarShare:
 
 class UnfamiliarHint(Banner):
     calibrate_requested = Signal()
+    blasts_suspected_requested = Signal()
 
     def __init__(
         self,
         *,
         store: SettingsStore,
         profile_in_use: Callable[[], bool],
+        usual_share: Callable[[], float | None] = lambda: None,
+        standard_sensitivity: Callable[[], bool] = lambda: True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("unfamiliarHint")
         self.store = store
         self._profile_in_use = profile_in_use
+        self._usual_share = usual_share
+        self._standard = standard_sensitivity
         self.dismissed = False  # "Not now", or a profile was in use: for this session
+        self.unusual_shown = False  # the "unusual for this microscope" text is up
+        self._quiet_case = ""  # "Not now" to that text: not again for this case
+        self._case_id = ""  # the case that text is about
         self.button.setObjectName("hintCalibrate")
         self.not_now = self._extra_button("Not now", "hintNotNow", self.hide_for_session)
         self.never = self._extra_button("Don't ask again", "hintNever", self.turn_off)
@@ -138,6 +163,11 @@ class UnfamiliarHint(Banner):
 
     def consider(self, case: Case | None) -> None:
         """Show or hide the hint for the open case (after every change to it)."""
+        if self._profile_in_use():
+            self._consider_unusual(case)
+            return
+        if self.unusual_shown:
+            self._hide_unusual()
         if not self.wanted:
             self.dismiss()
             return
@@ -151,6 +181,54 @@ class UnfamiliarHint(Banner):
             )
         else:
             self.text.setText(text)
+
+    def _consider_unusual(self, case: Case | None) -> None:
+        """With a calibration in use: the case against the microscope's usual share."""
+        self.dismissed = True  # the calibration hint: never again this session
+        usual = self._usual_share()
+        self.share = share = unfamiliar_share(case)
+        wanted = (
+            case is not None
+            and usual is not None
+            and self._standard()
+            and case.id != self._quiet_case
+            and unusual(share.unfamiliar, share.classified, usual)
+        )
+        if not wanted:
+            if self.unusual_shown:
+                self._hide_unusual()
+            else:
+                self.dismiss()
+            return
+        assert usual is not None and case is not None
+        text = (
+            f"{UNUSUAL_TEXT} ({share.unfamiliar} of the {share.classified} white cells "
+            f"classified; usually {usual:.0%} on this microscope.)"
+        )
+        self._case_id = case.id
+        if not self.unusual_shown:
+            self.show_message(
+                text, level="warning", button=BLASTS_TEXT,
+                action=self.blasts_suspected_requested.emit,
+            )  # fmt: skip
+            self.never.setVisible(False)
+            self.not_now.clicked.disconnect()
+            self.not_now.clicked.connect(self._quiet_for_case)
+            self.unusual_shown = True
+        else:
+            self.text.setText(text)
+
+    def _quiet_for_case(self) -> None:
+        self._quiet_case = self._case_id
+        self._hide_unusual()
+
+    def _hide_unusual(self) -> None:
+        """Hide the unusual-case text and give the buttons back their calibration roles."""
+        self.unusual_shown = False
+        self.never.setVisible(True)
+        self.not_now.clicked.disconnect()
+        self.not_now.clicked.connect(self.hide_for_session)
+        self.dismiss()
 
     def hide_for_session(self) -> None:
         self.dismissed = True
@@ -177,3 +255,26 @@ def open_calibration(
     dialog.accepted.connect(accepted)
     dialog.open()
     return dialog
+
+
+def usual_share_of(path: str) -> float | None:
+    """The usual unfamiliar share recorded in the laboratory profile at ``path`` (None:
+    no profile, none recorded, or the file unreadable); read once per file version."""
+    if not path:
+        return None
+    try:
+        mtime = Path(path).stat().st_mtime_ns
+    except OSError:
+        return None
+    return _usual_share_cached(path, mtime)
+
+
+@functools.lru_cache(maxsize=4)
+def _usual_share_cached(path: str, _mtime: int) -> float | None:
+    from hemoscope.vision.lab_profile import LabProfile, ProfileError
+
+    try:
+        usual = LabProfile.load(path).usual_unfamiliar
+    except ProfileError:
+        return None
+    return None if usual is None else usual.share

@@ -200,6 +200,8 @@ def profile_summary(profile: LabProfile) -> str:
                 f" Calibrating again as the cases grow keeps more of them (up to {MAX_BANK:,}),"
                 " and fewer cells of the less common classes are then flagged."
             )
+    if profile.usual_unfamiliar is not None:
+        gains += f"\n{profile.usual_note()}"
     if not profile.cells_per_class:  # a calibration from unlabelled cells
         return f"{head} white cells of this microscope (no labels), {made}.{gains}"
     cells = ", ".join(f"{class_name(c)} {n}" for c, n in profile.cells_per_class.items())

@@ -209,7 +209,8 @@ def neighbours_text(outcome: CalibrationOutcome) -> str:
             f"none yet: {outcome.cells} white cells, at least {MIN_BANK} are needed; "
             "calibrate again once the cases hold more"
         )
-    return nb.rule()
+    usual = outcome.profile.usual_note() if outcome.profile is not None else ""
+    return f"{nb.rule()}. {usual}" if usual else nb.rule()
 
 
 def _three(values: tuple[float, float, float]) -> str:

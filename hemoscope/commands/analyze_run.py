@@ -54,6 +54,7 @@ from hemoscope.core import (
     field_red_cells,
 )
 from hemoscope.core.overlap import RECENT_FIELDS, Thumbnail, mark_field, thumbnail
+from hemoscope.core.unusual import unfamiliar_count, unusual
 from hemoscope.vision.model_card import ModelError
 from hemoscope.vision.pipeline import Pipeline
 from hemoscope.vision.unfamiliar import STANDARD
@@ -336,6 +337,9 @@ def _finish(
         "review_threshold": pipeline.review_threshold,
         "review_sensitivity": sensitivity,
     }
+    unusual_case = unusual_json(case, pipeline, sensitivity)
+    if unusual_case is not None:
+        tail["unusual_for_microscope"] = unusual_case
     for opt, out in outputs.items():
         if isinstance(out, JsonStream):
             out.finish(tail)
@@ -351,7 +355,30 @@ def _finish(
     write_stdout(table(tally, estimates, len(fields), n_failed, flags, red_json, dict(uncounted)))
     if sensitivity != STANDARD:
         write_stdout(f"unfamiliar cells flagged at review sensitivity {sensitivity}\n")
+    if unusual_case is not None and unusual_case["unusual"]:
+        write_stdout(
+            f"far more white cells unfamiliar than usual on this microscope "
+            f"({unusual_case['unfamiliar']} of {unusual_case['classified']}; usually "
+            f"{unusual_case['usual_share']:.0%}): blasts or other abnormal cells may be "
+            "present; review them, and analyse with --sensitivity high\n"
+        )
     return options.pdf is None or _write_pdf(case, pipeline, options, red_cells)
+
+
+def unusual_json(case: Case, pipeline: Any, sensitivity: str) -> dict[str, Any] | None:
+    """The case against its microscope's usual unfamiliar share (`core.unusual`), when the
+    laboratory profile in use records one and the standard sensitivity is in use."""
+    profile = getattr(getattr(pipeline, "classifier", None), "profile", None)
+    usual = getattr(profile, "usual_unfamiliar", None)
+    if usual is None or sensitivity != STANDARD:
+        return None
+    classified, odd = unfamiliar_count(case)
+    return {
+        "classified": classified,
+        "unfamiliar": odd,
+        "usual_share": usual.share,
+        "unusual": unusual(odd, classified, usual.share),
+    }
 
 
 def _write_pdf(case: Case, pipeline: Pipeline, options: Options, red: RedCellSummary) -> bool:

@@ -20,7 +20,18 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["MIN_CELLS", "MIN_UNFAMILIAR", "P_VALUE", "binomial_tail", "unusual"]
+from hemoscope.core.case import Case
+from hemoscope.core.review import REASON_UNFAMILIAR, split_reasons
+from hemoscope.core.taxonomy import CellKind
+
+__all__ = [
+    "MIN_CELLS",
+    "MIN_UNFAMILIAR",
+    "P_VALUE",
+    "binomial_tail",
+    "unfamiliar_count",
+    "unusual",
+]
 
 MIN_CELLS = 20
 """Classified white cells a case needs before it is compared."""
@@ -62,3 +73,18 @@ def unusual(unfamiliar: int, classified: int, usual_share: float) -> bool:
     if unfamiliar < 2 * p * classified:
         return False
     return binomial_tail(unfamiliar, classified, p) < P_VALUE
+
+
+def unfamiliar_count(case: Case | None) -> tuple[int, int]:
+    """The case's classified white cells (those the tally counts) and how many of them
+    carry the unfamiliar reason."""
+    if case is None:
+        return 0, 0
+    classified = unfamiliar = 0
+    for _, cell in case.iter_cells(CellKind.WBC):
+        if cell.auto_class is None or cell.uncounted:
+            continue
+        classified += 1
+        if cell.review and REASON_UNFAMILIAR in split_reasons(cell.review_reason):
+            unfamiliar += 1
+    return classified, unfamiliar

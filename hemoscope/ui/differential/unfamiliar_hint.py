@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QPushButton, QWidget
 
-from hemoscope.core import REASON_UNFAMILIAR, Case, CellKind, split_reasons
-from hemoscope.core.unusual import unusual
+from hemoscope.core import Case
+from hemoscope.core.unusual import unfamiliar_count, unusual
 from hemoscope.ui.settings.settings_store import SettingsStore
 from hemoscope.ui.shared.banner import Banner
 
@@ -97,16 +97,7 @@ class UnfamiliarShare:
 def unfamiliar_share(case: Case | None) -> UnfamiliarShare:
     """The open case's classified white cells (those the tally counts) and how many of
     them carry the unfamiliar reason."""
-    if case is None:
-        return UnfamiliarShare()
-    classified = unfamiliar = 0
-    for _, cell in case.iter_cells(CellKind.WBC):
-        if cell.auto_class is None or cell.uncounted:
-            continue
-        classified += 1
-        if cell.review and REASON_UNFAMILIAR in split_reasons(cell.review_reason):
-            unfamiliar += 1
-    return UnfamiliarShare(classified, unfamiliar)
+    return UnfamiliarShare(*unfamiliar_count(case))
 
 
 class UnfamiliarHint(Banner):

@@ -236,7 +236,7 @@ def unusual_cases(seen: np.ndarray, unseen: np.ndarray, name: str, seed: int) ->
         f"cases pointed out as unusual (usual share {usual:.1%}, from {len(bank)} seen cells; "
         f"{CASES} cases each)"
     )
-    header = "".join(f"{f'{b:.0%} {name}':>12}" for b in UNSEEN_SHARES)
+    header = "".join(f"{f'{b:.0%} {name}':>15}" for b in UNSEEN_SHARES)
     print(f"{'white cells in the case':<28}{header}")
     for n in CASE_SIZES:
         row = []
@@ -249,7 +249,7 @@ def unusual_cases(seen: np.ndarray, unseen: np.ndarray, name: str, seed: int) ->
                 x = int(seen[a].sum() + unseen[o].sum())
                 hits += unusual(x, n, usual)
             row.append(hits / CASES)
-        print(f"{n:<28}" + "".join(f"{r:>12.1%}" for r in row))
+        print(f"{n:<28}" + "".join(f"{r:>15.1%}" for r in row))
 
 
 def with_neighbours(

@@ -12,6 +12,7 @@ from typing import Any
 from hemoscope.core import (
     DEFAULT_TAXONOMY,
     RED_CELL_ESTIMATE_LABEL,
+    STANDARD_SENSITIVITY,
     Case,
     Cell,
     CellKind,
@@ -27,6 +28,7 @@ from hemoscope.core import (
     round_half_up,
     smear_estimates,
 )
+from hemoscope.core.unusual import unfamiliar_count, unusual
 
 __all__ = [
     "ESTIMATE_NOTE",
@@ -40,6 +42,7 @@ __all__ = [
     "red_cells_line",
     "summary_rows",
     "table",
+    "unusual_json",
 ]
 
 ESTIMATE_NOTE = (
@@ -279,3 +282,19 @@ def _estimate_line(name: str, est: dict[str, Any] | None, hint: str | None) -> s
         f"{name:<10} ~{est['value']:,.0f} {est['unit']} (estimate: "
         f"{est['mean_per_field']:.2f} per field x {est['factor']:,.0f}, {est['fields']} fields)"
     )
+
+
+def unusual_json(case: Case, pipeline: Any, sensitivity: str) -> dict[str, Any] | None:
+    """The case against its microscope's usual unfamiliar share (`core.unusual`), when the
+    laboratory profile in use records one and the standard sensitivity is in use."""
+    profile = getattr(getattr(pipeline, "classifier", None), "profile", None)
+    usual = getattr(profile, "usual_unfamiliar", None)
+    if usual is None or sensitivity != STANDARD_SENSITIVITY:
+        return None
+    classified, odd = unfamiliar_count(case)
+    return {
+        "classified": classified,
+        "unfamiliar": odd,
+        "usual_share": usual.share,
+        "unusual": unusual(odd, classified, usual.share),
+    }

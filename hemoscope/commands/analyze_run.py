@@ -40,6 +40,7 @@ from hemoscope.commands.analyze_report import (
     red_cells_json,
     summary_rows,
     table,
+    unusual_json,
 )
 from hemoscope.commands.common import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, error, model_info
 from hemoscope.commands.progress import Progress
@@ -54,7 +55,6 @@ from hemoscope.core import (
     field_red_cells,
 )
 from hemoscope.core.overlap import RECENT_FIELDS, Thumbnail, mark_field, thumbnail
-from hemoscope.core.unusual import unfamiliar_count, unusual
 from hemoscope.vision.model_card import ModelError
 from hemoscope.vision.pipeline import Pipeline
 from hemoscope.vision.unfamiliar import STANDARD
@@ -363,22 +363,6 @@ def _finish(
             "present; review them, and analyse with --sensitivity high\n"
         )
     return options.pdf is None or _write_pdf(case, pipeline, options, red_cells)
-
-
-def unusual_json(case: Case, pipeline: Any, sensitivity: str) -> dict[str, Any] | None:
-    """The case against its microscope's usual unfamiliar share (`core.unusual`), when the
-    laboratory profile in use records one and the standard sensitivity is in use."""
-    profile = getattr(getattr(pipeline, "classifier", None), "profile", None)
-    usual = getattr(profile, "usual_unfamiliar", None)
-    if usual is None or sensitivity != STANDARD:
-        return None
-    classified, odd = unfamiliar_count(case)
-    return {
-        "classified": classified,
-        "unfamiliar": odd,
-        "usual_share": usual.share,
-        "unusual": unusual(odd, classified, usual.share),
-    }
 
 
 def _write_pdf(case: Case, pipeline: Pipeline, options: Options, red: RedCellSummary) -> bool:

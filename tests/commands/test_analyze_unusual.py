@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from hemoscope.commands.analyze_run import unusual_json
+from hemoscope.commands.analyze_report import unusual_json
 from hemoscope.core import REASON_UNFAMILIAR, Box, Case, CaseInfo, Cell, CellKind, Field
 from hemoscope.vision.lab_profile import UsualUnfamiliar
 

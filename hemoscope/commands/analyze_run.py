@@ -360,7 +360,8 @@ def _finish(
             f"far more white cells unfamiliar than usual on this microscope "
             f"({unusual_case['unfamiliar']} of {unusual_case['classified']}; usually "
             f"{unusual_case['usual_share']:.0%}): blasts or other abnormal cells may be "
-            "present; review them, and analyse with --sensitivity high\n"
+            "present, or the smear is stained or focused unlike the usual ones; review "
+            "them, and analyse with --sensitivity high\n"
         )
     return options.pdf is None or _write_pdf(case, pipeline, options, red_cells)
 

@@ -75,8 +75,9 @@ HINT_TEXT = (
 CALIBRATE_TEXT = "Calibrate colours to this microscope…"
 UNUSUAL_TEXT = (
     "Far more cells than usual on this microscope look unfamiliar to the classifier: "
-    "blasts or other abnormal cells may be present. Review the flagged cells; the high "
-    "review sensitivity flags more of such cells for the rest of the case."
+    "blasts or other abnormal cells may be present, or this smear is stained or focused "
+    "unlike the usual ones. Review the flagged cells; the high review sensitivity flags "
+    "more of such cells for the rest of the case."
 )
 BLASTS_TEXT = "Blasts Suspected: high review sensitivity"
 

@@ -141,9 +141,9 @@ def adapt(args: argparse.Namespace) -> int:
             f"Fitted on the camera's colours and through the microscope's colour calibration "
             f"({figures}, cross-validated); kept: {result.profile.validation['chosen']}.\n"
         )
-    review = result.profile.review_note()
-    if review:
-        sys.stdout.write(review + "\n")
+    for note in (result.profile.review_note(), result.profile.usual_note()):
+        if note:
+            sys.stdout.write(note + "\n")
     refusal = result.refusal
     if args.json:
         report = {

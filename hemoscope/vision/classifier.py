@@ -286,6 +286,21 @@ class Classifier:
         _, odd, _ = self._unfamiliar_of(arr, embedding, raw_embedding, self._unfamiliar_card)
         return logits, descriptor, odd
 
+    def standard_unfamiliar(
+        self, crops: U8, descriptor: npt.ArrayLike, raw_descriptor: npt.ArrayLike
+    ) -> npt.NDArray[np.bool_] | None:
+        """Which crops `classify_crops` flags unfamiliar (or out of focus) at the standard
+        review sensitivity, given their descriptors as seen with a profile and as the
+        camera gave them (the same array without a colour calibration); None without
+        unfamiliar-cell statistics."""
+        if self._unfamiliar_card is None:
+            return None
+        arr = np.asarray(crops, np.uint8)
+        seen = self.embedding_of(np.asarray(descriptor, np.float32))
+        raw = self.embedding_of(np.asarray(raw_descriptor, np.float32))
+        _, odd, _ = self._unfamiliar_of(arr, seen, raw, self._unfamiliar_card)
+        return odd
+
     def _unfamiliar_of(
         self, arr: U8, embedding: F32, raw_embedding: F32, model: UnfamiliarModel | None
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.float64]]:

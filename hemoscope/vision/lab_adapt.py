@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
@@ -537,6 +537,7 @@ def adapt_cells(
     total = len(crops) * views_for(len(crops)) * len(variants)
     results = []
     camera: tuple[F64, F64] | None = None
+    seen: list[F64] = []  # each variant's descriptors of the cells as given (primary rows)
     for i, arr in enumerate(variants):
         start = i * total // 2
         step = None if embed_progress is None else offset_progress(embed_progress, start, total)
@@ -545,6 +546,7 @@ def adapt_cells(
             camera = (logits, embedding)
         else:  # the cells as the classifier sees them through the calibration
             logits, embedding = seen_through(view, camera, (logits, embedding))
+        seen.append(embedding[primary])
         results.append(
             adapt(
                 embedding,
@@ -561,6 +563,25 @@ def adapt_cells(
                 progress=fit_progress if i == len(variants) - 1 else None,
             )
         )
-    if colour is None:
-        return results[0]
-    return better(results[0], results[1], colour, view)
+    kept = results[0] if colour is None else better(results[0], results[1], colour, view)
+    calibrated = kept.profile.colour is not None
+    usual = usual_unfamiliar_of(classifier, crops, seen[-1] if calibrated else seen[0], seen[0])
+    if usual is None:
+        return kept
+    return replace(kept, profile=replace(kept.profile, usual_unfamiliar=usual))
+
+
+def usual_unfamiliar_of(
+    classifier: Any, crops: npt.NDArray[np.uint8], descriptor: F64, raw_descriptor: F64
+) -> Any:
+    """The share of the cells the classifier flags unfamiliar (or out of focus) at the
+    standard sensitivity as it would with the profile (``descriptor``: as seen with it;
+    ``raw_descriptor``: the camera's crop), as a `lab_profile.UsualUnfamiliar`; None for
+    a classifier without unfamiliar-cell statistics."""
+    flags = getattr(classifier, "standard_unfamiliar", None)
+    if flags is None or not len(crops):
+        return None
+    from hemoscope.vision.lab_profile import UsualUnfamiliar
+
+    odd = flags(crops, descriptor, raw_descriptor)
+    return None if odd is None else UsualUnfamiliar(float(np.mean(odd)), len(crops))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -274,16 +275,17 @@ def test_db_collects_only_verified_cells_of_signed_off_cases(
     assert profile.cells == expected and profile.source == f"db: {db}"
 
 
-def test_a_profile_never_weakens_the_unfamiliar_cell_flag(
+def classifier_with_statistics(
     tmp_path: Path, model_paths: tuple[Path, Path]
-) -> None:
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+    """The tiny classifier with unfamiliar-cell statistics, as training exports them, its
+    threshold flagging half of the cells below; the laboratory's crops, their labels, and
+    crops no class looks like."""
     from hemoscope.vision import unfamiliar
     from hemoscope.vision.classifier import Classifier
-    from hemoscope.vision.lab_adapt import adapt as fit
     from hemoscope.vision.lab_embed import embed
     from hemoscope.vision.model_card import file_sha256
 
-    # The tiny classifier with unfamiliar-cell statistics, as training exports them.
     folder = tmp_path / "model"
     folder.mkdir()
     _, clf_path = model_paths
@@ -294,7 +296,7 @@ def test_a_profile_never_weakens_the_unfamiliar_cell_flag(
         [plain.crop_whole_image(lab_cell(c, s)) for s in range(12) for c in LAB_CLASSES]
     )
     labels = np.array([i for _ in range(12) for i in range(3)])
-    logits, descriptor = embed(plain, crops)  # what a profile is fitted on
+    _, descriptor = embed(plain, crops)
     emb = plain.embedding_of(descriptor)  # what the unfamiliar-cell statistics read
     means, whiten = unfamiliar.fit(emb, labels, len(plain.classes))
     stats = unfamiliar.UnfamiliarModel(means, whiten, 0.0)
@@ -306,8 +308,17 @@ def test_a_profile_never_weakens_the_unfamiliar_cell_flag(
     card = json.loads((folder / "classifier.json").read_text())
     card["unfamiliar"] = {"file": npz.name, "sha256": file_sha256(npz), "threshold": threshold}
     (folder / "classifier.json").write_text(json.dumps(card))
+    return Classifier(folder / "classifier.onnx", threads=1), crops, labels, odd
 
-    clf = Classifier(folder / "classifier.onnx", threads=1)
+
+def test_a_profile_never_weakens_the_unfamiliar_cell_flag(
+    tmp_path: Path, model_paths: tuple[Path, Path]
+) -> None:
+    from hemoscope.vision.lab_adapt import adapt as fit
+    from hemoscope.vision.lab_embed import embed
+
+    clf, crops, labels, odd = classifier_with_statistics(tmp_path, model_paths)
+    logits, descriptor = embed(clf, crops)  # what a profile is fitted on
     profile = fit(
         descriptor, logits, labels, classes=clf.classes, base_temperature=clf.temperature,
         models={"classifier": clf.card}, name="x",
@@ -321,7 +332,31 @@ def test_a_profile_never_weakens_the_unfamiliar_cell_flag(
     flagged = ["unfamiliar" in r for r in without.reasons]
     assert any(flagged) and not all(flagged)
     assert ["unfamiliar" in r for r in with_profile.reasons] == flagged
+    threshold = json.loads(clf.path.with_suffix(".json").read_text())["unfamiliar"]["threshold"]
     assert clf.unfamiliar is not None and clf.unfamiliar.threshold == threshold
+
+
+def test_a_labelled_profile_records_how_often_its_cells_are_unfamiliar(
+    tmp_path: Path, model_paths: tuple[Path, Path]
+) -> None:
+    """As a calibration does: the share of the labelled cells that the classifier, with the
+    profile, flags unfamiliar at the standard sensitivity (the station's banner compares
+    cases with it)."""
+    from hemoscope.vision.lab_adapt import adapt_cells
+    from hemoscope.vision.lab_cells import LabCells
+
+    clf, crops, labels, _ = classifier_with_statistics(tmp_path, model_paths)
+    cells = LabCells(classes=tuple(clf.classes))
+    for i, (crop, label) in enumerate(zip(crops, labels, strict=True)):
+        cells.add(crop, int(label), f"cell {i}", group=f"case {i % 6}")
+    result = adapt_cells(clf, cells, models={"classifier": clf.card}, name="x", source="t")
+    usual = result.profile.usual_unfamiliar
+    assert usual is not None and usual.cells == len(crops)
+    clf.set_profile(result.profile)
+    flagged = ["unfamiliar" in r for r in clf.classify_crops(crops).reasons]
+    assert 0 < sum(flagged) < len(flagged)
+    assert usual.share == pytest.approx(np.mean(flagged), abs=1e-9)
+    assert "Flagged unfamiliar:" in result.profile.usual_note()
 
 
 def smear_field_like(seed: int) -> np.ndarray:

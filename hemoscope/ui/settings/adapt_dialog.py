@@ -162,10 +162,10 @@ class AdaptDialog(QDialog):
         if refusal:
             self.status.setText(f"This profile cannot be used: {refusal}.{skipped}")
         else:
-            review = res.profile.review_note()
+            notes = [n for n in (res.profile.review_note(), res.profile.usual_note()) if n]
             self.status.setText(
                 f"Measured by {res.method} ({res.seconds:.1f} s): each cell classified by a "
-                f"profile fitted without it.{skipped}" + (f"\n{review}" if review else "")
+                f"profile fitted without it.{skipped}" + "".join(f"\n{n}" for n in notes)
             )
         self.use_button.setEnabled(not refusal)
 

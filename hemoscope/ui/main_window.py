@@ -48,7 +48,7 @@ from hemoscope.ui.differential.differential_panel import DifferentialPanel
 from hemoscope.ui.differential.unfamiliar_hint import (
     UnfamiliarHint,
     open_calibration,
-    usual_share_of,
+    usual_share_in,
 )
 from hemoscope.ui.images.files import FilesSource
 from hemoscope.ui.images.image_loader import ImageLoader
@@ -139,7 +139,7 @@ class MainWindow(QMainWindow):
         self.notice = Banner(self)
         self.unfamiliar_hint = UnfamiliarHint(
             store=self.settings_store, profile_in_use=lambda: bool(self.settings.lab_profile),
-            usual_share=lambda: usual_share_of(self.settings.lab_profile),
+            usual_share=lambda: usual_share_in(self.worker.cards),
             standard_sensitivity=lambda: self.settings.review_sensitivity == STANDARD_SENSITIVITY,
             parent=self,
         )  # fmt: skip

@@ -281,28 +281,23 @@ class Classifier:
         sensitivity in use: what a calibration records as the microscope's usual share."""
         arr = np.asarray(crops, np.uint8)
         logits, descriptor, raw, _ = self._outputs(arr, profile)
-        embedding = self.embedding_of(descriptor)
-        raw_embedding = embedding if raw is descriptor else self.embedding_of(raw)
-        _, odd, _ = self._unfamiliar_of(arr, embedding, raw_embedding, self._unfamiliar_card)
-        return logits, descriptor, odd
+        return logits, descriptor, self.standard_unfamiliar(arr, descriptor, raw)
 
     def standard_unfamiliar(
-        self, crops: U8, descriptor: npt.ArrayLike, raw_descriptor: npt.ArrayLike
-    ) -> npt.NDArray[np.bool_] | None:
+        self, crops: U8, descriptor: A, raw_descriptor: A
+    ) -> npt.NDArray[np.bool_]:
         """Which crops `classify_crops` flags unfamiliar (or out of focus) at the standard
-        review sensitivity, given their descriptors as seen with a profile and as the
-        camera gave them (the same array without a colour calibration); None without
-        unfamiliar-cell statistics."""
-        if self._unfamiliar_card is None:
-            return None
+        review sensitivity, whatever the sensitivity in use, given their descriptors as
+        seen with a profile and as the camera gave them (the same array without a colour
+        calibration)."""
+        seen = self.embedding_of(descriptor)
+        raw = seen if raw_descriptor is descriptor else self.embedding_of(raw_descriptor)
         arr = np.asarray(crops, np.uint8)
-        seen = self.embedding_of(np.asarray(descriptor, np.float32))
-        raw = self.embedding_of(np.asarray(raw_descriptor, np.float32))
         _, odd, _ = self._unfamiliar_of(arr, seen, raw, self._unfamiliar_card)
         return odd
 
     def _unfamiliar_of(
-        self, arr: U8, embedding: F32, raw_embedding: F32, model: UnfamiliarModel | None
+        self, arr: U8, embedding: A, raw_embedding: A, model: UnfamiliarModel | None
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
         """Per crop: the unfamiliar-cell score by ``model``, the flag (unfamiliar or out of
         focus) and the blur width."""

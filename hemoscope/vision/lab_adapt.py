@@ -527,7 +527,7 @@ def adapt_cells(
     better of the two by cross-validation is kept (`vision.lab_adapt_colour`)."""
     from hemoscope.vision.classifier import seen_through
     from hemoscope.vision.lab_adapt_colour import better, calibration_for
-    from hemoscope.vision.lab_profile import colour_view_of
+    from hemoscope.vision.lab_profile import UsualUnfamiliar, colour_view_of
 
     check_cells(cells.labels, cells.classes)
     crops = cells.array()
@@ -565,23 +565,8 @@ def adapt_cells(
         )
     kept = results[0] if colour is None else better(results[0], results[1], colour, view)
     calibrated = kept.profile.colour is not None
-    usual = usual_unfamiliar_of(classifier, crops, seen[-1] if calibrated else seen[0], seen[0])
-    if usual is None:
-        return kept
+    # How often the classifier flags these cells unfamiliar with the profile kept: what
+    # the station compares a case with (`core.unusual`).
+    odd = classifier.standard_unfamiliar(crops, seen[-1] if calibrated else seen[0], seen[0])
+    usual = UsualUnfamiliar(float(np.mean(odd)), len(crops))
     return replace(kept, profile=replace(kept.profile, usual_unfamiliar=usual))
-
-
-def usual_unfamiliar_of(
-    classifier: Any, crops: npt.NDArray[np.uint8], descriptor: F64, raw_descriptor: F64
-) -> Any:
-    """The share of the cells the classifier flags unfamiliar (or out of focus) at the
-    standard sensitivity as it would with the profile (``descriptor``: as seen with it;
-    ``raw_descriptor``: the camera's crop), as a `lab_profile.UsualUnfamiliar`; None for
-    a classifier without unfamiliar-cell statistics."""
-    flags = getattr(classifier, "standard_unfamiliar", None)
-    if flags is None or not len(crops):
-        return None
-    from hemoscope.vision.lab_profile import UsualUnfamiliar
-
-    odd = flags(crops, descriptor, raw_descriptor)
-    return None if odd is None else UsualUnfamiliar(float(np.mean(odd)), len(crops))

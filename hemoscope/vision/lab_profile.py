@@ -113,8 +113,8 @@ def model_identity(card: Mapping[str, Any]) -> dict[str, str]:
 @dataclass(frozen=True)
 class UsualUnfamiliar:
     """How many of a microscope's ordinary white cells the classifier flags unfamiliar
-    (or out of focus) at the standard review sensitivity: measured on the cells a
-    calibration was fitted on, it is what a case of that microscope is compared with
+    (or out of focus) at the standard review sensitivity: measured on the cells the
+    profile was made from, it is what a case of that microscope is compared with
     (`core.unusual`)."""
 
     share: float
@@ -122,9 +122,9 @@ class UsualUnfamiliar:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "what": "share of the calibration's white cells flagged unfamiliar or out of "
-            "focus at the standard review sensitivity, as the classifier flags them with "
-            "this profile",
+            "what": "share of the white cells the profile was made from flagged unfamiliar "
+            "or out of focus at the standard review sensitivity, as the classifier flags "
+            "them with this profile",
             "share": round(float(self.share), 4),
             "cells": int(self.cells),
         }
@@ -323,13 +323,19 @@ class LabProfile:
 
     def card(self) -> dict[str, Any]:
         """The profile as the models are listed (`Pipeline.model_cards`): name, version
-        (date and cells), sha256 and the models it extends."""
+        (date and cells), sha256, the models it extends and, when measured, the usual
+        unfamiliar share (what the station's unusual-case banner reads)."""
         return {
             "name": f"{PROFILE_ROLE} '{self.name}'",
             "version": f"{self.date}, {self.cells} cells"
             + (f", {self.kind}" if self.colour is not None or self.neighbours is not None else ""),
             "sha256": self.sha256,
             "extends": {role: dict(m) for role, m in self.models.items()},
+            **(
+                {"usual_unfamiliar": self.usual_unfamiliar.share}
+                if self.usual_unfamiliar is not None
+                else {}
+            ),
         }
 
     def stamp(self) -> ModelStamp:

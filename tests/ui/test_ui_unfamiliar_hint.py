@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -189,8 +190,8 @@ def test_the_button_opens_the_calibrate_dialog_and_uses_its_calibration(
     assert not shown(win)  # not again this session
 
 
-def calibration_profile(path: Path, usual: float | None) -> Path:
-    """A calibration profile file that recorded ``usual`` as its microscope's usual
+def calibration_profile(path: Path, usual: float | None) -> Any:
+    """A calibration profile, saved, that recorded ``usual`` as its microscope's usual
     unfamiliar share (None: an older profile that did not)."""
     from hemoscope.vision.lab_profile import LabProfile, UsualUnfamiliar
 
@@ -200,20 +201,24 @@ def calibration_profile(path: Path, usual: float | None) -> Path:
     )  # fmt: skip
     if usual is not None:
         profile = replace(profile, usual_unfamiliar=UsualUnfamiliar(usual, 500))
-    profile.save(path)
-    return path
+    return profile.save(path)
 
 
 def calibrated_window(
     qtbot: QtBot, reported: ReportedErrors, tmp_path: Path, usual: float | None
 ) -> MainWindow:
+    """The station with that profile in use, as the inference worker announces it once
+    loaded (the models' cards, `Pipeline.model_cards`)."""
+    from hemoscope.vision.lab_profile import PROFILE_ROLE
+
     tmp_path.mkdir(parents=True, exist_ok=True)
     store = SettingsStore.at(tmp_path / "calibrated.ini")
     profile = calibration_profile(tmp_path / "lab.profile.json", usual)
-    store.save(StationSettings(lab_profile=str(profile)))
+    store.save(StationSettings(lab_profile=str(tmp_path / "lab.profile.json")))
     win = MainWindow(error_reporter=reported, settings=store)
     qtbot.addWidget(win)
     win.show()
+    win.worker.cards = {PROFILE_ROLE: profile.card()}
     return win
 
 

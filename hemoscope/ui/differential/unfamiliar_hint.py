@@ -19,8 +19,9 @@ It never takes the keyboard (Space stays "capture"). Its buttons:
 - "Don't ask again": hidden for good (kept in the settings, `SettingsStore`).
 
 Once a profile is in use the calibration hint stays hidden for the rest of the session.
-With a calibration that measured how often the microscope's ordinary cells are flagged
-unfamiliar (`LabProfile.usual_unfamiliar`), the banner instead says when the open case has
+With a profile that measured how often the microscope's ordinary cells are flagged
+unfamiliar (`LabProfile.usual_unfamiliar`, read from the models the inference worker
+announces: `usual_share_in`), the banner instead says when the open case has
 far more of them than usual (`core.unusual`: blasts or other abnormal cells may be
 present), at the standard review sensitivity only, and offers "Blasts Suspected: high
 review sensitivity" (`blasts_suspected_requested`) for the rest of the case; "Not now"
@@ -29,11 +30,10 @@ hides it for that case.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QPushButton, QWidget
@@ -58,7 +58,7 @@ __all__ = [
     "UnfamiliarShare",
     "open_calibration",
     "unfamiliar_share",
-    "usual_share_of",
+    "usual_share_in",
 ]
 
 MIN_CELLS = 20
@@ -125,7 +125,7 @@ class UnfamiliarHint(Banner):
         self._quiet_case = ""  # "Not now" to that text: not again for this case
         self._case_id = ""  # the case that text is about
         self.button.setObjectName("hintCalibrate")
-        self.not_now = self._extra_button("Not now", "hintNotNow", self.hide_for_session)
+        self.not_now = self._extra_button("Not now", "hintNotNow", self._not_now)
         self.never = self._extra_button("Don't ask again", "hintNever", self.turn_off)
         # The text across the whole width, the buttons in a row under it.
         layout = self.layout()
@@ -204,22 +204,24 @@ class UnfamiliarHint(Banner):
                 action=self.blasts_suspected_requested.emit,
             )  # fmt: skip
             self.never.setVisible(False)
-            self.not_now.clicked.disconnect()
-            self.not_now.clicked.connect(self._quiet_for_case)
             self.unusual_shown = True
         else:
             self.text.setText(text)
 
-    def _quiet_for_case(self) -> None:
-        self._quiet_case = self._case_id
-        self._hide_unusual()
+    def _not_now(self) -> None:
+        """The unusual-case text: not again for this case; the calibration hint: not again
+        this session."""
+        if self.unusual_shown:
+            self._quiet_case = self._case_id
+            self._hide_unusual()
+        else:
+            self.hide_for_session()
 
     def _hide_unusual(self) -> None:
-        """Hide the unusual-case text and give the buttons back their calibration roles."""
+        """Hide the unusual-case text; the "Don't ask again" button is the calibration
+        hint's again."""
         self.unusual_shown = False
         self.never.setVisible(True)
-        self.not_now.clicked.disconnect()
-        self.not_now.clicked.connect(self.hide_for_session)
         self.dismiss()
 
     def hide_for_session(self) -> None:
@@ -249,24 +251,11 @@ def open_calibration(
     return dialog
 
 
-def usual_share_of(path: str) -> float | None:
-    """The usual unfamiliar share recorded in the laboratory profile at ``path`` (None:
-    no profile, none recorded, or the file unreadable); read once per file version."""
-    if not path:
-        return None
-    try:
-        mtime = Path(path).stat().st_mtime_ns
-    except OSError:
-        return None
-    return _usual_share_cached(path, mtime)
+def usual_share_in(cards: Mapping[str, Any]) -> float | None:
+    """The usual unfamiliar share of the laboratory profile among the models in use
+    (`Pipeline.model_cards`, as the inference worker announces them; `LabProfile.card`),
+    or None: no profile, or one that did not measure it."""
+    from hemoscope.vision.lab_profile import PROFILE_ROLE
 
-
-@functools.lru_cache(maxsize=4)
-def _usual_share_cached(path: str, _mtime: int) -> float | None:
-    from hemoscope.vision.lab_profile import LabProfile, ProfileError
-
-    try:
-        usual = LabProfile.load(path).usual_unfamiliar
-    except ProfileError:
-        return None
-    return None if usual is None else usual.share
+    share = (cards.get(PROFILE_ROLE) or {}).get("usual_unfamiliar")
+    return None if share is None else float(share)

@@ -292,6 +292,23 @@ def run_descriptor_spread(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
+def run_quantise(args: argparse.Namespace, command: str) -> int:
+    from hemoscope.training.quantise import quantise
+
+    card = quantise(
+        args.model,
+        args.data,
+        args.out,
+        args.calib,
+        args.seed,
+        args.val_fraction,
+        command,
+        args.domains,
+    )
+    log.info("8-bit classifier written to %s (%s)", args.out, card["sha256"][:12])
+    return 0
+
+
 def run_pseudo_labels(args: argparse.Namespace) -> int:
     from hemoscope.training.pseudo_labels import make, write_domains
 
@@ -386,6 +403,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     _add_card_args(p)
     p.set_defaults(handler=lambda a: run_descriptor_spread(a, _command_line(a)))
+    p = sub.add_parser(
+        "quantise",
+        help="write the 8-bit version of an exported float classifier, with its card and "
+        "statistics measured again (what the station ships)",
+    )
+    _add_card_args(p)
+    p.add_argument("--out", required=True, type=Path, help="folder for the 8-bit model")
+    p.add_argument("--calib", type=int, default=256, help="training crops for the ranges")
+    p.add_argument(
+        "--domains",
+        type=Path,
+        default=None,
+        help="unlabelled white cells of other laboratories (one sub-folder each), also "
+        "for the ranges",
+    )
+    p.set_defaults(handler=lambda a: run_quantise(a, _command_line(a)))
     p = sub.add_parser(
         "pseudo-labels",
         help="name the white cells of TXL-PBC's other sources with a classifier (teacher)",

@@ -19,6 +19,7 @@ and the field that shows it whole (the next one, the stage having moved) counts 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -73,12 +74,15 @@ F32 = npt.NDArray[np.float32]
 @dataclass(frozen=True, eq=False)
 class Thumbnail:
     """A field's picture for registration: grey, small, high-passed, unit variance.
-    ``scale``: field pixels per thumbnail pixel."""
+    ``scale``: field pixels per thumbnail pixel. ``spectrum``: the Fourier transform of
+    the tapered pixels (`spectrum`), computed once by `thumbnail` so that registering a
+    field against the fields before it transforms each picture once, not once per pair."""
 
     pixels: F32
     scale: int
     width: int
     height: int
+    spectrum: npt.NDArray[np.complex64] | None = dataclasses.field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -106,8 +110,16 @@ def thumbnail(image: npt.NDArray[np.generic], side: int = THUMB_SIDE) -> Thumbna
     small = grey[: h * block, : w * block].reshape(h, block, w, block).mean(axis=(1, 3))
     scale = step * block
     small = small - _box_blur(small, max(3, min(h, w) // 8))
-    small = (small - small.mean()) / (small.std() + 1e-6)
-    return Thumbnail(np.asarray(small, np.float32), scale, width, height)
+    small = np.asarray((small - small.mean()) / (small.std() + 1e-6), np.float32)
+    return Thumbnail(small, scale, width, height, spectrum(small))
+
+
+def spectrum(pixels: F32) -> npt.NDArray[np.complex64]:
+    """The 2-D Fourier transform of a thumbnail's pixels under the tapered window (the
+    half a real picture needs, single precision: as large as the pixels)."""
+    h, w = pixels.shape
+    window = np.outer(_taper(h), _taper(w)).astype(np.float32)
+    return np.fft.rfft2(pixels * window).astype(np.complex64)
 
 
 def _box_blur(image: F32, size: int) -> F32:
@@ -132,11 +144,17 @@ def register(earlier: Thumbnail, new: Thumbnail) -> Registration | None:
     if a.shape != b.shape or earlier.scale != new.scale:
         return None
     h, w = a.shape
-    window = np.outer(_taper(h), _taper(w)).astype(np.float32)
-    cross = np.fft.fft2(b * window) * np.conj(np.fft.fft2(a * window))
-    surface = np.fft.ifft2(cross / (np.abs(cross) + 1e-9)).real
+    fa = earlier.spectrum if earlier.spectrum is not None else spectrum(a)
+    fb = new.spectrum if new.spectrum is not None else spectrum(b)
+    cross = fb * np.conj(fa)
+    surface = np.fft.irfft2(cross / (np.abs(cross) + 1e-9), s=(h, w)).ravel()
+    top = (
+        np.argpartition(surface, -PEAKS)[-PEAKS:]
+        if surface.size > PEAKS
+        else np.arange(surface.size)
+    )
     best: Registration | None = None
-    for flat in np.argsort(surface, axis=None)[::-1][:PEAKS]:
+    for flat in top[np.argsort(surface[top])[::-1]]:
         py, px = divmod(int(flat), w)
         for sy in (py, py - h):
             for sx in (px, px - w):

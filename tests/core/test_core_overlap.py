@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,22 @@ def test_registration_finds_the_stage_move_and_refuses_other_areas() -> None:
     assert shift is not None and abs(shift.dx - 200) <= 4 and abs(shift.dy + 90) <= 4
     sim.move_stage(900, 700)  # far away: nothing in common with the first field
     assert register(a, thumbnail(sim.frame_at(2))) is None
+
+
+def test_each_picture_is_transformed_once_and_registers_as_before() -> None:
+    """A thumbnail carries its spectrum, so a field registered against the 12 before it
+    is transformed once; registering without it (a thumbnail made elsewhere) finds the
+    same shift."""
+    sim = simulator()
+    a = thumbnail(sim.frame_at(0))
+    sim.move_stage(140, 60)
+    b = thumbnail(sim.frame_at(1))
+    h, w = a.pixels.shape
+    assert a.spectrum is not None and a.spectrum.shape == (h, w // 2 + 1)
+    bare_a, bare_b = (replace(t, spectrum=None) for t in (a, b))
+    cached, bare = register(a, b), register(bare_a, bare_b)
+    assert cached is not None and cached == bare
+    assert abs(cached.dx - 140) <= 4 and abs(cached.dy - 60) <= 4
 
 
 def _yolo_wbc(label: Path, width: int, height: int) -> list[tuple[float, float, float, float]]:

@@ -32,7 +32,7 @@ from hemoscope.core.overlap import (
 __all__ = ["RECENT", "OverlapMarks", "compute_marks", "marks_text", "repeats_banner"]
 
 RECENT = RECENT_FIELDS
-KEPT = 200  # thumbnails kept (about 110 kB each)
+KEPT = 200  # thumbnails kept (about 220 kB each: pixels and spectrum)
 Image = npt.NDArray[np.uint8]
 
 

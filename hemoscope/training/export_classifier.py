@@ -115,6 +115,37 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def val_metrics(
+    logits: np.ndarray, y: np.ndarray, temperature: float, threshold: float, classes: list[str]
+) -> dict[str, Any]:
+    """The card's validation metrics of one turn's logits: accuracy, macro-F1, per class,
+    confusion, calibration error before and after the temperature, and the review
+    fraction at ``threshold`` with the accuracy of the cells it leaves."""
+    p_raw, p_cal = softmax(logits), softmax(logits, temperature)
+    rep = classification_report(confusion_matrix(y, p_cal.argmax(1), len(classes)))
+    keep = p_cal.max(1) >= threshold
+    return {
+        "val_accuracy": round(rep.accuracy, 4),
+        "val_macro_f1": round(rep.macro_f1, 4),
+        "per_class": {
+            c: {
+                "precision": round(rep.precision[i], 4),
+                "recall": round(rep.recall[i], 4),
+                "f1": round(rep.f1[i], 4),
+                "support": rep.support[i],
+            }
+            for i, c in enumerate(classes)
+        },
+        "confusion": [list(r) for r in rep.confusion],
+        "ece_uncalibrated": round(expected_calibration_error(p_raw, y), 4),
+        "ece_calibrated": round(expected_calibration_error(p_cal, y), 4),
+        "review_fraction": round(float(1 - keep.mean()), 4),
+        "accuracy_not_flagged": round(
+            float((p_cal.argmax(1) == y)[keep].mean()) if keep.any() else 0.0, 4
+        ),
+    }
+
+
 def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, Any]:
     split = json.loads((run / "split.json").read_text(encoding="utf-8"))
     root = Path(cfg.data)
@@ -128,10 +159,9 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
     val_images = load_all(val_s)
     logits = predict_logits(ExportedLogits(model), val_images, y, cfg)
     temperature = fit_temperature(logits, y)
-    p_raw, p_cal = softmax(logits), softmax(logits, temperature)
+    p_cal = softmax(logits, temperature)
     threshold = choose_review_threshold(p_cal, y)
     rep = classification_report(confusion_matrix(y, p_cal.argmax(1), len(CLASSES)))
-    keep = p_cal.max(1) >= threshold
     onnx_path = run / "classifier.onnx"
     scales = torch_feature_scales(model, framed_crops(val_images, INPUT_SIZE, "nominal"))
     export_onnx(model, onnx_path, scales)
@@ -244,24 +274,7 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
             "split_seed": cfg.seed if cfg.split_seed is None else cfg.split_seed,
         },
         "metrics": {
-            "val_accuracy": round(rep.accuracy, 4),
-            "val_macro_f1": round(rep.macro_f1, 4),
-            "per_class": {
-                c: {
-                    "precision": round(rep.precision[i], 4),
-                    "recall": round(rep.recall[i], 4),
-                    "f1": round(rep.f1[i], 4),
-                    "support": rep.support[i],
-                }
-                for i, c in enumerate(CLASSES)
-            },
-            "confusion": [list(r) for r in rep.confusion],
-            "ece_uncalibrated": round(expected_calibration_error(p_raw, y), 4),
-            "ece_calibrated": round(expected_calibration_error(p_cal, y), 4),
-            "review_fraction": round(float(1 - keep.mean()), 4),
-            "accuracy_not_flagged": round(
-                float((p_cal.argmax(1) == y)[keep].mean()) if keep.any() else 0.0, 4
-            ),
+            **val_metrics(logits, y, temperature, threshold, list(CLASSES)),
             "onnx_torch_max_abs_diff": diff,
         },
     }

@@ -44,11 +44,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 
 from hemoscope.vision.classification_metrics import (
-    classification_report,
-    confusion_matrix,
-    expected_calibration_error,
     fit_temperature,
-    softmax,
 )
 from hemoscope.vision.classifier import Classifier, graph_input
 from hemoscope.vision.model_card import file_sha256, load_card
@@ -104,39 +100,6 @@ def quantise_graph(src: Path, dst: Path, crops: U8) -> None:
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
         )
-
-
-def val_metrics(
-    logits: npt.NDArray[np.float32],
-    y: npt.NDArray[np.int64],
-    temperature: float,
-    threshold: float,
-    classes: list[str],
-) -> dict[str, Any]:
-    """The card's validation metrics of one turn's logits (as the float card's)."""
-    p_raw, p_cal = softmax(logits), softmax(logits, temperature)
-    rep = classification_report(confusion_matrix(y, p_cal.argmax(1), len(classes)))
-    keep = p_cal.max(1) >= threshold
-    return {
-        "val_accuracy": round(rep.accuracy, 4),
-        "val_macro_f1": round(rep.macro_f1, 4),
-        "per_class": {
-            c: {
-                "precision": round(rep.precision[i], 4),
-                "recall": round(rep.recall[i], 4),
-                "f1": round(rep.f1[i], 4),
-                "support": rep.support[i],
-            }
-            for i, c in enumerate(classes)
-        },
-        "confusion": [list(r) for r in rep.confusion],
-        "ece_uncalibrated": round(expected_calibration_error(p_raw, y), 4),
-        "ece_calibrated": round(expected_calibration_error(p_cal, y), 4),
-        "review_fraction": round(float(1 - keep.mean()), 4),
-        "accuracy_not_flagged": round(
-            float((p_cal.argmax(1) == y)[keep].mean()) if keep.any() else 0.0, 4
-        ),
-    }
 
 
 def domain_crops(src: Path, domains: Path) -> tuple[U8, dict[str, int]]:
@@ -209,7 +172,12 @@ def quantise(
     """Quantise ``src`` into ``out`` (folder) with its card and statistics; the card."""
     from hemoscope.training.colour_reference import nominal_crops
     from hemoscope.training.descriptor_spread import descriptor_spread
-    from hemoscope.training.export_classifier import framed_crops, refit_unfamiliar, stress_table
+    from hemoscope.training.export_classifier import (
+        framed_crops,
+        refit_unfamiliar,
+        stress_table,
+        val_metrics,
+    )
     from hemoscope.training.pbc_data import load_all
     from hemoscope.training.train_classifier import CLASSES
     from hemoscope.vision.datasets import list_samples, stratified_split

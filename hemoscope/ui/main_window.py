@@ -48,6 +48,7 @@ from hemoscope.ui.differential.differential_panel import DifferentialPanel
 from hemoscope.ui.differential.unfamiliar_hint import (
     UnfamiliarHint,
     open_calibration,
+    profile_in,
     usual_share_in,
 )
 from hemoscope.ui.images.files import FilesSource
@@ -138,7 +139,7 @@ class MainWindow(QMainWindow):
         self.source_banner = Banner(self)
         self.notice = Banner(self)
         self.unfamiliar_hint = UnfamiliarHint(
-            store=self.settings_store, profile_in_use=lambda: bool(self.settings.lab_profile),
+            store=self.settings_store, profile_in_use=lambda: profile_in(self.worker.cards),
             usual_share=lambda: usual_share_in(self.worker.cards),
             standard_sensitivity=lambda: self.settings.review_sensitivity == STANDARD_SENSITIVITY,
             parent=self,
@@ -227,7 +228,10 @@ class MainWindow(QMainWindow):
         self.presenter = StationStatus(
             status=self.status, source_banner=self.source_banner, notice=self.notice,
             live=self.live, worker=self.worker, cases=self.cases, review=self.review,
-            fields_count=self._fields_count, parent=self,
+            fields_count=self._fields_count,
+            profile_wanted=lambda: self.settings.lab_profile,
+            open_settings=lambda: self.open_settings("Models"),
+            parent=self,
         )  # fmt: skip
         self._wire()
         self.setAcceptDrops(True)
@@ -483,7 +487,8 @@ class MainWindow(QMainWindow):
         self.view.overlay.update()
 
     # -- settings ------------------------------------------------------------------------
-    def open_settings(self) -> None:
+    def open_settings(self, page: str = "") -> None:
+        """File ▸ Settings; ``page``: the tab to open on ("Models"), else the first."""
         from hemoscope.ui.settings.settings_dialog import SettingsDialog
 
         cameras = {
@@ -495,6 +500,10 @@ class MainWindow(QMainWindow):
             self.settings, cameras=cameras, models=self.models_context(), parent=self
         )
         dialog.accepted.connect(lambda: self.apply_settings(dialog.settings()))
+        tabs = dialog.tabs
+        for i in range(tabs.count()):
+            if page and tabs.tabText(i) == page:
+                tabs.setCurrentIndex(i)
         dialog.open()
 
     def apply_settings(self, settings: StationSettings | None) -> None:

@@ -96,15 +96,49 @@ def test_low_confidence_alone_is_not_unfamiliar(window: MainWindow) -> None:
 def test_not_shown_with_a_profile_in_use(
     qtbot: QtBot, reported: ReportedErrors, tmp_path: Path
 ) -> None:
-    store = SettingsStore.at(tmp_path / "profile.ini")
-    store.save(StationSettings(lab_profile=str(tmp_path / "lab.profile.json")))
-    win = MainWindow(error_reporter=reported, settings=store)
-    qtbot.addWidget(win)
-    win.show()
+    win = calibrated_window(qtbot, reported, tmp_path, usual=None)
     try:
         add_field(win, 0, 40)
         assert unfamiliar_share(win.workspace.case).often_unfamiliar
         assert not shown(win)
+    finally:
+        win.close()
+
+
+def test_a_profile_chosen_but_not_in_use_still_lets_it_speak_and_is_pointed_out(
+    qtbot: QtBot, reported: ReportedErrors, tmp_path: Path
+) -> None:
+    """A profile of Settings ▸ Models that the models cannot take (made for other model
+    files, as after an update, or unreadable) leaves the shipped model classifying: the
+    hint speaks as without a profile, and a notice says the profile is not in use."""
+    from hemoscope.ui.live.station_status import PROFILE_NOT_USED
+
+    store = SettingsStore.at(tmp_path / "profile.ini")
+    store.save(StationSettings(lab_profile=str(tmp_path / "made-for-other-models.json")))
+    win = MainWindow(error_reporter=reported, settings=store)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        win.worker.cards = {"classifier": {"sha256": "c" * 64}}  # loaded, no profile
+        win.presenter.models_ready("classifier c")
+        assert win.notice.isVisible()
+        assert PROFILE_NOT_USED in win.notice.text.text()
+        assert "made-for-other-models.json" in win.notice.text.text()
+        # Its button opens Settings on the Models page, which says why.
+        from hemoscope.ui.settings.settings_dialog import SettingsDialog
+
+        qtbot.mouseClick(win.notice.button, Qt.MouseButton.LeftButton)
+        dialog = win.findChild(SettingsDialog)
+        assert dialog is not None and dialog.tabs.tabText(dialog.tabs.currentIndex()) == "Models"
+        dialog.reject()
+        add_field(win, 0, 40)
+        assert shown(win) and HINT_TEXT in win.unfamiliar_hint.text.text()
+        # With the profile in use the notice does not come.
+        from hemoscope.vision.lab_profile import PROFILE_ROLE
+
+        win.worker.cards = {PROFILE_ROLE: {"name": "lab"}}
+        win.presenter.models_ready("classifier c, lab profile")
+        assert not win.notice.isVisible()
     finally:
         win.close()
 
@@ -174,6 +208,10 @@ def test_the_button_opens_the_calibrate_dialog_and_uses_its_calibration(
         worker: object, notice: object, old: StationSettings, settings: StationSettings
     ) -> StationSettings:
         applied.append(settings.lab_profile)  # loading a real profile needs real models
+        # ... and the worker announces the models with it (`InferenceWorker.cards`).
+        from hemoscope.vision.lab_profile import PROFILE_ROLE
+
+        win.worker.cards = {PROFILE_ROLE: {"name": "calibration"}}
         return settings
 
     from hemoscope.ui.settings import model_choices

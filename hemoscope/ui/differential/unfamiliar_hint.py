@@ -57,6 +57,7 @@ __all__ = [
     "UnfamiliarHint",
     "UnfamiliarShare",
     "open_calibration",
+    "profile_in",
     "unfamiliar_share",
     "usual_share_in",
 ]
@@ -249,6 +250,16 @@ def open_calibration(
     dialog.accepted.connect(accepted)
     dialog.open()
     return dialog
+
+
+def profile_in(cards: Mapping[str, Any]) -> bool:
+    """Whether a laboratory profile is among the models in use, as the inference worker
+    announces them: not merely chosen in Settings ▸ Models (a profile made for other model
+    files is chosen but not used, and the station then classifies with the shipped model,
+    for which the calibration hint still speaks)."""
+    from hemoscope.vision.lab_profile import PROFILE_ROLE
+
+    return PROFILE_ROLE in cards
 
 
 def usual_share_in(cards: Mapping[str, Any]) -> float | None:

@@ -1,5 +1,8 @@
 """What the station tells the technician about its machinery: the source (status bar and
-the lost-camera banner), frame rates and inference time, the models, failed saves.
+the lost-camera banner), frame rates and inference time, the models, failed saves, and a
+laboratory profile of Settings ▸ Models that the models in use cannot take (made for
+other model files, as after an update, or unreadable): the station then classifies with
+the shipped model, and says so instead of leaving it to the Models page.
 
 `StationStatus` listens to the live controller, the inference worker and the case
 controller, and writes to the status bar and the two banners; it decides nothing else
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject
 
@@ -20,8 +24,15 @@ from hemoscope.ui.live.source_status import SourceBannerText
 from hemoscope.ui.review.review import ReviewController
 from hemoscope.ui.shared.banner import Banner
 from hemoscope.ui.shared.status import StationStatusBar
+from hemoscope.vision.lab_profile import PROFILE_ROLE
 
-__all__ = ["StationStatus"]
+__all__ = ["PROFILE_NOT_USED", "StationStatus"]
+
+PROFILE_NOT_USED = (
+    "The laboratory profile chosen in Settings ▸ Models is not in use: it was made for "
+    "other model files (as after an update) or cannot be read, so cells are classified "
+    "with the shipped model. Settings ▸ Models says why; calibrate or adapt again there"
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +49,14 @@ class StationStatus(QObject):
         cases: CaseController,
         review: ReviewController,
         fields_count: Callable[[], int],
+        profile_wanted: Callable[[], str] = str,
+        open_settings: Callable[[], object] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.worker = worker
+        self._profile_wanted = profile_wanted  # Settings ▸ Models' profile file, or ""
+        self._open_settings = open_settings
         self.status = status
         self.source_banner = source_banner
         self.notice = notice
@@ -78,6 +94,14 @@ class StationStatus(QObject):
     def models_ready(self, versions: str) -> None:
         self.status.show_models(f"Models: {versions}" if versions else "Models loaded", versions)
         self.notice.dismiss()
+        wanted = self._profile_wanted()
+        if wanted and PROFILE_ROLE not in self.worker.cards:
+            self.notice.show_message(
+                f"{PROFILE_NOT_USED} ({Path(wanted).name}).",
+                level="warning",
+                button="Settings…" if self._open_settings else "",
+                action=self._open_settings,
+            )
 
     def models_unavailable(self, message: str) -> None:
         self.status.show_models("No models", message)

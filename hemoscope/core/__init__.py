@@ -14,6 +14,7 @@ from .corrections import (
     Correction,
     CorrectionError,
     Delete,
+    FlagUnfamiliar,
     Relabel,
 )
 from .counts import Counts
@@ -113,6 +114,7 @@ __all__ = [
     "FivePart",
     "Flag",
     "FlagCounts",
+    "FlagUnfamiliar",
     "Interval",
     "ManualIncrement",
     "MapPoint",

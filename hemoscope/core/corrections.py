@@ -18,6 +18,7 @@ from typing import ClassVar, Self
 
 from .case import Case
 from .cells import Cell, Field
+from .review import REASON_UNFAMILIAR, join_reasons, split_reasons
 from .taxonomy import DEFAULT_TAXONOMY, Taxonomy
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "CorrectionError",
     "CountCell",
     "Delete",
+    "FlagUnfamiliar",
     "Relabel",
 ]
 
@@ -243,6 +245,35 @@ class CountCell(_CellEdit):
             klass,
             f"Count cell {_short(self.cell_id)} ({_name(self.taxonomy, klass)}) marked "
             f"{mark!r}: the mark overruled",
+        )
+
+
+@dataclass(frozen=True)
+class FlagUnfamiliar(_CellEdit):
+    """Flag a cell for review as unfamiliar at a stricter review sensitivity chosen after
+    it was classified (Blasts Suspected in the middle of a case): its class stays, the
+    reason ``unfamiliar`` is added to its others, and it waits for a person's decision."""
+
+    action: ClassVar[str] = "flag-unfamiliar"
+    sensitivity: str = field(default="high", kw_only=True)
+
+    def _edit(self, cell: Cell) -> Cell:
+        reasons = split_reasons(cell.review_reason)
+        if REASON_UNFAMILIAR in reasons:
+            raise CorrectionError(f"cell {_short(cell.id)} is flagged unfamiliar already")
+        return replace(cell, review=True, review_reason=join_reasons([*reasons, REASON_UNFAMILIAR]))
+
+    def audit(self) -> AuditEntry:
+        b = self.before
+        klass = None if b is None else b.effective_class
+        return AuditEntry(
+            self.action,
+            self.field_id,
+            self.cell_id,
+            klass,
+            klass,
+            f"Flag cell {_short(self.cell_id)} ({_name(self.taxonomy, klass)}) for review: "
+            f"unfamiliar at {self.sensitivity} review sensitivity",
         )
 
 

@@ -65,8 +65,9 @@ from hemoscope.ui.report.report_actions import AskFolder, AskSave, ReportActions
 from hemoscope.ui.review.class_menu import ask_class_with_menu
 from hemoscope.ui.review.gallery import CellGallery
 from hemoscope.ui.review.manual_count import ManualCountPanel
+from hemoscope.ui.review.reflag import EarlierCells
 from hemoscope.ui.review.review import AskClass, ReviewController
-from hemoscope.ui.settings.model_choices import BlastsSuspected, apply_model_choices
+from hemoscope.ui.settings.model_choices import BlastsSuspected, apply_model_choices, stricter
 from hemoscope.ui.settings.settings_model import StationSettings
 from hemoscope.ui.settings.settings_store import SettingsStore
 from hemoscope.ui.shared.about import show_about
@@ -225,6 +226,11 @@ class MainWindow(QMainWindow):
         self.source_menu = SourceMenu(
             self.window_actions, sources, choose=self.set_source, parent=self
         )
+        self.earlier_cells = EarlierCells(
+            case=lambda: self.workspace.case, classifier=lambda: self.worker.classifier,
+            flag=self.cases.flag_unfamiliar_all,
+            announce=lambda text: self.notice.show_message(text, level="info"), parent=self,
+        )  # fmt: skip
         self.presenter = StationStatus(
             status=self.status, source_banner=self.source_banner, notice=self.notice,
             live=self.live, worker=self.worker, cases=self.cases, review=self.review,
@@ -510,7 +516,10 @@ class MainWindow(QMainWindow):
         """Use and save `settings` (what the settings dialog returns)."""
         if settings is None:
             return
+        before = self.settings.review_sensitivity
         settings = apply_model_choices(self.worker, self.notice, self.settings, settings)
+        if stricter(settings.review_sensitivity, before):
+            self.earlier_cells.sensitivity_raised(settings.review_sensitivity)
         self.settings = settings
         self.settings_store.save(settings)
         taxonomy = settings.taxonomy()

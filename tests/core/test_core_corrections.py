@@ -229,3 +229,25 @@ def test_commands_are_values() -> None:
     assert replace(a, new_class="ig").new_class == "ig"
     with pytest.raises(CorrectionError):
         replace(a, new_class="martian")
+
+
+def test_flag_unfamiliar_adds_the_reason_keeps_the_class_and_reverts() -> None:
+    from hemoscope.core import REASON_UNFAMILIAR, FlagUnfamiliar, split_reasons
+
+    case, fid, cells = small_case()
+    plain, low = cells[1], cells[0]
+    cmd = FlagUnfamiliar(fid, plain.id, sensitivity="high").bind(case)
+    after = cmd.apply(case)
+    cell = after.fields[0].cells[1]
+    assert cell.review and cell.review_reason == REASON_UNFAMILIAR
+    assert cell.auto_class == plain.auto_class and cell.final_class is None
+    assert cell.pending_review
+    entry = cmd.audit()
+    assert entry.action == "flag-unfamiliar" and entry.old_class == entry.new_class
+    assert "unfamiliar at high review sensitivity" in entry.detail
+    assert cmd.revert(after) == case
+    # A cell flagged for another reason keeps it and gains this one.
+    both = FlagUnfamiliar(fid, low.id).bind(case).apply(case).fields[0].cells[0]
+    assert split_reasons(both.review_reason) == (REASON_LOW_CONFIDENCE, REASON_UNFAMILIAR)
+    with pytest.raises(CorrectionError, match="unfamiliar already"):
+        FlagUnfamiliar(fid, plain.id).apply(after)

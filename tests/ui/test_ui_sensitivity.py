@@ -116,3 +116,69 @@ def test_the_station_starts_at_the_standard_level_when_the_classifier_has_no_thr
         pipeline = load_pipeline(1, "", "high")
     assert pipeline is tiny and tiny.sensitivity == "standard"
     assert "review sensitivity 'high' not used" in caplog.text
+
+
+def test_a_stricter_sensitivity_mid_case_flags_the_earlier_cells_it_finds_unfamiliar(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Blasts Suspected after cells were captured: the earlier cells are scored again at
+    the high level from their stored embeddings; those now unfamiliar are flagged (each in
+    the audit trail, one undo step); cells a person decided, and cells already flagged
+    unfamiliar, are left."""
+    import numpy as np
+
+    from hemoscope.core import REASON_UNFAMILIAR, Box, Cell, CellKind, Embedding, Field
+    from hemoscope.ui.app import load_pipeline
+    from hemoscope.ui.main_window import MainWindow
+
+    store = SettingsStore.at(tmp_path / "settings.ini")
+    win = MainWindow(pipeline=load_pipeline(1), force_sync=True, settings=store)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.worker.state == "ready")
+    model = win.worker.classifier.unfamiliar  # type: ignore[union-attr]
+    high = model.at("high")
+    # Embeddings near training cells (the reference is their direction; the scale of the
+    # class means), moved off them until the high level (not the standard one) finds
+    # them unfamiliar; and training cells' own, familiar at both.
+    rng = np.random.default_rng(0)
+    scale = float(np.linalg.norm(model.means, axis=1).mean())
+    reference = scale * np.asarray(model.reference, np.float32)
+    between, familiar = [], []
+    for row in reference[rng.choice(len(reference), 400, replace=False)]:
+        noise = rng.normal(size=row.shape).astype(np.float32)
+        for amount in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3):
+            v = row + amount * scale * noise / np.linalg.norm(noise)
+            if high.flags(v[None])[0] and not model.flags(v[None])[0]:
+                between.append(v)
+                break
+            if amount == 0.0 and not high.flags(v[None])[0]:
+                familiar.append(v)
+        if len(between) >= 4 and len(familiar) >= 3:
+            break
+    assert len(between) >= 4 and len(familiar) >= 3
+
+    def cell(v: np.ndarray, **extra: object) -> Cell:
+        return Cell.create(Box(10, 10, 50, 50), CellKind.WBC, auto_class="lymphocyte",
+                           probability=0.97, embedding=Embedding.from_vector(v), **extra)  # type: ignore[arg-type]  # fmt: skip
+
+    decided = cell(between[3], final_class="monocyte")
+    cells = [cell(v) for v in between[:3]] + [cell(v) for v in familiar[:3]] + [decided]
+    cells.append(cell(between[0], review=True, review_reason=REASON_UNFAMILIAR))
+    cells.append(cell(between[1], uncounted="cut by the edge"))  # out of the tally
+    win.cases.capture(np.zeros((64, 64, 3), np.uint8), Field.create(cells, 64, 64))
+    win.apply_settings(replace(win.settings, review_sensitivity="high"))
+    qtbot.waitUntil(lambda: "captured before" in win.notice.text.text(), timeout=10_000)
+    assert "Of the 6 white cells captured before, 3 are now flagged" in win.notice.text.text()
+    case = win.workspace.case
+    assert case is not None
+    after = {c.id: c for c in case.fields[0].cells}
+    assert all(after[c.id].review_reason == REASON_UNFAMILIAR for c in cells[:3])
+    assert not any(after[c.id].review for c in cells[3:6])
+    assert after[decided.id] == decided
+    assert after[cells[-2].id] == cells[-2] and after[cells[-1].id] == cells[-1]
+    assert all(after[c.id].auto_class == "lymphocyte" for c in cells[:3])
+    # One undo step takes the three flags back.
+    win.cases.undo_stack.undo()
+    case = win.workspace.case
+    assert case is not None and all(not c.review for c in case.fields[0].cells[:6])
+    win.close()

@@ -36,7 +36,7 @@ from hemoscope.core import (
     Relabel,
     SignOff,
 )
-from hemoscope.core.corrections import CountCell
+from hemoscope.core.corrections import CountCell, FlagUnfamiliar
 from hemoscope.ui.case.workspace import CaseWorkspace, TargetWatch
 
 __all__ = ["CaseController"]
@@ -141,6 +141,22 @@ class CaseController(QObject):
         try:
             for field_id, cell_id in cells:
                 self.confirm(field_id, cell_id)
+        finally:
+            self.undo_stack.endMacro()
+
+    def flag_unfamiliar_all(self, cells: list[tuple[str, str]], sensitivity: str) -> None:
+        """Flag each ``(field id, cell id)`` for review as unfamiliar at ``sensitivity``
+        (`FlagUnfamiliar`, each audited): one undo step."""
+        if not cells:
+            return
+        taxonomy = self.workspace.taxonomy
+        self.undo_stack.beginMacro(f"Flag {len(cells)} cells unfamiliar ({sensitivity})")
+        try:
+            for field_id, cell_id in cells:
+                command = FlagUnfamiliar(
+                    field_id, cell_id, sensitivity=sensitivity, taxonomy=taxonomy
+                )
+                self._push("Flag cell unfamiliar", command)
         finally:
             self.undo_stack.endMacro()
 

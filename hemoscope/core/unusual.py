@@ -9,7 +9,7 @@ one-sided binomial test: the chance of at least that many unfamiliar cells among
 classified, were the case an ordinary one of this microscope, below `P_VALUE`; and at
 least twice the usual share, so that a large case does not raise the alarm over a small
 excess. The station then suggests the high review sensitivity for the rest of the case
-(Count ▸ Blasts Suspected).
+and the cells captured already (Count ▸ Blasts Suspected).
 
 Where the usual share is already high (a microscope whose stain the classifier knows
 poorly: a third of bionet's cells), a population of blasts adds little to it, and the

@@ -24,7 +24,8 @@ unfamiliar (`LabProfile.usual_unfamiliar`, read from the models the inference wo
 announces: `usual_share_in`), the banner instead says when the open case has
 far more of them than usual (`core.unusual`: blasts or other abnormal cells may be
 present), at the standard review sensitivity only, and offers "Blasts Suspected: high
-review sensitivity" (`blasts_suspected_requested`) for the rest of the case; "Not now"
+review sensitivity" (`blasts_suspected_requested`) for the rest of the case and the
+cells captured already (`ui.review.reflag`); "Not now"
 hides it for that case.
 """
 
@@ -78,7 +79,7 @@ UNUSUAL_TEXT = (
     "Far more cells than usual on this microscope look unfamiliar to the classifier: "
     "blasts or other abnormal cells may be present, or this smear is stained or focused "
     "unlike the usual ones. Review the flagged cells; the high review sensitivity flags "
-    "more of such cells for the rest of the case."
+    "more of such cells, among those captured already and for the rest of the case."
 )
 BLASTS_TEXT = "Blasts Suspected: high review sensitivity"
 

@@ -41,7 +41,7 @@ import numpy.typing as npt
 from .case import Case
 from .cells import Field
 from .embedding import stack_embeddings
-from .review import REASON_UNFAMILIAR, split_reasons
+from .review import REASON_UNFAMILIAR
 
 __all__ = ["CellMap", "MapPoint", "MapProjection", "cell_map"]
 
@@ -166,7 +166,7 @@ def cell_map(case: Case | None, projection: MapProjection) -> CellMap:
                     cell.id,
                     cell.effective_class or cell.auto_class,
                     cell.review,
-                    REASON_UNFAMILIAR in split_reasons(cell.review_reason),
+                    cell.flagged_for(REASON_UNFAMILIAR),
                     cell.corrected,
                 )
             )

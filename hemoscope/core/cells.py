@@ -12,6 +12,7 @@ from typing import Any
 from .embedding import Embedding
 from .geometry import Box
 from .ids import new_id
+from .review import split_reasons
 from .taxonomy import CellKind
 
 __all__ = ["Cell", "Field", "ModelStamp"]
@@ -158,6 +159,10 @@ class Cell:
     def counted(self) -> bool:
         """Whether the cell enters the tally (not already counted, not cut by the edge)."""
         return not self.uncounted
+
+    def flagged_for(self, reason: str) -> bool:
+        """Whether the cell is flagged for review with ``reason`` among its reasons."""
+        return self.review and reason in split_reasons(self.review_reason)
 
     @property
     def pending_review(self) -> bool:

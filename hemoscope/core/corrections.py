@@ -13,6 +13,7 @@ that no longer matches the command) raises :class:`CorrectionError`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import ClassVar, Self
 
@@ -153,6 +154,12 @@ class _CellEdit(Correction):
             raise _stale(f"cell {_short(self.cell_id)}")
         return case.with_field(fi, fld.with_cell(ci, self._edit(cell)))
 
+    def _class_kept(self, describe: Callable[[str | None], str]) -> AuditEntry:
+        """The audit entry of an edit that keeps the cell's class; ``describe(class)``
+        gives its text."""
+        klass = None if self.before is None else self.before.effective_class
+        return AuditEntry(self.action, self.field_id, self.cell_id, klass, klass, describe(klass))
+
     def revert(self, case: Case) -> Case:
         if self.before is None:
             raise CorrectionError(f"{self.action} was not bound to a case: cannot revert")
@@ -234,17 +241,12 @@ class CountCell(_CellEdit):
         return replace(cell, uncounted="")
 
     def audit(self) -> AuditEntry:
-        b = self.before
-        klass = None if b is None else b.effective_class
-        mark = "" if b is None else b.uncounted
-        return AuditEntry(
-            self.action,
-            self.field_id,
-            self.cell_id,
-            klass,
-            klass,
-            f"Count cell {_short(self.cell_id)} ({_name(self.taxonomy, klass)}) marked "
-            f"{mark!r}: the mark overruled",
+        mark = "" if self.before is None else self.before.uncounted
+        return self._class_kept(
+            lambda klass: (
+                f"Count cell {_short(self.cell_id)} ({_name(self.taxonomy, klass)}) "
+                f"marked {mark!r}: the mark overruled"
+            )
         )
 
 
@@ -264,16 +266,11 @@ class FlagUnfamiliar(_CellEdit):
         return replace(cell, review=True, review_reason=join_reasons([*reasons, REASON_UNFAMILIAR]))
 
     def audit(self) -> AuditEntry:
-        b = self.before
-        klass = None if b is None else b.effective_class
-        return AuditEntry(
-            self.action,
-            self.field_id,
-            self.cell_id,
-            klass,
-            klass,
-            f"Flag cell {_short(self.cell_id)} ({_name(self.taxonomy, klass)}) for review: "
-            f"unfamiliar at {self.sensitivity} review sensitivity",
+        return self._class_kept(
+            lambda klass: (
+                f"Flag cell {_short(self.cell_id)} ({_name(self.taxonomy, klass)}) "
+                f"for review: unfamiliar at {self.sensitivity} review sensitivity"
+            )
         )
 
 

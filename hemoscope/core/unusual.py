@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 from hemoscope.core.case import Case
-from hemoscope.core.review import REASON_UNFAMILIAR, split_reasons
+from hemoscope.core.review import REASON_UNFAMILIAR
 from hemoscope.core.taxonomy import CellKind
 
 __all__ = [
@@ -85,6 +85,6 @@ def unfamiliar_count(case: Case | None) -> tuple[int, int]:
         if cell.auto_class is None or cell.uncounted:
             continue
         classified += 1
-        if cell.review and REASON_UNFAMILIAR in split_reasons(cell.review_reason):
+        if cell.flagged_for(REASON_UNFAMILIAR):
             unfamiliar += 1
     return classified, unfamiliar

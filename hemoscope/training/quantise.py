@@ -102,24 +102,19 @@ def quantise_graph(src: Path, dst: Path, crops: U8) -> None:
         )
 
 
-def domain_crops(src: Path, domains: Path) -> tuple[U8, dict[str, int]]:
-    """Every image of each sub-folder of ``domains`` framed as ``classify`` frames a
-    single-cell image, and how many per sub-folder."""
-    from hemoscope.vision.datasets import image_files, load_rgb
+def domain_crops(card: dict[str, Any], domains: Path) -> tuple[U8, dict[str, int]]:
+    """Every image of each sub-folder of ``domains`` (as ``train classifier --domains``
+    reads them, `domain_adversarial.load_domains`) framed as ``classify`` frames a
+    single-cell image by the crop rule of ``card``, and how many per sub-folder."""
+    from hemoscope.training.domain_adversarial import load_domains
     from hemoscope.vision.detector import Detector
     from hemoscope.vision.single_cell import frame_single_cell
 
-    clf = Classifier(src)
+    names, images, labs = load_domains(domains)
+    size, scale = int(card["crop_rule"]["size"]), float(card["crop_rule"]["scale"])
     finder = Detector()
-    crops, counts = [], {}
-    for folder in sorted(p for p in domains.iterdir() if p.is_dir()):
-        files = image_files(folder)
-        counts[folder.name] = len(files)
-        for path in files:
-            crop = frame_single_cell(load_rgb(path), clf.input_size, clf.crop_scale, finder, "rgb")
-            crops.append(crop[0])
-    if not crops:
-        raise SystemExit(f"{domains}: no images in its sub-folders")
+    crops = [frame_single_cell(img, size, scale, finder, "rgb")[0] for img in images]
+    counts = {name: int((labs == k).sum()) for k, name in enumerate(names, start=1)}
     return np.stack(crops), counts
 
 
@@ -195,7 +190,7 @@ def quantise(
     calib_crops = nominal_crops([train_s[i].path for i in pick])
     others: dict[str, int] = {}
     if domains is not None:
-        extra, others = domain_crops(src, domains)
+        extra, others = domain_crops(card, domains)
         log.info("and %d unlabelled cells of other laboratories: %s", len(extra), others)
         calib_crops = np.concatenate([calib_crops, extra])
     out.mkdir(parents=True, exist_ok=True)

@@ -45,12 +45,7 @@ from hemoscope.ui.case.case_controller import CaseController
 from hemoscope.ui.case.workspace import CaseWorkspace
 from hemoscope.ui.cellmap.map_panel import CellMapPanel
 from hemoscope.ui.differential.differential_panel import DifferentialPanel
-from hemoscope.ui.differential.unfamiliar_hint import (
-    UnfamiliarHint,
-    open_calibration,
-    profile_in,
-    usual_share_in,
-)
+from hemoscope.ui.differential.unfamiliar_hint import UnfamiliarHint, open_calibration
 from hemoscope.ui.images.files import FilesSource
 from hemoscope.ui.images.image_loader import ImageLoader
 from hemoscope.ui.images.image_session import ImageSession
@@ -67,7 +62,7 @@ from hemoscope.ui.review.gallery import CellGallery
 from hemoscope.ui.review.manual_count import ManualCountPanel
 from hemoscope.ui.review.reflag import EarlierCells
 from hemoscope.ui.review.review import AskClass, ReviewController
-from hemoscope.ui.settings.model_choices import BlastsSuspected, apply_model_choices, stricter
+from hemoscope.ui.settings.model_choices import BlastsSuspected, apply_model_choices
 from hemoscope.ui.settings.settings_model import StationSettings
 from hemoscope.ui.settings.settings_store import SettingsStore
 from hemoscope.ui.shared.about import show_about
@@ -140,8 +135,7 @@ class MainWindow(QMainWindow):
         self.source_banner = Banner(self)
         self.notice = Banner(self)
         self.unfamiliar_hint = UnfamiliarHint(
-            store=self.settings_store, profile_in_use=lambda: profile_in(self.worker.cards),
-            usual_share=lambda: usual_share_in(self.worker.cards),
+            store=self.settings_store, profile_card=lambda: self.worker.lab_profile_card,
             standard_sensitivity=lambda: self.settings.review_sensitivity == STANDARD_SENSITIVITY,
             parent=self,
         )  # fmt: skip
@@ -227,7 +221,7 @@ class MainWindow(QMainWindow):
             self.window_actions, sources, choose=self.set_source, parent=self
         )
         self.earlier_cells = EarlierCells(
-            case=lambda: self.workspace.case, classifier=lambda: self.worker.classifier,
+            case=lambda: self.workspace.case, worker=self.worker,
             flag=self.cases.flag_unfamiliar_all,
             announce=lambda text: self.notice.show_message(text, level="info"), parent=self,
         )  # fmt: skip
@@ -506,20 +500,14 @@ class MainWindow(QMainWindow):
             self.settings, cameras=cameras, models=self.models_context(), parent=self
         )
         dialog.accepted.connect(lambda: self.apply_settings(dialog.settings()))
-        tabs = dialog.tabs
-        for i in range(tabs.count()):
-            if page and tabs.tabText(i) == page:
-                tabs.setCurrentIndex(i)
+        dialog.show_page(page)
         dialog.open()
 
     def apply_settings(self, settings: StationSettings | None) -> None:
         """Use and save `settings` (what the settings dialog returns)."""
         if settings is None:
             return
-        before = self.settings.review_sensitivity
         settings = apply_model_choices(self.worker, self.notice, self.settings, settings)
-        if stricter(settings.review_sensitivity, before):
-            self.earlier_cells.sensitivity_raised(settings.review_sensitivity)
         self.settings = settings
         self.settings_store.save(settings)
         taxonomy = settings.taxonomy()

@@ -62,6 +62,13 @@ SENSITIVITIES: dict[str, float] = {STANDARD: 0.99, "high": 0.90, "highest": 0.80
 scores above which a cell is unfamiliar (1, 10 and 20 % of its own cells flagged)."""
 
 
+def stricter(level: str, than: str) -> bool:
+    """Whether review sensitivity ``level`` flags more cells than ``than`` (the order of
+    `SENSITIVITIES`: standard, high, highest); unknown levels are not stricter."""
+    order = list(SENSITIVITIES)
+    return level in order and than in order and order.index(level) > order.index(than)
+
+
 def sensitivity_text(level: str) -> str:
     """What a level means, for settings, stamps and help texts."""
     quantile = SENSITIVITIES.get(level)

@@ -21,7 +21,7 @@ It never takes the keyboard (Space stays "capture"). Its buttons:
 Once a profile is in use the calibration hint stays hidden for the rest of the session.
 With a profile that measured how often the microscope's ordinary cells are flagged
 unfamiliar (`LabProfile.usual_unfamiliar`, read from the models the inference worker
-announces: `usual_share_in`), the banner instead says when the open case has
+announces: `InferenceWorker.lab_profile_card`), the banner instead says when the open case has
 far more of them than usual (`core.unusual`: blasts or other abnormal cells may be
 present), at the standard review sensitivity only, and offers "Blasts Suspected: high
 review sensitivity" (`blasts_suspected_requested`) for the rest of the case and the
@@ -58,9 +58,7 @@ __all__ = [
     "UnfamiliarHint",
     "UnfamiliarShare",
     "open_calibration",
-    "profile_in",
     "unfamiliar_share",
-    "usual_share_in",
 ]
 
 MIN_CELLS = 20
@@ -111,16 +109,14 @@ class UnfamiliarHint(Banner):
         self,
         *,
         store: SettingsStore,
-        profile_in_use: Callable[[], bool],
-        usual_share: Callable[[], float | None] = lambda: None,
+        profile_card: Callable[[], Mapping[str, Any] | None],
         standard_sensitivity: Callable[[], bool] = lambda: True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("unfamiliarHint")
         self.store = store
-        self._profile_in_use = profile_in_use
-        self._usual_share = usual_share
+        self._profile_card = profile_card  # the profile the models announce, or None
         self._standard = standard_sensitivity
         self.dismissed = False  # "Not now", or a profile was in use: for this session
         self.unusual_shown = False  # the "unusual for this microscope" text is up
@@ -151,13 +147,13 @@ class UnfamiliarHint(Banner):
     @property
     def wanted(self) -> bool:
         """Not dismissed, not turned off, no profile in use."""
-        if not self.dismissed and self._profile_in_use():
+        if not self.dismissed and self._profile_card() is not None:
             self.dismissed = True  # calibrated (or adapted): never again this session
         return not self.dismissed and not self.store.unfamiliar_hint_off()
 
     def consider(self, case: Case | None) -> None:
         """Show or hide the hint for the open case (after every change to it)."""
-        if self._profile_in_use():
+        if self._profile_card() is not None:
             self._consider_unusual(case)
             return
         if self.unusual_shown:
@@ -179,7 +175,8 @@ class UnfamiliarHint(Banner):
     def _consider_unusual(self, case: Case | None) -> None:
         """With a calibration in use: the case against the microscope's usual share."""
         self.dismissed = True  # the calibration hint: never again this session
-        usual = self._usual_share()
+        share_of = (self._profile_card() or {}).get("usual_unfamiliar")
+        usual = None if share_of is None else float(share_of)
         self.share = share = unfamiliar_share(case)
         wanted = (
             case is not None
@@ -251,23 +248,3 @@ def open_calibration(
     dialog.accepted.connect(accepted)
     dialog.open()
     return dialog
-
-
-def profile_in(cards: Mapping[str, Any]) -> bool:
-    """Whether a laboratory profile is among the models in use, as the inference worker
-    announces them: not merely chosen in Settings ▸ Models (a profile made for other model
-    files is chosen but not used, and the station then classifies with the shipped model,
-    for which the calibration hint still speaks)."""
-    from hemoscope.vision.lab_profile import PROFILE_ROLE
-
-    return PROFILE_ROLE in cards
-
-
-def usual_share_in(cards: Mapping[str, Any]) -> float | None:
-    """The usual unfamiliar share of the laboratory profile among the models in use
-    (`Pipeline.model_cards`, as the inference worker announces them; `LabProfile.card`),
-    or None: no profile, or one that did not measure it."""
-    from hemoscope.vision.lab_profile import PROFILE_ROLE
-
-    share = (cards.get(PROFILE_ROLE) or {}).get("usual_unfamiliar")
-    return None if share is None else float(share)

@@ -195,6 +195,15 @@ class InferenceWorker(QObject):
         self.ready.emit(self.versions)
 
     @property
+    def lab_profile_card(self) -> dict[str, Any] | None:
+        """The laboratory profile among the models announced (`LabProfile.card`), or None:
+        none in use, including one chosen in Settings that the models refused."""
+        from hemoscope.vision.lab_profile import PROFILE_ROLE
+
+        card = self.cards.get(PROFILE_ROLE)
+        return dict(card) if card is not None else None
+
+    @property
     def classifier(self) -> object | None:
         """The loaded pipeline's classifier (for a cell drawn by hand), or None."""
         return getattr(self._pipeline, "classifier", None) if self.state == "ready" else None

@@ -24,7 +24,6 @@ from hemoscope.ui.live.source_status import SourceBannerText
 from hemoscope.ui.review.review import ReviewController
 from hemoscope.ui.shared.banner import Banner
 from hemoscope.ui.shared.status import StationStatusBar
-from hemoscope.vision.lab_profile import PROFILE_ROLE
 
 __all__ = ["PROFILE_NOT_USED", "StationStatus"]
 
@@ -49,7 +48,7 @@ class StationStatus(QObject):
         cases: CaseController,
         review: ReviewController,
         fields_count: Callable[[], int],
-        profile_wanted: Callable[[], str] = str,
+        profile_wanted: Callable[[], str] = lambda: "",
         open_settings: Callable[[], object] | None = None,
         parent: QObject | None = None,
     ) -> None:
@@ -95,7 +94,7 @@ class StationStatus(QObject):
         self.status.show_models(f"Models: {versions}" if versions else "Models loaded", versions)
         self.notice.dismiss()
         wanted = self._profile_wanted()
-        if wanted and PROFILE_ROLE not in self.worker.cards:
+        if wanted and self.worker.lab_profile_card is None:
             self.notice.show_message(
                 f"{PROFILE_NOT_USED} ({Path(wanted).name}).",
                 level="warning",

@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject
 
 from hemoscope.core import REASON_UNFAMILIAR, Case, CellKind, split_reasons
 from hemoscope.ui.shared.pool_task import PoolTask
+from hemoscope.vision.unfamiliar import stricter
 
 __all__ = ["Candidates", "EarlierCells", "candidates"]
 
@@ -70,32 +71,43 @@ def candidates(case: Case | None, classifier_sha256: str, dim: int) -> Candidate
 
 
 class EarlierCells(QObject):
-    """Scores the open case's earlier cells at a new review sensitivity and has them
-    flagged (`flag(cells, sensitivity)`: the case controller's undoable macro);
+    """Follows the review sensitivity of the models ``worker`` announces (its `ready`
+    signal, sent at load and after every change, whichever way the level was chosen);
+    when it becomes stricter, scores the open case's earlier cells at the new level and
+    has them flagged (`flag(cells, sensitivity)`: the case controller's undoable macro);
     `announce(text)` says how many."""
 
     def __init__(
         self,
         *,
         case: Callable[[], Case | None],
-        classifier: Callable[[], Any],
+        worker: Any,
         flag: Callable[[list[tuple[str, str]], str], None],
         announce: Callable[[str], None],
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._case = case
-        self._classifier = classifier
+        self._worker = worker
         self._flag = flag
         self._announce = announce
         self.task = PoolTask(self)
+        self.sensitivity = ""  # the level last announced ("": models not loaded yet)
+        worker.ready.connect(self.models_announced)
 
-    def sensitivity_raised(self, sensitivity: str) -> None:
-        """The classifier now flags at ``sensitivity``: score the earlier cells at it."""
-        clf = self._classifier()
+    def models_announced(self, _versions: str = "") -> None:
+        """The worker announced its models: score the earlier cells again when their
+        review sensitivity became stricter than the one last announced."""
+        clf = self._worker.classifier
         model = getattr(clf, "unfamiliar", None)
-        if clf is None or model is None or model.sensitivity != sensitivity:
-            return  # no models, no statistics, or the level did not change after all
+        level = str(getattr(model, "sensitivity", ""))
+        before, self.sensitivity = self.sensitivity, level
+        if clf is not None and model is not None and stricter(level, before):
+            self._score(clf, model)
+
+    def _score(self, clf: Any, model: Any) -> None:
+        """Score the open case's candidates by ``model`` on the pool, then flag."""
+        sensitivity = str(model.sensitivity)
         sha = str(clf.card.get("sha256", ""))
         found = candidates(self._case(), sha, int(np.shape(model.means)[1]))
         if not found.cells:

@@ -15,9 +15,9 @@ from typing import Any, Protocol
 from PySide6.QtGui import QAction
 
 from hemoscope.ui.settings.settings_model import StationSettings
-from hemoscope.vision.unfamiliar import SENSITIVITIES, STANDARD
+from hemoscope.vision.unfamiliar import STANDARD
 
-__all__ = ["BlastsSuspected", "ModelsWorker", "Notice", "apply_model_choices", "stricter"]
+__all__ = ["BlastsSuspected", "ModelsWorker", "Notice", "apply_model_choices"]
 
 
 class ModelsWorker(Protocol):
@@ -75,13 +75,6 @@ def _use_sensitivity(
         level="info",
     )
     return new
-
-
-def stricter(level: str, than: str) -> bool:
-    """Whether review sensitivity ``level`` flags more cells than ``than`` (standard <
-    high < highest; `vision.unfamiliar.SENSITIVITIES`)."""
-    order = tuple(SENSITIVITIES)
-    return level in order and than in order and order.index(level) > order.index(than)
 
 
 class BlastsSuspected:

@@ -219,6 +219,12 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.buttons)
         self._validate()
 
+    def show_page(self, name: str) -> None:
+        """Open on the tab called ``name`` ("Models"); an unknown name leaves the first."""
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i) == name:
+                self.tabs.setCurrentIndex(i)
+
     def settings(self) -> StationSettings | None:
         """The settings as edited, or None (and the reason shown) while invalid."""
         try:

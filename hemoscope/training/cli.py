@@ -109,6 +109,23 @@ def add_classifier_args(p: argparse.ArgumentParser) -> None:
         "labelled crops with those of --domains cells (MixStyle; feature_style)",
     )
     p.add_argument(
+        "--distil",
+        type=Path,
+        default=None,
+        metavar="TEACHER.onnx",
+        help="learn also what this classifier says of each crop averaged over its eight "
+        "turns and mirror images (distil); --domains cells are then unlabelled cells it "
+        "speaks for, not domain-adversarial",
+    )
+    p.add_argument("--distil-weight", type=float, default=1.0, help="weight of --distil's loss")
+    p.add_argument(
+        "--turns",
+        type=int,
+        default=0,
+        choices=(0, 1, 2, 3, 4),
+        help="quarter turns the card asks the run time to average (0: the default, 2)",
+    )
+    p.add_argument(
         "--extra",
         action="append",
         default=[],
@@ -169,6 +186,9 @@ def run_classifier(args: argparse.Namespace, command: str) -> int:
         mixstyle=args.mixstyle,
         extra=tuple(args.extra),
         freeze_norm=args.freeze_norm,
+        distil=str(args.distil) if args.distil else "",
+        distil_weight=args.distil_weight,
+        turns=args.turns,
     )
     train(cfg)
     from hemoscope.training.export_classifier import finalise

@@ -212,7 +212,7 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
         "architecture": "residual CNN, widths 32-64-128-192, 2 blocks per stage, global average pooling, linear head"
         + (", GroupNorm (8 groups)" if model.norm_kind == "group" else ", BatchNorm"),
         "test_time_augmentation": "inside the graph: logits and embedding averaged over the crop and its mirror image; CAM from the crop as given. At run time also over the crop turned by 90 degrees (card 'turns'; temperature and thresholds fitted on one turn)",
-        "turns": RUN_TURNS,
+        "turns": cfg.turns or RUN_TURNS,
         "data": {
             "dataset": "PBC (Acevedo et al., 'A dataset of microscopic peripheral blood cell images for "
             "development of automatic recognition systems', Data in Brief 30, 105474, 2020)",
@@ -263,7 +263,8 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
                 else ""
             ),
             **({"init": init_entry(cfg.init)} if cfg.init else {}),
-            **({"domain_adversarial": domain_entry(cfg)} if cfg.domains else {}),
+            **({"domain_adversarial": domain_entry(cfg)} if cfg.domains and not cfg.distil else {}),
+            **({"distillation": distil_entry(cfg, init_entry(cfg.distil))} if cfg.distil else {}),
             **(
                 {"colour": "luminance only (BT.601), inside the graph"}
                 if cfg.colour == "grey"
@@ -286,6 +287,27 @@ def finalise(run: Path, cfg: ClassifierTrainConfig, command: str) -> dict[str, A
     (run / "classifier.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     log.info("val accuracy %.4f macro-F1 %.4f T=%.3f", rep.accuracy, rep.macro_f1, temperature)
     return card
+
+
+def distil_entry(cfg: ClassifierTrainConfig, teacher: dict[str, Any] | str) -> dict[str, Any]:
+    """What the run learnt from ``--distil`` (`training.distil`): the teacher, how it was
+    asked, and the unlabelled cells it spoke for."""
+    from hemoscope.training.distil import TEMPERATURE
+
+    entry: dict[str, Any] = {
+        "method": "knowledge distillation (Hinton et al., 2015): cross-entropy on the labelled "
+        "crops plus the weighted Kullback-Leibler divergence of the student's probabilities "
+        "from the teacher's, both softened by the temperature, on every crop; the teacher's "
+        "logits averaged over the crop's eight turns and mirror images",
+        "teacher": teacher,
+        "views": 8,
+        "temperature": TEMPERATURE,
+        "weight": cfg.distil_weight,
+    }
+    if cfg.domains:
+        unlabelled = domain_entry(cfg)
+        entry.update({k: unlabelled[k] for k in ("folder", "unlabelled_cells", "sources")})
+    return entry
 
 
 def init_entry(init: str) -> dict[str, Any] | str:

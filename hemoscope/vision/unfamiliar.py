@@ -35,6 +35,7 @@ import numpy.typing as npt
 from hemoscope.core import STANDARD_SENSITIVITY
 from hemoscope.vision.blas import one_blas_thread
 from hemoscope.vision.model_card import ModelError, file_sha256
+from hemoscope.vision.order_stats import kth_largest_rows
 
 F64 = npt.NDArray[np.float64]
 
@@ -262,5 +263,5 @@ def nearest_scores(
     with one_blas_thread():
         for s in range(0, len(q32), 256):
             sim = q32[s : s + 256] @ reference.T
-            out[s : s + 256] = 1.0 + np.partition(-sim, k - 1, axis=1)[:, k - 1]
+            out[s : s + 256] = 1.0 - kth_largest_rows(sim, k)
     return out

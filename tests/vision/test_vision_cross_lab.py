@@ -174,3 +174,30 @@ def test_a_white_cell_labelled_twice_counts_once_in_the_kind_benchmark() -> None
     touching = np.array([[0, 0, 100, 100], [60, 0, 160, 100]], float)  # IoU 0.25
     assert len(bench.distinct(touching)) == 2
     assert len(bench.distinct(np.zeros((0, 4)))) == 0
+
+
+def test_turns_benchmark_scores_each_laboratory_in_each_view_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`benchmarks/turns.py` on a tiny generated pair of laboratories, shipped models."""
+    spec = importlib.util.spec_from_file_location("turns_bench", ROOT / "benchmarks" / "turns.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    acc, bal = bench.scores(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]))
+    assert acc == 0.5 and bal == pytest.approx((1.0 + 1 / 3) / 2)
+    fields, cells = _tiny_lab(tmp_path / "made")
+    labs = tmp_path / "data" / "other-labs"
+    labs.mkdir(parents=True)
+    (cells / "unknown-class").rmdir()  # lab_cells refuses folders matching no class
+    cells.rename(labs / "jiangxi")
+    fields.rename(labs / "bionet")
+    model = ROOT / "models" / "classifier.onnx"
+    rc = bench.main(["--data", str(tmp_path / "data"), "--model", str(model), "--turns", "1",
+                     "2", "--threads", "1"])  # fmt: skip
+    rows = [r.split() for r in capsys.readouterr().out.splitlines() if r.endswith(str(model))]
+    assert rc == 0
+    assert [(r[0], r[2]) for r in rows] == [
+        ("jiangxi", "1"), ("jiangxi", "2"), ("bionet", "1"), ("bionet", "2"),
+    ]  # fmt: skip
+    assert all(r[1] == "6" for r in rows[:2])  # the six readable crops of two classes

@@ -22,13 +22,19 @@ laboratory is scored; a refused profile scores the shipped model. Variants:
 - ``wide-l2``: as kept, with penalties up to 0.3;
 - ``self-training``: as kept, then fitted again with the cells of one half of the rest
   that the profile names with probability 0.8 or more added under those names; the other
-  half is scored, then the other way round (the mean of the two halves).
+  half is scored, then the other way round (the mean of the two halves);
+- ``uniform-weights`` / ``balanced-weights``: as kept, every cell weighing the same, or
+  each class weighing the same (kept: the square root of the inverse class frequency);
+- ``absent-prior``: as kept, then the logits of the classes the k cells hold none of
+  lowered by log(a / (k + a)), a = 3: with k verified cells and none of a class, the
+  laboratory's share of it is believed smaller than the training laboratory's.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +64,36 @@ VARIANTS: dict[str, tuple[tuple[float, bool], ...]] = {
     "scratch": ((1e-9, True),),
     "wide-l2": FITS,
     "self-training": FITS,
+    "uniform-weights": FITS,
+    "balanced-weights": FITS,
+    "absent-prior": FITS,
 }
+ABSENT_PRIOR = 3.0
+
+
+def uniform_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    return np.ones(len(y))
+
+
+def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    w = 1.0 / np.maximum(counts[y], 1.0)
+    out: np.ndarray = w / w.mean()
+    return out
+
+
+WEIGHTS = {"uniform-weights": uniform_weights, "balanced-weights": balanced_weights}
+
+
+def absent_lowered(profile: Any, k: int) -> Any:
+    """The profile with the classes its k cells hold none of lowered by log(a / (k + a))."""
+    if profile is None:
+        return None
+    bias = profile.delta_bias.copy()
+    for i, name in enumerate(profile.classes):
+        if name not in profile.cells_per_class:
+            bias[i] += np.log(ABSENT_PRIOR / (k + ABSENT_PRIOR))
+    return replace(profile, delta_bias=bias)
 
 
 class Lab:
@@ -99,13 +134,16 @@ def score(lab: Lab, variant: str, k: int, seed: int) -> tuple[float, bool]:
     if variant == "lab-spread":
         spread = lab.desc[0].std(axis=0)
         card = {**card, "descriptor_spread": {"values": [float(v) for v in spread]}}
-    grid = lab_adapt.L2_GRID
+    grid, weights = lab_adapt.L2_GRID, lab_adapt._weights
     if variant == "wide-l2":
         lab_adapt.L2_GRID = WIDE_L2  # read by the penalty's inner cross-validation
+    lab_adapt._weights = WEIGHTS.get(variant, weights)  # read by every fit
     try:
         profile = lab.fit(idx, y[idx], VARIANTS[variant], card, seed)
     finally:
-        lab_adapt.L2_GRID = grid
+        lab_adapt.L2_GRID, lab_adapt._weights = grid, weights
+    if variant == "absent-prior":
+        profile = absent_lowered(profile, k)
     if variant != "self-training":
         pred = lab.probabilities(profile, rest).argmax(axis=1)
         return float((pred == y[rest]).mean()), profile is None

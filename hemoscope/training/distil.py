@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from hemoscope.training.domain_adversarial import load_domains
-from hemoscope.training.onnx_import import import_onnx
+from hemoscope.training.onnx_import import import_for
 
 if TYPE_CHECKING:
     from hemoscope.training.augment import PhotometricConfig
@@ -71,7 +71,7 @@ class Distiller:
 
     @classmethod
     def start(cls, cfg: ClassifierTrainConfig, classes: tuple[str, ...]) -> Distiller:
-        teacher = import_onnx(Path(cfg.distil), classes)
+        teacher = import_for("--distil", Path(cfg.distil), classes)
         log.info("distilling %s (eight views) into one view, weight %g", cfg.distil,
                  cfg.distil_weight)  # fmt: skip
         images: list[np.ndarray] = []

@@ -23,6 +23,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 from torch import nn
 from torch.nn import functional as F
@@ -89,6 +90,19 @@ def _conv_bn_pairs(model: nn.Module) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:
                 raise ValueError("every convolution must be followed by its BatchNorm")
             pairs.append((m, bn))
     return pairs
+
+
+def import_for(option: str, model_path: Path, classes: tuple[str, ...]) -> CellClassifier:
+    """`import_onnx` for a command-line option (``--init``, ``--distil``): a missing file or
+    one of another architecture ends the run with a message naming the option."""
+    if not model_path.is_file():
+        raise SystemExit(f"{option} {model_path}: no such classifier file")
+    try:
+        return import_onnx(model_path, classes)
+    except (ValueError, OSError, DecodeError) as exc:
+        raise SystemExit(
+            f"{option} {model_path}: not a classifier this training can start from ({exc})"
+        ) from exc
 
 
 def import_onnx(

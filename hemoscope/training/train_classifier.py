@@ -35,7 +35,7 @@ from hemoscope.training.domain_adversarial import (
 from hemoscope.training.feature_style import StyleMixer, early_modules
 from hemoscope.training.layers import Norm
 from hemoscope.training.monitor import Monitor
-from hemoscope.training.onnx_import import import_onnx
+from hemoscope.training.onnx_import import import_for
 from hemoscope.training.pbc_data import Sample, list_samples, load_all, stratified_split
 from hemoscope.training.style_mix import styled
 from hemoscope.vision.classification_metrics import (
@@ -215,7 +215,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     model = CellClassifier(len(CLASSES), norm=_norm(cfg.norm))
     monitor = Monitor.load(cfg.monitor, CLASSES, cfg.standardise)
     if cfg.init.endswith(".onnx"):  # a shipped model, its BatchNorms folded
-        model = import_onnx(Path(cfg.init), CLASSES)
+        model = import_for("--init", Path(cfg.init), CLASSES)
         log.info("starting from the shipped weights in %s", cfg.init)
     elif cfg.init:  # fine-tuning: start from earlier weights (a checkpoint resumes over them)
         model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])

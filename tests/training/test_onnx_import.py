@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 
 from hemoscope.training.classifier_model import CellClassifier, ClassifierExport  # noqa: E402
 from hemoscope.training.export_classifier import export_onnx  # noqa: E402
-from hemoscope.training.onnx_import import import_onnx  # noqa: E402
+from hemoscope.training.onnx_import import import_for, import_onnx  # noqa: E402
 from hemoscope.training.train_classifier import CLASSES, ClassifierTrainConfig, train  # noqa: E402
 
 
@@ -62,3 +62,20 @@ def test_fine_tuning_from_onnx_keeps_the_statistics_frozen(
     for k in running:
         assert torch.all(state[k] == 0), k  # batch statistics never replaced the identity
     assert not torch.allclose(state["head.weight"], import_onnx(path, CLASSES).head.weight)
+
+
+def test_a_file_given_on_the_command_line_is_refused_by_name(tmp_path: Path) -> None:
+    """`--init` and `--distil` end the run with a message naming the option and the file,
+    not a traceback: a missing file, a file that is no ONNX graph, another architecture."""
+    missing = tmp_path / "missing.onnx"
+    with pytest.raises(SystemExit, match=r"--distil .*missing\.onnx: no such classifier file"):
+        import_for("--distil", missing, CLASSES)
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(b"not a graph")
+    with pytest.raises(SystemExit, match=r"--init .*corrupt\.onnx: not a classifier"):
+        import_for("--init", corrupt, CLASSES)
+    other = tmp_path / "other.onnx"
+    torch.onnx.export(torch.nn.Conv2d(3, 4, 3), (torch.zeros(1, 3, 8, 8),), str(other),
+                      dynamo=False)  # fmt: skip
+    with pytest.raises(SystemExit, match="1 convolutions and 0 linear layers"):
+        import_for("--init", other, CLASSES)

@@ -26,13 +26,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _common import lab_cells, other_labs  # noqa: E402
 
 from hemoscope.vision.classifier import Classifier  # noqa: E402
+from hemoscope.vision.lab_adapt import Score  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
-
-
-def scores(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Accuracy and balanced accuracy (mean recall over the classes present)."""
-    recalls = [float((pred[y == k] == k).mean()) for k in np.unique(y)]
-    return float((pred == y).mean()), float(np.mean(recalls))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             for turns in args.turns:
                 clf = Classifier(model, threads=args.threads, turns=turns)
                 logits, _ = clf.logits_and_embedding(crops)
-                acc, bal = scores(logits.argmax(axis=1), y)
+                score = Score.of(y, logits.argmax(axis=1), clf.classes)
+                acc, bal = score.accuracy, score.balanced_accuracy
                 print(
                     f"{name:<10} {len(y):>5}  {turns:>5}  {100 * acc:7.1f}%  {100 * bal:7.1f}%  "
                     f"{model}",

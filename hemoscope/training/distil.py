@@ -23,15 +23,12 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from hemoscope.training.domain_adversarial import load_domains
 from hemoscope.training.onnx_import import import_for
 
 if TYPE_CHECKING:
-    from hemoscope.training.augment import PhotometricConfig
     from hemoscope.training.classifier_model import CellClassifier
     from hemoscope.training.train_classifier import ClassifierTrainConfig
 
@@ -52,21 +49,15 @@ def eight_views(x: torch.Tensor) -> torch.Tensor:
 
 
 class Distiller:
-    """The teacher, the weight of its loss, and the unlabelled cells it speaks for."""
+    """The teacher and the weight of its loss. The unlabelled cells it speaks for
+    (``--domains``) are drawn by the training loop (`train_classifier.OtherCells`) and come
+    with labels below 0."""
 
-    def __init__(
-        self,
-        teacher: CellClassifier,
-        weight: float,
-        images: list[np.ndarray],
-        domains: np.ndarray,
-    ) -> None:
+    def __init__(self, teacher: CellClassifier, weight: float) -> None:
         self.teacher = teacher.eval()
         for p in self.teacher.parameters():
             p.requires_grad_(False)
         self.weight = weight
-        self.images, self.domains = images, domains
-        self.members = [np.flatnonzero(domains == k) for k in np.unique(domains)]
         self.kd_sum, self.agree, self.seen = 0.0, 0, 0
 
     @classmethod
@@ -74,28 +65,7 @@ class Distiller:
         teacher = import_for("--distil", Path(cfg.distil), classes)
         log.info("distilling %s (eight views) into one view, weight %g", cfg.distil,
                  cfg.distil_weight)  # fmt: skip
-        images: list[np.ndarray] = []
-        domains = np.zeros(0, np.int64)
-        if cfg.domains:
-            names, images, domains = load_domains(Path(cfg.domains))
-            log.info("the teacher also speaks for %d unlabelled cells of %s", len(images),
-                     ", ".join(names))  # fmt: skip
-        return cls(teacher, cfg.distil_weight, images, domains)
-
-    def batch(
-        self, rng: np.random.Generator, cfg: ClassifierTrainConfig, g: torch.Generator,
-        pcfg: PhotometricConfig,
-    ) -> tuple[torch.Tensor, torch.Tensor] | None:  # fmt: skip
-        """``cfg.batch`` unlabelled cells, each laboratory as likely, augmented as the
-        labelled ones, labelled -1 (None without ``--domains``)."""
-        from hemoscope.training.train_classifier import make_batch
-
-        if not self.images:
-            return None
-        pick = rng.integers(0, len(self.members), size=cfg.batch)
-        idx = np.array([rng.choice(self.members[k]) for k in pick])
-        x, _ = make_batch(self.images, self.domains, idx, rng, cfg, g, pcfg)
-        return x, torch.full((len(idx),), -1, dtype=torch.long)
+        return cls(teacher, cfg.distil_weight)
 
     @torch.no_grad()
     def targets(self, x: torch.Tensor) -> torch.Tensor:

@@ -234,8 +234,9 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         raise SystemExit("--mixstyle takes its statistics from the --domains cells: give --domains")
     if cfg.distil and (cfg.style or cfg.mixstyle):
         raise SystemExit("--distil takes --domains as unlabelled cells: no --style, --mixstyle")
+    others = OtherCells.load(Path(cfg.domains)) if cfg.domains else None
     distiller = Distiller.start(cfg, CLASSES) if cfg.distil else None
-    adversary = Adversary.start(cfg, model, out) if cfg.domains and not distiller else None
+    adversary = Adversary.start(cfg, model, out, others.names) if others and not distiller else None
     mixer = StyleMixer(early_modules(model), cfg.mixstyle, cfg.seed) if cfg.mixstyle else None
     last_epoch = min(cfg.epochs, cfg.stop_after or cfg.epochs)
     for epoch in range(state.epoch, last_epoch):
@@ -253,14 +254,9 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         ) -> tuple[torch.Tensor, torch.Tensor]:
             idx = perm[b * cfg.batch : (b + 1) * cfg.batch]
             x, y = make_batch(train_img, y_train, idx, rng, cfg, g, pcfg)
-            if distiller is not None:
-                more = distiller.batch(rng, cfg, g, pcfg)
-                if more is None:
-                    return x, y
-                return torch.cat([x, more[0]]), torch.cat([y, more[1]])
-            if adversary is None:
+            if others is None:
                 return x, y
-            xd, yd = adversary.batch(rng, cfg, g, pcfg)
+            xd, yd = others.batch(rng, cfg, g, pcfg)
             if cfg.style > 0:
                 x = styled(x, xd, cfg.style, rng)
             return torch.cat([x, xd]), torch.cat([y, yd])
@@ -325,16 +321,39 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     return {"best_macro_f1": state.best, "history": state.history}
 
 
-class Adversary:
-    """The domain head of ``--domains`` (`domain_adversarial`), its optimiser, the other
-    laboratories' images, and running figures of how well it tells them apart."""
+class OtherCells:
+    """The unlabelled white cells of other laboratories (``--domains``, one sub-folder
+    each), drawn for every step beside the labelled crops: by the domain-adversarial loss
+    (`Adversary`) or the teacher of `distil`."""
 
-    def __init__(
-        self, cfg: ClassifierTrainConfig, head: DomainHead, images: list[np.ndarray],
-        domains: np.ndarray, path: Path,
-    ) -> None:  # fmt: skip
-        self.head, self.images, self.domains, self.path = head, images, domains, path
+    def __init__(self, names: list[str], images: list[np.ndarray], domains: np.ndarray) -> None:
+        self.names, self.images, self.domains = names, images, domains
         self.members = [np.flatnonzero(domains == k) for k in np.unique(domains)]
+
+    @classmethod
+    def load(cls, root: Path) -> OtherCells:
+        names, images, domains = load_domains(root)
+        log.info("%d unlabelled cells of %s", len(images), ", ".join(names))
+        return cls(names, images, domains)
+
+    def batch(
+        self, rng: np.random.Generator, cfg: ClassifierTrainConfig, g: torch.Generator,
+        pcfg: PhotometricConfig,
+    ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """``cfg.batch`` cells, each laboratory as likely, augmented as the labelled ones;
+        their labels are -1 - laboratory (told apart from classes)."""
+        pick = rng.integers(0, len(self.members), size=cfg.batch)
+        idx = np.array([rng.choice(self.members[k]) for k in pick])
+        x, d = make_batch(self.images, self.domains, idx, rng, cfg, g, pcfg)
+        return x, -1 - d
+
+
+class Adversary:
+    """The domain head of ``--domains`` (`domain_adversarial`), its optimiser, and running
+    figures of how well it tells the laboratories apart."""
+
+    def __init__(self, cfg: ClassifierTrainConfig, head: DomainHead, path: Path) -> None:
+        self.head, self.path = head, path
         self.weight = cfg.domain_weight
         if cfg.domain_loss not in ("confuse", "reverse"):
             raise SystemExit(f"unknown domain loss '{cfg.domain_loss}' (confuse or reverse)")
@@ -343,26 +362,15 @@ class Adversary:
         self.right, self.seen, self.loss_sum = 0, 0, 0.0
 
     @classmethod
-    def start(cls, cfg: ClassifierTrainConfig, model: CellClassifier, out: Path) -> Adversary:
-        names, images, domains = load_domains(Path(cfg.domains))
-        log.info("domain-adversarial against %s (%d unlabelled cells)", ", ".join(names),
-                 len(images))  # fmt: skip
+    def start(
+        cls, cfg: ClassifierTrainConfig, model: CellClassifier, out: Path, names: list[str]
+    ) -> Adversary:
+        log.info("domain-adversarial against %s", ", ".join(names))
         head = DomainHead(model.embedding_dim, len(names) + 1)
         path = out / "domain_head.pt"
         if path.exists():  # resuming
             head.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return cls(cfg, head, images, domains, path)
-
-    def batch(
-        self, rng: np.random.Generator, cfg: ClassifierTrainConfig, g: torch.Generator,
-        pcfg: PhotometricConfig,
-    ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-        """``cfg.batch`` other-laboratory cells, each laboratory as likely, augmented as the
-        labelled ones; their labels are -1 - laboratory (told apart from classes)."""
-        pick = rng.integers(0, len(self.members), size=cfg.batch)
-        idx = np.array([rng.choice(self.members[k]) for k in pick])
-        x, d = make_batch(self.images, self.domains, idx, rng, cfg, g, pcfg)
-        return x, -1 - d
+        return cls(cfg, head, path)
 
     def loss(
         self, model: CellClassifier, x: torch.Tensor, y: torch.Tensor, progress: float,

@@ -23,16 +23,7 @@ RUN = 32
 def kth_largest(values: npt.NDArray[Any], k: int) -> Any:
     """The k-th largest of ``values`` (1-D, k >= 1), as ``np.partition`` gives it (a
     numpy scalar of their type)."""
-    n = len(values)
-    runs = n // RUN
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be 1 to {n}, got {k}")
-    if runs < k:
-        return np.partition(values, n - k)[n - k]
-    maxima = values[: runs * RUN].reshape(runs, RUN).max(axis=1)
-    bound = np.partition(maxima, runs - k)[runs - k]
-    top = values[values >= bound]
-    return np.partition(top, len(top) - k)[len(top) - k]
+    return kth_largest_rows(values[None], k)[0]
 
 
 def kth_largest_rows(values: npt.NDArray[Any], k: int) -> npt.NDArray[Any]:

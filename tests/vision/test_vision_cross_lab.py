@@ -184,7 +184,9 @@ def test_turns_benchmark_scores_each_laboratory_in_each_view_count(
     assert spec and spec.loader
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    acc, bal = bench.scores(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]))
+    # Its scores are lab_adapt.Score's: accuracy, and recall averaged over classes present.
+    score = bench.Score.of(np.array([0, 1, 1, 1]), np.array([0, 0, 1, 2]), ("a", "b", "c"))
+    acc, bal = score.accuracy, score.balanced_accuracy
     assert acc == 0.5 and bal == pytest.approx((1.0 + 1 / 3) / 2)
     fields, cells = _tiny_lab(tmp_path / "made")
     labs = tmp_path / "data" / "other-labs"

@@ -7,8 +7,8 @@ graph), for one or more classifier files.
 The cells are taken as `bench_adapt.py` takes them (jiangxi framed as ``classify`` frames
 it, bionet's fields through the shipped pipeline; a field where no white cell is found is
 left out), and scored by the class of the highest logit, without flags or calibration.
-Used for the distillation rows of the README's ablation (a student meant to classify with
-one turn, against its teacher with one and two).
+Used for the distillation rows of the ablation in docs/cross-lab-record.md (a student
+meant to classify with one turn, against its teacher with one and two).
 """
 
 from __future__ import annotations

@@ -27,7 +27,12 @@ laboratory is scored; a refused profile scores the shipped model. Variants:
   each class weighing the same (kept: the square root of the inverse class frequency);
 - ``absent-prior``: as kept, then the logits of the classes the k cells hold none of
   lowered by log(a / (k + a)), a = 3: with k verified cells and none of a class, the
-  laboratory's share of it is believed smaller than the training laboratory's.
+  laboratory's share of it is believed smaller than the training laboratory's;
+- ``neighbour-vote``: as kept, its probabilities averaged with a vote of the 10 labelled
+  views most like each scored cell (cosine of the descriptors in units of the card's
+  spread, centred on the labelled views' mean, each vote weighted exp(cosine / 0.1));
+- ``vote-alone`` / ``prototypes``: that vote alone, or the nearest class mean of the
+  labelled views (the same cosine, softmax at 0.1) alone, with no head refit.
 """
 
 from __future__ import annotations
@@ -67,7 +72,12 @@ VARIANTS: dict[str, tuple[tuple[float, bool], ...]] = {
     "uniform-weights": FITS,
     "balanced-weights": FITS,
     "absent-prior": FITS,
+    "neighbour-vote": FITS,
+    "vote-alone": FITS,
+    "prototypes": FITS,
 }
+VOTERS = 10
+VOTE_WIDTH = 0.1
 ABSENT_PRIOR = 3.0
 
 
@@ -83,6 +93,40 @@ def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 WEIGHTS = {"uniform-weights": uniform_weights, "balanced-weights": balanced_weights}
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return out
+
+
+def labelled_vote(lab: Lab, idx: np.ndarray, rows: np.ndarray, prototypes: bool) -> np.ndarray:
+    """Probabilities of cells ``rows`` from the labelled cells ``idx`` alone, in their
+    `views_for` views: the similarity-weighted vote of the `VOTERS` most similar labelled
+    views, or the softmax over the cosines to each class's mean view (``prototypes``)."""
+    spread = np.asarray(lab.card["descriptor_spread"]["values"], np.float64)
+    v = views_for(len(idx))
+    x = np.concatenate(lab.desc[:v, idx]) / spread
+    labels = np.tile(lab.y[idx], v)
+    centre = x.mean(axis=0)
+    q = _unit_rows(lab.desc[0, rows] / spread - centre)
+    n_classes = len(lab.classes)
+    if prototypes:
+        means = np.zeros((n_classes, x.shape[1]))
+        has = np.bincount(labels, minlength=n_classes) > 0
+        for c in np.flatnonzero(has):
+            means[c] = x[labels == c].mean(axis=0) - centre
+        cos = q @ _unit_rows(means).T
+        cos[:, ~has] = -np.inf
+        return softmax(cos, VOTE_WIDTH)
+    cos = q @ _unit_rows(x - centre).T
+    k = min(VOTERS, len(x))
+    near = np.argpartition(-cos, k - 1, axis=1)[:, :k]
+    weight = np.exp(np.take_along_axis(cos, near, axis=1) / VOTE_WIDTH)
+    votes = np.zeros((len(rows), n_classes))
+    np.add.at(votes, (np.arange(len(rows))[:, None], labels[near]), weight)
+    out: np.ndarray = votes / votes.sum(axis=1, keepdims=True)
+    return out
 
 
 def absent_lowered(profile: Any, k: int) -> Any:
@@ -144,6 +188,11 @@ def score(lab: Lab, variant: str, k: int, seed: int) -> tuple[float, bool]:
         lab_adapt.L2_GRID, lab_adapt._weights = grid, weights
     if variant == "absent-prior":
         profile = absent_lowered(profile, k)
+    if variant in ("neighbour-vote", "vote-alone", "prototypes"):
+        vote = labelled_vote(lab, idx, rest, prototypes=variant == "prototypes")
+        if variant == "neighbour-vote":
+            vote = (vote + lab.probabilities(profile, rest)) / 2
+        return float((vote.argmax(axis=1) == y[rest]).mean()), profile is None
     if variant != "self-training":
         pred = lab.probabilities(profile, rest).argmax(axis=1)
         return float((pred == y[rest]).mean()), profile is None

@@ -1,4 +1,6 @@
-"""`benchmarks/flag_bound.py`: the fewest cells a confidence threshold must flag."""
+"""`benchmarks/flag_bound.py` (the fewest cells a confidence threshold must flag) and
+`benchmarks/unfamiliar_reference.py` (what other laboratories' cells in the unfamiliar
+reference would do): their parts that need no data."""
 
 from __future__ import annotations
 
@@ -51,3 +53,16 @@ def test_without_other_laboratories_it_says_so(
 ) -> None:
     assert _bench().main(["--data", str(tmp_path)]) == 1
     assert "no other-labs sets" in capsys.readouterr().err
+
+
+def test_the_unfamiliar_reference_benchmark_says_when_pbc_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "unfamiliar_reference", ROOT / "benchmarks" / "unfamiliar_reference.py"
+    )
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--domains", str(tmp_path), "--data", str(tmp_path)]) == 1
+    assert "pbc" in capsys.readouterr().err

@@ -62,3 +62,10 @@ def lab_cells(pipeline: Any, root: Path, kind: Literal["cells", "fields"]) -> An
 
     clf = pipeline.classifier
     return from_folder(root, kind, clf, finder=pipeline.detector, pipeline=pipeline)
+
+
+def set_more_turns(clf: Any, value: str | None) -> None:
+    """``--more-turns-below``: the later turns only for crops whose first view is below
+    this probability, or for every crop (``every``); None leaves the card's."""
+    if value is not None:
+        clf.more_turns_below = None if value == "every" else float(value)

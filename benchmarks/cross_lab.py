@@ -44,6 +44,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import set_more_turns  # noqa: E402
 
 from hemoscope.vision import cross_lab, microscope_cells  # noqa: E402
 from hemoscope.vision.classifier import Classifier  # noqa: E402
@@ -83,8 +86,10 @@ def run(
     calibrate: bool = False,
     sensitivity: str = STANDARD,
     neighbours: bool = False,
+    more_turns_below: str | None = None,
 ) -> list[cross_lab.SetResult]:
     clf = Classifier(model, threads=threads, sensitivity=sensitivity)
+    set_more_turns(clf, more_turns_below)
     det = Detector(detector, threads=threads)
     pipeline = Pipeline(det, clf)
     results = []
@@ -183,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also each set with profiles (colour and neighbours) fitted on its other half",
     )
+    parser.add_argument(
+        "--more-turns-below",
+        default=None,
+        help="later turns only below this first-view probability, or 'every' (default: card)",
+    )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
         "--card",
@@ -208,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         args.calibrate,
         args.sensitivity,
         args.neighbours,
+        args.more_turns_below,
     )
     print(cross_lab.format_table(results))
     for r in results:

@@ -97,6 +97,8 @@ class Classifier:
         # Each crop classified as given and turned by 90 degrees (each with its mirror
         # image inside the graph), logits and embeddings averaged: the card's ``turns``.
         self.turns = _quarter_turns(turns if turns is not None else self.card.get("turns", 1))
+        # The later turns only for crops the first leaves unsure (`_views`); None: all.
+        self.more_turns_below = _more_turns_below(self.card)
         # Models trained on standardised crops (`vision.stain`) get standardised crops.
         self.standardise = bool(self.card.get("standardisation"))
         self._unfamiliar_card = UnfamiliarModel.from_card(self.path, self.card)
@@ -217,8 +219,9 @@ class Classifier:
         )
 
     def logits_and_embedding(self, crops: U8, turns: int | None = None) -> tuple[F32, F32]:
-        """The graph's raw logits (N, C) and embeddings (N, D) of crops, averaged over the
-        classifier's ``turns`` as `classify_crops` averages them (the shipped head,
+        """The graph's raw logits (N, C) and embeddings (N, D) of crops, every crop
+        averaged over all the classifier's ``turns`` (`classify_crops` gives the later
+        turns only to crops its first leaves unsure, `more_turns_below`; the shipped head,
         without a profile, colours as the camera gave them): what a laboratory profile is
         fitted on. ``turns`` (1-4) overrides the card's: 1 gives each crop's own
         outputs, which `lab_embed.embed_views` combines into its turned views."""
@@ -231,7 +234,7 @@ class Classifier:
         pooled maps of its middle stages, `training.descriptor`), what a laboratory profile's
         head correction reads. Without that output, the embedding."""
         arr = np.asarray(crops, dtype=np.uint8)
-        logits, descriptor, _ = self._run(arr, turns)
+        logits, descriptor, _ = self._run(arr, turns, every=True)
         return logits, descriptor
 
     def embedding_of(self, descriptor: A) -> A:
@@ -332,9 +335,12 @@ class Classifier:
         )
         return seen_logits, seen_descriptor, descriptor, stain
 
-    def _run(self, arr: U8, turns: int | None = None) -> tuple[F32, F32, tuple[str, ...]]:
+    def _run(
+        self, arr: U8, turns: int | None = None, every: bool = False
+    ) -> tuple[F32, F32, tuple[str, ...]]:
         """The graph's logits and descriptors of crops as given, over the card's turns
-        (or ``turns``)."""
+        (the later ones for unsure crops only, `_views`), or every crop over all the
+        card's turns (``every``) or over ``turns``."""
         if self.standardise and len(arr):
             arr, bases = standardise_batch(arr)
             stain: tuple[str, ...] = bases
@@ -343,7 +349,9 @@ class Classifier:
         n_turns = self.turns if turns is None else _quarter_turns(turns)
         logits, desc = [], []
         for s in range(0, len(arr), self.batch_size):
-            lg, de = self._views(arr[s : s + self.batch_size], n_turns)
+            lg, de = self._views(
+                arr[s : s + self.batch_size], n_turns, every or turns is not None
+            )
             logits.append(lg)
             desc.append(de)
         n_cls = len(self.classes)
@@ -352,15 +360,30 @@ class Classifier:
         descriptor = np.concatenate(desc).astype(np.float32) if desc else empty
         return all_logits, descriptor, stain
 
-    def _views(self, batch: U8, turns: int) -> tuple[F32, F32]:
+    def _views(self, batch: U8, turns: int, every: bool = False) -> tuple[F32, F32]:
         """Logits and descriptors of a batch averaged over its first ``turns`` quarter
-        turns."""
+        turns. With the card's `more_turns_below` (and not ``every``), only the crops
+        whose first view's top probability (the shipped head, card temperature) is below
+        it, or below the review threshold where that is higher, get the later turns; the
+        others keep their first view's outputs."""
         x = graph_input(batch)
         lg, em = self._descriptors(x)
+        if turns == 1:
+            return lg, em
+        more = np.arange(len(x))
+        if self.more_turns_below is not None and not every:
+            below = max(self.more_turns_below, self.review_threshold)
+            more = np.flatnonzero(softmax(lg, self.temperature).max(axis=1) < below)
+            if not len(more):
+                return lg, em
+        xs = x[more]
+        lg_m, em_m = lg[more], em[more]
         for r in range(1, turns):
-            lg_r, em_r = self._descriptors(np.ascontiguousarray(np.rot90(x, r, axes=(2, 3))))
-            lg, em = lg + lg_r, em + em_r
-        return cast(F32, lg / np.float32(turns)), cast(F32, em / np.float32(turns))
+            lg_r, em_r = self._descriptors(np.ascontiguousarray(np.rot90(xs, r, axes=(2, 3))))
+            lg_m, em_m = lg_m + lg_r, em_m + em_r
+        lg[more] = lg_m / np.float32(turns)
+        em[more] = em_m / np.float32(turns)
+        return lg, em
 
     def _descriptors(self, x: F32) -> tuple[F32, F32]:
         out = self.session.run(self._fetch, {"image": x})
@@ -411,6 +434,17 @@ def _descriptor_outputs(session: Any, card: dict[str, Any]) -> tuple[list[str], 
     if width <= 0 or total <= width:
         raise ModelError("the classifier's graph has features but no embedding or feature width")
     return ["logits", "embedding", "features"], width, total
+
+
+def _more_turns_below(card: dict[str, Any]) -> float | None:
+    """The card's ``more_turns_below`` (None when absent: every crop gets every turn)."""
+    value = card.get("more_turns_below")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"more_turns_below in the card is not a number: {value!r}") from exc
 
 
 def _quarter_turns(turns: int | str | float) -> int:

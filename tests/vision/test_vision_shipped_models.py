@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.classifier import Classifier
 from hemoscope.vision.detection_metrics import ImageResult, evaluate
 from hemoscope.vision.detector import Detector
@@ -231,7 +232,56 @@ def test_the_shipped_descriptor_is_the_embedding_and_the_scaled_middle_stages(
     rms = np.sqrt(np.mean(embedding.astype(np.float64) ** 2))
     for block in (descriptor[:, 192:256], descriptor[:, 256:]):
         assert 0.7 < np.sqrt(np.mean(block.astype(np.float64) ** 2)) / rms < 1.4
-    assert np.allclose(classifier.classify_crops(crops).embedding, embedding, atol=1e-6)
+    every = Classifier(threads=1)
+    every.more_turns_below = None  # every crop turned, as logits_and_embedding turns them
+    assert np.allclose(every.classify_crops(crops).embedding, embedding, atol=1e-6)
+
+
+def _batches_run(clf: Classifier) -> list[int]:
+    """The batch size of every run of ``clf``'s model from now on."""
+    sizes: list[int] = []
+    session_run = clf.session.run
+
+    def counted(names: object, feed: dict[str, np.ndarray]) -> object:
+        sizes.append(len(feed["image"]))
+        return session_run(names, feed)  # type: ignore[arg-type]
+
+    clf.session.run = counted  # type: ignore[method-assign]
+    return sizes
+
+
+def test_only_the_crops_the_first_view_leaves_unsure_get_the_later_turn() -> None:
+    """The card's ``more_turns_below``: a crop whose first view (crop and mirror) names
+    its class with at least that probability keeps that view's outputs; the others are
+    averaged over both turns, exactly as when every crop is turned; the second run of
+    the model sees only those."""
+    assert Classifier(threads=1).more_turns_below == Classifier(threads=1).card["more_turns_below"]
+    clf = Classifier(threads=1, review_threshold=0.0)
+    assert clf.turns == 2
+    rng = np.random.default_rng(5)
+    s = clf.input_size
+    crops = rng.integers(0, 256, (12, s, s, 3)).astype(np.uint8)
+    one_logits, one_emb = clf.logits_and_embedding(crops, turns=1)
+    all_logits, all_emb = clf.logits_and_embedding(crops)
+    first = softmax(one_logits, clf.temperature).max(axis=1)
+    clf.more_turns_below = float(np.median(first))  # half the crops unsure
+    unsure = first < clf.more_turns_below
+    assert 0 < unsure.sum() < len(crops)
+    batches = _batches_run(clf)
+    res = clf.classify_crops(crops)
+    assert batches == [len(crops), int(unsure.sum())]
+    np.testing.assert_allclose(res.embedding[unsure], all_emb[unsure], atol=1e-6)
+    np.testing.assert_allclose(res.embedding[~unsure], one_emb[~unsure], atol=1e-6)
+    expected = np.where(unsure[:, None], all_logits, one_logits)
+    np.testing.assert_allclose(
+        res.probabilities, softmax(expected, clf.temperature), rtol=1e-5, atol=1e-6
+    )
+    # A review threshold above it: every crop below the review threshold is turned too.
+    strict = Classifier(threads=1, review_threshold=float(np.median(first)))
+    strict.more_turns_below = 0.0
+    runs = _batches_run(strict)
+    strict.classify_crops(crops)
+    assert runs == [len(crops), int(unsure.sum())]
 
 
 def test_adapt_views_run_each_quarter_turn_once_and_equal_the_turned_crops() -> None:

@@ -3,23 +3,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[2]
+from benchmark_script import load_benchmark
 
 
 def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "bench_adapt_fit_vote", ROOT / "benchmarks" / "bench_adapt_fit.py"
-    )
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+    return load_benchmark("bench_adapt_fit")
 
 
 def _lab(bench: Any) -> Any:

@@ -4,24 +4,16 @@ reference would do): their parts that need no data."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from benchmark_script import load_benchmark
 
 
 def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "flag_bound", ROOT / "benchmarks" / "flag_bound.py"
-    )
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+    return load_benchmark("flag_bound")
 
 
 def test_the_least_confident_are_flagged_until_the_rest_reach_the_target() -> None:
@@ -58,11 +50,6 @@ def test_without_other_laboratories_it_says_so(
 def test_the_unfamiliar_reference_benchmark_says_when_pbc_is_missing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = importlib.util.spec_from_file_location(
-        "unfamiliar_reference", ROOT / "benchmarks" / "unfamiliar_reference.py"
-    )
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("unfamiliar_reference")
     assert bench.main(["--domains", str(tmp_path), "--data", str(tmp_path)]) == 1
     assert "pbc" in capsys.readouterr().err

@@ -3,7 +3,6 @@ end to end on a tiny generated laboratory."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import shutil
@@ -13,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from benchmark_script import load_benchmark
 
 from hemoscope.vision.cross_lab import MISSED, Prediction, SetResult, with_threshold
 
@@ -81,12 +81,7 @@ def _tiny_lab(root: Path, per_class: int = 3) -> tuple[Path, Path]:
 def test_benchmark_script_on_a_tiny_generated_lab(
     model_paths: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = importlib.util.spec_from_file_location(
-        "cross_lab_bench", ROOT / "benchmarks" / "cross_lab.py"
-    )
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("cross_lab")
     fields, cells = _tiny_lab(tmp_path)
     det, clf = model_paths
     out = tmp_path / "table.json"
@@ -121,12 +116,7 @@ def test_benchmark_script_calibrates_each_set_both_ways(
     """``--calibrate``: each set as the camera gave it, with its colour calibration as
     the station applies it (averaged with the camera's crop) and with the calibrated crop
     alone."""
-    spec = importlib.util.spec_from_file_location(
-        "cross_lab_bench3", ROOT / "benchmarks" / "cross_lab.py"
-    )
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("cross_lab")
     _, cells = _tiny_lab(tmp_path, per_class=6)
     det, clf = model_paths
     folder = tmp_path / "model"
@@ -151,24 +141,14 @@ def test_benchmark_script_calibrates_each_set_both_ways(
 
 
 def test_benchmark_script_without_data_says_so(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location(
-        "cross_lab_bench2", ROOT / "benchmarks" / "cross_lab.py"
-    )
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("cross_lab")
     assert bench.main(["--data", str(tmp_path)]) == 1
 
 
 def test_a_white_cell_labelled_twice_counts_once_in_the_kind_benchmark() -> None:
     """`benchmarks/wbc_reported.py`: two labelled white-cell boxes of one cell (IoU 0.67,
     as in a TXL-PBC validation field) are one cell; touching cells stay two."""
-    spec = importlib.util.spec_from_file_location(
-        "wbc_reported_bench", ROOT / "benchmarks" / "wbc_reported.py"
-    )
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("wbc_reported")
     twice = np.array([[199, 78, 404, 252], [180, 95, 364, 252], [10, 10, 60, 60]], float)
     assert bench.distinct(twice).tolist() == [[199, 78, 404, 252], [10, 10, 60, 60]]
     touching = np.array([[0, 0, 100, 100], [60, 0, 160, 100]], float)  # IoU 0.25
@@ -180,10 +160,7 @@ def test_turns_benchmark_scores_each_laboratory_in_each_view_count(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`benchmarks/turns.py` on a tiny generated pair of laboratories, shipped models."""
-    spec = importlib.util.spec_from_file_location("turns_bench", ROOT / "benchmarks" / "turns.py")
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("turns")
     # Its scores are lab_adapt.Score's: accuracy, and recall averaged over classes present.
     score = bench.Score.of(np.array([0, 1, 1, 1]), np.array([0, 0, 1, 2]), ("a", "b", "c"))
     acc, bal = score.accuracy, score.balanced_accuracy

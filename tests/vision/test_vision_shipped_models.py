@@ -56,6 +56,20 @@ def test_a_damaged_model_is_refused_with_a_clear_message(tmp_path: Path) -> None
         Detector(tmp_path / "missing.onnx")
 
 
+def test_a_card_whose_more_turns_below_is_not_a_number_is_refused(tmp_path: Path) -> None:
+    src = models_dir() / "classifier.onnx"
+    for suffix in (".onnx", ".unfamiliar.npz"):
+        shutil.copy(src.with_name("classifier" + suffix), tmp_path / ("classifier" + suffix))
+    card = json.loads(src.with_suffix(".json").read_text(encoding="utf-8"))
+    card["more_turns_below"] = "often"
+    (tmp_path / "classifier.json").write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ModelError, match="more_turns_below"):
+        Classifier(tmp_path / "classifier.onnx", threads=1)
+    del card["more_turns_below"]  # absent: every crop gets every turn
+    (tmp_path / "classifier.json").write_text(json.dumps(card), encoding="utf-8")
+    assert Classifier(tmp_path / "classifier.onnx", threads=1).more_turns_below is None
+
+
 @pytest.mark.parametrize(
     "image",
     [

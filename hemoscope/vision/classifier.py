@@ -361,8 +361,9 @@ class Classifier:
     def _views(self, batch: U8, turns: int, every: bool = False) -> tuple[F32, F32]:
         """Logits and descriptors of a batch averaged over its first ``turns`` quarter
         turns. With the card's `more_turns_below` (and not ``every``), only the crops
-        whose first view's top probability (the shipped head, card temperature) is below
-        it, or below the review threshold where that is higher, get the later turns; the
+        whose first view's top probability (by the head in use: the shipped one at the
+        card's temperature, or the laboratory profile's) is below it, or below the review
+        threshold where that is higher, get the later turns; the
         others keep their first view's outputs. The same at every review sensitivity: a
         stricter one changes which cells are flagged, never their classes."""
         x = graph_input(batch)
@@ -372,7 +373,12 @@ class Classifier:
         more = np.arange(len(x))
         if self.more_turns_below is not None and not every:
             below = max(self.more_turns_below, self.review_threshold)
-            more = np.flatnonzero(softmax(lg, self.temperature).max(axis=1) < below)
+            first = (
+                softmax(lg, self.temperature)
+                if self.profile is None
+                else self.profile.probabilities(lg, em)
+            )
+            more = np.flatnonzero(first.max(axis=1) < below)
             if not len(more):
                 return lg, em
         xs = x[more]

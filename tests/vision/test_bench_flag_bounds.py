@@ -1,4 +1,5 @@
-"""`benchmarks/flag_bound.py` (the fewest cells a confidence threshold must flag) and
+"""`benchmarks/flag_bound.py` (the fewest cells a confidence threshold must flag),
+`benchmarks/adapt_station.py` (profiles classified as the station classifies) and
 `benchmarks/unfamiliar_reference.py` (what other laboratories' cells in the unfamiliar
 reference would do): their parts that need no data."""
 
@@ -53,3 +54,10 @@ def test_the_unfamiliar_reference_benchmark_says_when_pbc_is_missing(
     bench = load_benchmark("unfamiliar_reference")
     assert bench.main(["--domains", str(tmp_path), "--data", str(tmp_path)]) == 1
     assert "pbc" in capsys.readouterr().err
+
+
+def test_the_station_adapt_benchmark_says_when_other_laboratories_are_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert load_benchmark("adapt_station").main(["--data", str(tmp_path)]) == 1
+    assert "no other-labs sets" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -14,6 +15,7 @@ from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.classifier import Classifier
 from hemoscope.vision.detection_metrics import ImageResult, evaluate
 from hemoscope.vision.detector import Detector
+from hemoscope.vision.lab_profile import LabProfile
 from hemoscope.vision.model_card import ModelError, file_sha256, models_dir
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -302,6 +304,17 @@ def test_only_the_crops_the_first_view_leaves_unsure_get_the_later_turn() -> Non
     high = clf.classify_crops(crops)
     assert batches == [len(crops), int(unsure.sum())]
     np.testing.assert_array_equal(high.probabilities, res.probabilities)
+    clf.set_sensitivity("standard")
+    # With a laboratory profile, unsure is by the profile's head: one that is sure of
+    # nothing (a very high temperature) turns every crop.
+    unsure_of_all = LabProfile.unlabelled(
+        classes=clf.classes, embedding_size=clf.descriptor_size, base_temperature=clf.temperature,
+        models={"classifier": clf.card}, name="unsure",
+    )  # fmt: skip
+    clf.set_profile(replace(unsure_of_all, temperature=1000.0))
+    batches.clear()
+    clf.classify_crops(crops)
+    assert batches == [len(crops), len(crops)]
 
 
 def test_adapt_views_run_each_quarter_turn_once_and_equal_the_turned_crops() -> None:

@@ -234,7 +234,7 @@ class Classifier:
         pooled maps of its middle stages, `training.descriptor`), what a laboratory profile's
         head correction reads. Without that output, the embedding."""
         arr = np.asarray(crops, dtype=np.uint8)
-        logits, descriptor, _ = self._run(arr, turns, every=True)
+        logits, descriptor, _, _ = self._run(arr, turns, every=True)
         return logits, descriptor
 
     def embedding_of(self, descriptor: A) -> A:
@@ -321,66 +321,88 @@ class Classifier:
         self, arr: U8, profile: LabProfile | None
     ) -> tuple[F32, F32, F32, tuple[str, ...]]:
         """Logits, descriptors (`logits_and_descriptor`), the descriptors of the crops as
-        the camera gave them, and the standardisation bases. With ``profile``'s colour
-        calibration of the microscope, logits and descriptors are those of the camera's
-        crop and the calibrated crop as the profile's ``colour_view`` says
-        (`seen_through`); without one, the camera's alone (the third output is then the
-        second, the same array)."""
-        logits, descriptor, stain = self._run(arr)
+        the camera gave them and as the shipped model alone turns them (what the
+        unfamiliar-cell flag also judges, so that a profile never makes it weaker), and
+        the standardisation bases. With ``profile``'s colour calibration of the
+        microscope, logits and descriptors are those of the camera's crop and the
+        calibrated crop as the profile's ``colour_view`` says (`seen_through`); without
+        a profile, or where it changes nothing, the third output is the second, the
+        same array."""
+        logits, descriptor, shipped, stain = self._run(arr, profile=profile)
         if profile is None or profile.colour is None or not len(arr):
-            return logits, descriptor, descriptor, stain
-        cal_logits, cal_descriptor, stain = self._run(profile.colour.apply(arr))
+            return logits, descriptor, shipped, stain
+        cal_logits, cal_descriptor, _, stain = self._run(profile.colour.apply(arr), profile=profile)
         seen_logits, seen_descriptor = seen_through(
             profile.colour_view, (logits, descriptor), (cal_logits, cal_descriptor)
         )
-        return seen_logits, seen_descriptor, descriptor, stain
+        return seen_logits, seen_descriptor, shipped, stain
 
     def _run(
-        self, arr: U8, turns: int | None = None, every: bool = False
-    ) -> tuple[F32, F32, tuple[str, ...]]:
+        self,
+        arr: U8,
+        turns: int | None = None,
+        every: bool = False,
+        profile: LabProfile | None = None,
+    ) -> tuple[F32, F32, F32, tuple[str, ...]]:
         """The graph's logits and descriptors of crops as given, over the card's turns
-        (the later ones for unsure crops only, `_views`), or every crop over all the
-        card's turns (``every``) or over ``turns``."""
+        (the later ones for the crops the first view leaves unsure, `_views`), or every
+        crop over all the card's turns (``every``) or over ``turns``; then the
+        descriptors as the shipped head alone would have turned them (the second output,
+        the same array, unless ``profile`` turned more crops); and the standardisation
+        bases."""
         if self.standardise and len(arr):
             arr, bases = standardise_batch(arr)
             stain: tuple[str, ...] = bases
         else:
             stain = ("off",) * len(arr)
         n_turns = self.turns if turns is None else _quarter_turns(turns)
-        logits, desc = [], []
+        logits, desc, shipped = [], [], []
         for s in range(0, len(arr), self.batch_size):
-            lg, de = self._views(arr[s : s + self.batch_size], n_turns, every or turns is not None)
+            lg, de, sh = self._views(
+                arr[s : s + self.batch_size], n_turns, every or turns is not None, profile
+            )
             logits.append(lg)
             desc.append(de)
+            shipped.append(sh)
         n_cls = len(self.classes)
         all_logits = np.concatenate(logits) if logits else np.zeros((0, n_cls), np.float32)
         empty = np.zeros((0, 0), np.float32)
         descriptor = np.concatenate(desc).astype(np.float32) if desc else empty
-        return all_logits, descriptor, stain
+        same = all(sh is de for sh, de in zip(shipped, desc, strict=True))
+        as_shipped = descriptor if same else np.concatenate(shipped).astype(np.float32)
+        return all_logits, descriptor, as_shipped, stain
 
-    def _views(self, batch: U8, turns: int, every: bool = False) -> tuple[F32, F32]:
+    def _views(
+        self, batch: U8, turns: int, every: bool = False, profile: LabProfile | None = None
+    ) -> tuple[F32, F32, F32]:
         """Logits and descriptors of a batch averaged over its first ``turns`` quarter
-        turns. With the card's `more_turns_below` (and not ``every``), only the crops
-        whose first view's top probability (by the head in use: the shipped one at the
-        card's temperature, or the laboratory profile's) is below it, or below the review
-        threshold where that is higher, get the later turns; the
-        others keep their first view's outputs. The same at every review sensitivity: a
-        stricter one changes which cells are flagged, never their classes."""
+        turns, and the descriptors as the shipped head alone would have turned them.
+
+        With the card's `more_turns_below` (and not ``every``), only the crops whose
+        first view names its class with less than that probability (or less than the
+        review threshold, where that is higher) get the later turns; the others keep the
+        first view's outputs. Unsure by the shipped head at the card's temperature, or by
+        ``profile``'s head: a crop either finds unsure is turned. The third output then
+        keeps the first view for the crops only the profile turned (the same array when
+        there are none), so that the unfamiliar-cell flag, which also judges it, is never
+        weaker with a profile. The same at every review sensitivity: a stricter one
+        changes which cells are flagged, never their classes."""
         x = graph_input(batch)
         lg, em = self._descriptors(x)
         if turns == 1:
-            return lg, em
-        more = np.arange(len(x))
+            return lg, em, em
+        more = np.ones(len(x), bool)
+        by_profile = np.zeros(len(x), bool)
         if self.more_turns_below is not None and not every:
-            below = max(self.more_turns_below, self.review_threshold)
-            first = (
-                softmax(lg, self.temperature)
-                if self.profile is None
-                else self.profile.probabilities(lg, em)
-            )
-            more = np.flatnonzero(first.max(axis=1) < below)
-            if not len(more):
-                return lg, em
+            below = max(self.more_turns_below, self.threshold_with(None))
+            more = softmax(lg, self.temperature).max(axis=1) < below
+            if profile is not None:
+                below = max(self.more_turns_below, self.threshold_with(profile))
+                by_profile = (profile.probabilities(lg, em).max(axis=1) < below) & ~more
+                more |= by_profile
+            if not more.any():
+                return lg, em, em
+        first = em[by_profile] if by_profile.any() else None
         xs = x[more]
         lg_m, em_m = lg[more], em[more]
         for r in range(1, turns):
@@ -388,7 +410,11 @@ class Classifier:
             lg_m, em_m = lg_m + lg_r, em_m + em_r
         lg[more] = lg_m / np.float32(turns)
         em[more] = em_m / np.float32(turns)
-        return lg, em
+        if first is None:
+            return lg, em, em
+        as_shipped = em.copy()
+        as_shipped[by_profile] = first
+        return lg, em, as_shipped
 
     def _descriptors(self, x: F32) -> tuple[F32, F32]:
         out = self.session.run(self._fetch, {"image": x})

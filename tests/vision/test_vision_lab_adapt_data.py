@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hemoscope.core import REASON_UNFAMILIAR, split_reasons
 from hemoscope.vision.lab_adapt import adapt
 from hemoscope.vision.lab_cells import from_folder
 from hemoscope.vision.lab_embed import embed_views
@@ -54,8 +55,22 @@ def test_a_profile_from_fifty_cells_holds_on_the_rest_of_the_laboratory() -> Non
     adapted = float((res.profile.probabilities(rest_logits, rest_emb).argmax(1) == y[rest]).mean())
     assert adapted >= shipped - 0.03
     assert res.after.accuracy >= res.before.accuracy
-    # What the profile never changes: the classifier's flags of unfamiliar cells.
+    # What the profile never makes weaker: the classifier's flag of unfamiliar cells. A
+    # cell the profile's head finds unsure gets the quarter turn the shipped head would
+    # not have given it; the flag judges it both ways, and the more unfamiliar counts.
     plain = clf.classify_crops(crops[rest[:64]])
     clf.set_profile(res.profile)  # type: ignore[attr-defined]
     with_profile = clf.classify_crops(crops[rest[:64]])
+    assert (with_profile.unfamiliarity >= plain.unfamiliarity).all()
+    odd = [REASON_UNFAMILIAR in split_reasons(r) for r in plain.reasons]
+    odd_with = [REASON_UNFAMILIAR in split_reasons(r) for r in with_profile.reasons]
+    assert all(w for o, w in zip(odd, odd_with, strict=True) if o)
+    clf.more_turns_below = None  # every crop turned: the profile changes no descriptor
+    try:
+        clf.set_profile(None)  # type: ignore[attr-defined]
+        plain = clf.classify_crops(crops[rest[:64]])
+        clf.set_profile(res.profile)  # type: ignore[attr-defined]
+        with_profile = clf.classify_crops(crops[rest[:64]])
+    finally:
+        clf.more_turns_below = clf.card["more_turns_below"]  # type: ignore[attr-defined]
     np.testing.assert_array_equal(plain.unfamiliarity, with_profile.unfamiliarity)

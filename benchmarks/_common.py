@@ -55,6 +55,14 @@ def other_labs(data: Path) -> Iterator[tuple[str, Literal["cells", "fields"], Pa
         yield name, kind, root
 
 
+def other_labs_found(data: Path) -> list[tuple[str, Literal["cells", "fields"], Path]]:
+    """`other_labs` as a list; when none is found, says so on stderr."""
+    labs = list(other_labs(data))
+    if not labs:
+        print(f"no other-labs sets under {data}", file=sys.stderr)
+    return labs
+
+
 def lab_cells(pipeline: Any, root: Path, kind: Literal["cells", "fields"]) -> Any:
     """A laboratory's labelled white cells as ``classify`` (crops) or ``analyze`` (fields)
     frame them (`vision.lab_cells.from_folder`)."""

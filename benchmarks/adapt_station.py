@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import lab_cells, other_labs  # noqa: E402
+from _common import lab_cells, other_labs_found  # noqa: E402
 from bench_adapt import draw  # noqa: E402
 from bench_adapt_fit import lab_views  # noqa: E402
 
@@ -40,9 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--draws", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
-    labs = list(other_labs(args.data))
+    labs = other_labs_found(args.data)
     if not labs:
-        print(f"no other-labs sets under {args.data}", file=sys.stderr)
         return 1
     pipeline = Pipeline.load(threads=args.threads)
     clf = pipeline.classifier

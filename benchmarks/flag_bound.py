@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import lab_cells, other_labs  # noqa: E402
+from _common import lab_cells, other_labs_found  # noqa: E402
 
 from hemoscope.core import REASON_UNFAMILIAR, split_reasons  # noqa: E402
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
@@ -71,9 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", type=float, default=0.95)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
-    labs = list(other_labs(args.data))
+    labs = other_labs_found(args.data)
     if not labs:
-        print(f"no other-labs sets under {args.data}", file=sys.stderr)
         return 1
     pipeline = Pipeline.load(threads=args.threads)
     clf = pipeline.classifier

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 LABS: tuple[tuple[str, Literal["cells", "fields"]], ...] = (
     ("jiangxi", "cells"),
     ("bionet", "fields"),
@@ -77,3 +79,11 @@ def set_more_turns(clf: Any, value: str | None) -> None:
     this probability, or for every crop (``every``); None leaves the card's."""
     if value is not None:
         clf.more_turns_below = None if value == "every" else float(value)
+
+
+def halves_both_ways(n: int, seed: int) -> list[tuple[Any, Any]]:
+    """Indices 0..n-1 halved at random (seeded), as (one half, the other) both ways round:
+    a bank fitted on one half, the other half scored."""
+    order = np.random.default_rng(seed).permutation(n)
+    a, b = order[: n // 2], order[n // 2 :]
+    return [(a, b), (b, a)]

@@ -29,8 +29,8 @@ laboratory is scored; a refused profile scores the shipped model. Variants:
   lowered by log(a / (k + a)), a = 3: with k verified cells and none of a class, the
   laboratory's share of it is believed smaller than the training laboratory's;
 - ``neighbour-vote``: as kept, its probabilities averaged with a vote of the 10 labelled
-  views most like each scored cell (cosine of the descriptors in units of the card's
-  spread, centred on the labelled views' mean, each vote weighted exp(cosine / 0.1));
+  views most like each scored cell (`lab_neighbours.Neighbourhood.vote` over the
+  labelled views, their labels as votes; descriptors in units of the card's spread);
 - ``vote-alone`` / ``prototypes``: that vote alone, or the nearest class mean of the
   labelled views (the same cosine, softmax at 0.1) alone, with no head refit.
 """
@@ -56,6 +56,7 @@ from hemoscope.vision import lab_adapt  # noqa: E402
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.lab_adapt import FITS, AdaptError, adapt  # noqa: E402
 from hemoscope.vision.lab_embed import embed_views, views_for  # noqa: E402
+from hemoscope.vision.lab_neighbours import WIDTH, Neighbourhood  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 
 WIDE_L2 = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
@@ -77,7 +78,6 @@ VARIANTS: dict[str, tuple[tuple[float, bool], ...]] = {
     "prototypes": FITS,
 }
 VOTERS = 10
-VOTE_WIDTH = 0.1
 ABSENT_PRIOR = 3.0
 
 
@@ -95,38 +95,30 @@ def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
 WEIGHTS = {"uniform-weights": uniform_weights, "balanced-weights": balanced_weights}
 
 
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    out: np.ndarray = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    return out
-
-
 def labelled_vote(lab: Lab, idx: np.ndarray, rows: np.ndarray, prototypes: bool) -> np.ndarray:
     """Probabilities of cells ``rows`` from the labelled cells ``idx`` alone, in their
-    `views_for` views: the similarity-weighted vote of the `VOTERS` most similar labelled
-    views, or the softmax over the cosines to each class's mean view (``prototypes``)."""
+    `views_for` views, the descriptors in units of the card's spread: the vote of the
+    `VOTERS` most similar labelled views (a `Neighbourhood` whose bank votes are the
+    labels, not spread), or the softmax over the cosines to each class's mean view
+    (``prototypes``), both at the neighbourhood's width."""
     spread = np.asarray(lab.card["descriptor_spread"]["values"], np.float64)
     v = views_for(len(idx))
     x = np.concatenate(lab.desc[:v, idx]) / spread
     labels = np.tile(lab.y[idx], v)
-    centre = x.mean(axis=0)
-    q = _unit_rows(lab.desc[0, rows] / spread - centre)
     n_classes = len(lab.classes)
-    if prototypes:
-        means = np.zeros((n_classes, x.shape[1]))
-        has = np.bincount(labels, minlength=n_classes) > 0
-        for c in np.flatnonzero(has):
-            means[c] = x[labels == c].mean(axis=0) - centre
-        cos = q @ _unit_rows(means).T
-        cos[:, ~has] = -np.inf
-        return softmax(cos, VOTE_WIDTH)
-    cos = q @ _unit_rows(x - centre).T
-    k = min(VOTERS, len(x))
-    near = np.argpartition(-cos, k - 1, axis=1)[:, :k]
-    weight = np.exp(np.take_along_axis(cos, near, axis=1) / VOTE_WIDTH)
-    votes = np.zeros((len(rows), n_classes))
-    np.add.at(votes, (np.arange(len(rows))[:, None], labels[near]), weight)
-    out: np.ndarray = votes / votes.sum(axis=1, keepdims=True)
-    return out
+    q = lab.desc[0, rows] / spread
+    if not prototypes:
+        bank = Neighbourhood.fit(x, np.eye(n_classes)[labels], neighbours=VOTERS, spread=0.0)
+        return bank.vote(q)
+    centre = x.mean(axis=0)
+    has = np.bincount(labels, minlength=n_classes) > 0
+    means = np.zeros((n_classes, x.shape[1]))
+    for c in np.flatnonzero(has):
+        means[c] = x[labels == c].mean(axis=0) - centre
+    unit = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    cos = (q - centre) @ unit.T / np.linalg.norm(q - centre, axis=1, keepdims=True)
+    cos[:, ~has] = -np.inf
+    return softmax(cos, WIDTH)
 
 
 def absent_lowered(profile: Any, k: int) -> Any:

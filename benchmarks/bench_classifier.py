@@ -26,7 +26,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import peak_rss_mib, set_more_turns, summary_ms, time_calls
 
-from hemoscope.vision.classification_metrics import softmax
 from hemoscope.vision.classifier import Classifier
 
 
@@ -85,15 +84,14 @@ def cells_of(root: Path, count: int = 256) -> np.ndarray:
 
 
 def unsure_share(clf: Classifier, real: np.ndarray | None) -> str:
-    """Which crops get the later turns: all, or the share of ``real`` whose first view's
-    top probability is below the classifier's `more_turns_below`."""
+    """Which crops get the later turns: all, or the share of ``real`` the classifier's
+    first view leaves unsure (`Classifier.unsure_at_first`)."""
     if clf.turns == 1 or clf.more_turns_below is None:
         return f"every crop ({clf.turns} turns)"
     if real is None:
         return f"crops below {clf.more_turns_below} at the first view (random pixels)"
-    first, _ = clf.logits_and_embedding(real, turns=1)
-    share = float((softmax(first, clf.temperature).max(axis=1) < clf.more_turns_below).mean())
-    return f"{100 * share:.0f} % of the cells (first view below {clf.more_turns_below})"
+    unsure, _ = clf.unsure_at_first(*clf.logits_and_descriptor(real, turns=1))
+    return f"{100 * unsure.mean():.0f} % of the cells (first view below {clf.more_turns_below})"
 
 
 if __name__ == "__main__":

@@ -40,13 +40,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import set_more_turns  # noqa: E402
+from _common import halves_both_ways, set_more_turns  # noqa: E402
 
 from hemoscope.vision import cross_lab, microscope_cells  # noqa: E402
 from hemoscope.vision.classifier import Classifier  # noqa: E402
@@ -133,11 +131,9 @@ def two_folds(
 ) -> cross_lab.SetResult:
     """The set scored with profiles (colour and neighbours) fitted on its other half."""
     clf = pipeline.classifier
-    order = np.random.default_rng(NEIGHBOUR_SEED).permutation(len(samples))
-    halves = (order[: len(order) // 2], order[len(order) // 2 :])
     merged = cross_lab.SetResult(label, "fields" if mode == "fields" else "cells", clf.classes)
     t0 = time.perf_counter()
-    for bank, scored in (halves, halves[::-1]):
+    for bank, scored in halves_both_ways(len(samples), NEIGHBOUR_SEED):
         profile = colour_profile(pipeline, [samples[i] for i in bank], mode, label)
         clf.set_profile(profile)
         try:

@@ -6,7 +6,9 @@ classifier's confidence can do there.
 
 Each laboratory under ``other-labs`` (jiangxi's crops framed as ``classify`` frames them,
 bionet's fields through the pipeline, as `bench_adapt.py` takes them) is classified by
-the shipped classifier (two turns, no colour calibration). For each of ``--halvings``
+the shipped classifier as the station classifies (its turns, no colour calibration;
+`Classifier.seen_and_flagged`: outputs and the unfamiliar-cell flag of the standard
+review sensitivity from one pass). For each of ``--halvings``
 random halvings, both ways round, one half is scored: alone, and with the other half as
 its neighbours (`lab_neighbours.Neighbourhood`, the shipped constants, labels unused).
 Printed per laboratory, as means over the halvings and folds:
@@ -35,9 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import lab_cells, other_labs_found  # noqa: E402
+from _common import halves_both_ways, lab_cells, other_labs_found  # noqa: E402
 
-from hemoscope.core import REASON_UNFAMILIAR, split_reasons  # noqa: E402
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.lab_neighbours import Neighbourhood  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
@@ -84,17 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, kind, root in labs:
         cells = lab_cells(pipeline, root, kind)
         crops = cells.array()
-        logits, x = clf.logits_and_descriptor(crops)
+        logits, x, odd = clf.seen_and_flagged(crops, None)  # as the station sees them
         p = softmax(logits, clf.temperature)
-        odd = np.array(
-            [REASON_UNFAMILIAR in split_reasons(r) for r in clf.classify_crops(crops).reasons]
-        )
         y = np.asarray(cells.labels)
         rows: dict[str, list[tuple[float, float, float]]] = {"alone": [], "neighbours": []}
         for seed in range(args.halvings):
-            order = np.random.default_rng(seed).permutation(len(y))
-            a, b = order[: len(y) // 2], order[len(y) // 2 :]
-            for bank, scored in ((a, b), (b, a)):
+            for bank, scored in halves_both_ways(len(y), seed):
                 nb = Neighbourhood.fit(x[bank].astype(np.float64), p[bank])
                 for how, q in (
                     ("alone", p[scored]),

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import lab_cells, other_labs  # noqa: E402
+from _common import halves_both_ways, lab_cells, other_labs  # noqa: E402
 
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.lab_adapt import Score  # noqa: E402
@@ -49,9 +49,7 @@ def scores(
     spread, weight), None for the classifier alone."""
     out = []
     for seed in range(halvings):
-        order = np.random.default_rng(seed).permutation(len(y))
-        a, b = order[: len(y) // 2], order[len(y) // 2 :]
-        for bank, scored in ((a, b), (b, a)):
+        for bank, scored in halves_both_ways(len(y), seed):
             q = p[scored]
             if constants is not None:
                 k, spread, weight = constants

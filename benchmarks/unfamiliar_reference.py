@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import lab_cells, other_labs  # noqa: E402
+from unfamiliar_scores import outputs  # noqa: E402
 
 from hemoscope.training.colour_reference import nominal_crops  # noqa: E402
 from hemoscope.training.domain_adversarial import load_domains  # noqa: E402
@@ -44,9 +45,8 @@ from hemoscope.vision.unfamiliar import fit_nearest, nearest_scores  # noqa: E40
 
 
 def embeddings(clf: object, crops: np.ndarray) -> np.ndarray:
-    """Embeddings, two turns as at run time."""
-    parts = [clf.logits_and_embedding(crops[s : s + 256])[1] for s in range(0, len(crops), 256)]  # type: ignore[attr-defined]
-    return np.concatenate(parts) if parts else np.zeros((0, 0))
+    """Embeddings, every crop turned as `unfamiliar_scores.outputs` takes them."""
+    return outputs(clf, crops)[1]
 
 
 def domain_embeddings(clf: object, root: Path) -> dict[str, np.ndarray]:

@@ -394,12 +394,8 @@ class Classifier:
         more = np.ones(len(x), bool)
         by_profile = np.zeros(len(x), bool)
         if self.more_turns_below is not None and not every:
-            below = max(self.more_turns_below, self.threshold_with(None))
-            more = softmax(lg, self.temperature).max(axis=1) < below
-            if profile is not None:
-                below = max(self.more_turns_below, self.threshold_with(profile))
-                by_profile = (profile.probabilities(lg, em).max(axis=1) < below) & ~more
-                more |= by_profile
+            more, by_profile = self.unsure_at_first(lg, em, profile)
+            more |= by_profile
             if not more.any():
                 return lg, em, em
         first = em[by_profile] if by_profile.any() else None
@@ -415,6 +411,23 @@ class Classifier:
         as_shipped = em.copy()
         as_shipped[by_profile] = first
         return lg, em, as_shipped
+
+    def unsure_at_first(
+        self, logits: A, descriptor: A, profile: LabProfile | None = None
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Which crops, from their first view's raw logits and descriptors, get the later
+        turns (`more_turns_below`; all when it is None): those the shipped head finds
+        unsure, and those only ``profile``'s head finds unsure. Unsure: the top class
+        below `more_turns_below`, or below the review threshold where that is higher."""
+        n = len(logits)
+        if self.more_turns_below is None:
+            return np.ones(n, bool), np.zeros(n, bool)
+        below = max(self.more_turns_below, self.threshold_with(None))
+        shipped = softmax(logits, self.temperature).max(axis=1) < below
+        if profile is None:
+            return shipped, np.zeros(n, bool)
+        below = max(self.more_turns_below, self.threshold_with(profile))
+        return shipped, (profile.probabilities(logits, descriptor).max(axis=1) < below) & ~shipped
 
     def _descriptors(self, x: F32) -> tuple[F32, F32]:
         out = self.session.run(self._fetch, {"image": x})

@@ -32,7 +32,7 @@ def _lab(bench: Any) -> Any:
 def test_the_labelled_cells_vote_names_the_rest_of_a_separable_laboratory() -> None:
     bench = _bench()
     lab = _lab(bench)
-    idx = np.array([0, 1, 20, 21, 40, 41])
+    idx = np.concatenate([np.arange(5), 20 + np.arange(5), 40 + np.arange(5)])  # 60 views
     rest = np.setdiff1d(np.arange(60), idx)
     for prototypes in (False, True):
         p = bench.labelled_vote(lab, idx, rest, prototypes=prototypes)
@@ -47,7 +47,7 @@ def test_a_vote_of_mislabelled_cells_follows_their_labels() -> None:
     name the rest the other way round (it is not the logits' answer)."""
     bench = _bench()
     lab = _lab(bench)
-    idx = np.array([0, 1, 20, 21, 40, 41])
+    idx = np.concatenate([np.arange(5), 20 + np.arange(5), 40 + np.arange(5)])  # 60 views
     rest = np.setdiff1d(np.arange(60), idx)
     lab.y = lab.y.copy()
     truth = lab.y[rest].copy()

@@ -282,6 +282,9 @@ def test_only_the_crops_the_first_view_leaves_unsure_get_the_later_turn() -> Non
     first = softmax(one_logits, clf.temperature).max(axis=1)
     clf.more_turns_below = float(np.median(first))  # half the crops unsure
     unsure = first < clf.more_turns_below
+    by_shipped, by_profile_only = clf.unsure_at_first(*clf.logits_and_descriptor(crops, turns=1))
+    np.testing.assert_array_equal(by_shipped, unsure)
+    assert not by_profile_only.any()
     assert 0 < unsure.sum() < len(crops)
     batches = _batches_run(clf)
     res = clf.classify_crops(crops)

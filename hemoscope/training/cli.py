@@ -352,6 +352,47 @@ def run_lab_domains(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_pretrain_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, type=Path, help="PBC's ImageFolder tree (its "
+                   "training split is used, without classes)")  # fmt: skip
+    p.add_argument("--out", required=True, type=Path, help="run folder (checkpoints, weights)")
+    p.add_argument(
+        "--domains",
+        type=Path,
+        help="unlabelled white cells of other laboratories, one sub-folder each (half of "
+        "every batch)",
+    )
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch", type=int, default=128, help="cells per step (two views each)")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--temperature", type=float, default=0.2, help="of the NT-Xent loss")
+    p.add_argument("--size", type=int, default=96, help="the views' side in pixels")
+    p.add_argument("--seed", type=int, default=20261122)
+    p.add_argument(
+        "--split-seed", type=int, default=None, help="seed of PBC's validation split, left "
+        "out (default: --seed, as the classifier's)",
+    )  # fmt: skip
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument(
+        "--limit-per-class", type=int, default=0, help="use only N images per class (smoke tests)"
+    )
+
+
+def run_pretrain(args: argparse.Namespace) -> int:
+    from hemoscope.training.self_supervised import PretrainConfig, pretrain
+
+    cfg = PretrainConfig(
+        data=str(args.data), out=str(args.out), domains=str(args.domains or ""),
+        epochs=args.epochs, batch=args.batch, lr=args.lr, temperature=args.temperature,
+        size=args.size, seed=args.seed, split_seed=args.split_seed, threads=args.threads,
+        limit_per_class=args.limit_per_class,
+    )  # fmt: skip
+    res = pretrain(cfg)
+    last = res["history"][-1] if res["history"] else {}
+    log.info("pre-trained weights in %s (epoch %s)", args.out / "pretrained.pt", last.get("epoch"))
+    return 0
+
+
 def _command_line(args: argparse.Namespace | None = None) -> str:
     """The command as typed, for the model card (program name normalised); the arguments
     given to `main`, when it was called with some."""
@@ -470,6 +511,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--out", required=True, type=Path, help="folder of one folder per laboratory")
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(handler=run_lab_domains)
+    p = sub.add_parser(
+        "pretrain",
+        help="self-supervised pre-training of the classifier's network on unlabelled cells "
+        "(SimCLR), for classifier --init",
+    )
+    add_pretrain_args(p)
+    p.set_defaults(handler=run_pretrain)
     from hemoscope.training import calibrate
 
     p = sub.add_parser(

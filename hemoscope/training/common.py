@@ -162,6 +162,12 @@ class TrainState:
         self.sched.step()
         self.ema.update(self.model)
 
+    def record(self, rec: dict[str, Any], folder: Path) -> None:
+        """An epoch's figures: kept in the history (saved with the checkpoint) and
+        appended to the run's ``history.jsonl``."""
+        self.history.append(rec)
+        append_jsonl(folder / "history.jsonl", rec)
+
     def resume(self, path: Path) -> None:
         ckpt = load_checkpoint(path)
         if ckpt is None:

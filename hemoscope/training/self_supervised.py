@@ -46,14 +46,13 @@ from hemoscope.training.augment import WIDE, PhotometricConfig, photometric
 from hemoscope.training.classifier_model import INPUT_SIZE, CellClassifier
 from hemoscope.training.common import (
     TrainState,
-    append_jsonl,
     prefetch,
     seed_everything,
     set_threads,
 )
 from hemoscope.training.domain_adversarial import load_domains
-from hemoscope.training.pbc_data import list_samples, load_all, stratified_split
-from hemoscope.training.train_classifier import CLASSES, _limit, nominal_geometry
+from hemoscope.training.pbc_data import load_all
+from hemoscope.training.train_classifier import CLASSES, nominal_geometry, split_samples
 from hemoscope.vision.crops import CROP_SCALE, cut_crop
 
 log = logging.getLogger(__name__)
@@ -178,14 +177,8 @@ class Cells:
     """PBC's training crops and the other laboratories' cells, drawn for every step."""
 
     def __init__(self, cfg: PretrainConfig) -> None:
-        samples, _ = list_samples(Path(cfg.data), CLASSES)
-        if not samples:
-            raise SystemExit(f"no images of the classes {', '.join(CLASSES)} under {cfg.data}")
         split_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
-        train_s, val_s = stratified_split(samples, cfg.val_fraction, split_seed)
-        if cfg.limit_per_class:
-            train_s = _limit(train_s, cfg.limit_per_class)
-            val_s = _limit(val_s, max(1, cfg.limit_per_class // 4))
+        train_s, val_s = split_samples(cfg.data, cfg.val_fraction, split_seed, cfg.limit_per_class)
         self.pbc = load_all(train_s)
         self.pbc_y = np.array([s.label for s in train_s], np.int64)
         self.val = load_all(val_s)
@@ -268,8 +261,7 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
             "lr": state.sched.get_last_lr()[0],
             "seconds": time.time() - t0,
         }
-        state.history.append(rec)
-        append_jsonl(out / "history.jsonl", rec)
+        state.record(rec, out)
         tqdm.write(
             f"epoch {epoch + 1}: loss {rec['loss']:.4f} kNN accuracy (PBC val, information "
             f"only) {knn:.4f} ({rec['seconds']:.0f} s)"

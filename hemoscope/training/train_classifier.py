@@ -19,7 +19,6 @@ from hemoscope.training.augment import AUGMENTATIONS, PhotometricConfig, photome
 from hemoscope.training.classifier_model import INPUT_SIZE, CellClassifier, set_colour
 from hemoscope.training.common import (
     TrainState,
-    append_jsonl,
     prefetch,
     seed_everything,
     set_threads,
@@ -196,16 +195,8 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     g = seed_everything(cfg.seed)
-    samples, unknown = list_samples(Path(cfg.data), CLASSES)
-    if unknown:
-        log.warning("folders matching no class, not used: %s", ", ".join(unknown))
-    if not samples:
-        raise SystemExit(f"no images of the classes {', '.join(CLASSES)} under {cfg.data}")
     split_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
-    train_s, val_s = stratified_split(samples, cfg.val_fraction, split_seed)
-    if cfg.limit_per_class:
-        train_s = _limit(train_s, cfg.limit_per_class)
-        val_s = _limit(val_s, max(1, cfg.limit_per_class // 4))
+    train_s, val_s = split_samples(cfg.data, cfg.val_fraction, split_seed, cfg.limit_per_class)
     _write_split(out / "split.json", cfg, train_s, val_s)
     train_s = train_s + extra_samples(cfg.extra)
     train_img, val_img = load_all(train_s), load_all(val_s)
@@ -295,8 +286,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
             **(adversary.summary() if adversary is not None else {}),
             **(distiller.summary() if distiller is not None else {}),
         }
-        state.history.append(rec)
-        append_jsonl(out / "history.jsonl", rec)
+        state.record(rec, out)
         tqdm.write(
             f"epoch {epoch + 1}: loss {rec['train_loss']:.4f} val acc {rep.accuracy:.4f} "
             f"macro-F1 {rep.macro_f1:.4f} ({rec['seconds']:.0f} s)"
@@ -430,6 +420,24 @@ def _norm(name: str) -> Norm:
     if name not in ("batch", "group"):
         raise SystemExit(f"unknown normalisation '{name}' (batch or group)")
     return "group" if name == "group" else "batch"
+
+
+def split_samples(
+    data: str, val_fraction: float, split_seed: int, limit_per_class: int = 0
+) -> tuple[list[Sample], list[Sample]]:
+    """The training and validation samples of a PBC-layout tree (the fixed, seeded,
+    stratified split every classifier run uses); with ``limit_per_class``, a few of each
+    class (smoke tests)."""
+    samples, unknown = list_samples(Path(data), CLASSES)
+    if unknown:
+        log.warning("folders matching no class, not used: %s", ", ".join(unknown))
+    if not samples:
+        raise SystemExit(f"no images of the classes {', '.join(CLASSES)} under {data}")
+    train_s, val_s = stratified_split(samples, val_fraction, split_seed)
+    if limit_per_class:
+        train_s = _limit(train_s, limit_per_class)
+        val_s = _limit(val_s, max(1, limit_per_class // 4))
+    return train_s, val_s
 
 
 def _limit(samples: list[Sample], n: int) -> list[Sample]:

@@ -16,7 +16,6 @@ from tqdm import tqdm
 from hemoscope.training.augment import PhotometricConfig, photometric
 from hemoscope.training.common import (
     TrainState,
-    append_jsonl,
     prefetch,
     seed_everything,
     set_threads,
@@ -201,8 +200,7 @@ def train(cfg: DetectorTrainConfig) -> dict[str, Any]:
                 f"exact WBC {rep.exact_count_fraction['wbc']:.3f}"
             )
         rec["seconds"] = time.time() - t0
-        state.history.append(rec)
-        append_jsonl(out / "history.jsonl", rec)
+        state.record(rec, out)
         tqdm.write(
             f"epoch {epoch + 1}: "
             + ", ".join(f"{k} {v / steps:.4f}" for k, v in sums.items())

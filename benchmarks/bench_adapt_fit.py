@@ -2,6 +2,7 @@
 dimension, the weight of the shipped logits, the penalties, and self-training.
 
     python benchmarks/bench_adapt_fit.py [--data ../shared/data] [--k 25 100] [--draws 5]
+        [--variants ...] [--model CLASSIFIER.onnx]
 
 For each laboratory under ``other-labs`` (cells as `bench_adapt.py` takes them: jiangxi
 framed as ``classify`` frames them, bionet's fields through the pipeline), every cell's
@@ -32,7 +33,12 @@ laboratory is scored; a refused profile scores the shipped model. Variants:
   views most like each scored cell (`lab_neighbours.Neighbourhood.vote` over the
   labelled views, their labels as votes; descriptors in units of the card's spread);
 - ``vote-alone`` / ``prototypes``: that vote alone, or the nearest class mean of the
-  labelled views (the same cosine, softmax at 0.1) alone, with no head refit.
+  labelled views (the same cosine, softmax at 0.1) alone, with no head refit;
+- ``lab-neighbours``: as kept, with the laboratory's unlabelled cells as neighbours
+  (`lab_neighbours`): the profile's probabilities of one half of the rest and the k
+  cells' labels spread over their graph, each cell of the other half blended with its
+  neighbours' vote as the station blends it (weight ``--neighbour-weight``, 0.8 as
+  shipped), then the other way round (the mean of the two halves).
 """
 
 from __future__ import annotations
@@ -49,14 +55,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import lab_cells, other_labs  # noqa: E402
+from _common import halves_both_ways, lab_cells, other_labs  # noqa: E402
 from bench_adapt import draw  # noqa: E402
 
 from hemoscope.vision import lab_adapt  # noqa: E402
 from hemoscope.vision.classification_metrics import softmax  # noqa: E402
 from hemoscope.vision.lab_adapt import FITS, AdaptError, adapt  # noqa: E402
 from hemoscope.vision.lab_embed import embed_views, views_for  # noqa: E402
-from hemoscope.vision.lab_neighbours import WIDTH, Neighbourhood  # noqa: E402
+from hemoscope.vision.lab_neighbours import WEIGHT, WIDTH, Neighbourhood  # noqa: E402
 from hemoscope.vision.pipeline import Pipeline  # noqa: E402
 
 WIDE_L2 = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
@@ -76,6 +82,7 @@ VARIANTS: dict[str, tuple[tuple[float, bool], ...]] = {
     "neighbour-vote": FITS,
     "vote-alone": FITS,
     "prototypes": FITS,
+    "lab-neighbours": FITS,
 }
 VOTERS = 10
 ABSENT_PRIOR = 3.0
@@ -121,6 +128,24 @@ def labelled_vote(lab: Lab, idx: np.ndarray, rows: np.ndarray, prototypes: bool)
     return softmax(cos, WIDTH)
 
 
+def with_neighbours(
+    lab: Lab, profile: Any, idx: np.ndarray, rest: np.ndarray, seed: int, weight: float
+) -> float:
+    """Accuracy of the profile blended with the vote of the laboratory's own cells: a
+    neighbourhood of one half of ``rest`` (the profile's probabilities) and the labelled
+    cells ``idx`` (their labels), scoring the other half; both ways, the mean."""
+    accs = []
+    eye = np.eye(len(lab.classes))
+    for bank, scored in halves_both_ways(len(rest), seed):
+        a, b = rest[bank], rest[scored]
+        x = np.concatenate([lab.desc[0, a], lab.desc[0, idx]])
+        p = np.concatenate([lab.probabilities(profile, a), eye[lab.y[idx]]])
+        nb = Neighbourhood.fit(x, p, weight=weight)
+        q = nb.blend(lab.probabilities(profile, b), lab.desc[0, b])
+        accs.append(float((q.argmax(axis=1) == lab.y[b]).mean()))
+    return float(np.mean(accs))
+
+
 def absent_lowered(profile: Any, k: int) -> Any:
     """The profile with the classes its k cells hold none of lowered by log(a / (k + a))."""
     if profile is None:
@@ -161,7 +186,9 @@ class Lab:
         return profile.probabilities(self.logits[0, rows], self.desc[0, rows])
 
 
-def score(lab: Lab, variant: str, k: int, seed: int) -> tuple[float, bool]:
+def score(
+    lab: Lab, variant: str, k: int, seed: int, neighbour_weight: float = WEIGHT
+) -> tuple[float, bool]:
     """Accuracy on the rest of the laboratory, and whether the profile was refused."""
     y = lab.y
     idx = draw(y, k, seed)
@@ -180,6 +207,8 @@ def score(lab: Lab, variant: str, k: int, seed: int) -> tuple[float, bool]:
         lab_adapt.L2_GRID, lab_adapt._weights = grid, weights
     if variant == "absent-prior":
         profile = absent_lowered(profile, k)
+    if variant == "lab-neighbours":
+        return with_neighbours(lab, profile, idx, rest, seed, neighbour_weight), profile is None
     if variant in ("neighbour-vote", "vote-alone", "prototypes"):
         vote = labelled_vote(lab, idx, rest, prototypes=variant == "prototypes")
         if variant == "neighbour-vote":
@@ -217,8 +246,10 @@ def main() -> int:
     ap.add_argument("--draws", type=int, default=5)
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--model", type=Path, default=None, help="classifier ONNX file (with card)")
+    ap.add_argument("--neighbour-weight", type=float, default=WEIGHT, help="lab-neighbours' blend")
     args = ap.parse_args()
-    pipeline = Pipeline.load(threads=args.threads)
+    pipeline = Pipeline.load(classifier_path=args.model, threads=args.threads)
     card = pipeline.classifier.card  # type: ignore[attr-defined]
     print(f"classifier {card.get('version')} sha256 {card['sha256'][:12]}; head refit alone")
     print(f"{'lab':<9}{'variant':<15}{'k':>5}  {'accuracy':>14}  refused  per draw")
@@ -227,7 +258,8 @@ def main() -> int:
         for variant in args.variants:
             for k in args.k:
                 runs: list[tuple[float, bool]] = [
-                    score(lab, variant, k, seed) for seed in range(args.draws)
+                    score(lab, variant, k, seed, args.neighbour_weight)
+                    for seed in range(args.draws)
                 ]
                 report(name, variant, k, runs)
     return 0

@@ -50,9 +50,13 @@ from hemoscope.training.common import (
     seed_everything,
     set_threads,
 )
-from hemoscope.training.domain_adversarial import load_domains
 from hemoscope.training.pbc_data import load_all
-from hemoscope.training.train_classifier import CLASSES, nominal_geometry, split_samples
+from hemoscope.training.train_classifier import (
+    CLASSES,
+    OtherCells,
+    nominal_geometry,
+    split_samples,
+)
 from hemoscope.vision.crops import CROP_SCALE, cut_crop
 
 log = logging.getLogger(__name__)
@@ -183,28 +187,21 @@ class Cells:
         self.pbc_y = np.array([s.label for s in train_s], np.int64)
         self.val = load_all(val_s)
         self.val_y = np.array([s.label for s in val_s], np.int64)
-        self.names: list[str] = []
-        self.others: list[np.ndarray] = []
-        self.members: list[np.ndarray] = []
-        if cfg.domains:
-            self.names, self.others, labs = load_domains(Path(cfg.domains))
-            self.members = [np.flatnonzero(labs == k) for k in np.unique(labs)]
+        self.others = OtherCells.load(Path(cfg.domains)) if cfg.domains else None
         self.split = {"seed": split_seed, "train": len(train_s), "val": len(val_s)}
 
     def steps(self, batch: int) -> int:
-        return max(1, len(self.pbc) // (batch // 2 if self.others else batch))
+        return max(1, len(self.pbc) // (batch // 2 if self.others is not None else batch))
 
     def batch(
         self, rng: np.random.Generator, order: np.ndarray, step: int, cfg: PretrainConfig
     ) -> list[np.ndarray]:
         """The images of one step: PBC's next crops in ``order`` and, with --domains, as
         many other laboratories' cells, each laboratory as likely."""
-        n = cfg.batch // 2 if self.others else cfg.batch
-        idx = order[step * n : (step + 1) * n]
-        images = [self.pbc[i] for i in idx]
-        if self.others:
-            pick = rng.integers(0, len(self.members), size=n)
-            images += [self.others[int(rng.choice(self.members[k]))] for k in pick]
+        n = cfg.batch // 2 if self.others is not None else cfg.batch
+        images = [self.pbc[i] for i in order[step * n : (step + 1) * n]]
+        if self.others is not None:
+            images += [self.others.images[i] for i in self.others.pick(rng, n)]
         return images
 
     def knn_bank(self, rng: np.random.Generator, n: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -222,10 +219,7 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     g = seed_everything(cfg.seed)
     cells = Cells(cfg)
-    log.info(
-        "pre-training on %d PBC training crops%s", len(cells.pbc),
-        f" and {len(cells.others)} cells of {', '.join(cells.names)}" if cells.others else "",
-    )  # fmt: skip
+    log.info("pre-training on %d PBC training crops", len(cells.pbc))
     model = Contrastive(CellClassifier(len(CLASSES)), cfg.projection)
     model = model.to(memory_format=torch.channels_last)
     steps = cells.steps(cfg.batch)
@@ -285,7 +279,7 @@ def save_backbone(
         "epoch": epoch,
         "config": asdict(cfg),
         "pbc_split": cells.split,
-        "domains": {n: len(m) for n, m in zip(cells.names, cells.members, strict=True)},
+        "domains": cells.others.counts() if cells.others is not None else {},
         "input_size_pretrained": cfg.size,
         "input_size_classifier": INPUT_SIZE,
     }

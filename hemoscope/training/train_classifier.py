@@ -332,10 +332,17 @@ class OtherCells:
     ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
         """``cfg.batch`` cells, each laboratory as likely, augmented as the labelled ones;
         their labels are -1 - laboratory (told apart from classes)."""
-        pick = rng.integers(0, len(self.members), size=cfg.batch)
-        idx = np.array([rng.choice(self.members[k]) for k in pick])
-        x, d = make_batch(self.images, self.domains, idx, rng, cfg, g, pcfg)
+        x, d = make_batch(self.images, self.domains, self.pick(rng, cfg.batch), rng, cfg, g, pcfg)
         return x, -1 - d
+
+    def pick(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Indices of ``n`` cells drawn with each laboratory as likely."""
+        labs = rng.integers(0, len(self.members), size=n)
+        return np.array([rng.choice(self.members[k]) for k in labs], np.int64)
+
+    def counts(self) -> dict[str, int]:
+        """Cells per laboratory."""
+        return {n: len(m) for n, m in zip(self.names, self.members, strict=True)}
 
 
 class Adversary:

@@ -50,8 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"classifier {card['version']}; more_turns_below {rule}; {args.draws} draws")
     print(f"{'lab':<9}{'k':>5}  {'turned':<8}{'accuracy':>9}{'flagged':>9}{'unflagged':>11}")
     for name, kind, root in labs:
-        crops = lab_cells(pipeline, root, kind).array()
-        lab = lab_views(pipeline, root, kind)
+        cells = lab_cells(pipeline, root, kind)
+        crops = cells.array()
+        lab = lab_views(pipeline, root, kind, cells)
         y = lab.y
         for k in args.k:
             rows: dict[str, list[tuple[float, float, float]]] = {"every": [], "unsure": []}

@@ -230,9 +230,11 @@ def score(
     return float(np.mean(accs)), profile is None
 
 
-def lab_views(pipeline: Pipeline, root: Path, kind: Any) -> Lab:
+def lab_views(pipeline: Pipeline, root: Path, kind: Any, cells: Any = None) -> Lab:
+    """The laboratory's cells in `Lab`'s four views; ``cells``: already framed by
+    `_common.lab_cells` (otherwise framed here)."""
     clf = pipeline.classifier
-    cells = lab_cells(pipeline, root, kind)
+    cells = lab_cells(pipeline, root, kind) if cells is None else cells
     logits, desc, _, _ = embed_views(clf, cells.array(), views=4)
     n = len(cells.labels)
     card = clf.card  # type: ignore[attr-defined]

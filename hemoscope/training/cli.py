@@ -372,6 +372,11 @@ def add_pretrain_args(p: argparse.ArgumentParser) -> None:
         "--split-seed", type=int, default=None, help="seed of PBC's validation split, left "
         "out (default: --seed, as the classifier's)",
     )  # fmt: skip
+    p.add_argument(
+        "--domain-weight", type=float, default=0.0, help="> 0: the embedding is also trained "
+        "to hide each cell's laboratory (PBC or a --domains sub-folder), at this final weight",
+    )  # fmt: skip
+    p.add_argument("--domain-loss", choices=("reverse", "confuse"), default="reverse")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument(
         "--limit-per-class", type=int, default=0, help="use only N images per class (smoke tests)"
@@ -385,7 +390,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
         data=str(args.data), out=str(args.out), domains=str(args.domains or ""),
         epochs=args.epochs, batch=args.batch, lr=args.lr, temperature=args.temperature,
         size=args.size, seed=args.seed, split_seed=args.split_seed, threads=args.threads,
-        limit_per_class=args.limit_per_class,
+        limit_per_class=args.limit_per_class, domain_weight=args.domain_weight,
+        domain_loss=args.domain_loss,
     )  # fmt: skip
     res = pretrain(cfg)
     last = res["history"][-1] if res["history"] else {}

@@ -53,6 +53,7 @@ from hemoscope.training.common import (
 from hemoscope.training.pbc_data import load_all
 from hemoscope.training.train_classifier import (
     CLASSES,
+    Adversary,
     OtherCells,
     nominal_geometry,
     split_samples,
@@ -86,6 +87,8 @@ class PretrainConfig:
     threads: int = 0
     limit_per_class: int = 0  # >0: a few images per class (smoke tests)
     knn_cells: int = 1200  # training crops the nearest-neighbour measure looks among
+    domain_weight: float = 0.0  # >0: embeddings that hide the laboratory (domain_adversarial)
+    domain_loss: str = "reverse"  # "reverse" or "confuse" (domain_adversarial)
 
 
 class Contrastive(nn.Module):
@@ -99,8 +102,10 @@ class Contrastive(nn.Module):
             nn.Linear(d, 2 * d), nn.BatchNorm1d(2 * d), nn.ReLU(inplace=True), nn.Linear(2 * d, out)
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.projector(self.backbone.pooled(x))  # type: ignore[no-any-return]
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The projection (for the contrastive loss) and the embedding it was made from."""
+        emb = self.backbone.pooled(x)
+        return self.projector(emb), emb
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -195,14 +200,18 @@ class Cells:
 
     def batch(
         self, rng: np.random.Generator, order: np.ndarray, step: int, cfg: PretrainConfig
-    ) -> list[np.ndarray]:
-        """The images of one step: PBC's next crops in ``order`` and, with --domains, as
-        many other laboratories' cells, each laboratory as likely."""
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """The images of one step and their laboratories (0: PBC): PBC's next crops in
+        ``order`` and, with --domains, as many other laboratories' cells, each laboratory
+        as likely."""
         n = cfg.batch // 2 if self.others is not None else cfg.batch
         images = [self.pbc[i] for i in order[step * n : (step + 1) * n]]
+        labs = np.zeros(len(images), np.int64)
         if self.others is not None:
-            images += [self.others.images[i] for i in self.others.pick(rng, n)]
-        return images
+            picked = self.others.pick(rng, n)
+            images += [self.others.images[i] for i in picked]
+            labs = np.concatenate([labs, self.others.domains[picked]])
+        return images, labs
 
     def knn_bank(self, rng: np.random.Generator, n: int) -> tuple[list[np.ndarray], np.ndarray]:
         take = np.sort(rng.choice(len(self.pbc), min(n, len(self.pbc)), replace=False))
@@ -214,6 +223,8 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
     network's weights to ``pretrained.pt`` after each."""
     if cfg.batch < 4 or cfg.batch % 2:
         raise SystemExit(f"--batch must be an even number of at least 4, got {cfg.batch}")
+    if cfg.domain_weight and not cfg.domains:
+        raise SystemExit("--domain-weight hides the --domains cells' laboratories: give --domains")
     set_threads(cfg.threads)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -228,6 +239,11 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
         steps_per_epoch=steps, epochs=cfg.epochs, warmup_epochs=1,
     )  # fmt: skip
     state.resume(out / "last.ckpt")
+    adversary = (
+        Adversary.start(cfg.domain_weight, cfg.domain_loss, model.backbone, out, cells.others.names)
+        if cfg.domain_weight and cells.others is not None
+        else None
+    )
     bank = cells.knn_bank(np.random.default_rng(cfg.seed), cfg.knn_cells)
     for epoch in range(state.epoch, cfg.epochs):
         model.train()
@@ -237,14 +253,23 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
 
         def views_at(
             step: int, order: np.ndarray = order, rng: np.random.Generator = rng
-        ) -> tuple[torch.Tensor, torch.Tensor]:
-            return two_views(cells.batch(rng, order, step, cfg), rng, g, cfg)
+        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            images, labs = cells.batch(rng, order, step, cfg)
+            return (*two_views(images, rng, g, cfg), torch.from_numpy(labs))
 
         loss_sum = 0.0
         bar = tqdm(prefetch(views_at, steps), total=steps, desc=f"epoch {epoch + 1}", leave=False)
-        for step, (x1, x2) in enumerate(bar):
-            loss = nt_xent(model(x1), model(x2), cfg.temperature)
+        for step, (x1, x2, labs) in enumerate(bar):
+            (z1, e1), (z2, e2) = model(x1), model(x2)
+            loss = nt_xent(z1, z2, cfg.temperature)
+            if adversary is not None:
+                emb, labs2 = torch.cat([e1, e2]), torch.cat([labs, labs])
+                pbc = labs2 == 0
+                progress = (epoch * steps + step) / (cfg.epochs * steps)
+                loss = loss + adversary.embedding_loss(emb[pbc], emb[~pbc], labs2[~pbc], progress)
             state.step(loss)
+            if adversary is not None:
+                adversary.step()
             loss_sum += float(loss.detach())
             bar.set_postfix(loss=f"{loss_sum / (step + 1):.3f}")
         knn = knn_accuracy(model.backbone, bank, (cells.val, cells.val_y), cfg.size)
@@ -254,12 +279,15 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
             "knn_accuracy_pbc_val": knn,
             "lr": state.sched.get_last_lr()[0],
             "seconds": time.time() - t0,
+            **(adversary.summary() if adversary is not None else {}),
         }
         state.record(rec, out)
         tqdm.write(
             f"epoch {epoch + 1}: loss {rec['loss']:.4f} kNN accuracy (PBC val, information "
             f"only) {knn:.4f} ({rec['seconds']:.0f} s)"
         )
+        if adversary is not None:
+            adversary.save()
         state.epoch = epoch + 1
         state.save(out / "last.ckpt", asdict(cfg))
         save_backbone(model.backbone, out / "pretrained.pt", cfg, epoch + 1, cells)

@@ -227,7 +227,11 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         raise SystemExit("--distil takes --domains as unlabelled cells: no --style, --mixstyle")
     others = OtherCells.load(Path(cfg.domains)) if cfg.domains else None
     distiller = Distiller.start(cfg, CLASSES) if cfg.distil else None
-    adversary = Adversary.start(cfg, model, out, others.names) if others and not distiller else None
+    adversary = (
+        Adversary.start(cfg.domain_weight, cfg.domain_loss, model, out, others.names)
+        if others and not distiller
+        else None
+    )
     mixer = StyleMixer(early_modules(model), cfg.mixstyle, cfg.seed) if cfg.mixstyle else None
     last_epoch = min(cfg.epochs, cfg.stop_after or cfg.epochs)
     for epoch in range(state.epoch, last_epoch):
@@ -349,25 +353,25 @@ class Adversary:
     """The domain head of ``--domains`` (`domain_adversarial`), its optimiser, and running
     figures of how well it tells the laboratories apart."""
 
-    def __init__(self, cfg: ClassifierTrainConfig, head: DomainHead, path: Path) -> None:
+    def __init__(self, weight: float, objective: str, head: DomainHead, path: Path) -> None:
         self.head, self.path = head, path
-        self.weight = cfg.domain_weight
-        if cfg.domain_loss not in ("confuse", "reverse"):
-            raise SystemExit(f"unknown domain loss '{cfg.domain_loss}' (confuse or reverse)")
-        self.objective = confusion_loss if cfg.domain_loss == "confuse" else domain_loss
+        self.weight = weight
+        if objective not in ("confuse", "reverse"):
+            raise SystemExit(f"unknown domain loss '{objective}' (confuse or reverse)")
+        self.objective = confusion_loss if objective == "confuse" else domain_loss
         self.opt = torch.optim.AdamW(head.parameters(), lr=1e-3, weight_decay=1e-4)
         self.right, self.seen, self.loss_sum = 0, 0, 0.0
 
     @classmethod
     def start(
-        cls, cfg: ClassifierTrainConfig, model: CellClassifier, out: Path, names: list[str]
+        cls, weight: float, objective: str, model: CellClassifier, out: Path, names: list[str]
     ) -> Adversary:
-        log.info("domain-adversarial against %s", ", ".join(names))
+        log.info("domain-adversarial (%s, %g) against %s", objective, weight, ", ".join(names))
         head = DomainHead(model.embedding_dim, len(names) + 1)
         path = out / "domain_head.pt"
         if path.exists():  # resuming
             head.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return cls(cfg, head, path)
+        return cls(weight, objective, head, path)
 
     def loss(
         self, model: CellClassifier, x: torch.Tensor, y: torch.Tensor, progress: float,
@@ -376,16 +380,24 @@ class Adversary:
         lab = y >= 0
         emb = model.pooled(x)
         ce = F.cross_entropy(model.classify(emb[lab]), y[lab], label_smoothing=smoothing)
+        return ce + self.embedding_loss(emb[lab], emb[~lab], -1 - y[~lab], progress)
+
+    def embedding_loss(
+        self, labelled: torch.Tensor, other: torch.Tensor, other_domains: torch.Tensor,
+        progress: float,
+    ) -> torch.Tensor:  # fmt: skip
+        """The domain loss of pooled embeddings: ``labelled`` ones are laboratory 0,
+        ``other`` ones are ``other_domains`` (1, 2, ...); its weight at ``progress``
+        (0..1) of the run."""
         w = reversal_weight(progress, self.weight)
-        other = -1 - y[~lab]
-        dl = self.objective(self.head, emb[lab], emb[~lab], other, w)
+        dl = self.objective(self.head, labelled, other, other_domains, w)
         with torch.no_grad():
-            guess = self.head(torch.cat([emb[lab], emb[~lab]]), 0.0).argmax(1)
-            truth = torch.cat([torch.zeros(int(lab.sum()), dtype=torch.long), other])
+            guess = self.head(torch.cat([labelled, other]), 0.0).argmax(1)
+            truth = torch.cat([torch.zeros(len(labelled), dtype=torch.long), other_domains])
             self.right += int((guess == truth).sum())
             self.seen += len(truth)
             self.loss_sum += float(dl) * len(truth)
-        return ce + dl
+        return dl
 
     def step(self) -> None:
         """The head's step, after the network's (the same backward pass filled both)."""

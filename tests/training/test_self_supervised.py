@@ -64,17 +64,21 @@ def test_knn_accuracy_reads_the_classes_from_the_embedding() -> None:
     assert right == 1.0 and wrong == 0.0
 
 
-def test_pretraining_resumes_and_a_classifier_starts_from_its_weights(
-    cell_folder: Path, tmp_path: Path
-) -> None:
-    # Other laboratories' cells, one sub-folder each, as for domain-adversarial runs.
-    domains = tmp_path / "domains"
+def other_labs(root: Path) -> Path:
+    """Other laboratories' cells, one sub-folder each, as for domain-adversarial runs."""
     for lab, colour in (("lab-a", (200, 120, 60)), ("lab-b", (60, 200, 120))):
-        (domains / lab).mkdir(parents=True)
+        (root / lab).mkdir(parents=True)
         for i in range(3):
             img = np.full((80, 80, 3), 230, np.uint8)
             cv2.circle(img, (40, 40), 15, colour, -1)
-            cv2.imwrite(str(domains / lab / f"{i}.png"), img)
+            cv2.imwrite(str(root / lab / f"{i}.png"), img)
+    return root
+
+
+def test_pretraining_resumes_and_a_classifier_starts_from_its_weights(
+    cell_folder: Path, tmp_path: Path
+) -> None:
+    domains = other_labs(tmp_path / "domains")
     out = tmp_path / "ssl"
     cfg = PretrainConfig(
         data=str(cell_folder), out=str(out), domains=str(domains), epochs=1, batch=8, size=48,
@@ -111,4 +115,28 @@ def test_pretraining_resumes_and_a_classifier_starts_from_its_weights(
 def test_pretraining_refuses_an_odd_batch(cell_folder: Path, tmp_path: Path) -> None:
     cfg = PretrainConfig(data=str(cell_folder), out=str(tmp_path / "x"), batch=7)
     with pytest.raises(SystemExit, match="even number"):
+        pretrain(cfg)
+
+
+def test_pretraining_can_hide_the_laboratory(cell_folder: Path, tmp_path: Path) -> None:
+    domains = other_labs(tmp_path / "domains")
+    out = tmp_path / "ssl"
+    rc = training_main([
+        "pretrain", "--data", str(cell_folder), "--domains", str(domains), "--out", str(out),
+        "--epochs", "1", "--batch", "8", "--size", "48", "--threads", "1",
+        "--domain-weight", "0.3",
+    ])  # fmt: skip
+    assert rc == 0
+    rec = json.loads((out / "history.jsonl").read_text().splitlines()[0])
+    # The laboratory head's figures are in the history: three laboratories to tell apart.
+    assert 0.0 <= rec["domain_accuracy"] <= 1.0 and rec["domain_loss"] > 0.0
+    head = torch.load(out / "domain_head.pt", map_location="cpu", weights_only=True)
+    assert head["net.2.weight"].shape[0] == 3
+    note = json.loads((out / "pretrained.json").read_text())
+    assert note["config"]["domain_weight"] == 0.3
+
+
+def test_hiding_the_laboratory_needs_other_laboratories(cell_folder: Path, tmp_path: Path) -> None:
+    cfg = PretrainConfig(data=str(cell_folder), out=str(tmp_path / "x"), domain_weight=0.3)
+    with pytest.raises(SystemExit, match="give --domains"):
         pretrain(cfg)

@@ -87,6 +87,13 @@ def add_classifier_args(p: argparse.ArgumentParser) -> None:
         "its gradient (with --domains)",
     )
     p.add_argument(
+        "--domain-prior",
+        choices=("none", "usual"),
+        default="none",
+        help="usual: in the domain loss, PBC's crops weigh as their classes do in a usual "
+        "differential (the other laboratories' cells are ordinary smears; with --domains)",
+    )
+    p.add_argument(
         "--clip-norm",
         type=float,
         default=0.0,
@@ -181,6 +188,7 @@ def run_classifier(args: argparse.Namespace, command: str) -> int:
         domains=str(args.domains) if args.domains else "",
         domain_weight=args.domain_weight,
         domain_loss=args.domain_loss,
+        domain_prior=args.domain_prior,
         clip_norm=args.clip_norm,
         style=args.style,
         mixstyle=args.mixstyle,

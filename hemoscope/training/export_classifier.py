@@ -22,6 +22,7 @@ from hemoscope.training.classifier_model import (
     ExportedLogits,
 )
 from hemoscope.training.descriptor import feature_width, features_entry, torch_feature_scales
+from hemoscope.training.domain_adversarial import USUAL_DIFFERENTIAL
 from hemoscope.training.domain_cells import read_sources
 from hemoscope.training.pbc_data import Sample, list_samples, load_all
 from hemoscope.training.train_classifier import CLASSES, ClassifierTrainConfig, predict_logits
@@ -327,6 +328,12 @@ def init_entry(init: str) -> dict[str, Any] | str:
     }
 
 
+USUAL_WEIGHTING = (
+    "each PBC crop as its class's share of a usual differential over its share of the "
+    f"training crops: {USUAL_DIFFERENTIAL}"
+)
+
+
 def domain_entry(cfg: ClassifierTrainConfig) -> dict[str, Any]:
     """The unlabelled other laboratories of ``--domains``, for the card: how many cells
     each, and where they came from (each folder's ``source.txt``, `domain_cells`)."""
@@ -338,6 +345,7 @@ def domain_entry(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         else "confuse: domain confusion to the head's uniform guess (Tzeng et al., ICCV 2015)",
         "weight": cfg.domain_weight,
         "schedule": "0 -> weight as 2 / (1 + exp(-10 p)) - 1 over training",
+        **({"labelled_weighting": USUAL_WEIGHTING} if cfg.domain_prior == "usual" else {}),
         "folder": cfg.domains,
         "unlabelled_cells": counts,
         "sources": read_sources(root),

@@ -25,7 +25,9 @@ from hemoscope.training.common import (
 )
 from hemoscope.training.distil import Distiller
 from hemoscope.training.domain_adversarial import (
+    USUAL_DIFFERENTIAL,
     DomainHead,
+    class_weights,
     confusion_loss,
     domain_loss,
     load_domains,
@@ -88,6 +90,7 @@ class ClassifierTrainConfig:
     domains: str = ""  # unlabelled cells of other laboratories, one sub-folder each
     domain_weight: float = 0.3  # the domain loss's final weight (domain_adversarial)
     domain_loss: str = "confuse"  # "confuse" or "reverse" (domain_adversarial)
+    domain_prior: str = "none"  # "usual": PBC crops weigh as in a usual differential
     clip_norm: float = 0.0  # >0: gradients clipped to this norm (steadies adversarial runs)
     style: float = 0.0  # share of labelled crops given a --domains crop's colours (style_mix)
     mixstyle: float = 0.0  # probability per step of --domains feature statistics (feature_style)
@@ -227,11 +230,12 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         raise SystemExit("--distil takes --domains as unlabelled cells: no --style, --mixstyle")
     others = OtherCells.load(Path(cfg.domains)) if cfg.domains else None
     distiller = Distiller.start(cfg, CLASSES) if cfg.distil else None
-    adversary = (
-        Adversary.start(cfg.domain_weight, cfg.domain_loss, model, out, others.names)
-        if others and not distiller
-        else None
-    )
+    adversary = None
+    if others and not distiller:
+        weights = domain_class_weights(cfg.domain_prior, y_train)
+        adversary = Adversary.start(
+            cfg.domain_weight, cfg.domain_loss, model, out, others.names, weights
+        )
     mixer = StyleMixer(early_modules(model), cfg.mixstyle, cfg.seed) if cfg.mixstyle else None
     last_epoch = min(cfg.epochs, cfg.stop_after or cfg.epochs)
     for epoch in range(state.epoch, last_epoch):
@@ -353,9 +357,15 @@ class Adversary:
     """The domain head of ``--domains`` (`domain_adversarial`), its optimiser, and running
     figures of how well it tells the laboratories apart."""
 
-    def __init__(self, weight: float, objective: str, head: DomainHead, path: Path) -> None:
+    def __init__(
+        self, weight: float, objective: str, head: DomainHead, path: Path,
+        class_weights: np.ndarray | None = None,
+    ) -> None:  # fmt: skip
         self.head, self.path = head, path
         self.weight = weight
+        self.class_weights = (
+            None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
+        )
         if objective not in ("confuse", "reverse"):
             raise SystemExit(f"unknown domain loss '{objective}' (confuse or reverse)")
         self.objective = confusion_loss if objective == "confuse" else domain_loss
@@ -364,14 +374,15 @@ class Adversary:
 
     @classmethod
     def start(
-        cls, weight: float, objective: str, model: CellClassifier, out: Path, names: list[str]
-    ) -> Adversary:
+        cls, weight: float, objective: str, model: CellClassifier, out: Path, names: list[str],
+        class_weights: np.ndarray | None = None,
+    ) -> Adversary:  # fmt: skip
         log.info("domain-adversarial (%s, %g) against %s", objective, weight, ", ".join(names))
         head = DomainHead(model.embedding_dim, len(names) + 1)
         path = out / "domain_head.pt"
         if path.exists():  # resuming
             head.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return cls(weight, objective, head, path)
+        return cls(weight, objective, head, path, class_weights)
 
     def loss(
         self, model: CellClassifier, x: torch.Tensor, y: torch.Tensor, progress: float,
@@ -380,17 +391,18 @@ class Adversary:
         lab = y >= 0
         emb = model.pooled(x)
         ce = F.cross_entropy(model.classify(emb[lab]), y[lab], label_smoothing=smoothing)
-        return ce + self.embedding_loss(emb[lab], emb[~lab], -1 - y[~lab], progress)
+        weights = None if self.class_weights is None else self.class_weights[y[lab]]
+        return ce + self.embedding_loss(emb[lab], emb[~lab], -1 - y[~lab], progress, weights)
 
     def embedding_loss(
         self, labelled: torch.Tensor, other: torch.Tensor, other_domains: torch.Tensor,
-        progress: float,
+        progress: float, labelled_weights: torch.Tensor | None = None,
     ) -> torch.Tensor:  # fmt: skip
-        """The domain loss of pooled embeddings: ``labelled`` ones are laboratory 0,
-        ``other`` ones are ``other_domains`` (1, 2, ...); its weight at ``progress``
-        (0..1) of the run."""
+        """The domain loss of pooled embeddings: ``labelled`` ones are laboratory 0 (each
+        weighing ``labelled_weights``, default alike), ``other`` ones are
+        ``other_domains`` (1, 2, ...); its weight at ``progress`` (0..1) of the run."""
         w = reversal_weight(progress, self.weight)
-        dl = self.objective(self.head, labelled, other, other_domains, w)
+        dl = self.objective(self.head, labelled, other, other_domains, w, labelled_weights)
         with torch.no_grad():
             guess = self.head(torch.cat([labelled, other]), 0.0).argmax(1)
             truth = torch.cat([torch.zeros(len(labelled), dtype=torch.long), other_domains])
@@ -414,6 +426,21 @@ class Adversary:
 
     def save(self) -> None:
         torch.save(self.head.state_dict(), self.path)
+
+
+def domain_class_weights(prior: str, labels: np.ndarray) -> np.ndarray | None:
+    """The labelled crops' weights per class in the domain loss (``--domain-prior``):
+    none, or a usual differential's make-up over the training crops'."""
+    if prior == "none":
+        return None
+    if prior != "usual":
+        raise SystemExit(f"unknown domain prior '{prior}' (none or usual)")
+    w = class_weights(labels, CLASSES, USUAL_DIFFERENTIAL)
+    log.info(
+        "domain loss: PBC crops weighted as a usual differential (%s)",
+        ", ".join(f"{c} {x:.2f}" for c, x in zip(CLASSES, w, strict=True)),
+    )
+    return w
 
 
 def extra_samples(specs: tuple[str, ...]) -> list[Sample]:

@@ -6,12 +6,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from hemoscope.training.classifier_model import CellClassifier, set_colour  # noqa: E402
 from hemoscope.training.domain_adversarial import (  # noqa: E402
+    USUAL_DIFFERENTIAL,
+    DomainHead,
+    class_weights,
+    confusion_loss,
+    domain_loss,
     load_domains,
     reversal_weight,
     reverse_gradient,
@@ -59,6 +65,34 @@ def test_gradient_reversal_and_its_schedule() -> None:
     assert reversal_weight(0.1, 1.0) < reversal_weight(0.5, 1.0)
 
 
+def test_class_weights_make_the_labelled_mixture_the_prior() -> None:
+    classes = ("a", "b", "c")
+    labels = np.array([0] * 50 + [1] * 30 + [2] * 20)
+    w = class_weights(labels, classes, {"a": 0.1, "b": 0.6, "c": 0.3})
+    assert float(w[labels].mean()) == pytest.approx(1.0)
+    weighted = np.bincount(labels, weights=w[labels]) / w[labels].sum()
+    assert np.allclose(weighted, [0.1, 0.6, 0.3])
+    # A class with no crops weighs nothing; one the prior lacks weighs nothing either.
+    w = class_weights(np.array([0, 0, 1]), classes, {"a": 0.5, "c": 0.5})
+    assert w[1] == 0.0 and w[2] == 0.0 and w[0] > 0
+    assert sum(USUAL_DIFFERENTIAL.values()) == pytest.approx(1.0)
+
+
+def test_weighted_domain_losses() -> None:
+    torch.manual_seed(0)
+    head = DomainHead(4, 3)
+    lab, other = torch.randn(6, 4), torch.randn(5, 4)
+    doms = torch.tensor([1, 2, 1, 2, 1])
+    for loss in (domain_loss, confusion_loss):
+        plain = loss(head, lab, other, doms, 0.3)
+        same = loss(head, lab, other, doms, 0.3, torch.full((6,), 2.0))
+        assert torch.allclose(plain, same)  # only the weights' proportions count
+        # Weight on one labelled row alone: that row's loss, as if it were the only one.
+        one = torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+        alone = loss(head, lab[2:3], other, doms, 0.3)
+        assert torch.allclose(loss(head, lab, other, doms, 0.3, one), alone)
+
+
 def test_fields_give_their_white_cells_by_source_and_train_adversarially(
     yolo_folder: Path, cell_folder: Path, tmp_path: Path
 ) -> None:
@@ -80,6 +114,7 @@ def test_fields_give_their_white_cells_by_source_and_train_adversarially(
     cfg = ClassifierTrainConfig(
         data=str(cell_folder), out=str(out), epochs=1, batch=8, threads=1,
         domains=str(domains), domain_weight=0.5, clip_norm=1.0, style=0.5, mixstyle=1.0,
+        domain_prior="usual",
     )  # fmt: skip
     train_classifier(cfg)
     rec = json.loads((out / "history.jsonl").read_text().splitlines()[0])
@@ -92,6 +127,7 @@ def test_fields_give_their_white_cells_by_source_and_train_adversarially(
     entry = card["training"]["domain_adversarial"]
     assert entry["unlabelled_cells"] == {"lab-a": len(cells["lab-a"])}
     assert entry["weight"] == 0.5 and entry["method"].startswith("confuse")
+    assert "usual differential" in entry["labelled_weighting"]
     # The card quotes where each laboratory's cells came from, as their writer said.
     assert "lab-a fields of the train split" in entry["sources"]["lab-a"]
     assert "50% of the labelled crops given the low-frequency" in card["training"]["augmentation"]

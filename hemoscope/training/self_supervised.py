@@ -8,7 +8,9 @@ the views in grey), are drawn together in the embedding and apart from every oth
 views (the NT-Xent loss). What survives those changes is what a cell *is*, not the
 microscope it was seen through, so the other laboratories' unlabelled cells (``--domains``,
 one sub-folder each, as for domain-adversarial training) are drawn for half of every batch
-beside PBC's training crops.
+beside PBC's training crops. Instance discrimination tells laboratories apart as readily
+as classes; with ``--domain-weight`` the classifier's domain head (`Adversary`) also
+trains the embedding to hide each cell's laboratory.
 
 The network is the classifier's (`CellClassifier`), with a projection head on its
 embedding that is discarded after training. ``pretrained.pt`` holds the network's weights

@@ -138,10 +138,14 @@ def domain_loss(
 def _weighted_ce(
     logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None
 ) -> torch.Tensor:
+    return _mean(F.cross_entropy(logits, target, reduction="none"), weights)
+
+
+def _mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """The mean of ``values`` (N,), each weighing ``weights`` (None: alike)."""
     if weights is None:
-        return F.cross_entropy(logits, target)
-    ce = F.cross_entropy(logits, target, reduction="none")
-    return (ce * weights).sum() / weights.sum().clamp_min(1e-12)
+        return values.mean()
+    return (values * weights).sum() / weights.sum().clamp_min(1e-12)
 
 
 def confusion_loss(
@@ -163,7 +167,6 @@ def confusion_loss(
 
     def uniform_ce(emb: torch.Tensor, w: torch.Tensor | None = None) -> torch.Tensor:
         logits: torch.Tensor = functional_call(head, fixed, (emb, 0.0))
-        per = -F.log_softmax(logits, dim=1).mean(dim=1)
-        return per.mean() if w is None else (per * w).sum() / w.sum().clamp_min(1e-12)
+        return _mean(-F.log_softmax(logits, dim=1).mean(dim=1), w)
 
     return learn + weight * 0.5 * (uniform_ce(labelled, labelled_weights) + uniform_ce(other))

@@ -263,8 +263,9 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
         bar = tqdm(prefetch(views_at, steps), total=steps, desc=f"epoch {epoch + 1}", leave=False)
         for step, (x1, x2, labs) in enumerate(bar):
             (z1, e1), (z2, e2) = model(x1), model(x2)
-            loss = nt_xent(z1, z2, cfg.temperature)
-            if adversary is not None:
+            contrastive = nt_xent(z1, z2, cfg.temperature)
+            loss = contrastive
+            if adversary is not None:  # its own figures: domain_accuracy, domain_loss
                 emb, labs2 = torch.cat([e1, e2]), torch.cat([labs, labs])
                 pbc = labs2 == 0
                 progress = (epoch * steps + step) / (cfg.epochs * steps)
@@ -272,7 +273,7 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
             state.step(loss)
             if adversary is not None:
                 adversary.step()
-            loss_sum += float(loss.detach())
+            loss_sum += float(contrastive.detach())
             bar.set_postfix(loss=f"{loss_sum / (step + 1):.3f}")
         knn = knn_accuracy(model.backbone, bank, (cells.val, cells.val_y), cfg.size)
         rec = {

@@ -226,6 +226,8 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         raise SystemExit("--style takes its colours from the --domains cells: give --domains")
     if cfg.mixstyle and not cfg.domains:
         raise SystemExit("--mixstyle takes its statistics from the --domains cells: give --domains")
+    if cfg.domain_prior != "none" and (not cfg.domains or cfg.distil):
+        raise SystemExit("--domain-prior weighs the domain loss: give --domains, no --distil")
     if cfg.distil and (cfg.style or cfg.mixstyle):
         raise SystemExit("--distil takes --domains as unlabelled cells: no --style, --mixstyle")
     others = OtherCells.load(Path(cfg.domains)) if cfg.domains else None

@@ -137,6 +137,11 @@ def test_fields_give_their_white_cells_by_source_and_train_adversarially(
         train_classifier(ClassifierTrainConfig(data=str(cell_folder), out=str(out), style=0.5))
     with pytest.raises(SystemExit, match="give --domains"):
         train_classifier(ClassifierTrainConfig(data=str(cell_folder), out=str(out), mixstyle=0.5))
+    # The class weighting weighs the domain loss: none without --domains, none with --distil.
+    with pytest.raises(SystemExit, match="give --domains"):
+        train_classifier(
+            ClassifierTrainConfig(data=str(cell_folder), out=str(out), domain_prior="usual")
+        )
 
 
 def test_a_fine_tuned_card_names_the_model_it_started_from(tmp_path: Path) -> None:

@@ -168,19 +168,27 @@ class TrainState:
         self.history.append(rec)
         append_jsonl(folder / "history.jsonl", rec)
 
-    def resume(self, path: Path) -> None:
+    def resume(self, path: Path) -> dict[str, Any]:
+        """Continue from the checkpoint at ``path`` if there is one; returns what the run
+        saved beside its own state (``save``'s ``extra``; empty when none)."""
         ckpt = load_checkpoint(path)
         if ckpt is None:
-            return
+            return {}
         self.model.load_state_dict(ckpt["model"])
         self.ema.model.load_state_dict(ckpt["ema"])
         self.ema.updates = ckpt["ema_updates"]
         self.opt.load_state_dict(ckpt["opt"])
         self.sched.load_state_dict(ckpt["sched"])
         self.g.set_state(ckpt["torch_gen"])
+        if "torch_rng" in ckpt:  # dropout draws from torch's global generator
+            torch.set_rng_state(ckpt["torch_rng"])
         self.epoch, self.best, self.history = ckpt["epoch"], ckpt["best"], ckpt["history"]
+        extra: dict[str, Any] = ckpt.get("extra", {})
+        return extra
 
-    def save(self, path: Path, config: dict[str, Any]) -> None:
+    def save(self, path: Path, config: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+        """The checkpoint, with ``extra``: the state of what trains beside the model (a
+        domain head and its optimiser), so that all of it resumes from the same epoch."""
         save_checkpoint(
             path,
             {
@@ -190,9 +198,11 @@ class TrainState:
                 "opt": self.opt.state_dict(),
                 "sched": self.sched.state_dict(),
                 "torch_gen": self.g.get_state(),
+                "torch_rng": torch.get_rng_state(),
                 "epoch": self.epoch,
                 "best": self.best,
                 "history": self.history,
                 "config": config,
+                "extra": extra or {},
             },
         )

@@ -240,12 +240,14 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
         model, g, lr=cfg.lr, weight_decay=cfg.weight_decay,
         steps_per_epoch=steps, epochs=cfg.epochs, warmup_epochs=1,
     )  # fmt: skip
-    state.resume(out / "last.ckpt")
     adversary = (
         Adversary.start(cfg.domain_weight, cfg.domain_loss, model.backbone, out, cells.others.names)
         if cfg.domain_weight and cells.others is not None
         else None
     )
+    saved = state.resume(out / "last.ckpt")  # after the domain head's initial weights
+    if adversary is not None:
+        adversary.resume(saved)
     bank = cells.knn_bank(np.random.default_rng(cfg.seed), cfg.knn_cells)
     for epoch in range(state.epoch, cfg.epochs):
         model.train()
@@ -292,7 +294,7 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
         if adversary is not None:
             adversary.save()
         state.epoch = epoch + 1
-        state.save(out / "last.ckpt", asdict(cfg))
+        state.save(out / "last.ckpt", asdict(cfg), adversary.state() if adversary else None)
         save_backbone(model.backbone, out / "pretrained.pt", cfg, epoch + 1, cells)
     return {"history": state.history}
 

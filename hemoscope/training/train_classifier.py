@@ -220,7 +220,6 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         model, g, lr=cfg.lr, weight_decay=cfg.weight_decay,
         steps_per_epoch=steps_per_epoch, epochs=cfg.epochs, warmup_epochs=2,
     )  # fmt: skip
-    state.resume(out / "last.ckpt")
     pcfg = AUGMENTATIONS[cfg.augment]
     if cfg.style and not cfg.domains:
         raise SystemExit("--style takes its colours from the --domains cells: give --domains")
@@ -238,6 +237,11 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         adversary = Adversary.start(
             cfg.domain_weight, cfg.domain_loss, model, out, others.names, weights
         )
+    # After everything that draws its initial weights: the checkpoint restores the
+    # random generators as well.
+    saved = state.resume(out / "last.ckpt")
+    if adversary is not None:
+        adversary.resume(saved)
     mixer = StyleMixer(early_modules(model), cfg.mixstyle, cfg.seed) if cfg.mixstyle else None
     last_epoch = min(cfg.epochs, cfg.stop_after or cfg.epochs)
     for epoch in range(state.epoch, last_epoch):
@@ -317,7 +321,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         if adversary is not None:
             adversary.save()
         state.epoch = epoch + 1
-        state.save(out / "last.ckpt", asdict(cfg))
+        state.save(out / "last.ckpt", asdict(cfg), adversary.state() if adversary else None)
     return {"best_macro_f1": state.best, "history": state.history}
 
 
@@ -381,10 +385,21 @@ class Adversary:
     ) -> Adversary:  # fmt: skip
         log.info("domain-adversarial (%s, %g) against %s", objective, weight, ", ".join(names))
         head = DomainHead(model.embedding_dim, len(names) + 1)
-        path = out / "domain_head.pt"
-        if path.exists():  # resuming
-            head.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return cls(weight, objective, head, path, class_weights)
+        return cls(weight, objective, head, out / "domain_head.pt", class_weights)
+
+    def resume(self, saved: dict[str, Any]) -> None:
+        """The head and its optimiser as the checkpoint's epoch left them (``saved``: the
+        checkpoint's extra state). A checkpoint of before they were kept in it resumes
+        the head alone from its own file."""
+        if "domain_head" in saved:
+            self.head.load_state_dict(saved["domain_head"])
+            self.opt.load_state_dict(saved["domain_optimiser"])
+        elif self.path.exists():
+            self.head.load_state_dict(torch.load(self.path, map_location="cpu", weights_only=True))
+
+    def state(self) -> dict[str, Any]:
+        """What `resume` takes back, for the run's checkpoint."""
+        return {"domain_head": self.head.state_dict(), "domain_optimiser": self.opt.state_dict()}
 
     def loss(
         self, model: CellClassifier, x: torch.Tensor, y: torch.Tensor, progress: float,
@@ -427,6 +442,7 @@ class Adversary:
         return out
 
     def save(self) -> None:
+        """The head alone, in its own file (the checkpoint holds it for resuming)."""
         torch.save(self.head.state_dict(), self.path)
 
 

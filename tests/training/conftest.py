@@ -90,3 +90,16 @@ def trained_looking() -> Callable[..., Any]:
         return model.eval()
 
     return make
+
+
+@pytest.fixture(scope="session")
+def other_labs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Other laboratories' unlabelled cells, one sub-folder each (``--domains``)."""
+    root = tmp_path_factory.mktemp("domains")
+    for lab, colour in (("lab-a", (200, 120, 60)), ("lab-b", (60, 200, 120))):
+        (root / lab).mkdir(parents=True)
+        for i in range(3):
+            img = np.full((80, 80, 3), 230, np.uint8)
+            cv2.circle(img, (40, 40), 15, colour, -1)
+            cv2.imwrite(str(root / lab / f"{i}.png"), img)
+    return root

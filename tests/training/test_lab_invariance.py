@@ -161,3 +161,30 @@ def test_a_fine_tuned_card_names_the_model_it_started_from(tmp_path: Path) -> No
     # A card that does not describe the file (replaced weights) is not believed.
     start.write_bytes(b"other weights")
     assert init_entry(str(start)) == str(start)
+
+
+def test_a_stopped_domain_adversarial_run_resumes_its_domain_head(
+    cell_folder: Path, other_labs: Path, tmp_path: Path
+) -> None:
+    """The domain head and its optimiser are in the run's checkpoint: a run stopped after
+    its first epoch and resumed ends where the same run without a stop ends."""
+    common = {
+        "data": str(cell_folder), "epochs": 2, "batch": 8, "threads": 1,
+        "domains": str(other_labs), "domain_weight": 0.3,
+    }  # fmt: skip
+    whole, parted = tmp_path / "whole", tmp_path / "parted"
+    train_classifier(ClassifierTrainConfig(out=str(whole), **common))
+    train_classifier(ClassifierTrainConfig(out=str(parted), stop_after=1, **common))
+    extra = torch.load(parted / "last.ckpt", map_location="cpu", weights_only=False)["extra"]
+    moments = extra["domain_optimiser"]["state"]
+    assert moments and all(int(m["step"]) > 0 for m in moments.values())
+    train_classifier(ClassifierTrainConfig(out=str(parted), **common))
+    heads = [torch.load(r / "domain_head.pt", map_location="cpu") for r in (whole, parted)]
+    assert heads[0].keys() == heads[1].keys()
+    for key in heads[0]:
+        torch.testing.assert_close(heads[0][key], heads[1][key])
+    weights = [
+        torch.load(r / "last.ckpt", map_location="cpu", weights_only=False) for r in (whole, parted)
+    ]
+    for key in weights[0]["model"]:
+        torch.testing.assert_close(weights[0]["model"][key], weights[1]["model"][key])

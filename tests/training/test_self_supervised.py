@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -64,21 +63,10 @@ def test_knn_accuracy_reads_the_classes_from_the_embedding() -> None:
     assert right == 1.0 and wrong == 0.0
 
 
-def other_labs(root: Path) -> Path:
-    """Other laboratories' cells, one sub-folder each, as for domain-adversarial runs."""
-    for lab, colour in (("lab-a", (200, 120, 60)), ("lab-b", (60, 200, 120))):
-        (root / lab).mkdir(parents=True)
-        for i in range(3):
-            img = np.full((80, 80, 3), 230, np.uint8)
-            cv2.circle(img, (40, 40), 15, colour, -1)
-            cv2.imwrite(str(root / lab / f"{i}.png"), img)
-    return root
-
-
 def test_pretraining_resumes_and_a_classifier_starts_from_its_weights(
-    cell_folder: Path, tmp_path: Path
+    cell_folder: Path, other_labs: Path, tmp_path: Path
 ) -> None:
-    domains = other_labs(tmp_path / "domains")
+    domains = other_labs
     out = tmp_path / "ssl"
     cfg = PretrainConfig(
         data=str(cell_folder), out=str(out), domains=str(domains), epochs=1, batch=8, size=48,
@@ -118,8 +106,10 @@ def test_pretraining_refuses_an_odd_batch(cell_folder: Path, tmp_path: Path) -> 
         pretrain(cfg)
 
 
-def test_pretraining_can_hide_the_laboratory(cell_folder: Path, tmp_path: Path) -> None:
-    domains = other_labs(tmp_path / "domains")
+def test_pretraining_can_hide_the_laboratory(
+    cell_folder: Path, other_labs: Path, tmp_path: Path
+) -> None:
+    domains = other_labs
     out = tmp_path / "ssl"
     rc = training_main([
         "pretrain", "--data", str(cell_folder), "--domains", str(domains), "--out", str(out),

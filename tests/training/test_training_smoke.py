@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -167,3 +168,35 @@ def test_classifier_stops_early_in_a_longer_schedule_on_a_shared_split(
     assert split_c["val"] != split_a["val"] and other["history"][0]["epoch"] == 1
     with pytest.raises(SystemExit, match="--stop-after"):
         train_classifier(ClassifierTrainConfig(out=str(tmp_path / "d"), stop_after=-1, **common))
+
+
+def test_a_killed_detector_run_resumes_where_it_would_have_been(
+    yolo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed right after its first epoch's checkpoint, a run started again with the same
+    ``--out`` ends with the weights of the run that was never stopped."""
+    from hemoscope.training.common import TrainState
+
+    class Killed(Exception):
+        pass
+
+    common = {"data": str(yolo_folder), "epochs": 2, "batch": 3, "canvas": 128, "threads": 1}
+    train_detector(DetectorTrainConfig(out=str(tmp_path / "whole"), **common))
+    save = TrainState.save
+
+    def save_then_die(self: TrainState, *args: Any, **kwargs: Any) -> None:
+        save(self, *args, **kwargs)
+        raise Killed
+
+    monkeypatch.setattr(TrainState, "save", save_then_die)
+    with pytest.raises(Killed):
+        train_detector(DetectorTrainConfig(out=str(tmp_path / "killed"), **common))
+    monkeypatch.undo()
+    resumed = train_detector(DetectorTrainConfig(out=str(tmp_path / "killed"), **common))
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2]
+    runs = [
+        torch.load(tmp_path / r / "last.ckpt", map_location="cpu", weights_only=False)
+        for r in ("whole", "killed")
+    ]
+    for key, value in runs[0]["model"].items():
+        torch.testing.assert_close(value, runs[1]["model"][key])

@@ -12,7 +12,7 @@ import random
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -114,11 +114,21 @@ def prefetch(make: Callable[[int], T], count: int, depth: int = 3) -> Iterator[T
                 t.join(timeout=0.05)
 
 
+class Companion(Protocol):
+    """What trains beside the model (a domain head and its optimiser): its state goes into
+    the run's checkpoint, so that all of it resumes from the same epoch."""
+
+    def state(self) -> dict[str, Any]: ...
+
+    def resume(self, saved: dict[str, Any]) -> None: ...
+
+
 class TrainState:
     """One run's model, EMA weights, AdamW with warm-up and cosine decay, and generator.
 
     ``resume`` and ``save`` read and write the run's checkpoint, so a run stopped at any
-    epoch continues from the last completed one with the same schedule.
+    epoch continues from the last completed one with the same schedule and random draws.
+    ``resume`` goes after every initial weight is drawn, as it restores the generators.
     """
 
     def __init__(
@@ -168,12 +178,12 @@ class TrainState:
         self.history.append(rec)
         append_jsonl(folder / "history.jsonl", rec)
 
-    def resume(self, path: Path) -> dict[str, Any]:
-        """Continue from the checkpoint at ``path`` if there is one; returns what the run
-        saved beside its own state (``save``'s ``extra``; empty when none)."""
+    def resume(self, path: Path, companion: Companion | None = None) -> None:
+        """Continue from the checkpoint at ``path`` if there is one, ``companion`` too
+        (from what ``save`` kept of it; empty in a checkpoint of before companions)."""
         ckpt = load_checkpoint(path)
         if ckpt is None:
-            return {}
+            return
         self.model.load_state_dict(ckpt["model"])
         self.ema.model.load_state_dict(ckpt["ema"])
         self.ema.updates = ckpt["ema_updates"]
@@ -183,12 +193,11 @@ class TrainState:
         if "torch_rng" in ckpt:  # dropout draws from torch's global generator
             torch.set_rng_state(ckpt["torch_rng"])
         self.epoch, self.best, self.history = ckpt["epoch"], ckpt["best"], ckpt["history"]
-        extra: dict[str, Any] = ckpt.get("extra", {})
-        return extra
+        if companion is not None:
+            companion.resume(ckpt.get("companion", {}))
 
-    def save(self, path: Path, config: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
-        """The checkpoint, with ``extra``: the state of what trains beside the model (a
-        domain head and its optimiser), so that all of it resumes from the same epoch."""
+    def save(self, path: Path, config: dict[str, Any], companion: Companion | None = None) -> None:
+        """The checkpoint, with ``companion``'s state."""
         save_checkpoint(
             path,
             {
@@ -203,6 +212,6 @@ class TrainState:
                 "best": self.best,
                 "history": self.history,
                 "config": config,
-                "extra": extra or {},
+                "companion": companion.state() if companion is not None else {},
             },
         )

@@ -130,15 +130,9 @@ def domain_loss(
     ``other_domains``; both laboratories' sides weigh the same."""
     zero = torch.zeros(len(labelled), dtype=torch.long)
     return 0.5 * (
-        _weighted_ce(head(labelled, weight), zero, labelled_weights)
+        _mean(F.cross_entropy(head(labelled, weight), zero, reduction="none"), labelled_weights)
         + F.cross_entropy(head(other, weight), other_domains)
     )
-
-
-def _weighted_ce(
-    logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None
-) -> torch.Tensor:
-    return _mean(F.cross_entropy(logits, target, reduction="none"), weights)
 
 
 def _mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:

@@ -245,9 +245,7 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
         if cfg.domain_weight and cells.others is not None
         else None
     )
-    saved = state.resume(out / "last.ckpt")  # after the domain head's initial weights
-    if adversary is not None:
-        adversary.resume(saved)
+    state.resume(out / "last.ckpt", adversary)  # after the domain head's initial weights
     bank = cells.knn_bank(np.random.default_rng(cfg.seed), cfg.knn_cells)
     for epoch in range(state.epoch, cfg.epochs):
         model.train()
@@ -294,7 +292,7 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
         if adversary is not None:
             adversary.save()
         state.epoch = epoch + 1
-        state.save(out / "last.ckpt", asdict(cfg), adversary.state() if adversary else None)
+        state.save(out / "last.ckpt", asdict(cfg), adversary)
         save_backbone(model.backbone, out / "pretrained.pt", cfg, epoch + 1, cells)
     return {"history": state.history}
 

@@ -237,11 +237,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         adversary = Adversary.start(
             cfg.domain_weight, cfg.domain_loss, model, out, others.names, weights
         )
-    # After everything that draws its initial weights: the checkpoint restores the
-    # random generators as well.
-    saved = state.resume(out / "last.ckpt")
-    if adversary is not None:
-        adversary.resume(saved)
+    state.resume(out / "last.ckpt", adversary)  # after every initial weight is drawn
     mixer = StyleMixer(early_modules(model), cfg.mixstyle, cfg.seed) if cfg.mixstyle else None
     last_epoch = min(cfg.epochs, cfg.stop_after or cfg.epochs)
     for epoch in range(state.epoch, last_epoch):
@@ -321,7 +317,7 @@ def train(cfg: ClassifierTrainConfig) -> dict[str, Any]:
         if adversary is not None:
             adversary.save()
         state.epoch = epoch + 1
-        state.save(out / "last.ckpt", asdict(cfg), adversary.state() if adversary else None)
+        state.save(out / "last.ckpt", asdict(cfg), adversary)
     return {"best_macro_f1": state.best, "history": state.history}
 
 
@@ -389,7 +385,7 @@ class Adversary:
 
     def resume(self, saved: dict[str, Any]) -> None:
         """The head and its optimiser as the checkpoint's epoch left them (``saved``: the
-        checkpoint's extra state). A checkpoint of before they were kept in it resumes
+        checkpoint's `companion` entry). A checkpoint of before they were kept in it resumes
         the head alone from its own file."""
         if "domain_head" in saved:
             self.head.load_state_dict(saved["domain_head"])

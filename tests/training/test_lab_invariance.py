@@ -175,8 +175,8 @@ def test_a_stopped_domain_adversarial_run_resumes_its_domain_head(
     whole, parted = tmp_path / "whole", tmp_path / "parted"
     train_classifier(ClassifierTrainConfig(out=str(whole), **common))
     train_classifier(ClassifierTrainConfig(out=str(parted), stop_after=1, **common))
-    extra = torch.load(parted / "last.ckpt", map_location="cpu", weights_only=False)["extra"]
-    moments = extra["domain_optimiser"]["state"]
+    kept = torch.load(parted / "last.ckpt", map_location="cpu", weights_only=False)["companion"]
+    moments = kept["domain_optimiser"]["state"]
     assert moments and all(int(m["step"]) > 0 for m in moments.values())
     train_classifier(ClassifierTrainConfig(out=str(parted), **common))
     heads = [torch.load(r / "domain_head.pt", map_location="cpu") for r in (whole, parted)]

@@ -66,10 +66,9 @@ def test_knn_accuracy_reads_the_classes_from_the_embedding() -> None:
 def test_pretraining_resumes_and_a_classifier_starts_from_its_weights(
     cell_folder: Path, other_labs: Path, tmp_path: Path
 ) -> None:
-    domains = other_labs
     out = tmp_path / "ssl"
     cfg = PretrainConfig(
-        data=str(cell_folder), out=str(out), domains=str(domains), epochs=1, batch=8, size=48,
+        data=str(cell_folder), out=str(out), domains=str(other_labs), epochs=1, batch=8, size=48,
         threads=1,
     )  # fmt: skip
     first = pretrain(cfg)
@@ -77,7 +76,7 @@ def test_pretraining_resumes_and_a_classifier_starts_from_its_weights(
     assert np.isfinite(first["history"][0]["loss"])
     # Resuming with more epochs continues from the checkpoint, by the command line.
     rc = training_main([
-        "pretrain", "--data", str(cell_folder), "--domains", str(domains), "--out", str(out),
+        "pretrain", "--data", str(cell_folder), "--domains", str(other_labs), "--out", str(out),
         "--epochs", "2", "--batch", "8", "--size", "48", "--threads", "1",
     ])  # fmt: skip
     assert rc == 0
@@ -109,10 +108,9 @@ def test_pretraining_refuses_an_odd_batch(cell_folder: Path, tmp_path: Path) -> 
 def test_pretraining_can_hide_the_laboratory(
     cell_folder: Path, other_labs: Path, tmp_path: Path
 ) -> None:
-    domains = other_labs
     out = tmp_path / "ssl"
     rc = training_main([
-        "pretrain", "--data", str(cell_folder), "--domains", str(domains), "--out", str(out),
+        "pretrain", "--data", str(cell_folder), "--domains", str(other_labs), "--out", str(out),
         "--epochs", "1", "--batch", "8", "--size", "48", "--threads", "1",
         "--domain-weight", "0.3",
     ])  # fmt: skip
